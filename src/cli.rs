@@ -1,0 +1,203 @@
+//! The command line, declared with clap: nothing here reads the environment
+//! or decides anything. Doc comments are the `--help` text, the man page and
+//! the completions, so keep them short and true.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  url=$(pgtmp)               Unix-socket URL; database `test` is ready
+  url=$(pgtmp -t)            TCP URL on 127.0.0.1 with a random password
+  pgtmp -w 5m -o '-c work_mem=64MB'
+  pgtmp exec -- make test    a database for the length of one command
+  pgtmp list                 this user's instances
+  pgtmp stop \"$url\"          stop now and delete the data
+";
+
+/// A private, throwaway PostgreSQL in well under a second.
+///
+/// Prints a connection URL on stdout once the server accepts connections.
+/// When no client has been connected for the idle timeout, the server stops
+/// and its directory is deleted.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pgtmp",
+    version,
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub start: StartArgs,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every subcommand understands.
+#[derive(Debug, Clone, Args, Default)]
+pub struct GlobalArgs {
+    /// Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub pg_bindir: Option<PathBuf>,
+
+    /// Pick this PostgreSQL major version among those installed
+    #[arg(long, global = true, value_name = "N")]
+    pub pg_version: Option<u32>,
+
+    /// When run as root, run PostgreSQL as USER [default: postgres, else nobody]
+    #[arg(long, global = true, value_name = "USER")]
+    pub run_as: Option<String>,
+}
+
+/// How to start an instance (pg_tmp's options).
+#[derive(Debug, Clone, Args, Default)]
+pub struct StartArgs {
+    /// Keep the data directory after the server stops, and say where
+    #[arg(short = 'k', long)]
+    pub keep: bool,
+
+    /// Listen on TCP, 127.0.0.1 only, on a free port, with a random password
+    #[arg(short = 't', long)]
+    pub tcp: bool,
+
+    /// Listen on this TCP port (implies -t)
+    #[arg(short = 'p', long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+
+    /// Stop after this long without clients: 90s, 5m, or seconds; 0 never
+    #[arg(short = 'w', long = "wait", value_name = "TIMEOUT", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+
+    /// Extra server options, e.g. '-c work_mem=64MB -c max_connections=20'
+    #[arg(
+        short = 'o',
+        long = "options",
+        value_name = "OPTS",
+        allow_hyphen_values = true
+    )]
+    pub server_options: Option<String>,
+
+    /// Use this data directory (initialised if missing or empty; never deleted)
+    #[arg(short = 'd', long = "datadir", value_name = "DIR")]
+    pub datadir: Option<PathBuf>,
+
+    /// Stop when this process is gone (used by `exec`)
+    #[arg(long, hide = true, value_name = "PID")]
+    pub owner_pid: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start an instance and print its URL (what `pgtmp` alone does)
+    Start(StartArgs),
+
+    /// Prepare a pool entry, or the directory given with -d, and print its path
+    Initdb {
+        /// Initialise this directory instead of a pool entry
+        #[arg(short = 'd', long = "datadir", value_name = "DIR")]
+        datadir: Option<PathBuf>,
+    },
+
+    /// Stop instances now; delete their data unless kept
+    Stop(StopArgs),
+
+    /// List this user's instances: URL, pid, age, idle, clients, directory
+    List {
+        /// Print a JSON array instead of tab-separated rows
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Remove what crashed runs left: dead instances, stale pool entries
+    Gc {
+        /// Also empty the pool and remove templates (running instances stay)
+        #[arg(long)]
+        all: bool,
+    },
+
+    /// Run COMMAND with a fresh database in DATABASE_URL and PG*, then drop it
+    Exec(ExecArgs),
+
+    /// Print a completion script for SHELL
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff) on stdout
+    Man,
+
+    /// Run one instance's server and stop it when idle (internal)
+    #[command(name = "__supervise", hide = true)]
+    Supervise { instance: PathBuf },
+
+    /// Fill the pool in the background (internal)
+    #[command(name = "__refill", hide = true)]
+    Refill { key: String },
+}
+
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct StopArgs {
+    /// The URL `pgtmp` printed
+    pub url: Option<String>,
+
+    /// The instance using this data directory
+    #[arg(short = 'd', long = "datadir", value_name = "DIR")]
+    pub datadir: Option<PathBuf>,
+
+    /// Every instance of this user
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub start: StartArgs,
+
+    /// The command and its arguments
+    #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// `-w`: humantime (`90s`, `5m`) or plain seconds, as pg_tmp takes them.
+/// `0` means no idle timeout.
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(s)
+        .map_err(|e| format!("{e} (try `90s`, `5m` or a number of seconds)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_timeout("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_timeout("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_timeout("0").unwrap(), Duration::ZERO);
+        assert!(parse_timeout("soon").is_err());
+        assert!(parse_timeout("-3").is_err());
+    }
+}

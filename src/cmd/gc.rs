@@ -1,0 +1,19 @@
+//! `pgtmp gc [--all]`: remove what crashed runs left behind.
+
+use crate::cli::GlobalArgs;
+use crate::config::Config;
+use crate::error::Result;
+use crate::gc;
+
+pub fn run(all: bool, global: &GlobalArgs) -> Result<()> {
+    let config = Config::resolve(global)?;
+    config.enter()?;
+    // Without PostgreSQL at hand no key is current; age alone decides.
+    let current = config.template_spec().ok().map(|s| s.key());
+    let sum = gc::collect(&config.layout, current.as_deref(), all)?;
+    eprintln!(
+        "pgtmp: removed {} dead instance(s), {} half-copied director(ies), {} pool entr(ies), {} template(s)",
+        sum.instances, sum.partial, sum.pool_entries, sum.templates
+    );
+    Ok(())
+}

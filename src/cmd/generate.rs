@@ -1,0 +1,105 @@
+//! `pgtmp completions SHELL` and `pgtmp man`: generated from the clap
+//! definition, so they cannot drift from `--help`. `make generate` writes
+//! them to `completions/` and `man/`; the tests fail when those are stale.
+
+use std::io::Write;
+
+use clap::CommandFactory;
+
+use super::print;
+use crate::cli::Cli;
+use crate::error::{Error, Result};
+
+pub fn completions(shell: clap_complete::Shell) -> Result<()> {
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "pgtmp", &mut buf);
+    print(&String::from_utf8_lossy(&buf))
+}
+
+pub fn man() -> Result<()> {
+    print(&man_page()?)
+}
+
+/// The whole man page: clap's sections, one per subcommand, then ours.
+pub fn man_page() -> Result<String> {
+    let cmd = Cli::command();
+    let man = clap_mangen::Man::new(cmd.clone());
+    let mut buf = Vec::new();
+    let io = |e| Error::io("render", "the man page")(e);
+    man.render_title(&mut buf).map_err(io)?;
+    man.render_name_section(&mut buf).map_err(io)?;
+    man.render_synopsis_section(&mut buf).map_err(io)?;
+    man.render_description_section(&mut buf).map_err(io)?;
+    man.render_options_section(&mut buf).map_err(io)?;
+    writeln!(buf, ".SH COMMANDS").map_err(io)?;
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        write!(buf, ".TP\n\\fBpgtmp {}\\fR", sub.get_name()).map_err(io)?;
+        for arg in sub
+            .get_arguments()
+            .filter(|a| !a.is_hide_set() && !a.is_global_set())
+        {
+            if arg.get_id() == "help" {
+                continue;
+            }
+            let shown = match (arg.get_short(), arg.get_long()) {
+                (Some(s), _) => format!(" [\\-{s}]"),
+                (None, Some(l)) => format!(" [\\-\\-{}]", l.replace('-', "\\-")),
+                (None, None) => format!(" {}", arg.get_id().as_str().to_uppercase()),
+            };
+            write!(buf, "{shown}").map_err(io)?;
+        }
+        writeln!(buf).map_err(io)?;
+        if let Some(about) = sub.get_about() {
+            writeln!(buf, "{}", escape(&about.to_string())).map_err(io)?;
+        }
+    }
+    buf.extend_from_slice(EXTRA.as_bytes());
+    man.render_version_section(&mut buf).map_err(io)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('-', "\\-")
+}
+
+const EXTRA: &str = r#".SH ENVIRONMENT
+.TP
+\fBPGTMP_DIR\fR
+The per-user base directory (created with mode 0700). Default: \fI$XDG_RUNTIME_DIR/pgtmp\fR or \fI/dev/shm/pgtmp\-UID\fR when that tmpfs has room, else \fI$TMPDIR/pgtmp\-UID\fR or \fI/tmp/pgtmp\-UID\fR.
+.TP
+\fBPGTMP_PG_BINDIR\fR
+The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR). Otherwise pgtmp asks \fBpg_config \-\-bindir\fR, searches PATH, then \fI/usr/lib/postgresql/*/bin\fR (newest first), \fI/usr/pgsql\-*/bin\fR and Homebrew.
+.TP
+\fBPGTMP_POOL_SIZE\fR
+How many ready data directories to keep (default 2, at most 32; 0 turns the pool off).
+.TP
+\fBPGTMP_INITDB_OPTS\fR
+Extra \fBinitdb\fR options; each set of options gets its own template.
+.SH EXIT STATUS
+.TP
+\fB0\fR
+Success.
+.TP
+\fB1\fR
+Failure; the reason is on standard error as \fBpgtmp: error:\fR, with a \fBhint:\fR where a fix is known.
+.TP
+\fB2\fR
+Usage error (bad option or value).
+.PP
+\fBpgtmp exec\fR exits with the command's status, or 128+N when it was killed by signal N.
+.SH FILES
+.TP
+\fIBASE/run/ID/\fR
+One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\fR and its Unix socket.
+.TP
+\fIBASE/templates/\fR, \fIBASE/pool/\fR
+The initdb'd template per PostgreSQL build, and ready copies of it.
+.SH EXAMPLES
+.nf
+url=$(pgtmp)
+psql "$url" \-c 'select 1'
+url=$(pgtmp \-t \-w 5m)
+pgtmp exec \-\- make test
+pgtmp stop \-\-all
+.fi
+"#;

@@ -1,0 +1,65 @@
+//! One file per subcommand; `dispatch` routes the parsed command line.
+//! Only this layer writes to stdout.
+
+mod exec;
+mod gc;
+mod generate;
+mod list;
+pub mod start;
+mod stop;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::{gc as collector, pool, reaper};
+
+pub use generate::man_page;
+
+pub fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let global = cli.global;
+    match cli.command {
+        None => print_url(start::run(&cli.start, &global, cli.start.owner_pid)?),
+        Some(Command::Start(args)) => print_url(start::run(&args, &global, args.owner_pid)?),
+        Some(Command::Initdb { datadir }) => {
+            let path = start::initdb(&global, datadir.as_deref())?;
+            print(&format!("{}\n", path.display()))
+        }
+        Some(Command::Stop(args)) => stop::run(&args, &global),
+        Some(Command::List { json }) => list::run(json, &global),
+        Some(Command::Gc { all }) => gc::run(all, &global),
+        Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),
+        Some(Command::Completions { shell }) => generate::completions(shell),
+        Some(Command::Man) => generate::man(),
+        Some(Command::Supervise { instance }) => reaper::supervise(&instance),
+        Some(Command::Refill { key }) => refill(&key, &global),
+    }?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_url(url: String) -> Result<()> {
+    print(&format!("{url}\n"))
+}
+
+/// The background refill, then a quiet garbage collection.
+fn refill(key: &str, global: &crate::cli::GlobalArgs) -> Result<()> {
+    crate::process::new_session();
+    crate::process::be_nice();
+    let config = Config::resolve(global)?;
+    pool::refill::run(&config.layout, key, config.pool_size)?;
+    collector::collect(&config.layout, Some(key), false)?;
+    Ok(())
+}
+
+/// Writes the product to stdout; a closed pipe (`pgtmp list | head`) is not
+/// an error.
+pub fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::io("write", "standard output")(e)),
+    }
+}

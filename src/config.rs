@@ -1,0 +1,89 @@
+//! The one place that reads environment variables and defaults and turns
+//! the command line into a `Config` the commands act on.
+
+use std::path::PathBuf;
+
+use crate::cli::GlobalArgs;
+use crate::error::{Error, Result};
+use crate::paths::{self, Layout};
+use crate::pg;
+use crate::pool::template::Spec;
+use crate::process::Identity;
+
+/// How many ready copies the pool keeps by default. Each costs ~35 MB of
+/// tmpfs; two absorb a burst of back-to-back hand-outs while the refill
+/// (~30 ms a copy) keeps up.
+pub const DEFAULT_POOL_SIZE: usize = 2;
+const MAX_POOL_SIZE: usize = 32;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub layout: Layout,
+    pub identity: Identity,
+    pub pool_size: usize,
+    pub initdb_opts: Vec<String>,
+    pub pg_bindir: Option<PathBuf>,
+    pub pg_version: Option<u32>,
+}
+
+impl Config {
+    pub fn resolve(global: &GlobalArgs) -> Result<Config> {
+        let identity = Identity::resolve(global.run_as.as_deref())?;
+        let as_root = identity.run_as.is_some();
+        let base = paths::choose_base(env_path("PGTMP_DIR"), identity.uid, as_root);
+        let pool_size = match std::env::var("PGTMP_POOL_SIZE") {
+            Ok(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= MAX_POOL_SIZE)
+                .ok_or_else(|| {
+                    Error::with_hint(
+                        format!("PGTMP_POOL_SIZE={v:?} is not a number from 0 to {MAX_POOL_SIZE}"),
+                        "unset it to use the default of 2",
+                    )
+                })?,
+            Err(_) => DEFAULT_POOL_SIZE,
+        };
+        let initdb_opts = match std::env::var("PGTMP_INITDB_OPTS") {
+            Ok(v) => shell_words::split(&v)
+                .map_err(|e| Error::other(format!("PGTMP_INITDB_OPTS: {e}")))?,
+            Err(_) => Vec::new(),
+        };
+        Ok(Config {
+            layout: Layout::new(base),
+            identity,
+            pool_size,
+            initdb_opts,
+            pg_bindir: global
+                .pg_bindir
+                .clone()
+                .or_else(|| env_path("PGTMP_PG_BINDIR")),
+            pg_version: global.pg_version,
+        })
+    }
+
+    /// Creates the base directory and, as root, becomes the `--run-as`
+    /// account: everything after this runs unprivileged.
+    pub fn enter(&self) -> Result<()> {
+        let as_root = self.identity.run_as.is_some();
+        paths::prepare_base(&self.layout.base, self.identity.owner(), as_root)?;
+        self.identity.drop_privileges()
+    }
+
+    /// Finds PostgreSQL and says which template it needs.
+    pub fn template_spec(&self) -> Result<Spec> {
+        let install = pg::find(self.pg_bindir.as_deref(), self.pg_version)?;
+        Ok(Spec {
+            install,
+            role: self.identity.role.clone(),
+            initdb_opts: self.initdb_opts.clone(),
+        })
+    }
+}
+
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}

@@ -1,0 +1,61 @@
+//! The SQL pgtmp itself sends, over the instance's private Unix socket:
+//! setting the TCP password and counting client connections.
+
+use postgres::{Client, Config, NoTls};
+
+use super::meta::Meta;
+use crate::error::{Error, Result};
+
+/// Connects to the `postgres` database (never `test`, which users may want
+/// to drop and recreate) as the instance's superuser.
+pub fn connect(meta: &Meta) -> Result<Client> {
+    Config::new()
+        .host_path(&meta.socket_dir)
+        .port(meta.port)
+        .user(&meta.role)
+        .dbname("postgres")
+        .application_name("pgtmp")
+        .connect(NoTls)
+        .map_err(|source| Error::Sql {
+            action: "connect to the new server",
+            source,
+        })
+}
+
+/// Gives the superuser the random TCP password.
+pub fn set_password(client: &mut Client, role: &str, password: &str) -> Result<()> {
+    // Utility statements take no bind parameters; the password is
+    // alphanumeric and the role name is quoted as an identifier.
+    let sql = format!(
+        "ALTER ROLE {} PASSWORD '{}'",
+        quote_ident(role),
+        password.replace('\'', "''")
+    );
+    client.batch_execute(&sql).map_err(|source| Error::Sql {
+        action: "set the password",
+        source,
+    })
+}
+
+/// Client connections other than our own.
+pub fn count_clients(client: &mut Client) -> std::result::Result<i64, postgres::Error> {
+    let row = client.query_one(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+        &[],
+    )?;
+    Ok(row.get(0))
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(super::quote_ident("root"), "\"root\"");
+        assert_eq!(super::quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+}

@@ -1,0 +1,148 @@
+//! Starting `postgres` directly and knowing, precisely, when it is ready.
+//!
+//! `pg_ctl -w` polls in 100 ms steps; instead we read the status line that
+//! the postmaster writes into `postmaster.pid` (PostgreSQL 10+: `ready` once
+//! it accepts connections) every millisecond or so.
+//! https://www.postgresql.org/docs/current/server-start.html
+
+use std::fs::{self, OpenOptions};
+use std::net::{Ipv4Addr, TcpListener};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use super::meta::{Meta, SERVER_LOG};
+use crate::error::{Error, Result};
+
+/// How a start attempt ended.
+#[derive(Debug)]
+pub enum Startup {
+    Ready,
+    Exited(ExitStatus),
+    TimedOut,
+    Cancelled,
+}
+
+/// Spawns the postmaster for `meta`, logging to `server.log`. On Linux it
+/// gets SIGQUIT (immediate shutdown) if its parent, the supervisor, dies:
+/// no server outlives its supervisor for long.
+pub fn spawn(meta: &Meta, dir: &Path) -> Result<Child> {
+    let log_path = dir.join(SERVER_LOG);
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(Error::io("open", &log_path))?;
+    let err = log.try_clone().map_err(Error::io("open", &log_path))?;
+    let listen = if meta.tcp { "127.0.0.1" } else { "" };
+    let mut cmd = Command::new(meta.bindir.join("postgres"));
+    cmd.arg("-D")
+        .arg(&meta.data_dir)
+        .arg("-k")
+        .arg(&meta.socket_dir)
+        .arg("-p")
+        .arg(meta.port.to_string())
+        .arg("-c")
+        .arg(format!("listen_addresses={listen}"))
+        .args(&meta.server_options)
+        .env_remove("PGDATA")
+        .env_remove("PGPORT")
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err);
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: prctl and getppid are async-signal-safe; nothing allocates.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have died before prctl took effect.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other("supervisor died"));
+                }
+                Ok(())
+            });
+        }
+    }
+    cmd.spawn()
+        .map_err(Error::io("start", meta.bindir.join("postgres")))
+}
+
+/// Waits until `child` says `ready` in `postmaster.pid`, exits, or `timeout`
+/// passes; `cancelled` is asked between polls.
+pub fn wait_ready(
+    child: &mut Child,
+    data_dir: &Path,
+    timeout: Duration,
+    cancelled: &dyn Fn() -> bool,
+) -> Startup {
+    let deadline = Instant::now() + timeout;
+    let pid_file = data_dir.join("postmaster.pid");
+    let pid = child.id().to_string();
+    let mut pause = Duration::from_micros(500);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Startup::Exited(status);
+        }
+        if let Ok(text) = fs::read_to_string(&pid_file) {
+            let lines: Vec<&str> = text.lines().collect();
+            // Line 1 is the pid (a stale file names another), line 8 the status.
+            if lines.first() == Some(&pid.as_str())
+                && lines.get(7).map(|s| s.trim()) == Some("ready")
+            {
+                return Startup::Ready;
+            }
+        }
+        if cancelled() {
+            return Startup::Cancelled;
+        }
+        if Instant::now() >= deadline {
+            return Startup::TimedOut;
+        }
+        std::thread::sleep(pause);
+        pause = (pause + Duration::from_micros(500)).min(Duration::from_millis(10));
+    }
+}
+
+/// A port on 127.0.0.1 that is free right now. Another process may take it
+/// before the server binds it; the supervisor then retries with another.
+pub fn free_port() -> Result<u16> {
+    let listener =
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(Error::io("bind", "127.0.0.1:0"))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(Error::io("bind", "127.0.0.1:0"))
+}
+
+/// Whether something already listens on 127.0.0.1:`port`.
+pub fn port_in_use(port: u16) -> bool {
+    matches!(
+        TcpListener::bind((Ipv4Addr::LOCALHOST, port)),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse
+    )
+}
+
+/// Whether the server log (from byte `from` on) says the port was taken.
+pub fn failed_to_bind(dir: &Path, from: u64) -> bool {
+    let text = log_since(dir, from);
+    text.contains("could not bind") || text.contains("Address already in use")
+}
+
+/// The server log from byte `from` on.
+pub fn log_since(dir: &Path, from: u64) -> String {
+    let bytes = fs::read(dir.join(SERVER_LOG)).unwrap_or_default();
+    let from = (from as usize).min(bytes.len());
+    String::from_utf8_lossy(&bytes[from..]).into_owned()
+}
+
+/// The current length of the server log.
+pub fn log_len(dir: &Path) -> u64 {
+    fs::metadata(dir.join(SERVER_LOG))
+        .map(|m| m.len())
+        .unwrap_or(0)
+}

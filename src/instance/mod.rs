@@ -1,0 +1,10 @@
+//! One running PostgreSQL: its directory and metadata, starting it, talking
+//! to it, finding it again, and stopping it.
+
+pub mod client;
+pub mod launch;
+pub mod meta;
+pub mod registry;
+pub mod stop;
+
+pub use meta::{Meta, State};

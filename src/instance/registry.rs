@@ -1,0 +1,68 @@
+//! Finding instances on disk and telling the live from the dead. An instance
+//! is alive while any of its processes (supervisor, postmaster, backends)
+//! holds its `lock` file: the kernel releases it when the last one dies, so
+//! this survives SIGKILL and pid reuse alike.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::meta::{LOCK, Meta};
+use crate::lock;
+use crate::paths::Layout;
+
+/// A fresh instance directory may not hold its lock yet; leave it alone
+/// for this long before calling it dead.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// Every instance directory, live or not.
+pub fn scan(layout: &Layout) -> Vec<PathBuf> {
+    let Ok(dir) = fs::read_dir(layout.run_dir()) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = dir
+        .filter_map(|e| e.ok())
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found
+}
+
+/// Whether some process of the instance in `dir` is alive.
+pub fn is_alive(dir: &Path) -> bool {
+    lock::is_held(&dir.join(LOCK))
+}
+
+/// Whether `dir` is dead and old enough that it cannot be one being born.
+pub fn is_abandoned(dir: &Path) -> bool {
+    if is_alive(dir) {
+        return false;
+    }
+    let probe = if dir.join(LOCK).exists() {
+        dir.join(LOCK)
+    } else {
+        dir.to_path_buf()
+    };
+    fs::metadata(probe)
+        .and_then(|m| m.modified())
+        .map(|t| t.elapsed().unwrap_or_default() > GRACE)
+        .unwrap_or(true)
+}
+
+/// The live instances with their metadata, skipping those still starting.
+pub fn live(layout: &Layout) -> Vec<(PathBuf, Meta)> {
+    scan(layout)
+        .into_iter()
+        .filter(|d| is_alive(d))
+        .filter_map(|d| Meta::read(&d).ok().map(|m| (d, m)))
+        .filter(|(_, m)| !m.url.is_empty())
+        .collect()
+}
+
+/// The postmaster's pid, from line 1 of `postmaster.pid`.
+pub fn postmaster_pid(data_dir: &Path) -> Option<u32> {
+    let text = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+    text.lines().next()?.trim().parse().ok()
+}

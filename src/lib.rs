@@ -1,0 +1,45 @@
+//! pgtmp: a private, throwaway PostgreSQL in well under a second.
+//!
+//! `run` parses the command line, dispatches, and prints an error once.
+//! The modules below `cmd` never write to stdout.
+
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod error;
+pub mod gc;
+pub mod instance;
+pub mod lock;
+pub mod paths;
+pub mod pg;
+pub mod pool;
+pub mod process;
+pub mod random;
+pub mod reaper;
+pub mod url;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::error::{EXIT_FAILURE, Error};
+
+/// The whole program; `main` only turns this into an exit status.
+pub fn run() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cmd::dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            report(&e);
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// Prints an error once: `pgtmp: error: ...`, then its hint.
+pub fn report(e: &Error) {
+    eprintln!("pgtmp: error: {e}");
+    if let Some(hint) = e.hint() {
+        eprintln!("hint: {hint}");
+    }
+}

@@ -1,0 +1,5 @@
+//! The `pgtmp` binary: everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    pgtmp::run()
+}

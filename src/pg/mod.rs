@@ -1,0 +1,96 @@
+//! The PostgreSQL installation pgtmp drives: where its binaries are, which
+//! version they are, and a fingerprint that keys the template cache.
+
+mod find;
+
+pub use find::find;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::error::{Error, Result};
+
+/// The oldest major version whose `postmaster.pid` carries a status line,
+/// which readiness detection relies on.
+pub const MIN_MAJOR: u32 = 10;
+
+/// One installation: a directory holding `postgres` and `initdb`.
+#[derive(Debug, Clone)]
+pub struct Install {
+    pub bindir: PathBuf,
+}
+
+impl Install {
+    pub fn postgres(&self) -> PathBuf {
+        self.bindir.join("postgres")
+    }
+
+    pub fn initdb(&self) -> PathBuf {
+        self.bindir.join("initdb")
+    }
+
+    /// Whether both binaries are there and executable.
+    pub fn is_complete(dir: &Path) -> bool {
+        is_executable(&dir.join("postgres")) && is_executable(&dir.join("initdb"))
+    }
+
+    /// The major version, from `postgres --version`.
+    pub fn major_version(&self) -> Result<u32> {
+        let out = Command::new(self.postgres())
+            .arg("--version")
+            .output()
+            .map_err(Error::io("run", self.postgres()))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        parse_major(&text).ok_or_else(|| {
+            Error::other(format!(
+                "cannot tell the version of {}: it printed {:?}",
+                self.postgres().display(),
+                text.trim()
+            ))
+        })
+    }
+
+    /// What a template depends on: the binaries' identity. A new package
+    /// version changes size or mtime, so its templates are made anew.
+    pub fn fingerprint(&self) -> String {
+        let mut parts = vec![self.bindir.to_string_lossy().into_owned()];
+        for bin in [self.postgres(), self.initdb()] {
+            if let Ok(m) = std::fs::metadata(&bin) {
+                parts.push(format!("{}:{}:{}", m.len(), m.mtime(), m.ino()));
+            }
+        }
+        parts.join("|")
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .map(|m| m.is_file() && m.mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// `postgres (PostgreSQL) 15.18 (Debian ...)` -> 15; `9.6.24` -> 9.
+pub fn parse_major(version_output: &str) -> Option<u32> {
+    let after = version_output.split(')').nth(1).unwrap_or(version_output);
+    let number = after
+        .split(|c: char| !c.is_ascii_digit() && c != '.')
+        .find(|s| !s.is_empty() && s.starts_with(|c: char| c.is_ascii_digit()))?;
+    number.split('.').next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_major;
+
+    #[test]
+    fn versions() {
+        assert_eq!(
+            parse_major("postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"),
+            Some(15)
+        );
+        assert_eq!(parse_major("postgres (PostgreSQL) 9.6.24"), Some(9));
+        assert_eq!(parse_major("postgres (PostgreSQL) 17beta1"), Some(17));
+        assert_eq!(parse_major("nonsense"), None);
+    }
+}

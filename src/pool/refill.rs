@@ -1,0 +1,63 @@
+//! Refilling the pool in the background after a hand-out: a detached,
+//! low-priority re-execution of pgtmp (`pgtmp __refill KEY`), so the caller
+//! never waits for the copy. One refill per pool at a time (a file lock);
+//! the lock is re-checked after release so that a claim racing with the end
+//! of a refill is never left unreplaced.
+
+use std::fs::OpenOptions;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::error::{Error, Result};
+use crate::lock;
+use crate::paths::Layout;
+
+/// Starts `pgtmp __refill KEY` detached; failures are only logged.
+pub fn spawn(layout: &Layout, key: &str, size: usize) -> Result<()> {
+    let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(layout.refill_log())
+        .map_err(Error::io("open", layout.refill_log()))?;
+    // No pre_exec hook here, so std can use posix_spawn (cheaper than fork
+    // for the caller); the child calls setsid itself.
+    Command::new(exe)
+        .arg("__refill")
+        .arg(key)
+        .env("PGTMP_DIR", &layout.base)
+        .env("PGTMP_POOL_SIZE", size.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(Error::io("start pool refill", &layout.base))?;
+    Ok(())
+}
+
+/// Fills the pool of `key` up to `size` entries from its template.
+pub fn run(layout: &Layout, key: &str, size: usize) -> Result<()> {
+    let template = layout.template(key);
+    if !template.join("PG_VERSION").exists() || size == 0 {
+        return Ok(());
+    }
+    crate::paths::mkdir_private(&layout.pool_root())?;
+    let lock_path = layout.pool_lock(key);
+    loop {
+        let Some(guard) = lock::try_lock(&lock_path)? else {
+            return Ok(()); // another refill is on it
+        };
+        fill(layout, key, &template, size)?;
+        drop(guard);
+        if super::count(layout, key) >= size {
+            return Ok(());
+        }
+    }
+}
+
+fn fill(layout: &Layout, key: &str, template: &Path, size: usize) -> Result<()> {
+    while super::count(layout, key) < size {
+        super::add(layout, key, template)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! The template: initdb runs once per (binaries, initdb options, role) into a
+//! data directory that already holds the `test` database and the fast
+//! settings, stopped cleanly so that copies start without recovery.
+//! Concurrent first calls wait on one lock instead of each running initdb.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::error::{Error, Result, tail};
+use crate::lock;
+use crate::paths::{self, Layout};
+use crate::pg::Install;
+use crate::random;
+
+/// Bumped when what a template contains changes, so old ones are not reused.
+const FORMAT: u32 = 1;
+
+/// Settings every instance starts with; `-o` overrides them. Durability is
+/// worthless for a throwaway database, and these make writes several times
+/// faster. See https://www.postgresql.org/docs/current/non-durability.html
+const SETTINGS: &str = "
+# Added by pgtmp: a throwaway cluster trades durability for speed.
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+wal_level = minimal
+max_wal_senders = 0
+max_wal_size = 1GB
+checkpoint_timeout = 30min
+shared_buffers = 16MB
+listen_addresses = ''
+";
+
+/// Trust on the socket, whose directory only its owner can enter; a password
+/// on TCP, which every local user can reach.
+const HBA: &str = "\
+# pgtmp: the socket directory is private (mode 0700); TCP needs the password.
+local   all           all                 trust
+local   replication   all                 trust
+host    all           all   127.0.0.1/32  scram-sha-256
+host    replication   all   127.0.0.1/32  scram-sha-256
+";
+
+/// What identifies a template: the binaries, the initdb options, the role.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub install: Install,
+    pub role: String,
+    pub initdb_opts: Vec<String>,
+}
+
+impl Spec {
+    /// The cache key: a stable hash (FNV-1a) of everything the template
+    /// depends on. std's hasher may change between Rust releases.
+    pub fn key(&self) -> String {
+        let text = format!(
+            "{FORMAT}\n{}\n{}\n{}",
+            self.install.fingerprint(),
+            self.role,
+            self.initdb_opts.join("\u{1}")
+        );
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in text.bytes() {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("t{hash:016x}")
+    }
+}
+
+/// Returns the template for `spec`, building it first if it is missing.
+pub fn ensure(layout: &Layout, spec: &Spec) -> Result<PathBuf> {
+    let key = spec.key();
+    let dir = layout.template(&key);
+    if dir.join("PG_VERSION").exists() {
+        return Ok(dir);
+    }
+    paths::mkdir_private(&layout.templates())?;
+    let _guard = lock::lock(&layout.template_lock(&key))?;
+    if dir.join("PG_VERSION").exists() {
+        return Ok(dir); // another caller built it while we waited
+    }
+    let tmp = layout
+        .templates()
+        .join(format!(".tmp-{key}-{}", random::id()));
+    let built = build(spec, &tmp)
+        .and_then(|()| fs::rename(&tmp, &dir).map_err(Error::io("rename template into", &dir)));
+    if let Err(e) = built {
+        let _ = paths::remove_tree(&tmp);
+        return Err(e);
+    }
+    Ok(dir)
+}
+
+/// initdb, settings, and the `test` database, into `dir`.
+fn build(spec: &Spec, dir: &Path) -> Result<()> {
+    let mut initdb = Command::new(spec.install.initdb());
+    initdb
+        .arg("-D")
+        .arg(dir)
+        .args(["--no-sync", "--auth=trust", "--encoding=UTF8", "--locale=C"])
+        .args(["--wal-segsize=1", "--username"])
+        .arg(&spec.role)
+        .args(&spec.initdb_opts)
+        // initdb reads these; the caller's must not change the template.
+        .env_remove("PGDATA")
+        .env_remove("LANG")
+        .env_remove("LC_ALL");
+    run(&mut initdb, "initdb", None)?;
+
+    append(&dir.join("postgresql.conf"), SETTINGS)?;
+    fs::write(dir.join("pg_hba.conf"), HBA).map_err(Error::io("write", dir.join("pg_hba.conf")))?;
+
+    // Single-user mode creates the database without a server, socket or
+    // port: ~50 ms on tmpfs, and the directory stays cleanly shut down.
+    let mut single = Command::new(spec.install.postgres());
+    single
+        .args(["--single", "-D"])
+        .arg(dir)
+        .args(["-c", "exit_on_error=on", "template1"]);
+    run(
+        &mut single,
+        "postgres --single",
+        Some("CREATE DATABASE test;\n"),
+    )
+}
+
+/// Runs a helper program, failing with its exit status and output tail.
+fn run(cmd: &mut Command, name: &str, stdin: Option<&str>) -> Result<()> {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let program = cmd.get_program().to_owned();
+    let mut child = cmd.spawn().map_err(Error::io("run", &program))?;
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(text.as_bytes())
+            .map_err(Error::io("write to", &program))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(Error::io("wait for", &program))?;
+    let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
+    output.push_str(&String::from_utf8_lossy(&out.stderr));
+    // Single-user mode reports a failed statement on stdout; exit_on_error
+    // turns it into a non-zero exit, but check the text too.
+    if out.status.success() && !output.contains("ERROR:") && !output.contains("FATAL:") {
+        return Ok(());
+    }
+    Err(Error::Command {
+        program: name.to_string(),
+        status: out.status.to_string(),
+        output: tail(&output, 12),
+    })
+}
+
+fn append(path: &Path, text: &str) -> Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(Error::io("open", path))?;
+    f.write_all(text.as_bytes())
+        .map_err(Error::io("write", path))
+}

@@ -1,0 +1,216 @@
+//! Processes and identities: who we run as, signalling, liveness, and
+//! detaching background helpers.
+//!
+//! PostgreSQL refuses to run as root, so as root pgtmp drops to an ordinary
+//! account (`postgres`, else `nobody`, or `--run-as`) before it touches any
+//! file, while still single-threaded; everything it starts inherits that.
+
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::{Gid, Pid, Uid, User};
+
+use crate::error::{Error, Result};
+
+/// Who pgtmp acts for and as.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The invoking user's uid (names the base directory).
+    pub uid: u32,
+    /// The PostgreSQL superuser: the invoking user's login name, so that
+    /// `psql` and libpq default to it.
+    pub role: String,
+    /// As root: the account PostgreSQL runs as.
+    pub run_as: Option<User>,
+}
+
+impl Identity {
+    pub fn resolve(run_as: Option<&str>) -> Result<Identity> {
+        let uid = Uid::current();
+        let role = User::from_uid(uid)
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .unwrap_or_else(|| format!("uid{uid}"));
+        let run_as = if Uid::effective().is_root() {
+            Some(pick_account(run_as)?)
+        } else if let Some(name) = run_as {
+            return Err(Error::with_hint(
+                format!("`--run-as {name}` only applies when pgtmp runs as root"),
+                "drop `--run-as`: PostgreSQL runs as you",
+            ));
+        } else {
+            None
+        };
+        Ok(Identity {
+            uid: uid.as_raw(),
+            role,
+            run_as,
+        })
+    }
+
+    /// The uid and gid that will own the files.
+    pub fn owner(&self) -> (u32, u32) {
+        match &self.run_as {
+            Some(u) => (u.uid.as_raw(), u.gid.as_raw()),
+            None => (Uid::effective().as_raw(), Gid::effective().as_raw()),
+        }
+    }
+
+    /// As root, become the `--run-as` account for good. Must run before any
+    /// thread exists (setuid affects only the calling thread's credentials
+    /// in the kernel; glibc broadcasts it, but we never rely on that).
+    pub fn drop_privileges(&self) -> Result<()> {
+        let Some(user) = &self.run_as else {
+            return Ok(());
+        };
+        let fail = |what: &str, e: nix::Error| {
+            Error::other(format!("cannot switch to user {}: {what}: {e}", user.name))
+        };
+        nix::unistd::setgroups(&[user.gid]).map_err(|e| fail("setgroups", e))?;
+        nix::unistd::setgid(user.gid).map_err(|e| fail("setgid", e))?;
+        nix::unistd::setuid(user.uid).map_err(|e| fail("setuid", e))?;
+        Ok(())
+    }
+}
+
+fn pick_account(requested: Option<&str>) -> Result<User> {
+    let lookup = |name: &str| User::from_name(name).ok().flatten();
+    let user = match requested {
+        Some(name) => lookup(name).ok_or_else(|| {
+            Error::with_hint(
+                format!("`--run-as`: no user named {name}"),
+                "create it (`useradd --system NAME`) or name an existing account",
+            )
+        })?,
+        None => lookup("postgres")
+            .or_else(|| lookup("nobody"))
+            .ok_or_else(|| {
+                Error::with_hint(
+                    "running as root, and neither a `postgres` nor a `nobody` account exists",
+                    "PostgreSQL refuses to run as root: create an account and pass `--run-as NAME`",
+                )
+            })?,
+    };
+    if user.uid.is_root() {
+        return Err(Error::with_hint(
+            format!("`--run-as {}` is root, which PostgreSQL refuses", user.name),
+            "name an unprivileged account",
+        ));
+    }
+    Ok(user)
+}
+
+/// Whether a process with this pid exists (zombies included).
+pub fn alive(pid: u32) -> bool {
+    match kill(Pid::from_raw(pid as i32), None) {
+        Ok(()) => true,
+        Err(nix::errno::Errno::EPERM) => true,
+        Err(_) => false,
+    }
+}
+
+/// Sends `sig`, ignoring a process that is already gone.
+pub fn signal(pid: u32, sig: Signal) {
+    let _ = kill(Pid::from_raw(pid as i32), sig);
+}
+
+/// The start time of a process in clock ticks since boot (field 22 of
+/// /proc/PID/stat): with the pid, it names a process uniquely.
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses; skip past the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Polls `done` until it holds or `timeout` passes; true if it held.
+pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Makes `cmd` start in its own session (no controlling terminal, immune to
+/// the caller's hangup and Ctrl-C) with each of `fds` at the number given.
+/// The descriptors are first duplicated above 9 so that placing one cannot
+/// overwrite another, and dup2(2) leaves the placed ones inheritable.
+pub fn detach(cmd: &mut Command, fds: &[(RawFd, RawFd)]) -> std::io::Result<Vec<OwnedFd>> {
+    let mut moved = Vec::new();
+    let mut plan = Vec::new();
+    for &(from, to) in fds {
+        // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor we then own.
+        let high = unsafe { libc::fcntl(from, libc::F_DUPFD_CLOEXEC, 10) };
+        if high < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `high` is a fresh descriptor owned by nobody else.
+        moved.push(unsafe { OwnedFd::from_raw_fd(high) });
+        plan.push((high, to));
+    }
+    // SAFETY: between fork and exec only async-signal-safe calls are made:
+    // setsid(2) and dup2(2), and nothing allocates.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            for &(from, to) in &plan {
+                if libc::dup2(from, to) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    // The caller drops these after spawning.
+    Ok(moved)
+}
+
+/// Lowers this process's CPU priority: background work must not slow the
+/// hand-outs it prepares.
+pub fn be_nice() {
+    // SAFETY: setpriority has no memory-safety preconditions.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+    }
+}
+
+/// Makes the calling process the leader of a new session (for processes
+/// started without `detach`).
+pub fn new_session() {
+    let _ = nix::unistd::setsid();
+}
+
+/// Puts an inherited descriptor back to close-on-exec, so the next program
+/// started does not inherit it.
+pub fn set_cloexec(fd: RawFd) {
+    // SAFETY: fcntl on an fd number has no memory-safety preconditions.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn we_are_alive_and_have_a_start_time() {
+        let me = std::process::id();
+        assert!(alive(me));
+        assert!(start_time(me).is_some());
+    }
+}

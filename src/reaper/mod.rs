@@ -1,0 +1,214 @@
+//! The supervisor: one detached process per instance (`pgtmp __supervise
+//! DIR`), started by `pgtmp start` in its own session with its stdio in
+//! `supervise.log`. It is the postmaster's parent, so the postmaster gets
+//! SIGQUIT (PR_SET_PDEATHSIG) if the supervisor is killed; it reports
+//! readiness to the starter through a pipe, watches client connections, and
+//! after the idle timeout shuts the server down and deletes the directory
+//! only once the postmaster has exited.
+//!
+//! Why re-execute the binary rather than fork with the `daemonize` crate:
+//! the starter must keep running after the fork (to wait for readiness and
+//! print the URL), and a fork of a process that may hold library state is
+//! fragile; a fresh exec starts clean, single-threaded, with exactly the
+//! descriptors we pass (fd 3: the instance lock, fd 4: the readiness pipe).
+
+mod signals;
+mod watch;
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{FromRawFd, RawFd};
+use std::path::Path;
+use std::process::Child;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result, tail};
+use crate::instance::launch::{self, Startup};
+use crate::instance::{Meta, State, client, meta, stop};
+use crate::process;
+use crate::url;
+use signals::StopSignals;
+
+/// The instance lock, inherited by the postmaster and every backend.
+pub const LOCK_FD: RawFd = 3;
+/// The write end of the readiness pipe.
+pub const READY_FD: RawFd = 4;
+
+/// How long a server may take to accept connections.
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Attempts at finding a free port for `-t` when another process takes the
+/// chosen one between our check and the server's bind.
+const PORT_ATTEMPTS: usize = 10;
+
+/// What the supervisor tells the starter, one line on the pipe.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Report {
+    Ready {
+        url: String,
+    },
+    Failed {
+        reason: String,
+        log: String,
+        hint: Option<String>,
+    },
+}
+
+/// Runs the supervisor for the instance in `dir` until the server is gone.
+pub fn supervise(dir: &Path) -> Result<()> {
+    // SAFETY: the starter placed the readiness pipe at READY_FD; nothing
+    // else in this fresh process owns it.
+    let mut ready = unsafe { File::from_raw_fd(READY_FD) };
+    process::set_cloexec(READY_FD);
+    let stop_signals = StopSignals::install().map_err(Error::io("install signal handlers", dir))?;
+    let mut meta = Meta::read(dir)?;
+    let mut child = match bring_up(dir, &mut meta, &stop_signals) {
+        Ok(child) => child,
+        Err(e) => {
+            send(&mut ready, &failure(dir, &e));
+            return Err(e);
+        }
+    };
+    send(
+        &mut ready,
+        &Report::Ready {
+            url: meta.url.clone(),
+        },
+    );
+    drop(ready);
+    log(&format!("ready: {}", meta.url));
+
+    let why = watch::until_done(dir, &meta, &mut child, &stop_signals);
+    log(&format!("stopping: {why}"));
+    shut_down(&mut child);
+    match stop::remove(dir, &meta)? {
+        Some(kept) => log(&format!("data directory kept: {}", kept.display())),
+        None => log("removed"),
+    }
+    Ok(())
+}
+
+/// Starts the server (retrying on a taken port), sets the TCP password and
+/// completes `meta.json`.
+fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<Child> {
+    let mut attempt = 0;
+    let mut child = loop {
+        attempt += 1;
+        let from = launch::log_len(dir);
+        let mut child = launch::spawn(meta, dir)?;
+        match launch::wait_ready(&mut child, &meta.data_dir, START_TIMEOUT, &|| {
+            stop_signals.requested()
+        }) {
+            Startup::Ready => break child,
+            Startup::Exited(status) => {
+                let taken = launch::failed_to_bind(dir, from);
+                if taken && meta.tcp && !meta.fixed_port && attempt < PORT_ATTEMPTS {
+                    meta.port = launch::free_port()?;
+                    continue;
+                }
+                return Err(start_error(dir, from, meta, status.to_string(), taken));
+            }
+            Startup::TimedOut => {
+                shut_down(&mut child);
+                return Err(Error::ServerStart {
+                    reason: format!("not ready after {}s", START_TIMEOUT.as_secs()),
+                    log: tail(&launch::log_since(dir, from), 10),
+                    hint: None,
+                });
+            }
+            Startup::Cancelled => {
+                shut_down(&mut child);
+                return Err(Error::other("stopped by a signal while starting"));
+            }
+        }
+    };
+    if let Some(password) = &meta.password {
+        let set = client::connect(meta)
+            .and_then(|mut c| client::set_password(&mut c, &meta.role, password));
+        if let Err(e) = set {
+            shut_down(&mut child);
+            return Err(e);
+        }
+    }
+    meta.url = match &meta.password {
+        Some(pw) => url::tcp(meta.port, &meta.role, pw),
+        None => url::socket(&meta.socket_dir, meta.port, &meta.role),
+    };
+    meta.supervisor_pid = Some(std::process::id());
+    meta.supervisor_start = process::start_time(std::process::id());
+    meta.write(dir)?;
+    State {
+        clients: 0,
+        idle_since_ms: Some(meta::now_ms()),
+    }
+    .write(dir)?;
+    Ok(child)
+}
+
+fn start_error(dir: &Path, from: u64, meta: &Meta, status: String, taken: bool) -> Error {
+    let log = tail(&launch::log_since(dir, from), 10);
+    if taken {
+        return Error::ServerStart {
+            reason: format!("port {} on 127.0.0.1 is already in use", meta.port),
+            log,
+            hint: Some("choose another port with `-p`, or use `-t` to pick a free one".into()),
+        };
+    }
+    let hint = (!meta.server_options.is_empty()
+        && (log.contains("parameter") || log.contains("invalid") || log.contains("option")))
+    .then(|| "check the server options given with `-o`".to_string());
+    Error::ServerStart {
+        reason: format!("postgres exited ({status})"),
+        log,
+        hint,
+    }
+}
+
+fn failure(dir: &Path, e: &Error) -> Report {
+    match e {
+        Error::ServerStart { reason, log, hint } => Report::Failed {
+            reason: reason.clone(),
+            log: log.clone(),
+            hint: hint.clone(),
+        },
+        other => Report::Failed {
+            reason: other.to_string(),
+            log: tail(&launch::log_since(dir, 0), 10),
+            hint: other.hint(),
+        },
+    }
+}
+
+fn send(pipe: &mut File, report: &Report) {
+    let line = serde_json::to_string(report).expect("report serializes");
+    // The starter may be gone (killed while waiting); nothing to do then.
+    let _ = writeln!(pipe, "{line}");
+}
+
+/// Fast shutdown (SIGINT), then immediate (SIGQUIT), then SIGKILL; returns
+/// once the postmaster has exited, so nothing deletes a live data directory.
+fn shut_down(child: &mut Child) {
+    use nix::sys::signal::Signal;
+    let pid = child.id();
+    let steps = [
+        (Signal::SIGINT, Duration::from_secs(10)),
+        (Signal::SIGQUIT, Duration::from_secs(5)),
+        (Signal::SIGKILL, Duration::from_secs(60)),
+    ];
+    for (sig, wait) in steps {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        process::signal(pid, sig);
+        if process::wait_until(wait, || matches!(child.try_wait(), Ok(Some(_)))) {
+            return;
+        }
+    }
+}
+
+/// A line in `supervise.log`.
+fn log(msg: &str) {
+    eprintln!("{} pgtmp[{}]: {msg}", meta::now_secs(), std::process::id());
+}

@@ -1,0 +1,50 @@
+//! Stop requests (SIGTERM, SIGINT) for the supervisor, delivered through a
+//! self-pipe so that its idle wait wakes at once instead of at the next poll.
+//! SIGHUP is ignored: the supervisor outlives the terminal that started it.
+
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+#[derive(Debug)]
+pub struct StopSignals {
+    flag: Arc<AtomicBool>,
+    wake: UnixStream,
+}
+
+impl StopSignals {
+    pub fn install() -> std::io::Result<StopSignals> {
+        let flag = Arc::new(AtomicBool::new(false));
+        let (wake, notify) = UnixStream::pair()?;
+        wake.set_nonblocking(true)?;
+        for sig in [SIGTERM, SIGINT] {
+            signal_hook::flag::register(sig, Arc::clone(&flag))?;
+            signal_hook::low_level::pipe::register(sig, notify.try_clone()?)?;
+        }
+        signal_hook::flag::register(SIGHUP, Arc::new(AtomicBool::new(false)))?;
+        Ok(StopSignals { flag, wake })
+    }
+
+    pub fn requested(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+
+    /// Sleeps up to `timeout`; true as soon as a stop was requested.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        if self.requested() {
+            return true;
+        }
+        let ms = timeout.as_millis().min(u16::MAX as u128) as u16;
+        let mut fds = [PollFd::new(self.wake.as_fd(), PollFlags::POLLIN)];
+        let _ = poll(&mut fds, PollTimeout::from(ms));
+        let mut drain = [0u8; 64];
+        let _ = (&self.wake).read(&mut drain);
+        self.requested()
+    }
+}

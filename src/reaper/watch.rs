@@ -1,0 +1,97 @@
+//! The idle watch: counts client connections (not our own) every tick and
+//! returns once the instance has had none for the timeout, the server died,
+//! a stop was requested, or the `exec` that owns it is gone.
+
+use std::fmt;
+use std::path::Path;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use postgres::Client;
+
+use super::signals::StopSignals;
+use crate::instance::{Meta, State, client, meta};
+use crate::process;
+
+#[derive(Debug)]
+pub enum Done {
+    Idle(Duration),
+    StopRequested,
+    ServerExited(String),
+    OwnerGone(u32),
+}
+
+impl fmt::Display for Done {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Done::Idle(t) => write!(f, "no client for {}", humantime::format_duration(*t)),
+            Done::StopRequested => write!(f, "stop requested"),
+            Done::ServerExited(s) => write!(f, "the server exited on its own ({s})"),
+            Done::OwnerGone(pid) => write!(f, "owner process {pid} is gone"),
+        }
+    }
+}
+
+/// How often to look: a tenth of the timeout, between 50 ms and 1 s.
+fn tick(timeout: Option<Duration>) -> Duration {
+    timeout
+        .map(|t| (t / 10).clamp(Duration::from_millis(50), Duration::from_secs(1)))
+        .unwrap_or(Duration::from_secs(1))
+}
+
+pub fn until_done(dir: &Path, meta: &Meta, child: &mut Child, stop: &StopSignals) -> Done {
+    let timeout = meta.timeout();
+    let tick = tick(timeout);
+    let mut conn: Option<Client> = None;
+    let mut last_busy = Instant::now();
+    let mut shown = State {
+        clients: 0,
+        idle_since_ms: Some(meta::now_ms()),
+    };
+    loop {
+        if stop.wait(tick) {
+            return Done::StopRequested;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Done::ServerExited(status.to_string());
+        }
+        if let (Some(pid), Some(start)) = (meta.owner_pid, meta.owner_start) {
+            if process::start_time(pid) != Some(start) {
+                return Done::OwnerGone(pid);
+            }
+        }
+        // A failed count (server busy, connection slots full) counts as busy:
+        // never reap on a doubt.
+        let clients = count(meta, &mut conn).unwrap_or(-1);
+        if clients != 0 {
+            last_busy = Instant::now();
+        }
+        let idle_since_ms =
+            (clients == 0).then(|| shown.idle_since_ms.unwrap_or_else(meta::now_ms));
+        if clients != shown.clients || idle_since_ms != shown.idle_since_ms {
+            shown = State {
+                clients: clients.max(0),
+                idle_since_ms,
+            };
+            let _ = shown.write(dir);
+        }
+        if let Some(t) = timeout {
+            if clients == 0 && last_busy.elapsed() >= t {
+                return Done::Idle(t);
+            }
+        }
+    }
+}
+
+fn count(meta: &Meta, conn: &mut Option<Client>) -> Option<i64> {
+    if conn.is_none() {
+        *conn = client::connect(meta).ok();
+    }
+    match client::count_clients(conn.as_mut()?) {
+        Ok(n) => Some(n),
+        Err(_) => {
+            *conn = None;
+            None
+        }
+    }
+}

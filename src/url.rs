@@ -1,0 +1,194 @@
+//! Connection URLs: building the one pgtmp prints and reading it back (for
+//! `stop URL` and the PG* variables of `exec`).
+//!
+//! The socket form is `postgresql:///test?host=/dir&user=NAME`, as pg_tmp
+//! prints it: libpq, node-postgres, pgx, lib/pq, tokio-postgres and sqlx all
+//! read `host` from the query, while a percent-encoded host is rejected by Go's
+//! URL parser and `user@` with an empty host by the WHATWG one (node).
+
+use std::path::{Path, PathBuf};
+
+/// The database every instance has ready.
+pub const DATABASE: &str = "test";
+
+/// What a URL says, in libpq's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// A socket directory (starts with `/`) or a TCP host.
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+    pub dbname: String,
+}
+
+/// The Unix-socket URL of an instance.
+pub fn socket(dir: &Path, port: u16, user: &str) -> String {
+    let mut url = format!(
+        "postgresql:///{DATABASE}?host={}&user={}",
+        encode(&dir.to_string_lossy(), true),
+        encode(user, false)
+    );
+    if port != 5432 {
+        url.push_str(&format!("&port={port}"));
+    }
+    url
+}
+
+/// The TCP URL of an instance: loopback only, with its password.
+pub fn tcp(port: u16, user: &str, password: &str) -> String {
+    format!(
+        "postgresql://{}:{}@127.0.0.1:{port}/{DATABASE}",
+        encode(user, false),
+        encode(password, false)
+    )
+}
+
+/// Reads back a URL of the two forms above (and the usual variations).
+pub fn parse(url: &str) -> Option<Target> {
+    let rest = url
+        .strip_prefix("postgresql://")
+        .or_else(|| url.strip_prefix("postgres://"))?;
+    let (main, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = main.split_once('/').unwrap_or((main, ""));
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    let mut target = Target {
+        host: String::new(),
+        port: 5432,
+        user: String::new(),
+        password: None,
+        dbname: decode(path),
+    };
+    if let Some(userinfo) = userinfo {
+        let (user, password) = match userinfo.split_once(':') {
+            Some((u, p)) => (u, Some(decode(p))),
+            None => (userinfo, None),
+        };
+        target.user = decode(user);
+        target.password = password;
+    }
+    if !hostport.is_empty() {
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        };
+        target.host = decode(host);
+        if let Some(port) = port {
+            target.port = port.parse().ok()?;
+        }
+    }
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = decode(v);
+        match k {
+            "host" => target.host = v,
+            "port" => target.port = v.parse().ok()?,
+            "user" => target.user = v,
+            "password" => target.password = Some(v),
+            "dbname" => target.dbname = v,
+            _ => {}
+        }
+    }
+    Some(target)
+}
+
+impl Target {
+    /// The socket directory, when the host is one.
+    pub fn socket_dir(&self) -> Option<PathBuf> {
+        self.host
+            .starts_with('/')
+            .then(|| PathBuf::from(&self.host))
+    }
+}
+
+fn encode(s: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/');
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+            if let Ok(b) = u8::from_str_radix(hex, 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_urls_round_trip() {
+        let url = socket(Path::new("/dev/shm/pgtmp-0/run/abc"), 5432, "root");
+        assert_eq!(
+            url,
+            "postgresql:///test?host=/dev/shm/pgtmp-0/run/abc&user=root"
+        );
+        let t = parse(&url).unwrap();
+        assert_eq!(t.host, "/dev/shm/pgtmp-0/run/abc");
+        assert_eq!(t.port, 5432);
+        assert_eq!(t.user, "root");
+        assert_eq!(t.dbname, "test");
+        assert_eq!(
+            t.socket_dir(),
+            Some(PathBuf::from("/dev/shm/pgtmp-0/run/abc"))
+        );
+    }
+
+    #[test]
+    fn odd_characters_are_escaped() {
+        let url = socket(Path::new("/tmp/a b&c"), 6000, "o'neil");
+        let t = parse(&url).unwrap();
+        assert_eq!(t.host, "/tmp/a b&c");
+        assert_eq!(t.port, 6000);
+        assert_eq!(t.user, "o'neil");
+    }
+
+    #[test]
+    fn tcp_urls_round_trip() {
+        let url = tcp(54321, "alice", "s3cret");
+        assert_eq!(url, "postgresql://alice:s3cret@127.0.0.1:54321/test");
+        let t = parse(&url).unwrap();
+        assert_eq!(
+            t,
+            Target {
+                host: "127.0.0.1".into(),
+                port: 54321,
+                user: "alice".into(),
+                password: Some("s3cret".into()),
+                dbname: "test".into()
+            }
+        );
+    }
+
+    #[test]
+    fn garbage_is_not_a_url() {
+        assert!(parse("mysql://x").is_none());
+        assert!(parse("postgresql://h:notaport/db").is_none());
+    }
+}
