@@ -23,12 +23,12 @@ pub fn choose_base(explicit: Option<PathBuf>, uid: u32, as_root: bool) -> PathBu
     if let Some(dir) = explicit {
         return dir;
     }
-    if !as_root {
-        if let Some(xdg) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
-            if xdg.is_absolute() && has_room(&xdg) {
-                return xdg.join("pgtmp");
-            }
-        }
+    if !as_root
+        && let Some(xdg) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from)
+        && xdg.is_absolute()
+        && has_room(&xdg)
+    {
+        return xdg.join("pgtmp");
     }
     let shm = Path::new("/dev/shm");
     if has_room(shm) {
@@ -43,7 +43,7 @@ pub fn choose_base(explicit: Option<PathBuf>, uid: u32, as_root: bool) -> PathBu
 
 fn has_room(dir: &Path) -> bool {
     match nix::sys::statvfs::statvfs(dir) {
-        Ok(st) => (st.blocks_available() as u64) * st.fragment_size() >= MIN_TMPFS_ROOM,
+        Ok(st) => st.blocks_available() * st.fragment_size() >= MIN_TMPFS_ROOM,
         Err(_) => false,
     }
 }
@@ -52,10 +52,11 @@ fn has_room(dir: &Path) -> bool {
 /// real directory owned by `owner`, so that nobody else can plant files in it.
 /// As root, `chown` hands a fresh directory to the `--run-as` account.
 pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()> {
-    if let Some(parent) = base.parent() {
-        if !parent.as_os_str().is_empty() && !parent.exists() {
-            fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
-        }
+    if let Some(parent) = base.parent()
+        && !parent.as_os_str().is_empty()
+        && !parent.exists()
+    {
+        fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
     }
     match fs::DirBuilder::new().mode(0o700).create(base) {
         Ok(()) => {

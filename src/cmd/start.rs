@@ -42,10 +42,10 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<String
     let layout = &config.layout;
     let spec = config.template_spec()?;
     let key = spec.key();
-    if let Some(port) = args.port {
-        if launch::port_in_use(port) {
-            return Err(Error::PortInUse(port));
-        }
+    if let Some(port) = args.port
+        && launch::port_in_use(port)
+    {
+        return Err(Error::PortInUse(port));
     }
     let options = match &args.server_options {
         Some(o) => shell_words::split(o)
@@ -59,6 +59,13 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<String
         .ok_or_else(|| Error::other(format!("{} is locked by another process", dir.display())))?;
 
     let (data_dir, user_data_dir) = match &args.datadir {
+        // `pgtmp start -d "$(pgtmp initdb)"`, as with pg_tmp: that entry is
+        // ours, so claim it like any pool entry.
+        Some(d) if pool_entry(layout, &key, d) => {
+            let data = dir.join("data");
+            fs::rename(d, &data).map_err(Error::io("claim pool entry", d))?;
+            (data, false)
+        }
         Some(d) => (prepare_user_dir(config, &spec, d)?, true),
         None => {
             let data = dir.join("data");
@@ -109,10 +116,9 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<String
     cleanup.disarm();
     drop(lock);
 
-    if args.datadir.is_none() && config.pool_size > 0 {
-        // A failed refill only costs the next call a copy; say why in its log.
-        let _ = refill::spawn(layout, &key, config.pool_size);
-    }
+    // Refill the pool and collect garbage in the background. A failure only
+    // costs the next call a copy; the refill log says why.
+    let _ = refill::spawn(layout, &key, config.pool_size);
     if args.keep && args.datadir.is_none() {
         eprintln!(
             "pgtmp: the data directory will be kept after the server stops: {}",
@@ -120,6 +126,15 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<String
         );
     }
     Ok(url)
+}
+
+/// Whether `dir` is an entry of our pool (as `pgtmp initdb` prints them).
+fn pool_entry(layout: &paths::Layout, key: &str, dir: &Path) -> bool {
+    let pool = layout.pool(key);
+    let (Ok(dir), Ok(pool)) = (dir.canonicalize(), pool.canonicalize()) else {
+        return false;
+    };
+    dir.parent() == Some(pool.as_path())
 }
 
 /// `run/<id>`, created here so that no other caller can have it.
@@ -256,13 +271,13 @@ fn empty_dir(dir: &Path) {
 }
 
 fn refuse_if_running(dir: &Path) -> Result<()> {
-    if let Some(pid) = crate::instance::registry::postmaster_pid(dir) {
-        if process::alive(pid) {
-            return Err(Error::with_hint(
-                format!("a server (pid {pid}) already runs in {}", dir.display()),
-                format!("stop it first: `pgtmp stop -d {}`", dir.display()),
-            ));
-        }
+    if let Some(pid) = crate::instance::registry::postmaster_pid(dir)
+        && process::alive(pid)
+    {
+        return Err(Error::with_hint(
+            format!("a server (pid {pid}) already runs in {}", dir.display()),
+            format!("stop it first: `pgtmp stop -d {}`", dir.display()),
+        ));
     }
     Ok(())
 }

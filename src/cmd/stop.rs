@@ -26,33 +26,49 @@ pub fn run(args: &StopArgs, global: &GlobalArgs) -> Result<()> {
     first_error.map_or(Ok(()), Err)
 }
 
+/// What `stop` was asked to stop.
+enum Selector {
+    Url(String, url::Target),
+    Dir(PathBuf),
+}
+
+impl Selector {
+    fn matches(&self, meta: &Meta) -> bool {
+        match self {
+            Selector::Url(u, target) => meta.url == *u || same_server(meta, target),
+            Selector::Dir(d) => same_dir(&meta.data_dir, d),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Selector::Url(u, _) => u.clone(),
+            Selector::Dir(d) => d.display().to_string(),
+        }
+    }
+}
+
 /// The live instances `args` names; an error when a URL or -d names none.
 fn select(layout: &Layout, args: &StopArgs) -> Result<Vec<(PathBuf, Meta)>> {
     let live = registry::live(layout);
     if args.all {
         return Ok(live);
     }
-    let (wanted, what): (Box<dyn Fn(&Meta) -> bool>, String) = match (&args.url, &args.datadir) {
+    let selector = match (&args.url, &args.datadir) {
         (Some(u), _) => {
             let target = url::parse(u)
                 .ok_or_else(|| Error::other(format!("{u:?} is not a PostgreSQL URL")))?;
-            let shown = u.clone();
-            let u = u.clone();
-            (
-                Box::new(move |m: &Meta| m.url == u || same_server(m, &target)),
-                shown,
-            )
+            Selector::Url(u.clone(), target)
         }
-        (None, Some(d)) => {
-            let d = d.canonicalize().unwrap_or_else(|_| d.clone());
-            let shown = d.display().to_string();
-            (Box::new(move |m: &Meta| same_dir(&m.data_dir, &d)), shown)
-        }
+        (None, Some(d)) => Selector::Dir(d.canonicalize().unwrap_or_else(|_| d.clone())),
         (None, None) => unreachable!("clap requires one of URL, -d, --all"),
     };
-    let found: Vec<_> = live.into_iter().filter(|(_, m)| wanted(m)).collect();
+    let found: Vec<_> = live
+        .into_iter()
+        .filter(|(_, m)| selector.matches(m))
+        .collect();
     if found.is_empty() {
-        return Err(Error::NoSuchInstance(what));
+        return Err(Error::NoSuchInstance(selector.describe()));
     }
     Ok(found)
 }

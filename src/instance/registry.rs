@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::meta::{LOCK, Meta};
+use super::meta::{LOCK, META, Meta};
 use crate::lock;
 use crate::paths::Layout;
 
@@ -35,17 +35,17 @@ pub fn is_alive(dir: &Path) -> bool {
     lock::is_held(&dir.join(LOCK))
 }
 
-/// Whether `dir` is dead and old enough that it cannot be one being born.
+/// Whether `dir` is dead and not one being born: the starter writes
+/// `meta.json` only while holding the lock, so with it there the lock was
+/// taken and released; without it, allow a grace period.
 pub fn is_abandoned(dir: &Path) -> bool {
     if is_alive(dir) {
         return false;
     }
-    let probe = if dir.join(LOCK).exists() {
-        dir.join(LOCK)
-    } else {
-        dir.to_path_buf()
-    };
-    fs::metadata(probe)
+    if dir.join(META).exists() {
+        return true;
+    }
+    fs::metadata(dir)
         .and_then(|m| m.modified())
         .map(|t| t.elapsed().unwrap_or_default() > GRACE)
         .unwrap_or(true)

@@ -69,14 +69,13 @@ fn check_version(install: &Install, version: Option<u32>) -> Result<()> {
 fn candidates(looked: &mut Vec<String>) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     looked.push("`pg_config --bindir`".into());
-    if let Ok(pg_config) = which::which("pg_config") {
-        if let Ok(out) = Command::new(&pg_config).arg("--bindir").output() {
-            if out.status.success() {
-                let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
-                if !dir.is_empty() {
-                    dirs.push(PathBuf::from(dir));
-                }
-            }
+    if let Ok(pg_config) = which::which("pg_config")
+        && let Ok(out) = Command::new(&pg_config).arg("--bindir").output()
+        && out.status.success()
+    {
+        let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !dir.is_empty() {
+            dirs.push(PathBuf::from(dir));
         }
     }
     looked.push("PATH".into());

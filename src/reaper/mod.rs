@@ -67,7 +67,7 @@ pub fn supervise(dir: &Path) -> Result<()> {
     let mut child = match bring_up(dir, &mut meta, &stop_signals) {
         Ok(child) => child,
         Err(e) => {
-            send(&mut ready, &failure(dir, &e));
+            let _ = send(&mut ready, &failure(dir, &e));
             return Err(e);
         }
     };
@@ -181,10 +181,11 @@ fn failure(dir: &Path, e: &Error) -> Report {
     }
 }
 
-fn send(pipe: &mut File, report: &Report) {
+/// Sends the report; false when the starter is gone (EPIPE: Rust ignores
+/// SIGPIPE, so the write fails instead of killing us).
+fn send(pipe: &mut File, report: &Report) -> bool {
     let line = serde_json::to_string(report).expect("report serializes");
-    // The starter may be gone (killed while waiting); nothing to do then.
-    let _ = writeln!(pipe, "{line}");
+    writeln!(pipe, "{line}").is_ok()
 }
 
 /// Fast shutdown (SIGINT), then immediate (SIGQUIT), then SIGKILL; returns

@@ -55,10 +55,10 @@ pub fn until_done(dir: &Path, meta: &Meta, child: &mut Child, stop: &StopSignals
         if let Ok(Some(status)) = child.try_wait() {
             return Done::ServerExited(status.to_string());
         }
-        if let (Some(pid), Some(start)) = (meta.owner_pid, meta.owner_start) {
-            if process::start_time(pid) != Some(start) {
-                return Done::OwnerGone(pid);
-            }
+        if let (Some(pid), Some(start)) = (meta.owner_pid, meta.owner_start)
+            && process::start_time(pid) != Some(start)
+        {
+            return Done::OwnerGone(pid);
         }
         // A failed count (server busy, connection slots full) counts as busy:
         // never reap on a doubt.
@@ -75,10 +75,11 @@ pub fn until_done(dir: &Path, meta: &Meta, child: &mut Child, stop: &StopSignals
             };
             let _ = shown.write(dir);
         }
-        if let Some(t) = timeout {
-            if clients == 0 && last_busy.elapsed() >= t {
-                return Done::Idle(t);
-            }
+        if let Some(t) = timeout
+            && clients == 0
+            && last_busy.elapsed() >= t
+        {
+            return Done::Idle(t);
         }
     }
 }
