@@ -16,12 +16,6 @@ _pgtmp() {
             ",$1")
                 cmd="pgtmp"
                 ;;
-            pgtmp,__refill)
-                cmd="pgtmp__subcmd____refill"
-                ;;
-            pgtmp,__supervise)
-                cmd="pgtmp__subcmd____supervise"
-                ;;
             pgtmp,completions)
                 cmd="pgtmp__subcmd__completions"
                 ;;
@@ -53,7 +47,7 @@ _pgtmp() {
 
     case "${cmd}" in
         pgtmp)
-            opts="-k -t -p -w -o -d -h -V --keep --tcp --port --wait --options --datadir --owner-pid --pg-bindir --pg-version --run-as --help --version start initdb stop list gc exec completions man __supervise __refill"
+            opts="-k -t -p -w -o -d -h -V --keep --tcp --port --wait --options --datadir --owner-pid --pg-bindir --pg-version --run-as --help --version start initdb stop list gc exec completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -95,58 +89,6 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --pg-bindir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --pg-version)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --run-as)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        pgtmp__subcmd____refill)
-            opts="-h --pg-bindir --pg-version --run-as --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --pg-bindir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --pg-version)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --run-as)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        pgtmp__subcmd____supervise)
-            opts="-h --pg-bindir --pg-version --run-as --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
                 --pg-bindir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

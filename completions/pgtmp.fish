@@ -44,8 +44,6 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "gc" -d 'Remove what cra
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "exec" -d 'Run COMMAND with a fresh database in DATABASE_URL and PG*, then drop it'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "completions" -d 'Print a completion script for SHELL'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout'
-complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "__supervise" -d 'Run one instance\'s server and stop it when idle (internal)'
-complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "__refill" -d 'Fill the pool in the background (internal)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s p -l port -d 'Listen on this TCP port (implies -t)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'' -r
@@ -97,11 +95,3 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -l pg-bindir -d 'Direct
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -l run-as -d 'When run as root, run PostgreSQL as USER [default: postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -s h -l help -d 'Print help'
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand __supervise" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand __supervise" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand __supervise" -l run-as -d 'When run as root, run PostgreSQL as USER [default: postgres, else nobody]' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand __supervise" -s h -l help -d 'Print help'
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand __refill" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand __refill" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand __refill" -l run-as -d 'When run as root, run PostgreSQL as USER [default: postgres, else nobody]' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand __refill" -s h -l help -d 'Print help'

@@ -27,7 +27,6 @@ Examples:
     name = "pgtmp",
     version,
     after_help = EXAMPLES,
-    args_conflicts_with_subcommands = true,
     disable_help_subcommand = true,
     max_term_width = 100
 )]
@@ -59,7 +58,7 @@ pub struct GlobalArgs {
 }
 
 /// How to start an instance (pg_tmp's options).
-#[derive(Debug, Clone, Args, Default)]
+#[derive(Debug, Clone, Args, Default, PartialEq)]
 pub struct StartArgs {
     /// Keep the data directory after the server stops, and say where
     #[arg(short = 'k', long)]
@@ -135,14 +134,33 @@ pub enum Command {
 
     /// Print the man page (roff) on stdout
     Man,
+}
 
-    /// Run one instance's server and stop it when idle (internal)
-    #[command(name = "__supervise", hide = true)]
-    Supervise { instance: PathBuf },
+/// The background processes pgtmp starts by re-executing itself. They are
+/// not part of the command line users see (nor of its completions).
+#[derive(Debug)]
+pub enum Internal {
+    /// `__supervise DIR`: run one instance's server, stop it when idle.
+    Supervise(PathBuf),
+    /// `__refill KEY`: fill the pool, then collect garbage.
+    Refill(String),
+}
 
-    /// Fill the pool in the background (internal)
-    #[command(name = "__refill", hide = true)]
-    Refill { key: String },
+impl Internal {
+    pub const SUPERVISE: &str = "__supervise";
+    pub const REFILL: &str = "__refill";
+
+    /// Recognises `pgtmp __supervise DIR` and `pgtmp __refill KEY`.
+    pub fn from_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Option<Internal> {
+        let _program = args.next();
+        let command = args.next()?;
+        let operand = args.next()?;
+        match command.to_str()? {
+            Internal::SUPERVISE => Some(Internal::Supervise(operand.into())),
+            Internal::REFILL => Some(Internal::Refill(operand.into_string().ok()?)),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -179,6 +197,15 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
     }
     humantime::parse_duration(s)
         .map_err(|e| format!("{e} (try `90s`, `5m` or a number of seconds)"))
+}
+
+impl Cli {
+    /// Start options given before a subcommand (`pgtmp -t list`) mean
+    /// nothing there; clap's own conflict rule would also reject the global
+    /// options, which belong on either side of the subcommand.
+    pub fn misplaced_start_options(&self) -> bool {
+        self.command.is_some() && self.start != StartArgs::default()
+    }
 }
 
 #[cfg(test)]

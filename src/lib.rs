@@ -20,13 +20,30 @@ pub mod url;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use crate::error::{EXIT_FAILURE, Error};
 
 /// The whole program; `main` only turns this into an exit status.
 pub fn run() -> ExitCode {
+    if let Some(internal) = cli::Internal::from_args(std::env::args_os()) {
+        return match cmd::internal(internal) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                report(&e);
+                ExitCode::from(EXIT_FAILURE)
+            }
+        };
+    }
     let cli = cli::Cli::parse();
+    if cli.misplaced_start_options() {
+        cli::Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "start options (-k -t -p -w -o -d) go after `start`, or with no subcommand at all",
+            )
+            .exit();
+    }
     match cmd::dispatch(cli) {
         Ok(code) => code,
         Err(e) => {

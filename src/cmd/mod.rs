@@ -11,7 +11,7 @@ mod stop;
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GlobalArgs, Internal};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::{gc as collector, pool, reaper};
@@ -33,8 +33,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),
         Some(Command::Completions { shell }) => generate::completions(shell),
         Some(Command::Man) => generate::man(),
-        Some(Command::Supervise { instance }) => reaper::supervise(&instance),
-        Some(Command::Refill { key }) => refill(&key, &global),
     }?;
     Ok(ExitCode::SUCCESS)
 }
@@ -43,11 +41,19 @@ fn print_url(url: String) -> Result<()> {
     print(&format!("{url}\n"))
 }
 
+/// Runs a background process started by re-executing pgtmp.
+pub fn internal(command: Internal) -> Result<()> {
+    match command {
+        Internal::Supervise(dir) => reaper::supervise(&dir),
+        Internal::Refill(key) => refill(&key),
+    }
+}
+
 /// The background refill, then a quiet garbage collection.
-fn refill(key: &str, global: &crate::cli::GlobalArgs) -> Result<()> {
+fn refill(key: &str) -> Result<()> {
     crate::process::new_session();
     crate::process::be_nice();
-    let config = Config::resolve(global)?;
+    let config = Config::resolve(&GlobalArgs::default())?;
     pool::refill::run(&config.layout, key, config.pool_size)?;
     collector::collect(&config.layout, Some(key), false)?;
     Ok(())

@@ -159,7 +159,7 @@ fn launch_supervisor(dir: &Path, lock: &fs::File) -> Result<String> {
     let log_err = log.try_clone().map_err(Error::io("open", &log_path))?;
     let (read_end, write_end) = std::io::pipe().map_err(Error::io("create a pipe for", dir))?;
     let mut cmd = Command::new(exe);
-    cmd.arg("__supervise")
+    cmd.arg(crate::cli::Internal::SUPERVISE)
         .arg(dir)
         .stdin(Stdio::null())
         .stdout(log)

@@ -23,7 +23,7 @@ pub fn spawn(layout: &Layout, key: &str, size: usize) -> Result<()> {
     // No pre_exec hook here, so std can use posix_spawn (cheaper than fork
     // for the caller); the child calls setsid itself.
     Command::new(exe)
-        .arg("__refill")
+        .arg(crate::cli::Internal::REFILL)
         .arg(key)
         .env("PGTMP_DIR", &layout.base)
         .env("PGTMP_POOL_SIZE", size.to_string())
