@@ -28,9 +28,13 @@ pub struct Config {
 
 impl Config {
     pub fn resolve(global: &GlobalArgs) -> Result<Config> {
-        let identity = Identity::resolve(global.run_as.as_deref())?;
-        let as_root = identity.run_as.is_some();
-        let base = paths::choose_base(env_path("PGTMP_DIR"), identity.uid, as_root);
+        let as_root = nix::unistd::Uid::effective().is_root();
+        let base = paths::choose_base(
+            env_path("PGTMP_DIR"),
+            nix::unistd::Uid::current().as_raw(),
+            as_root,
+        );
+        let identity = Identity::resolve(global.run_as.as_deref(), existing_owner(&base))?;
         let pool_size = match std::env::var("PGTMP_POOL_SIZE") {
             Ok(v) => v
                 .trim()
@@ -80,6 +84,16 @@ impl Config {
             initdb_opts: self.initdb_opts.clone(),
         })
     }
+}
+
+/// The account that owns an existing base directory: as root, the one its
+/// instances run as, so that `pgtmp stop` after `pgtmp --run-as X` finds them.
+fn existing_owner(base: &std::path::Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(base)
+        .ok()
+        .map(|m| m.uid())
+        .filter(|&uid| uid != 0)
 }
 
 fn env_path(name: &str) -> Option<PathBuf> {

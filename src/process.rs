@@ -28,7 +28,9 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn resolve(run_as: Option<&str>) -> Result<Identity> {
+    /// `base_owner`: the owner of an existing base directory, which as root
+    /// is the account to keep using unless `--run-as` says otherwise.
+    pub fn resolve(run_as: Option<&str>, base_owner: Option<u32>) -> Result<Identity> {
         let uid = Uid::current();
         let role = User::from_uid(uid)
             .ok()
@@ -36,7 +38,7 @@ impl Identity {
             .map(|u| u.name)
             .unwrap_or_else(|| format!("uid{uid}"));
         let run_as = if Uid::effective().is_root() {
-            Some(pick_account(run_as)?)
+            Some(pick_account(run_as, base_owner)?)
         } else if let Some(name) = run_as {
             return Err(Error::with_hint(
                 format!("`--run-as {name}` only applies when pgtmp runs as root"),
@@ -77,9 +79,25 @@ impl Identity {
     }
 }
 
-fn pick_account(requested: Option<&str>) -> Result<User> {
+fn pick_account(requested: Option<&str>, base_owner: Option<u32>) -> Result<User> {
     let lookup = |name: &str| User::from_name(name).ok().flatten();
+    let owner = base_owner.and_then(|uid| User::from_uid(Uid::from_raw(uid)).ok().flatten());
+    if let (Some(name), Some(owner)) = (requested, &owner)
+        && owner.name != name
+    {
+        return Err(Error::with_hint(
+            format!(
+                "`--run-as {name}`: this base directory's instances run as {}",
+                owner.name
+            ),
+            format!(
+                "use `--run-as {}`, or another PGTMP_DIR for {name}",
+                owner.name
+            ),
+        ));
+    }
     let user = match requested {
+        None if owner.is_some() => owner.expect("checked"),
         Some(name) => lookup(name).ok_or_else(|| {
             Error::with_hint(
                 format!("`--run-as`: no user named {name}"),
