@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::error::Result;
+use crate::instance::meta::LOCK;
 use crate::instance::{Meta, registry, stop};
 use crate::lock;
 use crate::paths::{self, Layout};
@@ -33,6 +34,10 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
         if !registry::is_abandoned(&dir) {
             continue;
         }
+        // Hold the lock while removing: two collectors never race on one.
+        let Ok(Some(_guard)) = lock::try_lock(&dir.join(LOCK)) else {
+            continue;
+        };
         match Meta::read(&dir) {
             Ok(meta) if meta.keep => continue,
             Ok(meta) => {
