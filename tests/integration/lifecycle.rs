@@ -1,0 +1,191 @@
+//! Managing running instances: `list` (plain and JSON), `stop` (by URL, by
+//! data directory, all), and `gc` after a supervisor was killed.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::support::{TestRoot, db, poll, procs};
+
+#[test]
+fn list_json_describes_instances() {
+    let t = TestRoot::new();
+    let before = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let socket = t.start(&[]);
+    let tcp = t.start(&["-t"]);
+    let all = t.list();
+    assert_eq!(
+        all.len(),
+        2,
+        "{:?}",
+        all.iter().map(|i| &i.raw).collect::<Vec<_>>()
+    );
+
+    let s = t.instance(&socket.url);
+    assert!(!s.tcp && !s.keep, "{}", s.raw);
+    assert_eq!(s.timeout_secs, 60, "default idle timeout\n{}", s.raw);
+    assert!(s.dir.starts_with(t.base().join("run")), "{}", s.raw);
+    assert!(
+        s.dir.join(format!(".s.PGSQL.{}", s.port)).exists(),
+        "no socket in dir\n{}",
+        s.raw
+    );
+    assert_eq!(s.data_dir, s.dir.join("data"), "{}", s.raw);
+    assert!(
+        procs::alive(s.pid) && procs::alive(s.supervisor_pid),
+        "{}",
+        s.raw
+    );
+    assert_ne!(s.pid, s.supervisor_pid);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    assert!(
+        before.saturating_sub(1) <= s.started && s.started <= now + 1,
+        "started\n{}",
+        s.raw
+    );
+    assert!(s.age_secs <= now + 1 - before, "age_secs\n{}", s.raw);
+    assert_eq!(s.clients, 0, "{}", s.raw);
+    assert!(
+        s.idle_secs.is_some(),
+        "idle_secs is a number without clients\n{}",
+        s.raw
+    );
+
+    let t2 = t.instance(&tcp.url);
+    assert!(t2.tcp, "{}", t2.raw);
+    assert!(
+        tcp.url.ends_with(&format!(":{}/test", t2.port)),
+        "{}\n{}",
+        tcp.url,
+        t2.raw
+    );
+    assert_ne!(t2.dir, s.dir);
+
+    let _client = db::connect(&socket.url);
+    assert!(
+        poll::eventually(|| {
+            let i = t.instance(&socket.url);
+            i.clients == 1 && i.idle_secs.is_none()
+        }),
+        "with one client: expected clients 1 and idle_secs null: {}",
+        t.instance(&socket.url).raw
+    );
+}
+
+#[test]
+fn list_prints_tab_separated_rows() {
+    let t = TestRoot::new();
+    let a = t.start(&[]);
+    let b = t.start(&["-t"]);
+    let out = t.pgtmp(["list"]).run();
+    out.assert_success();
+    let rows: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(
+        rows.len(),
+        2,
+        "two rows, no header when not on a terminal\n{out}"
+    );
+    for h in [&a, &b] {
+        let inst = t.instance(&h.url);
+        let row = rows
+            .iter()
+            .find(|r| r[0] == h.url)
+            .unwrap_or_else(|| panic!("no row for {}\n{out}", h.url));
+        assert_eq!(row.len(), 6, "URL PID AGE IDLE CLIENTS DIR\n{out}");
+        assert_eq!(row[1], inst.pid.to_string(), "{out}");
+        assert_eq!(row[5], inst.dir.display().to_string(), "{out}");
+    }
+}
+
+#[test]
+fn stop_by_url_removes_instance() {
+    let t = TestRoot::new();
+    let h = t.start(&[]);
+    let inst = t.instance(&h.url);
+    t.stop(&h.url);
+    assert!(
+        poll::eventually(|| !procs::alive(inst.pid) && !procs::alive(inst.supervisor_pid)),
+        "processes survive `stop`\n{}",
+        t.logs()
+    );
+    assert!(!inst.dir.exists(), "{} survives `stop`", inst.dir.display());
+    assert!(!t.listed(&h.url));
+    t.pgtmp(["stop", &h.url]).run().assert_error(1, &[]);
+}
+
+#[test]
+fn stop_all_stops_every_instance() {
+    let t = TestRoot::new();
+    let started: Vec<_> = [&[][..], &["-t"][..], &["-w", "0"][..]]
+        .iter()
+        .map(|a| t.start(a))
+        .collect();
+    let pids: Vec<u32> = started.iter().map(|h| t.instance(&h.url).pid).collect();
+    t.pgtmp(["stop", "--all"]).run().assert_success();
+    assert!(
+        poll::eventually(|| pids.iter().all(|&p| !procs::alive(p))),
+        "alive after `stop --all`"
+    );
+    assert!(t.list().is_empty(), "instances listed after `stop --all`");
+    assert_eq!(t.run_entries(), Vec::<String>::new());
+}
+
+#[test]
+fn stop_unknown_url_fails() {
+    let t = TestRoot::new();
+    let h = t.start(&[]);
+    let unknown = "postgresql:///test?host=/nonexistent/pgtmp&user=nobody";
+    t.pgtmp(["stop", unknown]).run().assert_error(1, &[]);
+    let mut client = db::connect(&h.url);
+    assert_eq!(db::text(&mut client, "select 'untouched'"), "untouched");
+}
+
+/// A supervisor killed with SIGKILL takes its postmaster with it
+/// (PR_SET_PDEATHSIG), and `gc` removes what is left on disk. The pool is
+/// off: a pool refill ends with a quiet gc of its own, which could do the
+/// work (or race this one) and hide whether `pgtmp gc` does it.
+#[test]
+fn gc_cleans_up_after_killed_supervisor() {
+    let t = TestRoot::new();
+    let start = t.pgtmp(["-w", "0"]).env("PGTMP_POOL_SIZE", "0").run();
+    start.assert_success();
+    let url = start.one_line();
+    let inst = t.instance(url);
+    procs::signal(inst.supervisor_pid, "KILL");
+    assert!(
+        poll::eventually(|| !procs::alive(inst.pid)),
+        "postmaster {} outlives its killed supervisor\n{}",
+        inst.pid,
+        t.logs()
+    );
+    assert!(
+        inst.dir.exists(),
+        "nothing left for `gc` to do: the test proves nothing"
+    );
+    let out = t.pgtmp(["gc"]).env("PGTMP_POOL_SIZE", "0").run();
+    out.assert_success();
+    assert!(
+        !inst.dir.exists(),
+        "`gc` left {}\n{out}",
+        inst.dir.display()
+    );
+    assert!(!t.listed(url), "dead instance still listed after `gc`");
+}
+
+#[test]
+fn gc_leaves_running_instances_alone() {
+    let t = TestRoot::new();
+    let h = t.start(&["-w", "0"]);
+    t.pgtmp(["gc"]).run().assert_success();
+    let mut client = db::connect(&h.url);
+    assert_eq!(db::text(&mut client, "select 'untouched'"), "untouched");
+    assert!(t.listed(&h.url));
+}

@@ -1,0 +1,22 @@
+//! The integration tests: the real `pgtmp` binary against a real PostgreSQL.
+//!
+//! One binary for every test (`autotests = false`), as ripgrep and just do,
+//! so the harness in `support` is compiled once. Each test owns a private
+//! root under /dev/shm with `PGTMP_DIR` inside it and `PG*` scrubbed from the
+//! environment; its guard stops whatever the test started, even on panic.
+//! No test asserts a timing: conditions are polled against generous deadlines.
+
+mod support;
+
+mod datadir;
+mod docs;
+mod errors;
+mod exec;
+mod flags;
+mod handout;
+mod lifecycle;
+mod parallel;
+mod pool;
+mod reaper;
+mod tcp;
+mod users;

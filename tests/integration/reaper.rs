@@ -1,0 +1,96 @@
+//! The idle timeout (`-w`): an instance without clients stops and vanishes,
+//! one with a client connected stays, `-k` keeps the data, `-w 0` never stops
+//! on its own.
+
+use std::time::Duration;
+
+use crate::support::{TestRoot, db, poll, procs};
+
+/// Longer than the 2 s timeout the tests use, with room for a slow poll.
+const BEYOND_TIMEOUT: Duration = Duration::from_secs(6);
+
+#[test]
+fn idle_instance_is_reaped() {
+    let t = TestRoot::new();
+    let h = t.start(&["-w", "2s"]);
+    let inst = t.instance(&h.url);
+    assert_eq!(inst.timeout_secs, 2, "{}", inst.raw);
+    assert!(
+        poll::eventually(|| !procs::alive(inst.pid) && !inst.dir.exists()),
+        "idle instance not reaped: postmaster {} alive={}, {} exists={}\n{}",
+        inst.pid,
+        procs::alive(inst.pid),
+        inst.dir.display(),
+        inst.dir.exists(),
+        t.logs()
+    );
+    assert!(!t.listed(&h.url), "a reaped instance is still listed");
+}
+
+#[test]
+fn connected_client_keeps_instance_alive() {
+    let t = TestRoot::new();
+    let h = t.start(&["-w", "2s"]);
+    let inst = t.instance(&h.url);
+    let mut client = db::connect(&h.url);
+    assert!(
+        poll::stays(BEYOND_TIMEOUT, || procs::alive(inst.pid)),
+        "instance reaped while a client was connected\n{}",
+        t.logs()
+    );
+    assert_eq!(db::text(&mut client, "select 'alive'"), "alive");
+
+    drop(client);
+    assert!(
+        poll::eventually(|| !procs::alive(inst.pid) && !inst.dir.exists()),
+        "instance not reaped after its client left\n{}",
+        t.logs()
+    );
+}
+
+#[test]
+fn kept_data_dir_survives_reap() {
+    let t = TestRoot::new();
+    let h = t.start(&["-k", "-w", "2s"]);
+    let inst = t.instance(&h.url);
+    assert!(inst.keep, "{}", inst.raw);
+    let data = inst.data_dir.display().to_string();
+    assert!(
+        h.out.stderr.contains(&data),
+        "stderr should name the kept data dir {data}\n{}",
+        h.out
+    );
+    assert!(
+        poll::eventually(|| !procs::alive(inst.pid)),
+        "idle kept instance not stopped\n{}",
+        t.logs()
+    );
+    assert!(
+        inst.data_dir.join("PG_VERSION").is_file(),
+        "kept data dir {data} is gone"
+    );
+    assert!(!t.listed(&h.url), "a stopped instance is still listed");
+}
+
+#[test]
+fn zero_timeout_stays_until_stopped() {
+    let t = TestRoot::new();
+    let h = t.start(&["-w", "0"]);
+    let inst = t.instance(&h.url);
+    assert_eq!(inst.timeout_secs, 0, "{}", inst.raw);
+    assert!(
+        poll::stays(BEYOND_TIMEOUT, || procs::alive(inst.pid)),
+        "`-w 0` instance stopped on its own\n{}",
+        t.logs()
+    );
+    let mut client = db::connect(&h.url);
+    assert_eq!(db::text(&mut client, "select 'alive'"), "alive");
+    drop(client);
+
+    t.stop(&h.url);
+    assert!(
+        poll::eventually(|| !procs::alive(inst.pid) && !inst.dir.exists()),
+        "stopped instance still there\n{}",
+        t.logs()
+    );
+}

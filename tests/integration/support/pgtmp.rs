@@ -1,0 +1,215 @@
+//! What the tests know about pgtmp's contract: starting an instance, reading
+//! `list --json`, and the layout under the base directory (`run/`, `pool/`,
+//! `templates/`, the logs worth showing when something goes wrong).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::command::Output;
+use super::procs;
+use super::root::TestRoot;
+use super::user::Who;
+
+/// A successful `pgtmp [start]`: the URL it printed and everything it said.
+#[derive(Debug)]
+pub struct Handout {
+    pub url: String,
+    pub out: Output,
+}
+
+/// One entry of `pgtmp list --json`, every field the contract names.
+#[derive(Debug)]
+pub struct Instance {
+    pub raw: Value,
+    pub url: String,
+    pub pid: u32,
+    pub supervisor_pid: u32,
+    pub port: u16,
+    pub tcp: bool,
+    pub started: u64,
+    pub age_secs: u64,
+    pub idle_secs: Option<u64>,
+    pub clients: u64,
+    pub dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub keep: bool,
+    pub timeout_secs: u64,
+}
+
+impl Instance {
+    pub fn from_json(raw: &Value) -> Instance {
+        let field = |key: &str| -> &Value {
+            raw.get(key)
+                .unwrap_or_else(|| panic!("`list --json` entry lacks `{key}`: {raw}"))
+        };
+        let bad = |key: &str, want: &str| -> ! {
+            panic!("`list --json` field `{key}` is not {want}: {raw}")
+        };
+        let num = |key: &str| field(key).as_u64().unwrap_or_else(|| bad(key, "a number"));
+        let text = |key: &str| field(key).as_str().unwrap_or_else(|| bad(key, "a string"));
+        let flag = |key: &str| field(key).as_bool().unwrap_or_else(|| bad(key, "a bool"));
+        let small = |key: &str| u32::try_from(num(key)).unwrap_or_else(|_| bad(key, "a pid"));
+        let idle = field("idle_secs");
+        Instance {
+            url: text("url").to_string(),
+            pid: small("pid"),
+            supervisor_pid: small("supervisor_pid"),
+            port: u16::try_from(num("port")).unwrap_or_else(|_| bad("port", "a port")),
+            tcp: flag("tcp"),
+            started: num("started"),
+            age_secs: num("age_secs"),
+            idle_secs: if idle.is_null() {
+                None
+            } else {
+                Some(
+                    idle.as_u64()
+                        .unwrap_or_else(|| bad("idle_secs", "null or a number")),
+                )
+            },
+            clients: num("clients"),
+            dir: PathBuf::from(text("dir")),
+            data_dir: PathBuf::from(text("data_dir")),
+            keep: flag("keep"),
+            timeout_secs: num("timeout_secs"),
+            raw: raw.clone(),
+        }
+    }
+}
+
+impl TestRoot {
+    /// `pgtmp ARGS` must succeed and print exactly one line: the URL.
+    pub fn start(&self, args: &[&str]) -> Handout {
+        self.start_as(Who::Me, args)
+    }
+
+    pub fn start_as(&self, who: Who, args: &[&str]) -> Handout {
+        let out = self.pgtmp(args).who(who).run();
+        out.assert_success();
+        let url = out.one_line().to_string();
+        Handout { url, out }
+    }
+
+    /// `pgtmp list --json`, parsed.
+    pub fn list(&self) -> Vec<Instance> {
+        self.list_as(Who::Me)
+    }
+
+    pub fn list_as(&self, who: Who) -> Vec<Instance> {
+        instances(&self.pgtmp(["list", "--json"]).who(who).run())
+    }
+
+    /// The listed instance with this URL; panics if it is not listed.
+    pub fn instance(&self, url: &str) -> Instance {
+        self.instance_as(Who::Me, url)
+    }
+
+    pub fn instance_as(&self, who: Who, url: &str) -> Instance {
+        let mut all = self.list_as(who);
+        let urls: Vec<String> = all.iter().map(|i| i.url.clone()).collect();
+        let at = all.iter().position(|i| i.url == url);
+        let at = at
+            .unwrap_or_else(|| panic!("{url} is not in `list --json`: {urls:?}\n{}", self.logs()));
+        all.swap_remove(at)
+    }
+
+    /// Whether `list --json` shows this URL.
+    pub fn listed(&self, url: &str) -> bool {
+        self.list().iter().any(|i| i.url == url)
+    }
+
+    /// `pgtmp stop URL` must succeed.
+    pub fn stop(&self, url: &str) -> Output {
+        let out = self.pgtmp(["stop", url]).run();
+        out.assert_success();
+        out
+    }
+
+    /// Names in `base/run` (none if it does not exist).
+    pub fn run_entries(&self) -> Vec<String> {
+        names(&self.base().join("run"))
+    }
+
+    /// Entry directories of every pool key: `base/pool/<key>/<entry>/`.
+    pub fn pool_entries(&self) -> Vec<PathBuf> {
+        dirs(&self.base().join("pool"))
+            .iter()
+            .flat_map(|key| dirs(key))
+            .collect()
+    }
+
+    /// Directories under `base/templates`.
+    pub fn templates(&self) -> Vec<PathBuf> {
+        dirs(&self.base().join("templates"))
+    }
+
+    /// Whether a `pgtmp __refill` of this root is still running.
+    pub fn refilling(&self) -> bool {
+        procs::touching(self.path())
+            .into_iter()
+            .any(|pid| procs::cmdline(pid).contains("__refill"))
+    }
+
+    /// The tails of every log under the base directories, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut logs = Vec::new();
+        for base in [self.base(), self.join("user/base")] {
+            collect_logs(&base, 4, &mut logs);
+        }
+        let mut text = String::from("--- logs under the base directory ---\n");
+        for path in logs {
+            let content = fs::read_to_string(&path).unwrap_or_default();
+            let lines: Vec<&str> = content.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(30)..];
+            text += &format!("==> {} <==\n{}\n", path.display(), tail.join("\n"));
+        }
+        text
+    }
+}
+
+/// The instances a successful `pgtmp list --json` printed.
+pub fn instances(out: &Output) -> Vec<Instance> {
+    out.assert_success();
+    let json: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("`list --json` is not JSON: {e}\n{out}"));
+    let entries = json
+        .as_array()
+        .unwrap_or_else(|| panic!("`list --json` is not an array\n{out}"));
+    entries.iter().map(Instance::from_json).collect()
+}
+
+fn collect_logs(dir: &Path, depth: u32, logs: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.filter_map(|e| Some(e.ok()?.path())) {
+        if path.is_dir() {
+            // Data directories are large and hold no pgtmp log.
+            if depth > 0 && !path.join("PG_VERSION").exists() {
+                collect_logs(&path, depth - 1, logs);
+            }
+        } else if path.extension().is_some_and(|e| e == "log") {
+            logs.push(path);
+        }
+    }
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+        .collect()
+}
+
+fn dirs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.is_dir())
+        .collect()
+}
