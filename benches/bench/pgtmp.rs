@@ -1,0 +1,155 @@
+//! The binary under test, driven only through its documented interface
+//! (notes/contract.md): the command line, `list --json`, and the layout of
+//! `PGTMP_DIR`.
+//!
+//! `PGTMP_PG_BINDIR` is always set, so pgtmp and the baselines run the very
+//! same PostgreSQL binaries.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::command::{self, Ran};
+
+/// pgtmp's default `PGTMP_POOL_SIZE`; the bench never overrides it.
+pub const POOL_SIZE: usize = 2;
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct Pgtmp {
+    pub bin: PathBuf,
+    /// `PGTMP_DIR`.
+    pub base: PathBuf,
+    pg_bindir: PathBuf,
+}
+
+/// A running instance; dropping it runs `pgtmp stop URL`.
+#[derive(Debug)]
+pub struct Handout<'a> {
+    pgtmp: &'a Pgtmp,
+    pub url: String,
+}
+
+impl Handout<'_> {
+    /// For an instance that is expected to go away by itself.
+    pub fn forget(mut self) {
+        self.url.clear();
+    }
+}
+
+impl Drop for Handout<'_> {
+    fn drop(&mut self) {
+        if self.url.is_empty() {
+            return;
+        }
+        if let Err(e) = self.pgtmp.stop(&self.url) {
+            eprintln!("bench: warning: {e}");
+        }
+    }
+}
+
+impl Pgtmp {
+    pub fn new(bin: &Path, base: &Path, pg_bindir: &Path) -> Pgtmp {
+        Pgtmp {
+            bin: bin.to_path_buf(),
+            base: base.to_path_buf(),
+            pg_bindir: pg_bindir.to_path_buf(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        command::scrub_env(&mut cmd);
+        cmd.args(args)
+            .env("PGTMP_DIR", &self.base)
+            .env("PGTMP_PG_BINDIR", &self.pg_bindir);
+        cmd
+    }
+
+    /// Runs `pgtmp ARGS`, failing on a non-zero exit.
+    pub fn run(&self, args: &[&str]) -> Result<Ran, String> {
+        command::check(&mut self.command(args), START_TIMEOUT)
+    }
+
+    /// `pgtmp ARGS` (a start): the instance it printed the URL of.
+    pub fn start(&self, args: &[&str]) -> Result<Handout<'_>, String> {
+        let ran = self.run(args)?;
+        let mut lines = ran.stdout.lines();
+        let url = lines.next().unwrap_or_default().trim().to_string();
+        if !url.starts_with("postgresql://") {
+            return Err(format!("pgtmp printed {:?}, not a URL", ran.stdout));
+        }
+        let handout = Handout { pgtmp: self, url };
+        if lines.next().is_some() {
+            // A caller doing `url=$(pgtmp)` would get a broken URL.
+            return Err(format!(
+                "pgtmp printed more than one line: {:?}",
+                ran.stdout
+            ));
+        }
+        Ok(handout)
+    }
+
+    pub fn stop(&self, url: &str) -> Result<(), String> {
+        command::check(&mut self.command(&["stop", url]), STOP_TIMEOUT).map(drop)
+    }
+
+    pub fn stop_all(&self) {
+        if let Err(e) = command::check(&mut self.command(&["stop", "--all"]), STOP_TIMEOUT) {
+            eprintln!("bench: warning: {e}");
+        }
+    }
+
+    pub fn version(&self) -> Option<String> {
+        let ran = self.run(&["--version"]).ok()?;
+        Some(ran.stdout.trim().to_string())
+    }
+
+    /// The `list --json` entry for `url`.
+    pub fn instance(&self, url: &str) -> Result<Value, String> {
+        let ran = self.run(&["list", "--json"])?;
+        let list: Vec<Value> = serde_json::from_str(&ran.stdout)
+            .map_err(|e| format!("`pgtmp list --json`: {e}: {:?}", ran.stdout))?;
+        list.into_iter().find(|i| i["url"] == url).ok_or(format!(
+            "`pgtmp list --json` does not show {url}: {}",
+            ran.stdout.trim()
+        ))
+    }
+
+    /// Ready entries in the fullest `pool/<key>/` (hidden names are taken to
+    /// be copies in progress).
+    pub fn pool_entries(&self) -> usize {
+        let count = |dir: &Path| {
+            std::fs::read_dir(dir).map_or(0, |entries| {
+                entries
+                    .flatten()
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                    .filter(|e| e.path().is_dir())
+                    .count()
+            })
+        };
+        std::fs::read_dir(self.base.join("pool"))
+            .map(|keys| keys.flatten().map(|k| count(&k.path())).max().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    /// Waits until the pool holds [`POOL_SIZE`] entries.
+    pub fn wait_pool_full(&self, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let n = self.pool_entries();
+            if n >= POOL_SIZE {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "pool held {n} of {POOL_SIZE} entries after {timeout:?}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The latency scenarios. pgtmp and the baselines take turns within each
+//! round (A B A B ...), so a slow spell of the machine hits both sides of a
+//! pair and the per-pair ratios stay honest.
+//!
+//! Burst and concurrent hand-outs are in `load.rs`, reaping in `reap.rs`.
+//!
+//! Before every timed sample the warm pool must be full again: a refill
+//! still copying in the background would otherwise steal one of the two
+//! cores from whatever is measured next.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::baselines::Baselines;
+use crate::client;
+use crate::interrupt::interrupted;
+use crate::pgtmp::Pgtmp;
+use crate::results::{Results, Series, Side};
+use crate::workspace::Workspace;
+
+const POOL_WAIT: Duration = Duration::from_secs(30);
+/// Once the pool has failed to fill, waiting long again only wastes the run.
+const POOL_WAIT_BROKEN: Duration = Duration::from_millis(500);
+
+#[derive(Debug)]
+pub struct Bench<'a> {
+    pub ws: &'a Workspace,
+    pub baselines: Baselines<'a>,
+    /// The warm instance factory; `PGTMP_DIR` lives for the whole run.
+    pub pgtmp: Pgtmp,
+    pub pg_bindir: PathBuf,
+    pool_broken: bool,
+    /// pgtmp could not even prime its pool: there is nothing to wait for.
+    no_pool: bool,
+}
+
+impl<'a> Bench<'a> {
+    pub fn new(
+        ws: &'a Workspace,
+        baselines: Baselines<'a>,
+        pgtmp: Pgtmp,
+        pg_bindir: PathBuf,
+    ) -> Bench<'a> {
+        Bench {
+            ws,
+            baselines,
+            pgtmp,
+            pg_bindir,
+            pool_broken: false,
+            no_pool: false,
+        }
+    }
+
+    /// One untimed hand-out, so the template and pool exist before the
+    /// first warm sample.
+    pub fn prime(&mut self) -> Result<(), String> {
+        let primed = self.pgtmp.start(&[]).and_then(|handout| {
+            client::select1(&handout.url)?;
+            Ok(())
+        });
+        // No pool is coming: do not wait for one before every sample.
+        self.no_pool = primed.is_err();
+        primed?;
+        self.settle().map_or(Ok(()), Err)
+    }
+
+    /// Waits for a full pool; `Some(why)` if it did not fill.
+    pub fn settle(&mut self) -> Option<String> {
+        if self.no_pool {
+            return None;
+        }
+        settle_pool(&self.pgtmp, &mut self.pool_broken)
+    }
+}
+
+fn settle_pool(pgtmp: &Pgtmp, broken: &mut bool) -> Option<String> {
+    let wait = if *broken { POOL_WAIT_BROKEN } else { POOL_WAIT };
+    let outcome = pgtmp.wait_pool_full(wait).err();
+    *broken |= outcome.is_some();
+    outcome
+}
+
+/// Start (with `args`) to the first answered `select 1`.
+pub fn handout(pgtmp: &Pgtmp, args: &[&str]) -> Result<Duration, String> {
+    let t0 = Instant::now();
+    let handout = pgtmp.start(args)?;
+    let _client = client::select1(&handout.url)?;
+    Ok(t0.elapsed())
+}
+
+/// The interleaved scenarios, in the order they run within a round.
+const ROUND: [(&str, &str, Side); 8] = [
+    ("initdb", "initdb alone", Side::Baseline),
+    ("warm", "pgtmp (warm pool)", Side::Pgtmp),
+    (
+        "naive",
+        "naive: initdb + pg_ctl start + createdb",
+        Side::Baseline,
+    ),
+    ("tcp", "pgtmp -t (warm, TCP)", Side::Pgtmp),
+    (
+        "pg_tmp",
+        "pg_tmp-style: pg_ctl start + createdb",
+        Side::Baseline,
+    ),
+    ("exec", "pgtmp exec -- true", Side::Pgtmp),
+    (
+        "floor",
+        "floor: connect to a running server",
+        Side::Baseline,
+    ),
+    ("cold", "pgtmp (cold: empty PGTMP_DIR)", Side::Pgtmp),
+];
+
+pub fn interleaved(bench: &mut Bench, results: &mut Results, samples: usize) {
+    let first = results.series.len();
+    for (key, label, side) in ROUND {
+        results.series.push(Series::new(key, label, side, true));
+    }
+    for round in 0..samples {
+        for i in 0..ROUND.len() {
+            if interrupted() {
+                return;
+            }
+            let series = &mut results.series[first + i];
+            if series.given_up() {
+                continue;
+            }
+            if let Some(why) = bench.settle() {
+                series.note(format!("sampled without a full warm pool ({why})"));
+            }
+            eprintln!("bench: round {}/{samples}: {}", round + 1, series.key);
+            let outcome = match series.key {
+                "initdb" => bench.baselines.initdb(),
+                "naive" => bench.baselines.naive(),
+                "pg_tmp" => bench.baselines.pg_tmp_style(),
+                "floor" => bench.baselines.floor(),
+                "warm" => handout(&bench.pgtmp, &[]),
+                "tcp" => handout(&bench.pgtmp, &["-t"]),
+                "exec" => exec(&bench.pgtmp),
+                _ => cold(bench, round, series),
+            };
+            series.record(round, outcome);
+        }
+    }
+}
+
+fn exec(pgtmp: &Pgtmp) -> Result<Duration, String> {
+    let t0 = Instant::now();
+    pgtmp.run(&["exec", "--", "true"])?;
+    Ok(t0.elapsed())
+}
+
+/// A first run ever: its own fresh `PGTMP_DIR`, deleted afterwards once its
+/// background pool refill has finished (so it cannot disturb what follows).
+fn cold(bench: &mut Bench, round: usize, series: &mut Series) -> Result<Duration, String> {
+    let name = format!("cold-{round}");
+    let pgtmp = bench.ws.pgtmp(&bench.pgtmp.bin, &name, &bench.pg_bindir);
+    let outcome = handout(&pgtmp, &[]);
+    if outcome.is_ok()
+        && let Some(why) = settle_pool(&pgtmp, &mut bench.pool_broken)
+    {
+        series.note(format!("a cold start's own pool did not fill: {why}"));
+    }
+    pgtmp.stop_all();
+    Workspace::kill_leftovers(&pgtmp.base);
+    if let Err(e) = std::fs::remove_dir_all(&pgtmp.base) {
+        eprintln!("bench: warning: removing {}: {e}", pgtmp.base.display());
+    }
+    outcome
+}

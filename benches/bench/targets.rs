@@ -1,0 +1,123 @@
+//! The goals from the issue, judged against a run. A missed target is a
+//! finding to report, never a failed bench: the exit code stays 0.
+
+use crate::load::paid_for_initdb;
+use crate::results::{Footprint, Results, Series};
+use crate::stats::{paired, paired_ratio};
+
+/// Resident memory allowed for one idle instance, in KiB (40 MiB).
+const FOOTPRINT_KIB: u64 = 40 * 1024;
+
+#[derive(Debug)]
+pub struct Target {
+    pub goal: &'static str,
+    /// `None` when the run has not got the numbers to tell.
+    pub met: Option<bool>,
+    pub detail: String,
+}
+
+pub fn evaluate(r: &Results) -> Vec<Target> {
+    vec![warm(r), burst(r), cold(r), footprint(r)]
+}
+
+fn median(r: &Results, key: &str) -> Option<f64> {
+    r.get(key).and_then(Series::median)
+}
+
+fn unknown(goal: &'static str, why: &str) -> Target {
+    Target {
+        goal,
+        met: None,
+        detail: why.to_string(),
+    }
+}
+
+fn warm(r: &Results) -> Target {
+    let goal = "warm ≤ 100 ms and ≥ 3× faster than pg_tmp-style";
+    let (Some(warm), Some(pg_tmp)) = (r.get("warm"), r.get("pg_tmp")) else {
+        return unknown(goal, "not measured");
+    };
+    let (Some(ms), Some((speedup, pairs))) =
+        (warm.median(), paired_ratio(&pg_tmp.samples, &warm.samples))
+    else {
+        return unknown(goal, "no successful warm/pg_tmp-style pair");
+    };
+    Target {
+        goal,
+        met: Some(ms <= 100.0 && speedup >= 3.0),
+        detail: format!(
+            "median {ms:.1} ms; {speedup:.1}× faster than pg_tmp-style (median of {pairs} pairs)"
+        ),
+    }
+}
+
+fn burst(r: &Results) -> Target {
+    let goal = "burst median ≤ 2× warm median, and no call paying for initdb";
+    let (Some(series), Some(warm)) = (r.get("burst"), median(r, "warm")) else {
+        return unknown(goal, "burst or warm not measured");
+    };
+    let (Some(burst), Some((initdb, slow))) = (series.median(), paid_for_initdb(r, series)) else {
+        return unknown(goal, "no successful burst call, or initdb not measured");
+    };
+    Target {
+        goal,
+        met: Some(burst <= 2.0 * warm && slow.is_empty()),
+        detail: format!(
+            "burst median {burst:.1} ms = {:.2}× warm ({warm:.1} ms); {} of {} calls slower than \
+             initdb's median ({initdb:.0} ms)",
+            burst / warm,
+            slow.len(),
+            series.samples.len()
+        ),
+    }
+}
+
+/// Judged per round (cold minus the initdb run next to it), which cancels
+/// the machine's drift; the medians are shown for reference.
+fn cold(r: &Results) -> Target {
+    let goal = "cold ≤ initdb + 150 ms";
+    let (Some(cold), Some(initdb)) = (r.get("cold"), r.get("initdb")) else {
+        return unknown(goal, "not measured");
+    };
+    let extra = paired(&cold.samples, &initdb.samples, |c, i| Some(c - i));
+    let (Some(c), Some(i), Some((extra, pairs))) = (cold.median(), initdb.median(), extra) else {
+        return unknown(goal, "no successful cold/initdb pair");
+    };
+    Target {
+        goal,
+        met: Some(extra <= 150.0),
+        detail: format!(
+            "cold − initdb, same round: median {extra:+.0} ms over {pairs} pairs \
+             (medians: cold {c:.0} ms, initdb {i:.0} ms)"
+        ),
+    }
+}
+
+fn footprint(r: &Results) -> Target {
+    let goal = "footprint ≤ 40 MiB resident (PSS of supervisor + postgres processes)";
+    let Some(Ok(f)) = r
+        .footprints
+        .iter()
+        .find(|f| matches!(f, Ok(f) if f.label.starts_with("pgtmp")))
+    else {
+        return unknown(goal, "not measured");
+    };
+    let Footprint {
+        rss_kib, pss_kib, ..
+    } = *f;
+    let resident = pss_kib.unwrap_or(rss_kib);
+    Target {
+        goal,
+        met: Some(resident <= FOOTPRINT_KIB),
+        detail: format!(
+            "PSS {}, RSS sum {} over {} processes",
+            pss_kib.map_or("unreadable (RSS used)".into(), mib),
+            mib(rss_kib),
+            f.processes
+        ),
+    }
+}
+
+pub fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
