@@ -16,6 +16,7 @@ pub mod pool;
 pub mod process;
 pub mod random;
 pub mod reaper;
+pub mod trace;
 pub mod url;
 
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ use crate::error::{EXIT_FAILURE, Error};
 
 /// The whole program; `main` only turns this into an exit status.
 pub fn run() -> ExitCode {
+    trace::init();
     if let Some(internal) = cli::Internal::from_args(std::env::args_os()) {
         return match cmd::internal(internal) {
             Ok(()) => ExitCode::SUCCESS,

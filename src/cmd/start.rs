@@ -19,6 +19,7 @@ use crate::pool::{self, refill, template};
 use crate::process;
 use crate::random;
 use crate::reaper::{LOCK_FD, READY_FD, Report};
+use crate::trace;
 
 /// The default idle timeout, as pg_tmp's.
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -42,6 +43,7 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<String
     let layout = &config.layout;
     let spec = config.template_spec()?;
     let key = spec.key();
+    trace::mark("found PostgreSQL");
     if let Some(port) = args.port
         && launch::port_in_use(port)
     {
@@ -76,6 +78,7 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<String
             (data, false)
         }
     };
+    trace::mark("data directory ready");
     check_version(&data_dir)?;
     let _ = fs::File::create(layout.template_used(&key));
 
@@ -113,12 +116,14 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<String
     meta.write(&dir)?;
 
     let url = launch_supervisor(&dir, &lock)?;
+    trace::mark("server ready");
     cleanup.disarm();
     drop(lock);
 
     // Refill the pool and collect garbage in the background. A failure only
     // costs the next call a copy; the refill log says why.
     let _ = refill::spawn(layout, &key, config.pool_size);
+    trace::mark("refill started");
     if args.keep && args.datadir.is_none() {
         eprintln!(
             "pgtmp: the data directory will be kept after the server stops: {}",

@@ -98,10 +98,14 @@ fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<C
         attempt += 1;
         let from = launch::log_len(dir);
         let mut child = launch::spawn(meta, dir)?;
+        crate::trace::mark("postmaster spawned");
         match launch::wait_ready(&mut child, &meta.data_dir, START_TIMEOUT, &|| {
             stop_signals.requested()
         }) {
-            Startup::Ready => break child,
+            Startup::Ready => {
+                crate::trace::mark("postmaster ready");
+                break child;
+            }
             Startup::Exited(status) => {
                 let taken = launch::failed_to_bind(dir, from);
                 if taken && meta.tcp && !meta.fixed_port && attempt < PORT_ATTEMPTS {
@@ -132,6 +136,7 @@ fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<C
             return Err(e);
         }
     }
+    crate::trace::mark("password set");
     meta.url = match &meta.password {
         Some(pw) => url::tcp(meta.port, &meta.role, pw),
         None => url::socket(&meta.socket_dir, meta.port, &meta.role),
