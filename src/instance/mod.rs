@@ -2,6 +2,7 @@
 //! to it, finding it again, and stopping it.
 
 pub mod client;
+pub mod clients;
 pub mod launch;
 pub mod meta;
 pub mod registry;
