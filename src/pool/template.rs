@@ -28,6 +28,7 @@ full_page_writes = off
 wal_level = minimal
 max_wal_senders = 0
 max_wal_size = 1GB
+min_wal_size = 2MB
 checkpoint_timeout = 30min
 shared_buffers = 16MB
 listen_addresses = ''
@@ -109,22 +110,28 @@ fn build(spec: &Spec, dir: &Path) -> Result<()> {
         .env_remove("LANG")
         .env_remove("LC_ALL");
     run(&mut initdb, "initdb", None)?;
+    crate::trace::mark("initdb done");
 
     append(&dir.join("postgresql.conf"), SETTINGS)?;
     fs::write(dir.join("pg_hba.conf"), HBA).map_err(Error::io("write", dir.join("pg_hba.conf")))?;
 
     // Single-user mode creates the database without a server, socket or
-    // port: ~50 ms on tmpfs, and the directory stays cleanly shut down.
+    // port: ~40 ms on tmpfs, and the directory stays cleanly shut down.
+    // FILE_COPY (PostgreSQL 15+; older versions only have that) copies the
+    // files instead of WAL-logging every page: ~10 ms faster here.
+    let major = fs::read_to_string(dir.join("PG_VERSION")).unwrap_or_default();
+    let create = match major.trim().parse::<u32>() {
+        Ok(v) if v >= 15 => "CREATE DATABASE test STRATEGY = FILE_COPY;\n",
+        _ => "CREATE DATABASE test;\n",
+    };
     let mut single = Command::new(spec.install.postgres());
     single
         .args(["--single", "-D"])
         .arg(dir)
         .args(["-c", "exit_on_error=on", "template1"]);
-    run(
-        &mut single,
-        "postgres --single",
-        Some("CREATE DATABASE test;\n"),
-    )
+    run(&mut single, "postgres --single", Some(create))?;
+    crate::trace::mark("database test created");
+    Ok(())
 }
 
 /// Runs a helper program, failing with its exit status and output tail.
