@@ -6,14 +6,13 @@ use postgres::{Client, Config, NoTls};
 use super::meta::Meta;
 use crate::error::{Error, Result};
 
-/// Connects to the `postgres` database (never `test`, which users may want
-/// to drop and recreate) as the instance's superuser.
-pub fn connect(meta: &Meta) -> Result<Client> {
+/// Connects to `dbname` as the instance's superuser.
+pub fn connect(meta: &Meta, dbname: &str) -> Result<Client> {
     Config::new()
         .host_path(&meta.socket_dir)
         .port(meta.port)
         .user(&meta.role)
-        .dbname("postgres")
+        .dbname(dbname)
         .application_name("pgtmp")
         .connect(NoTls)
         .map_err(|source| Error::Sql {
@@ -22,14 +21,21 @@ pub fn connect(meta: &Meta) -> Result<Client> {
         })
 }
 
-/// Gives the superuser the random TCP password.
-pub fn set_password(client: &mut Client, role: &str, password: &str) -> Result<()> {
-    // Utility statements take no bind parameters; the password is
-    // alphanumeric and the role name is quoted as an identifier.
+/// The SCRAM-SHA-256 verifier of a password, as pg_authid stores it.
+/// Computed by the supervisor while the server starts, so the server need
+/// not hash the password (4096 PBKDF2 rounds) on the hand-out's path.
+pub fn verifier(password: &str) -> String {
+    postgres_protocol::password::scram_sha_256(password.as_bytes())
+}
+
+/// Gives the superuser the TCP password, as a precomputed `verifier`.
+pub fn set_password(client: &mut Client, role: &str, verifier: &str) -> Result<()> {
+    // Utility statements take no bind parameters; the verifier is base64
+    // and `$:`, and the role name is quoted as an identifier.
     let sql = format!(
         "ALTER ROLE {} PASSWORD '{}'",
         quote_ident(role),
-        password.replace('\'', "''")
+        verifier.replace('\'', "''")
     );
     client.batch_execute(&sql).map_err(|source| Error::Sql {
         action: "set the password",

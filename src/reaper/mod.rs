@@ -94,11 +94,16 @@ pub fn supervise(dir: &Path) -> Result<()> {
 /// completes `meta.json`.
 fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<Child> {
     let mut attempt = 0;
+    let mut verifier = None;
     let mut child = loop {
         attempt += 1;
         let from = launch::log_len(dir);
         let mut child = launch::spawn(meta, dir)?;
         crate::trace::mark("postmaster spawned");
+        // Hash the password while the server starts.
+        if verifier.is_none() {
+            verifier = meta.password.as_deref().map(client::verifier);
+        }
         match launch::wait_ready(&mut child, &meta.data_dir, START_TIMEOUT, &|| {
             stop_signals.requested()
         }) {
@@ -128,9 +133,11 @@ fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<C
             }
         }
     };
-    if let Some(password) = &meta.password {
-        let set = client::connect(meta)
-            .and_then(|mut c| client::set_password(&mut c, &meta.role, password));
+    if let Some(verifier) = &verifier {
+        // Through `test`: this first connection builds the relation cache
+        // file the caller's first connection would otherwise build.
+        let set = client::connect(meta, "test")
+            .and_then(|mut c| client::set_password(&mut c, &meta.role, verifier));
         if let Err(e) = set {
             shut_down(&mut child);
             return Err(e);

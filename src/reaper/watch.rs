@@ -91,7 +91,7 @@ fn count(meta: &Meta, conn: &mut Option<Client>) -> Option<i64> {
         return Some(n);
     }
     if conn.is_none() {
-        *conn = client::connect(meta).ok();
+        *conn = client::connect(meta, "postgres").ok();
     }
     match client::count_clients(conn.as_mut()?) {
         Ok(n) => Some(n),
