@@ -15,7 +15,7 @@ use crate::pg::Install;
 use crate::random;
 
 /// Bumped when what a template contains changes, so old ones are not reused.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Settings every instance starts with; `-o` overrides them. Durability is
 /// worthless for a throwaway database, and these make writes several times
@@ -32,6 +32,10 @@ min_wal_size = 2MB
 checkpoint_timeout = 30min
 shared_buffers = 16MB
 listen_addresses = ''
+# Dynamic shared memory in the data directory, not /dev/shm: an instance
+# killed hard cannot leak PostgreSQL.* segments there, since its directory
+# is removed after it.
+dynamic_shared_memory_type = mmap
 ";
 
 /// Trust on the socket, whose directory only its owner can enter; a password
