@@ -182,6 +182,17 @@ pub fn socket_dir(instance: &Path, id: &str, uid: u32) -> Result<(PathBuf, bool)
     Ok((dir, true))
 }
 
+/// Builds a directory at `tmp` and renames it to `dest` once complete, so
+/// that nobody ever sees it half-made; on failure `tmp` is removed.
+pub fn publish(tmp: &Path, dest: &Path, build: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let made =
+        build(tmp).and_then(|()| fs::rename(tmp, dest).map_err(Error::io("rename into", dest)));
+    if made.is_err() {
+        let _ = remove_tree(tmp);
+    }
+    made
+}
+
 /// Removes a tree, treating "already gone" as success.
 pub fn remove_tree(path: &Path) -> Result<()> {
     match fs::remove_dir_all(path) {

@@ -54,11 +54,6 @@ pub fn add(layout: &Layout, key: &str, template: &Path) -> Result<std::path::Pat
     let id = random::id();
     let tmp = pool.join(format!(".tmp-{id}"));
     let done = pool.join(&id);
-    let made = copy_tree(template, &tmp)
-        .and_then(|()| fs::rename(&tmp, &done).map_err(Error::io("rename into", &done)));
-    if let Err(e) = made {
-        let _ = paths::remove_tree(&tmp);
-        return Err(e);
-    }
+    paths::publish(&tmp, &done, |tmp| copy_tree(template, tmp))?;
     Ok(done)
 }

@@ -90,12 +90,7 @@ pub fn ensure(layout: &Layout, spec: &Spec) -> Result<PathBuf> {
     let tmp = layout
         .templates()
         .join(format!(".tmp-{key}-{}", random::id()));
-    let built = build(spec, &tmp)
-        .and_then(|()| fs::rename(&tmp, &dir).map_err(Error::io("rename template into", &dir)));
-    if let Err(e) = built {
-        let _ = paths::remove_tree(&tmp);
-        return Err(e);
-    }
+    paths::publish(&tmp, &dir, |tmp| build(spec, tmp))?;
     Ok(dir)
 }
 
