@@ -2,9 +2,10 @@
 //! `stop URL` and the PG* variables of `exec`).
 //!
 //! The socket form is `postgresql:///test?host=/dir&user=NAME`, as pg_tmp
-//! prints it: libpq, node-postgres, pgx, lib/pq, tokio-postgres and sqlx all
-//! read `host` from the query, while a percent-encoded host is rejected by Go's
-//! URL parser and `user@` with an empty host by the WHATWG one (node).
+//! prints it. libpq (psql, ruby-pg, psycopg), node-postgres and
+//! tokio-postgres read `host` from the query (see examples/), as Go's drivers
+//! do by libpq's rules; a percent-encoded host would be rejected by Go's URL
+//! parser, and `user@` with an empty host by the WHATWG one that node uses.
 
 use std::path::{Path, PathBuf};
 
