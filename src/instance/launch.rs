@@ -3,7 +3,7 @@
 //! `pg_ctl -w` polls in 100 ms steps; instead we read the status line that
 //! the postmaster writes into `postmaster.pid` (PostgreSQL 10+: `ready` once
 //! it accepts connections) every millisecond or so.
-//! https://www.postgresql.org/docs/current/server-start.html
+//! <https://www.postgresql.org/docs/current/server-start.html>
 
 use std::fs::{self, OpenOptions};
 use std::net::{Ipv4Addr, TcpListener};

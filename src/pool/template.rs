@@ -19,7 +19,7 @@ const FORMAT: u32 = 2;
 
 /// Settings every instance starts with; `-o` overrides them. Durability is
 /// worthless for a throwaway database, and these make writes several times
-/// faster. See https://www.postgresql.org/docs/current/non-durability.html
+/// faster. See <https://www.postgresql.org/docs/current/non-durability.html>
 const SETTINGS: &str = "
 # Added by pgtmp: a throwaway cluster trades durability for speed.
 fsync = off
