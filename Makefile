@@ -30,7 +30,7 @@ run: deps build
 
 ## Every check: formatting, lints, docs, unit and integration tests against
 ## a real PostgreSQL, and the committed man page and completions being fresh.
-test: deps lint unit check-generated
+test: deps lint check-generated unit
 
 lint:
 	$(CARGO) fmt --all --check
