@@ -82,7 +82,7 @@ pub fn supervise(dir: &Path) -> Result<()> {
 
     let why = watch::until_done(dir, &meta, &mut child, &stop_signals);
     log(&format!("stopping: {why}"));
-    shut_down(&mut child);
+    shut_down(&mut child, meta.keep || meta.user_data_dir);
     match stop::remove(dir, &meta)? {
         Some(kept) => log(&format!("data directory kept: {}", kept.display())),
         None => log("removed"),
@@ -120,7 +120,7 @@ fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<C
                 return Err(start_error(dir, from, meta, status.to_string(), taken));
             }
             Startup::TimedOut => {
-                shut_down(&mut child);
+                shut_down(&mut child, meta.keep || meta.user_data_dir);
                 return Err(Error::ServerStart {
                     reason: format!("not ready after {}s", START_TIMEOUT.as_secs()),
                     log: tail(&launch::log_since(dir, from), 10),
@@ -128,7 +128,7 @@ fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<C
                 });
             }
             Startup::Cancelled => {
-                shut_down(&mut child);
+                shut_down(&mut child, meta.keep || meta.user_data_dir);
                 return Err(Error::other("stopped by a signal while starting"));
             }
         }
@@ -139,7 +139,7 @@ fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<C
         let set = client::connect(meta, "test")
             .and_then(|mut c| client::set_password(&mut c, &meta.role, verifier));
         if let Err(e) = set {
-            shut_down(&mut child);
+            shut_down(&mut child, meta.keep || meta.user_data_dir);
             return Err(e);
         }
     }
@@ -200,13 +200,21 @@ fn send(pipe: &mut File, report: &Report) -> bool {
     writeln!(pipe, "{line}").is_ok()
 }
 
-/// Fast shutdown (SIGINT), then immediate (SIGQUIT), then SIGKILL; returns
-/// once the postmaster has exited, so nothing deletes a live data directory.
-fn shut_down(child: &mut Child) {
+/// Stops the postmaster and returns once it has exited, so nothing deletes
+/// a live data directory. Data that is about to be deleted needs no
+/// shutdown checkpoint: immediate shutdown (SIGQUIT) then. Kept data gets a
+/// fast shutdown (SIGINT) first, so it restarts without recovery. SIGKILL
+/// is the last resort.
+fn shut_down(child: &mut Child, keep_data: bool) {
     use nix::sys::signal::Signal;
     let pid = child.id();
+    let first = if keep_data {
+        Signal::SIGINT
+    } else {
+        Signal::SIGQUIT
+    };
     let steps = [
-        (Signal::SIGINT, Duration::from_secs(10)),
+        (first, Duration::from_secs(10)),
         (Signal::SIGQUIT, Duration::from_secs(5)),
         (Signal::SIGKILL, Duration::from_secs(60)),
     ];
