@@ -14,7 +14,7 @@ use crate::instance::{Meta, State, meta, registry};
 pub fn run(json: bool, global: &GlobalArgs) -> Result<()> {
     let config = Config::resolve(global)?;
     config.enter()?;
-    let rows: Vec<Value> = registry::live(&config.layout)
+    let rows: Vec<Value> = registry::live(&config.layout, false)
         .into_iter()
         .map(|(dir, m)| row(&dir, &m))
         .collect();

@@ -50,7 +50,8 @@ impl Selector {
 
 /// The live instances `args` names; an error when a URL or -d names none.
 fn select(layout: &Layout, args: &StopArgs) -> Result<Vec<(PathBuf, Meta)>> {
-    let live = registry::live(layout);
+    // Include those already stopping: `stop` then waits for them.
+    let live = registry::live(layout, true);
     if args.all {
         return Ok(live);
     }

@@ -72,6 +72,9 @@ pub struct State {
     pub clients: i64,
     /// Unix milliseconds since when no client was connected; None while busy.
     pub idle_since_ms: Option<u64>,
+    /// The supervisor is shutting the server down.
+    #[serde(default)]
+    pub stopping: bool,
 }
 
 impl State {

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::meta::{LOCK, META, Meta};
+use super::meta::{LOCK, META, Meta, State};
 use crate::lock;
 use crate::paths::Layout;
 
@@ -51,11 +51,13 @@ pub fn is_abandoned(dir: &Path) -> bool {
         .unwrap_or(true)
 }
 
-/// The live instances with their metadata, skipping those still starting.
-pub fn live(layout: &Layout) -> Vec<(PathBuf, Meta)> {
+/// The live instances with their metadata, skipping those still starting
+/// and, unless `stopping` is true, those already shutting down.
+pub fn live(layout: &Layout, stopping: bool) -> Vec<(PathBuf, Meta)> {
     scan(layout)
         .into_iter()
         .filter(|d| is_alive(d))
+        .filter(|d| stopping || !State::read(d).is_some_and(|s| s.stopping))
         .filter_map(|d| Meta::read(&d).ok().map(|m| (d, m)))
         .filter(|(_, m)| !m.url.is_empty())
         .collect()

@@ -82,6 +82,11 @@ pub fn supervise(dir: &Path) -> Result<()> {
 
     let why = watch::until_done(dir, &meta, &mut child, &stop_signals);
     log(&format!("stopping: {why}"));
+    let _ = State {
+        stopping: true,
+        ..State::read(dir).unwrap_or_default()
+    }
+    .write(dir);
     shut_down(&mut child, meta.keep || meta.user_data_dir);
     match stop::remove(dir, &meta)? {
         Some(kept) => log(&format!("data directory kept: {}", kept.display())),
@@ -154,6 +159,7 @@ fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<C
     State {
         clients: 0,
         idle_since_ms: Some(meta::now_ms()),
+        stopping: false,
     }
     .write(dir)?;
     Ok(child)

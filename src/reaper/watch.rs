@@ -47,6 +47,7 @@ pub fn until_done(dir: &Path, meta: &Meta, child: &mut Child, stop: &StopSignals
     let mut shown = State {
         clients: 0,
         idle_since_ms: Some(meta::now_ms()),
+        stopping: false,
     };
     loop {
         if stop.wait(tick) {
@@ -72,6 +73,7 @@ pub fn until_done(dir: &Path, meta: &Meta, child: &mut Child, stop: &StopSignals
             shown = State {
                 clients: clients.max(0),
                 idle_since_ms,
+                stopping: false,
             };
             let _ = shown.write(dir);
         }
