@@ -2,7 +2,7 @@
 //! PG* variables, its exit status becomes pgtmp's, and the instance is gone
 //! afterwards.
 
-use crate::support::{PSQL, TestRoot, poll};
+use crate::support::{PSQL, TestRoot, poll, procs};
 
 /// Once `exec` has returned, nothing of its instance may remain.
 fn assert_dropped(t: &TestRoot) {
@@ -68,4 +68,30 @@ test -n "$PGPASSWORD"; test "$PGHOST" = 127.0.0.1
     out.assert_success();
     assert_eq!(out.stdout, "t\n", "{out}");
     assert_dropped(&t);
+}
+
+/// If `pgtmp exec` itself is killed (SIGKILL: no chance to clean up), its
+/// instance goes anyway: the supervisor watches the process that owns it.
+#[test]
+fn killed_exec_takes_its_instance_along() {
+    let t = TestRoot::new();
+    let (mut cmd, shown) = t.pgtmp(["exec", "--", "sleep", "60"]).command();
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{shown}: {e}"));
+    assert!(
+        poll::eventually(|| t.list().len() == 1),
+        "{shown}: no instance listed\n{}",
+        t.logs()
+    );
+    let pid = t.list()[0].pid;
+    child.kill().expect("kill pgtmp exec");
+    let _ = child.wait();
+    assert!(
+        poll::eventually(|| !procs::alive(pid) && t.run_entries().is_empty()),
+        "instance of a killed `exec` survives: postmaster {pid}, run/ {:?}\n{}",
+        t.run_entries(),
+        t.logs()
+    );
 }

@@ -16,6 +16,7 @@ mod flags;
 mod handout;
 mod lifecycle;
 mod parallel;
+mod paths;
 mod pool;
 mod reaper;
 mod tcp;

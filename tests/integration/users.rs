@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 
-use crate::support::{PSQL, TestRoot, Who, db, pgtmp, poll, procs, url, user};
+use crate::support::{PSQL, TestRoot, Who, db, poll, procs, url, user};
 
 /// Whether the tests run as root; if not, says so past libtest's output
 /// capture, so a skipped test is visible rather than silently green.
@@ -52,8 +52,8 @@ fn root_runs_postgres_as_service_account() {
     assert_eq!(db::text(&mut client, "select current_database()"), "test");
 }
 
-/// The base directory then belongs to that account, so every later command
-/// on it names the account again.
+/// The base directory then belongs to that account, and later commands
+/// without `--run-as` keep using it; naming another account is refused.
 #[test]
 fn run_as_picks_the_account() {
     if !running_as_root("run_as_picks_the_account") {
@@ -62,12 +62,7 @@ fn run_as_picks_the_account() {
     let t = TestRoot::new();
     let nobody = user::lookup("nobody").expect("a `nobody` account");
     let h = t.start(&["--run-as", "nobody"]);
-    let list = t.pgtmp(["list", "--json", "--run-as", "nobody"]).run();
-    let listed = pgtmp::instances(&list);
-    let inst = listed.iter().find(|i| i.url == h.url);
-    let pid = inst
-        .unwrap_or_else(|| panic!("{} not listed\n{list}", h.url))
-        .pid;
+    let pid = t.instance(&h.url).pid;
     assert_eq!(
         procs::uid(pid),
         Some(nobody.uid),
@@ -76,9 +71,11 @@ fn run_as_picks_the_account() {
     let mut client = db::connect(&h.url);
     assert_eq!(db::text(&mut client, "select current_user"), "root");
     drop(client);
-    t.pgtmp(["stop", "--all", "--run-as", "nobody"])
-        .run()
-        .assert_success();
+
+    let other = t.pgtmp(["list", "--run-as", "postgres"]).run();
+    other.assert_error(1, &["nobody"]);
+
+    t.pgtmp(["stop", "--all"]).run().assert_success();
     assert!(
         poll::eventually(|| !procs::alive(pid)),
         "postmaster survives `stop --all`"

@@ -1,0 +1,46 @@
+//! Where things live: a base directory too long for a Unix-socket path
+//! moves the socket to a short private directory under /tmp, and that
+//! directory goes with the instance.
+
+use crate::support::{TestRoot, db, poll, url};
+
+/// Linux's `sun_path` holds 107 bytes and a NUL.
+const MAX_SOCKET_PATH: usize = 107;
+
+#[test]
+fn long_base_dir_keeps_socket_path_short() {
+    let t = TestRoot::new();
+    let base = t.join(format!("{}/base", "d".repeat(110)));
+    let out = t.pgtmp(["-w", "0"]).env("PGTMP_DIR", &base).run();
+    out.assert_success();
+    let handed = out.one_line().to_string();
+    let socket_dir = url::socket(&handed).host;
+    let socket = socket_dir.join(".s.PGSQL.5432");
+    assert!(
+        socket.as_os_str().len() <= MAX_SOCKET_PATH,
+        "socket path {} is longer than {MAX_SOCKET_PATH} bytes",
+        socket.display()
+    );
+    assert!(
+        !socket_dir.starts_with(&base),
+        "socket stayed under the long base dir: {}",
+        socket_dir.display()
+    );
+    let mut client = db::connect(&handed);
+    assert_eq!(db::text(&mut client, "select current_database()"), "test");
+    drop(client);
+
+    t.pgtmp(["stop", &handed])
+        .env("PGTMP_DIR", &base)
+        .run()
+        .assert_success();
+    assert!(
+        poll::eventually(|| !socket_dir.exists()),
+        "socket directory {} survives the instance",
+        socket_dir.display()
+    );
+    let run = std::fs::read_dir(base.join("run"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(run, 0, "base/run is not empty after stop");
+}
