@@ -52,7 +52,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "N")]
     pub pg_version: Option<u32>,
 
-    /// When run as root, run PostgreSQL as USER [default: postgres, else nobody]
+    /// As root, run PostgreSQL as USER [default: the base directory's owner, else postgres, else nobody]
     #[arg(long, global = true, value_name = "USER")]
     pub run_as: Option<String>,
 }

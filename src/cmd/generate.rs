@@ -75,6 +75,9 @@ How many ready data directories to keep (default 2, at most 32; 0 turns the pool
 .TP
 \fBPGTMP_INITDB_OPTS\fR
 Extra \fBinitdb\fR options; each set of options gets its own template.
+.TP
+\fBPGTMP_TRACE\fR
+When set to 1, print the phases of a call with their times on standard error.
 .SH EXIT STATUS
 .TP
 \fB0\fR
