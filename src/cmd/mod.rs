@@ -1,9 +1,11 @@
 //! One file per subcommand; `dispatch` routes the parsed command line.
 //! Only this layer writes to stdout.
 
+mod datadir;
 mod exec;
 mod gc;
 mod generate;
+mod initdb;
 mod list;
 pub mod start;
 mod stop;
@@ -24,7 +26,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         None => print_url(start::run(&cli.start, &global, cli.start.owner_pid)?),
         Some(Command::Start(args)) => print_url(start::run(&args, &global, args.owner_pid)?),
         Some(Command::Initdb { datadir }) => {
-            let path = start::initdb(&global, datadir.as_deref())?;
+            let path = initdb::run(&global, datadir.as_deref())?;
             print(&format!("{}\n", path.display()))
         }
         Some(Command::Stop(args)) => stop::run(&args, &global),

@@ -1,0 +1,95 @@
+//! `-d DIR`: the user's own data directory, for `start` and `initdb`.
+//! Initialised from the template when missing or empty; refused untouched
+//! when it holds anything else; never deleted.
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::paths;
+use crate::pool::{self, template};
+use crate::process;
+
+/// `-d DIR`: use a data directory, initialising it from the template when it
+/// is missing or empty. A non-empty directory without PG_VERSION is the
+/// user's and is refused untouched.
+pub fn prepare_user_dir(config: &Config, spec: &template::Spec, dir: &Path) -> Result<PathBuf> {
+    let existed = dir.exists();
+    if existed {
+        let mut entries = fs::read_dir(dir).map_err(Error::io("read", dir))?;
+        if entries.next().is_some() {
+            if !dir.join("PG_VERSION").is_file() {
+                return Err(Error::ForeignDir(dir.to_path_buf()));
+            }
+            refuse_if_running(dir)?;
+            return dir.canonicalize().map_err(Error::io("resolve", dir));
+        }
+    } else {
+        paths::mkdir_private(dir)?;
+    }
+    let populated = template::ensure(&config.layout, spec).and_then(|template| {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(Error::io("chmod", dir))?;
+        pool::copy_contents(&template, dir)
+    });
+    if let Err(e) = populated {
+        // Undo only what we made: the directory was missing or empty.
+        if existed {
+            empty_dir(dir);
+        } else {
+            let _ = paths::remove_tree(dir);
+        }
+        return Err(e);
+    }
+    dir.canonicalize().map_err(Error::io("resolve", dir))
+}
+
+fn empty_dir(dir: &Path) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            let _ = if p.is_dir() {
+                paths::remove_tree(&p)
+            } else {
+                fs::remove_file(&p).map_err(Error::io("remove", &p))
+            };
+        }
+    }
+}
+
+fn refuse_if_running(dir: &Path) -> Result<()> {
+    if let Some(pid) = crate::instance::registry::postmaster_pid(dir)
+        && process::alive(pid)
+    {
+        return Err(Error::with_hint(
+            format!("a server (pid {pid}) already runs in {}", dir.display()),
+            format!("stop it first: `pgtmp stop -d {}`", dir.display()),
+        ));
+    }
+    Ok(())
+}
+
+/// As root, a `-d` directory must belong to the `--run-as` account before
+/// privileges are dropped: create it for that account, or hand it over
+/// when it is empty. A non-empty directory is never changed.
+pub fn prepare_as_root(config: &Config, dir: &Path) -> Result<()> {
+    let Some(user) = &config.identity.run_as else {
+        return Ok(());
+    };
+    let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
+    if !dir.exists() {
+        paths::mkdir_private(dir)?;
+    } else {
+        let empty = fs::read_dir(dir)
+            .map_err(Error::io("read", dir))?
+            .next()
+            .is_none();
+        let owned = fs::metadata(dir).map(|m| m.uid() == uid).unwrap_or(false);
+        if !empty || owned {
+            return Ok(());
+        }
+    }
+    std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(Error::io("chown", dir))
+}
