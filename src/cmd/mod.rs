@@ -23,8 +23,8 @@ pub use generate::man_page;
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     let global = cli.global;
     match cli.command {
-        None => print_url(start::run(&cli.start, &global, cli.start.owner_pid)?),
-        Some(Command::Start(args)) => print_url(start::run(&args, &global, args.owner_pid)?),
+        None => start::run(&cli.start, &global, cli.start.owner_pid)?.deliver(),
+        Some(Command::Start(args)) => start::run(&args, &global, args.owner_pid)?.deliver(),
         Some(Command::Initdb { datadir }) => {
             let path = initdb::run(&global, datadir.as_deref())?;
             print(&format!("{}\n", path.display()))
@@ -37,10 +37,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Command::Man) => generate::man(),
     }?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn print_url(url: String) -> Result<()> {
-    print(&format!("{url}\n"))
 }
 
 /// Runs a background process started by re-executing pgtmp.

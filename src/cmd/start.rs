@@ -2,7 +2,7 @@
 //! wait for readiness, print the URL.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use crate::paths;
 use crate::pool::{self, refill, template};
 use crate::process;
 use crate::random;
-use crate::reaper::{LOCK_FD, READY_FD, Report};
+use crate::reaper::{ACK, ACK_FD, LOCK_FD, READY_FD, Report};
 use crate::trace;
 
 /// The default idle timeout, as pg_tmp's.
@@ -29,9 +29,33 @@ pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// so every instance can use the default and the URL needs no port.
 const SOCKET_PORT: u16 = 5432;
 
+/// A ready instance whose URL still has to reach the caller.
+#[derive(Debug)]
+pub struct Handout {
+    pub url: String,
+    /// The write end of the acknowledgement pipe to the supervisor.
+    ack: std::io::PipeWriter,
+}
+
+impl Handout {
+    /// Prints the URL, then tells the supervisor it was delivered. If the
+    /// URL cannot be written (stdout closed, pgtmp killed before this), no
+    /// acknowledgement comes and the supervisor stops the server at once:
+    /// nobody knows its URL, so nobody would ever stop it.
+    pub fn deliver(self) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", self.url)
+            .and_then(|()| out.flush())
+            .map_err(Error::io("write the URL to", "standard output"))?;
+        let mut ack = self.ack;
+        ack.write_all(ACK)
+            .map_err(Error::io("acknowledge to", "the supervisor"))
+    }
+}
+
 /// Starts an instance and returns its URL. `owner`: stop when that process
 /// is gone (`exec`).
-pub fn run(args: &StartArgs, global: &GlobalArgs, owner: Option<u32>) -> Result<String> {
+pub fn run(args: &StartArgs, global: &GlobalArgs, owner: Option<u32>) -> Result<Handout> {
     let config = Config::resolve(global)?;
     if let Some(dir) = &args.datadir {
         prepare_as_root(&config, dir)?;
@@ -40,7 +64,7 @@ pub fn run(args: &StartArgs, global: &GlobalArgs, owner: Option<u32>) -> Result<
     start(&config, args, owner)
 }
 
-fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<String> {
+fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handout> {
     let layout = &config.layout;
     let spec = config.template_spec()?;
     let key = spec.key();
@@ -116,7 +140,7 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<String
     };
     meta.write(&dir)?;
 
-    let url = launch_supervisor(&dir, &lock)?;
+    let handout = launch_supervisor(&dir, &lock)?;
     trace::mark("server ready");
     cleanup.disarm();
     drop(lock);
@@ -131,7 +155,7 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<String
             meta.data_dir.display()
         );
     }
-    Ok(url)
+    Ok(handout)
 }
 
 /// Whether `dir` is an entry of our pool (as `pgtmp initdb` prints them).
@@ -158,12 +182,13 @@ fn new_instance_dir(layout: &paths::Layout) -> Result<(String, PathBuf)> {
 }
 
 /// Spawns `pgtmp __supervise DIR` and waits for its one-line report.
-fn launch_supervisor(dir: &Path, lock: &fs::File) -> Result<String> {
+fn launch_supervisor(dir: &Path, lock: &fs::File) -> Result<Handout> {
     let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
     let log_path = dir.join(SUPERVISE_LOG);
     let log = fs::File::create(&log_path).map_err(Error::io("create", &log_path))?;
     let log_err = log.try_clone().map_err(Error::io("open", &log_path))?;
     let (read_end, write_end) = std::io::pipe().map_err(Error::io("create a pipe for", dir))?;
+    let (ack_read, ack_write) = std::io::pipe().map_err(Error::io("create a pipe for", dir))?;
     let mut cmd = Command::new(exe);
     cmd.arg(crate::cli::Internal::SUPERVISE)
         .arg(dir)
@@ -175,6 +200,7 @@ fn launch_supervisor(dir: &Path, lock: &fs::File) -> Result<String> {
         &[
             (lock.as_raw_fd(), LOCK_FD),
             (write_end.as_raw_fd(), READY_FD),
+            (ack_read.as_raw_fd(), ACK_FD),
         ],
     )
     .map_err(Error::io("prepare the supervisor for", dir))?;
@@ -183,12 +209,16 @@ fn launch_supervisor(dir: &Path, lock: &fs::File) -> Result<String> {
         .map_err(Error::io("start the supervisor for", dir))?;
     drop(held);
     drop(write_end);
+    drop(ack_read);
 
     // The supervisor enforces START_TIMEOUT itself; EOF means it died.
     let mut line = String::new();
     let _ = BufReader::new(read_end).read_line(&mut line);
     match serde_json::from_str::<Report>(line.trim()) {
-        Ok(Report::Ready { url }) => Ok(url),
+        Ok(Report::Ready { url }) => Ok(Handout {
+            url,
+            ack: ack_write,
+        }),
         Ok(Report::Failed { reason, log, hint }) => {
             let _ = child.wait();
             Err(Error::ServerStart { reason, log, hint })

@@ -35,6 +35,13 @@ use signals::StopSignals;
 pub const LOCK_FD: RawFd = 3;
 /// The write end of the readiness pipe.
 pub const READY_FD: RawFd = 4;
+/// The read end of the acknowledgement pipe: the starter writes `ACK` once
+/// the URL is printed.
+pub const ACK_FD: RawFd = 5;
+pub const ACK: &[u8] = b"delivered\n";
+
+/// How long the starter may take to print the URL once told it.
+const ACK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a server may take to accept connections.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -62,6 +69,9 @@ pub fn supervise(dir: &Path) -> Result<()> {
     // else in this fresh process owns it.
     let mut ready = unsafe { File::from_raw_fd(READY_FD) };
     process::set_cloexec(READY_FD);
+    // SAFETY: likewise for the acknowledgement pipe at ACK_FD.
+    let ack = unsafe { File::from_raw_fd(ACK_FD) };
+    process::set_cloexec(ACK_FD);
     let stop_signals = StopSignals::install().map_err(Error::io("install signal handlers", dir))?;
     let mut meta = Meta::read(dir)?;
     let mut child = match bring_up(dir, &mut meta, &stop_signals) {
@@ -71,16 +81,20 @@ pub fn supervise(dir: &Path) -> Result<()> {
             return Err(e);
         }
     };
-    send(
-        &mut ready,
-        &Report::Ready {
-            url: meta.url.clone(),
-        },
-    );
+    // If the starter is gone (killed while waiting, or its stdout closed),
+    // nobody has the URL: stop at once rather than after the idle timeout,
+    // or never with -w 0.
+    let report = Report::Ready {
+        url: meta.url.clone(),
+    };
+    let delivered = send(&mut ready, &report) && acknowledged(ack, ACK_TIMEOUT);
     drop(ready);
-    log(&format!("ready: {}", meta.url));
-
-    let why = watch::until_done(dir, &meta, &mut child, &stop_signals);
+    let why = if delivered {
+        log(&format!("ready: {}", meta.url));
+        watch::until_done(dir, &meta, &mut child, &stop_signals).to_string()
+    } else {
+        "nobody received the URL".to_string()
+    };
     log(&format!("stopping: {why}"));
     let _ = State {
         stopping: true,
@@ -197,6 +211,21 @@ fn failure(dir: &Path, e: &Error) -> Report {
             hint: other.hint(),
         },
     }
+}
+
+/// Whether the starter says it printed the URL; false when it died first
+/// (EOF) or hangs past `timeout`.
+fn acknowledged(ack: File, timeout: Duration) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+    let mut fds = [PollFd::new(ack.as_fd(), PollFlags::POLLIN)];
+    if !matches!(poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0) {
+        return false;
+    }
+    let mut buf = [0u8; 16];
+    matches!((&ack).read(&mut buf), Ok(n) if buf[..n] == *ACK)
 }
 
 /// Sends the report; false when the starter is gone (EPIPE: Rust ignores

@@ -189,3 +189,46 @@ fn gc_leaves_running_instances_alone() {
     assert_eq!(db::text(&mut client, "select 'untouched'"), "untouched");
     assert!(t.listed(&h.url));
 }
+
+/// A `pgtmp` killed before it printed the URL leaves no server behind, even
+/// with `-w 0`: nobody could ever stop a server whose URL nobody has. Its
+/// supervisor notices the starter's pipes close and stops at once.
+#[test]
+fn killed_starter_leaves_no_server() {
+    use std::process::Stdio;
+    let t = TestRoot::new();
+    let warm = t.start(&["-w", "0"]); // the template exists from here on
+    t.stop(&warm.url);
+    let delays = [1u64, 3, 6, 10, 15, 20, 30, 45];
+    let mut delivered = Vec::new();
+    for ms in delays {
+        let (mut cmd, shown) = t.pgtmp(["-w", "0"]).command();
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("{shown}: {e}"));
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        procs::signal(child.id(), "KILL");
+        let out = child.wait_with_output().expect("wait for pgtmp");
+        let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !url.is_empty() {
+            delivered.push(url);
+        }
+    }
+    assert!(
+        delivered.len() < delays.len(),
+        "every pgtmp finished before it was killed; nothing was tested"
+    );
+    for url in &delivered {
+        t.stop(url);
+    }
+    assert!(
+        poll::eventually(|| procs::touching(t.path()).is_empty()),
+        "processes survive killed starters: {:?}\n{}",
+        procs::touching(t.path())
+            .iter()
+            .map(|&p| procs::cmdline(p))
+            .collect::<Vec<_>>(),
+        t.logs()
+    );
+}
