@@ -10,7 +10,8 @@
 //! the starter must keep running after the fork (to wait for readiness and
 //! print the URL), and a fork of a process that may hold library state is
 //! fragile; a fresh exec starts clean, single-threaded, with exactly the
-//! descriptors we pass (fd 3: the instance lock, fd 4: the readiness pipe).
+//! descriptors we pass (fd 3: the instance lock, fd 4: the readiness pipe,
+//! fd 5: the acknowledgement that the URL was printed).
 
 mod signals;
 mod watch;
