@@ -61,6 +61,11 @@ impl Meta {
         write_atomic(&dir.join(META), text.as_bytes())
     }
 
+    /// Whether the data directory outlives the server (`-k`, or `-d`).
+    pub fn keeps_data(&self) -> bool {
+        self.keep || self.user_data_dir
+    }
+
     pub fn timeout(&self) -> Option<Duration> {
         (self.timeout_ms > 0).then(|| Duration::from_millis(self.timeout_ms))
     }

@@ -102,7 +102,7 @@ pub fn supervise(dir: &Path) -> Result<()> {
         ..State::read(dir).unwrap_or_default()
     }
     .write(dir);
-    shut_down(&mut child, meta.keep || meta.user_data_dir);
+    shut_down(&mut child, meta.keeps_data());
     match stop::remove(dir, &meta)? {
         Some(kept) => log(&format!("data directory kept: {}", kept.display())),
         None => log("removed"),
@@ -140,7 +140,7 @@ fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<C
                 return Err(start_error(dir, from, meta, status.to_string(), taken));
             }
             Startup::TimedOut => {
-                shut_down(&mut child, meta.keep || meta.user_data_dir);
+                shut_down(&mut child, meta.keeps_data());
                 return Err(Error::ServerStart {
                     reason: format!("not ready after {}s", START_TIMEOUT.as_secs()),
                     log: tail(&launch::log_since(dir, from), 10),
@@ -148,7 +148,7 @@ fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<C
                 });
             }
             Startup::Cancelled => {
-                shut_down(&mut child, meta.keep || meta.user_data_dir);
+                shut_down(&mut child, meta.keeps_data());
                 return Err(Error::other("stopped by a signal while starting"));
             }
         }
@@ -159,7 +159,7 @@ fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<C
         let set = client::connect(meta, "test")
             .and_then(|mut c| client::set_password(&mut c, &meta.role, verifier));
         if let Err(e) = set {
-            shut_down(&mut child, meta.keep || meta.user_data_dir);
+            shut_down(&mut child, meta.keeps_data());
             return Err(e);
         }
     }
