@@ -33,14 +33,8 @@ fn unix_connections(table: &str, path: &str) -> i64 {
         .skip(1)
         .filter(|line| {
             // Num RefCount Protocol Flags Type St Inode Path
-            let mut fields = line.splitn(8, ' ').filter(|f| !f.is_empty());
-            let st = fields.nth(5);
-            let rest = line
-                .split_whitespace()
-                .skip(7)
-                .collect::<Vec<_>>()
-                .join(" ");
-            st == Some("03") && rest == path
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(5) == Some(&"03") && fields.get(7..).is_some_and(|p| p.join(" ") == path)
         })
         .count() as i64
 }
