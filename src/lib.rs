@@ -28,31 +28,25 @@ use crate::error::{EXIT_FAILURE, Error};
 /// The whole program; `main` only turns this into an exit status.
 pub fn run() -> ExitCode {
     trace::init();
-    if let Some(internal) = cli::Internal::from_args(std::env::args_os()) {
-        return match cmd::internal(internal) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                report(&e);
-                ExitCode::from(EXIT_FAILURE)
+    let result = match cli::Internal::from_args(std::env::args_os()) {
+        Some(internal) => cmd::internal(internal).map(|()| ExitCode::SUCCESS),
+        None => {
+            let cli = cli::Cli::parse();
+            if cli.misplaced_start_options() {
+                cli::Cli::command()
+                    .error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        "start options (-k -t -p -w -o -d) go after `start`, or with no subcommand at all",
+                    )
+                    .exit();
             }
-        };
-    }
-    let cli = cli::Cli::parse();
-    if cli.misplaced_start_options() {
-        cli::Cli::command()
-            .error(
-                clap::error::ErrorKind::ArgumentConflict,
-                "start options (-k -t -p -w -o -d) go after `start`, or with no subcommand at all",
-            )
-            .exit();
-    }
-    match cmd::dispatch(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            report(&e);
-            ExitCode::from(EXIT_FAILURE)
+            cmd::dispatch(cli)
         }
-    }
+    };
+    result.unwrap_or_else(|e| {
+        report(&e);
+        ExitCode::from(EXIT_FAILURE)
+    })
 }
 
 /// Prints an error once: `pgtmp: error: ...`, then its hint.
