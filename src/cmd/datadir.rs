@@ -18,8 +18,7 @@ use crate::process;
 pub fn prepare_user_dir(config: &Config, spec: &template::Spec, dir: &Path) -> Result<PathBuf> {
     let existed = dir.exists();
     if existed {
-        let mut entries = fs::read_dir(dir).map_err(Error::io("read", dir))?;
-        if entries.next().is_some() {
+        if !is_empty(dir)? {
             if !dir.join("PG_VERSION").is_file() {
                 return Err(Error::ForeignDir(dir.to_path_buf()));
             }
@@ -44,6 +43,13 @@ pub fn prepare_user_dir(config: &Config, spec: &template::Spec, dir: &Path) -> R
         return Err(e);
     }
     dir.canonicalize().map_err(Error::io("resolve", dir))
+}
+
+fn is_empty(dir: &Path) -> Result<bool> {
+    Ok(fs::read_dir(dir)
+        .map_err(Error::io("read", dir))?
+        .next()
+        .is_none())
 }
 
 fn empty_dir(dir: &Path) {
@@ -82,10 +88,7 @@ pub fn prepare_as_root(config: &Config, dir: &Path) -> Result<()> {
     if !dir.exists() {
         paths::mkdir_private(dir)?;
     } else {
-        let empty = fs::read_dir(dir)
-            .map_err(Error::io("read", dir))?
-            .next()
-            .is_none();
+        let empty = is_empty(dir)?;
         let owned = fs::metadata(dir).map(|m| m.uid() == uid).unwrap_or(false);
         if !empty || owned {
             return Ok(());
