@@ -162,8 +162,8 @@ fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<C
             shut_down(&mut child, meta.keeps_data());
             return Err(e);
         }
+        crate::trace::mark("password set");
     }
-    crate::trace::mark("password set");
     meta.url = match &meta.password {
         Some(pw) => url::tcp(meta.port, &meta.role, pw),
         None => url::socket(&meta.socket_dir, meta.port, &meta.role),
