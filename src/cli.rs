@@ -89,6 +89,10 @@ pub struct StartArgs {
     #[arg(short = 'd', long = "datadir", value_name = "DIR")]
     pub datadir: Option<PathBuf>,
 
+    /// Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 8]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=64))]
+    pub standby: Option<u8>,
+
     /// Stop when this process is gone (used by `exec`)
     #[arg(long, hide = true, value_name = "PID")]
     pub owner_pid: Option<u32>,
@@ -114,11 +118,15 @@ pub enum Command {
         /// Print a JSON array instead of tab-separated rows
         #[arg(long)]
         json: bool,
+
+        /// List the standbys (servers started ahead, not handed out) instead
+        #[arg(long)]
+        standbys: bool,
     },
 
     /// Remove what crashed runs left: dead instances, stale pool entries
     Gc {
-        /// Also empty the pool and remove templates (running instances stay)
+        /// Also stop standbys, empty the pool and remove templates (instances stay)
         #[arg(long)]
         all: bool,
     },

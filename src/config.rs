@@ -2,6 +2,7 @@
 //! the command line into a `Config` the commands act on.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
@@ -9,6 +10,7 @@ use crate::paths::{self, Layout};
 use crate::pg;
 use crate::pool::template::Spec;
 use crate::process::Identity;
+use crate::standby;
 
 /// How many ready copies the pool keeps by default. Each costs ~35 MB of
 /// tmpfs; two absorb a burst of back-to-back hand-outs while the refill
@@ -24,6 +26,10 @@ pub struct Config {
     pub initdb_opts: Vec<String>,
     pub pg_bindir: Option<PathBuf>,
     pub pg_version: Option<u32>,
+    /// The most standbys kept ready per class; 0: none.
+    pub standby_max: usize,
+    /// How long an unclaimed standby waits before it stops.
+    pub standby_timeout: Duration,
 }
 
 impl Config {
@@ -35,19 +41,19 @@ impl Config {
             as_root,
         );
         let identity = Identity::resolve(global.run_as.as_deref(), existing_owner(&base))?;
-        let pool_size = match std::env::var("PGTMP_POOL_SIZE") {
-            Ok(v) => v
-                .trim()
-                .parse::<usize>()
+        let pool_size = env_count("PGTMP_POOL_SIZE", MAX_POOL_SIZE, DEFAULT_POOL_SIZE)?;
+        let standby_max = env_count("PGTMP_STANDBY", standby::MAX_MAX, standby::DEFAULT_MAX)?;
+        let standby_timeout = match std::env::var("PGTMP_STANDBY_TIMEOUT") {
+            Ok(v) => crate::cli::parse_timeout(&v)
                 .ok()
-                .filter(|n| *n <= MAX_POOL_SIZE)
+                .filter(|t| !t.is_zero())
                 .ok_or_else(|| {
                     Error::with_hint(
-                        format!("PGTMP_POOL_SIZE={v:?} is not a number from 0 to {MAX_POOL_SIZE}"),
-                        "unset it to use the default of 2",
+                        format!("PGTMP_STANDBY_TIMEOUT={v:?} is not a duration"),
+                        "give seconds or e.g. `90s`, `5m`; use PGTMP_STANDBY=0 for no standbys",
                     )
                 })?,
-            Err(_) => DEFAULT_POOL_SIZE,
+            Err(_) => standby::DEFAULT_TIMEOUT,
         };
         let initdb_opts = match std::env::var("PGTMP_INITDB_OPTS") {
             Ok(v) => shell_words::split(&v)
@@ -64,6 +70,8 @@ impl Config {
                 .clone()
                 .or_else(|| env_path("PGTMP_PG_BINDIR")),
             pg_version: global.pg_version,
+            standby_max,
+            standby_timeout,
         })
     }
 
@@ -77,7 +85,11 @@ impl Config {
 
     /// Finds PostgreSQL and says which template it needs.
     pub fn template_spec(&self) -> Result<Spec> {
-        let install = pg::find(self.pg_bindir.as_deref(), self.pg_version)?;
+        let install = pg::find(
+            self.pg_bindir.as_deref(),
+            self.pg_version,
+            Some(&self.layout.pg_cache()),
+        )?;
         Ok(Spec {
             install,
             role: self.identity.role.clone(),
@@ -94,6 +106,24 @@ fn existing_owner(base: &std::path::Path) -> Option<u32> {
         .ok()
         .map(|m| m.uid())
         .filter(|&uid| uid != 0)
+}
+
+/// A count from the environment variable `name`, from 0 to `max`.
+fn env_count(name: &str, max: usize, default: usize) -> Result<usize> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| {
+                Error::with_hint(
+                    format!("{name}={v:?} is not a number from 0 to {max}"),
+                    format!("unset it to use the default of {default}"),
+                )
+            }),
+        Err(_) => Ok(default),
+    }
 }
 
 fn env_path(name: &str) -> Option<PathBuf> {

@@ -1,6 +1,7 @@
 //! Garbage collection: what crashed processes left behind. Dead instances
-//! (no process holds their lock), copies in progress whose copier died, and
-//! pools and templates of other PostgreSQL builds that nobody used lately.
+//! (no process holds their lock), tokens of standbys that died, copies in
+//! progress whose copier died, and pools and templates of other PostgreSQL
+//! builds that nobody used lately. With `all`, ready standbys stop too.
 //! Run by `pgtmp gc` and, quietly, by every background pool refill.
 
 use std::fs;
@@ -12,6 +13,7 @@ use crate::instance::meta::LOCK;
 use crate::instance::{Meta, registry, stop};
 use crate::lock;
 use crate::paths::{self, Layout};
+use crate::standby;
 
 /// A pool of another key unused this long is emptied (tmpfs is memory).
 const POOL_UNUSED: Duration = Duration::from_secs(60 * 60);
@@ -21,6 +23,7 @@ const TEMPLATE_UNUSED: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 #[derive(Debug, Default)]
 pub struct Summary {
     pub instances: usize,
+    pub standbys: usize,
     pub partial: usize,
     pub pool_entries: usize,
     pub templates: usize,
@@ -48,6 +51,7 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
         }
         sum.instances += 1;
     }
+    sum.standbys = standbys(layout, all)?;
     for (key, pool) in children(&layout.pool_root()) {
         if !pool.is_dir() {
             continue;
@@ -91,6 +95,33 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
         }
     }
     Ok(sum)
+}
+
+/// Removes the tokens of standbys that are gone; with `all`, stops the
+/// unclaimed ones (their supervisors retract their tokens). Returns how
+/// many were stopped or swept.
+fn standbys(layout: &Layout, all: bool) -> Result<usize> {
+    let mut n = 0;
+    for (class, dir) in children(&layout.standby_root()) {
+        if !dir.is_dir() {
+            continue;
+        }
+        for (id, token) in children(&dir) {
+            let instance = layout.instance(&id);
+            if !registry::is_alive(&instance) {
+                let _ = fs::remove_file(&token);
+                n += 1;
+            } else if all && standby::claimed_by(&instance).is_none() {
+                stop::stop(&instance)?;
+                n += 1;
+            }
+        }
+        if all && !lock::is_held(&layout.standby_lock(&class)) && fs::remove_dir(&dir).is_ok() {
+            let _ = fs::remove_file(layout.standby_demand(&class));
+            let _ = fs::remove_file(layout.standby_lock(&class));
+        }
+    }
+    Ok(n)
 }
 
 fn children(dir: &Path) -> Vec<(String, std::path::PathBuf)> {

@@ -16,6 +16,7 @@ pub mod pool;
 pub mod process;
 pub mod random;
 pub mod reaper;
+pub mod standby;
 pub mod trace;
 pub mod url;
 

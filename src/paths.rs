@@ -155,6 +155,31 @@ impl Layout {
     pub fn refill_log(&self) -> PathBuf {
         self.base.join("refill.log")
     }
+
+    /// `standby/`: one folder per class of standby (template key and
+    /// listener), holding a token file per ready, unclaimed server.
+    pub fn standby_root(&self) -> PathBuf {
+        self.base.join("standby")
+    }
+
+    pub fn standby(&self, class: &str) -> PathBuf {
+        self.standby_root().join(class)
+    }
+
+    /// Held by the one process starting standbys of a class.
+    pub fn standby_lock(&self, class: &str) -> PathBuf {
+        self.standby_root().join(format!("{class}.lock"))
+    }
+
+    /// Recent hand-outs of a class, which size its standby pool.
+    pub fn standby_demand(&self, class: &str) -> PathBuf {
+        self.standby_root().join(format!("{class}.demand"))
+    }
+
+    /// Where `pg_config --bindir` last pointed (it is a slow script).
+    pub fn pg_cache(&self) -> PathBuf {
+        self.base.join("pg_config.cache")
+    }
 }
 
 /// Creates `dir` (and missing parents) with mode 0700.

@@ -139,10 +139,31 @@ pub fn signal(pid: u32, sig: Signal) {
 /// The start time of a process in clock ticks since boot (field 22 of
 /// /proc/PID/stat): with the pid, it names a process uniquely.
 pub fn start_time(pid: u32) -> Option<u64> {
+    stat_after_name(pid)?
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()
+}
+
+/// Whether `pid` exists and is not a zombie (a killed child its parent has
+/// not reaped yet still has a pid).
+pub fn running(pid: u32) -> bool {
+    stat_after_name(pid).is_some_and(|s| !s.starts_with(['Z', 'X']))
+}
+
+/// Whether `pid` is running and is the process that started at `start`.
+pub fn running_since(pid: u32, start: u64) -> bool {
+    stat_after_name(pid).is_some_and(|s| {
+        !s.starts_with(['Z', 'X']) && s.split_whitespace().nth(19) == Some(&start.to_string())
+    })
+}
+
+/// /proc/PID/stat after the command name, which may hold spaces and
+/// parentheses: the state comes first.
+fn stat_after_name(pid: u32) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces and parentheses; skip past the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    Some(stat.get(stat.rfind(')')? + 2..)?.to_owned())
 }
 
 /// Polls `done` until it holds or `timeout` passes; true if it held.

@@ -12,8 +12,8 @@ pub fn run(all: bool, global: &GlobalArgs) -> Result<()> {
     let current = config.template_spec().ok().map(|s| s.key());
     let sum = gc::collect(&config.layout, current.as_deref(), all)?;
     eprintln!(
-        "pgtmp: removed {} dead instance(s), {} half-copied director(ies), {} pool entr(ies), {} template(s)",
-        sum.instances, sum.partial, sum.pool_entries, sum.templates
+        "pgtmp: removed {} dead instance(s), {} standby(s), {} half-copied director(ies), {} pool entr(ies), {} template(s)",
+        sum.instances, sum.standbys, sum.partial, sum.pool_entries, sum.templates
     );
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! `pgtmp list [--json]`: this user's running instances.
+//! `pgtmp list [--json] [--standbys]`: this user's running instances, or
+//! the standbys started ahead for them.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -11,11 +12,12 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::instance::{Meta, State, meta, registry};
 
-pub fn run(json: bool, global: &GlobalArgs) -> Result<()> {
+pub fn run(json: bool, standbys: bool, global: &GlobalArgs) -> Result<()> {
     let config = Config::resolve(global)?;
     config.enter()?;
     let rows: Vec<Value> = registry::live(&config.layout, false)
         .into_iter()
+        .filter(|(_, m)| m.standby.is_some() == standbys)
         .map(|(dir, m)| row(&dir, &m))
         .collect();
     if json {
@@ -68,5 +70,6 @@ fn row(dir: &std::path::Path, m: &Meta) -> Value {
         "data_dir": m.data_dir,
         "keep": m.keep,
         "timeout_secs": m.timeout_ms / 1000,
+        "standby": m.standby.is_some(),
     })
 }

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command, GlobalArgs, Internal};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::{gc as collector, pool, reaper};
+use crate::{gc as collector, pool, reaper, standby};
 
 pub use generate::man_page;
 
@@ -30,7 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             print(&format!("{}\n", path.display()))
         }
         Some(Command::Stop(args)) => stop::run(&args, &global),
-        Some(Command::List { json }) => list::run(json, &global),
+        Some(Command::List { json, standbys }) => list::run(json, standbys, &global),
         Some(Command::Gc { all }) => gc::run(all, &global),
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),
         Some(Command::Completions { shell }) => generate::completions(shell),
@@ -47,14 +47,33 @@ pub fn internal(command: Internal) -> Result<()> {
     }
 }
 
-/// The background refill, then a quiet garbage collection.
+/// The background refill: standbys first, at normal priority since a
+/// hand-out may be about to want one (and their servers keep the priority
+/// they start with); then, niced, the pool and a quiet garbage collection.
 fn refill(key: &str) -> Result<()> {
+    use pool::refill::{BINDIR_ENV, ROLE_ENV, STANDBY_ENV};
     crate::process::new_session();
-    crate::process::be_nice();
     let config = Config::resolve(&GlobalArgs::default())?;
+    let standbys = match (
+        std::env::var(STANDBY_ENV),
+        std::env::var(ROLE_ENV),
+        std::env::var_os(BINDIR_ENV),
+    ) {
+        (Ok(listener), Ok(role), Some(bindir)) => standby::replenish::run(
+            &config,
+            &standby::replenish::Kind {
+                key: key.to_string(),
+                role,
+                bindir: bindir.into(),
+                tcp: listener == "tcp",
+            },
+        ),
+        _ => Ok(()),
+    };
+    crate::process::be_nice();
     pool::refill::run(&config.layout, key, config.pool_size)?;
     collector::collect(&config.layout, Some(key), false)?;
-    Ok(())
+    standbys
 }
 
 /// Writes the product to stdout; a closed pipe (`pgtmp list | head`) is not

@@ -2,39 +2,32 @@
 //! wait for readiness, print the URL.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::DirBuilderExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::io::Write;
+use std::path::Path;
 
 use super::datadir::{prepare_as_root, prepare_user_dir};
 use crate::cli::{GlobalArgs, StartArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::instance::launch;
-use crate::instance::meta::{self, LOCK, Meta, SUPERVISE_LOG};
-use crate::lock;
+use crate::instance::create::{Ack, NewInstance};
+use crate::instance::launch::{self, SOCKET_PORT};
+use crate::instance::meta::{self, Meta};
 use crate::paths;
 use crate::pool::{self, refill, template};
 use crate::process;
 use crate::random;
-use crate::reaper::{ACK, ACK_FD, LOCK_FD, READY_FD, Report};
+use crate::standby::{self, claim::Settings, replenish::Kind};
 use crate::trace;
 
 /// The default idle timeout, as pg_tmp's.
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// The port of socket-only instances: their socket directory is private,
-/// so every instance can use the default and the URL needs no port.
-const SOCKET_PORT: u16 = 5432;
-
 /// A ready instance whose URL still has to reach the caller.
 #[derive(Debug)]
 pub struct Handout {
     pub url: String,
-    /// The write end of the acknowledgement pipe to the supervisor.
-    ack: std::io::PipeWriter,
+    /// How to tell the supervisor that the URL was delivered.
+    ack: Ack,
 }
 
 impl Handout {
@@ -47,16 +40,17 @@ impl Handout {
         writeln!(out, "{}", self.url)
             .and_then(|()| out.flush())
             .map_err(Error::io("write the URL to", "standard output"))?;
-        let mut ack = self.ack;
-        ack.write_all(ACK)
-            .map_err(Error::io("acknowledge to", "the supervisor"))
+        self.ack.send()
     }
 }
 
 /// Starts an instance and returns its URL. `owner`: stop when that process
 /// is gone (`exec`).
 pub fn run(args: &StartArgs, global: &GlobalArgs, owner: Option<u32>) -> Result<Handout> {
-    let config = Config::resolve(global)?;
+    let mut config = Config::resolve(global)?;
+    if let Some(n) = args.standby {
+        config.standby_max = n.into();
+    }
     if let Some(dir) = &args.datadir {
         prepare_as_root(&config, dir)?;
     }
@@ -69,6 +63,40 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
     let spec = config.template_spec()?;
     let key = spec.key();
     trace::mark("found PostgreSQL");
+    let tcp = args.tcp || args.port.is_some();
+    let settings = Settings {
+        keep: args.keep,
+        timeout_ms: args.timeout.unwrap_or(DEFAULT_TIMEOUT).as_millis() as u64,
+        owner_pid: owner,
+        owner_start: owner.and_then(process::start_time),
+    };
+    // Only a plain hand-out can take a server started ahead: a fixed port,
+    // server options or a data directory of one's own need their own.
+    let plain = args.port.is_none()
+        && args.datadir.is_none()
+        && args
+            .server_options
+            .as_deref()
+            .is_none_or(|o| o.trim().is_empty());
+    let standbys = plain && config.standby_max > 0;
+    let kind = Kind {
+        key: key.clone(),
+        role: config.identity.role.clone(),
+        bindir: spec.install.bindir.clone(),
+        tcp,
+    };
+    if standbys {
+        let class = standby::class(&key, tcp);
+        standby::demand::record(layout, &class);
+        if let Some((dir, meta)) = standby::claim::claim(layout, &class, &settings)? {
+            trace::mark("standby claimed");
+            after_handout(config, &key, standbys.then_some(&kind), args, &meta);
+            return Ok(Handout {
+                url: meta.url,
+                ack: Ack::file(&dir),
+            });
+        }
+    }
     if let Some(port) = args.port
         && launch::port_in_use(port)
     {
@@ -80,22 +108,18 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
         None => Vec::new(),
     };
 
-    let (id, dir) = new_instance_dir(layout)?;
-    let mut cleanup = Cleanup::new(dir.clone());
-    let lock = lock::try_lock(&dir.join(LOCK))?
-        .ok_or_else(|| Error::other(format!("{} is locked by another process", dir.display())))?;
-
+    let mut new = NewInstance::create(layout)?;
     let (data_dir, user_data_dir) = match &args.datadir {
         // `pgtmp start -d "$(pgtmp initdb)"`, as with pg_tmp: that entry is
         // ours, so claim it like any pool entry.
         Some(d) if pool_entry(layout, &key, d) => {
-            let data = dir.join("data");
+            let data = new.dir.join("data");
             fs::rename(d, &data).map_err(Error::io("claim pool entry", d))?;
             (data, false)
         }
         Some(d) => (prepare_user_dir(config, &spec, d)?, true),
         None => {
-            let data = dir.join("data");
+            let data = new.dir.join("data");
             if !pool::claim(layout, &key, &data)? {
                 let template = template::ensure(layout, &spec)?;
                 pool::copy_tree(&template, &data)?;
@@ -105,20 +129,19 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
     };
     trace::mark("data directory ready");
     check_version(&data_dir)?;
-    let _ = fs::File::create(layout.template_used(&key));
 
-    let (socket_dir, socket_dir_separate) = paths::socket_dir(&dir, &id, config.identity.uid)?;
-    cleanup.socket_dir = socket_dir_separate.then(|| socket_dir.clone());
-    let tcp = args.tcp || args.port.is_some();
+    let (socket_dir, socket_dir_separate) =
+        paths::socket_dir(&new.dir, &new.id, config.identity.uid)?;
+    if socket_dir_separate {
+        new.separate_socket_dir(socket_dir.clone());
+    }
     let port = match (args.port, tcp) {
         (Some(p), _) => p,
         (None, true) => launch::free_port()?,
         (None, false) => SOCKET_PORT,
     };
-    let owner_start = owner.and_then(process::start_time);
     let meta = Meta {
-        id,
-        url: String::new(),
+        id: new.id.clone(),
         role: config.identity.role.clone(),
         password: tcp.then(random::password),
         tcp,
@@ -128,26 +151,34 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
         socket_dir_separate,
         data_dir,
         user_data_dir,
-        keep: args.keep,
-        timeout_ms: args.timeout.unwrap_or(DEFAULT_TIMEOUT).as_millis() as u64,
+        keep: settings.keep,
+        timeout_ms: settings.timeout_ms,
         server_options: options,
         bindir: spec.install.bindir.clone(),
         started: meta::now_secs(),
-        supervisor_pid: None,
-        supervisor_start: None,
-        owner_pid: owner,
-        owner_start,
+        owner_pid: settings.owner_pid,
+        owner_start: settings.owner_start,
+        ..Meta::default()
     };
-    meta.write(&dir)?;
-
-    let handout = launch_supervisor(&dir, &lock)?;
+    let (url, ack) = new.launch(&meta)?.wait()?;
     trace::mark("server ready");
-    cleanup.disarm();
-    drop(lock);
+    after_handout(config, &key, standbys.then_some(&kind), args, &meta);
+    Ok(Handout { url, ack })
+}
 
-    // Refill the pool and collect garbage in the background. A failure only
-    // costs the next call a copy; the refill log says why.
-    let _ = refill::spawn(layout, &key, config.pool_size);
+/// Refills the pool and the standbys (`standby`: of which listener) and
+/// collects garbage in the background. A failure only costs the next call
+/// some time; the refill log says why.
+fn after_handout(
+    config: &Config,
+    key: &str,
+    standby: Option<&Kind>,
+    args: &StartArgs,
+    meta: &Meta,
+) {
+    let layout = &config.layout;
+    let _ = fs::File::create(layout.template_used(key));
+    let _ = refill::spawn(config, key, standby);
     trace::mark("refill started");
     if args.keep && args.datadir.is_none() {
         eprintln!(
@@ -155,7 +186,6 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
             meta.data_dir.display()
         );
     }
-    Ok(handout)
 }
 
 /// Whether `dir` is an entry of our pool (as `pgtmp initdb` prints them).
@@ -165,74 +195,6 @@ fn pool_entry(layout: &paths::Layout, key: &str, dir: &Path) -> bool {
         return false;
     };
     dir.parent() == Some(pool.as_path())
-}
-
-/// `run/<id>`, created here so that no other caller can have it.
-fn new_instance_dir(layout: &paths::Layout) -> Result<(String, PathBuf)> {
-    paths::mkdir_private(&layout.run_dir())?;
-    loop {
-        let id = random::id();
-        let dir = layout.instance(&id);
-        match fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok((id, dir)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(Error::io("create", &dir)(e)),
-        }
-    }
-}
-
-/// Spawns `pgtmp __supervise DIR` and waits for its one-line report.
-fn launch_supervisor(dir: &Path, lock: &fs::File) -> Result<Handout> {
-    let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
-    let log_path = dir.join(SUPERVISE_LOG);
-    let log = fs::File::create(&log_path).map_err(Error::io("create", &log_path))?;
-    let log_err = log.try_clone().map_err(Error::io("open", &log_path))?;
-    let (read_end, write_end) = std::io::pipe().map_err(Error::io("create a pipe for", dir))?;
-    let (ack_read, ack_write) = std::io::pipe().map_err(Error::io("create a pipe for", dir))?;
-    let mut cmd = Command::new(exe);
-    cmd.arg(crate::cli::Internal::SUPERVISE)
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_err);
-    let held = process::detach(
-        &mut cmd,
-        &[
-            (lock.as_raw_fd(), LOCK_FD),
-            (write_end.as_raw_fd(), READY_FD),
-            (ack_read.as_raw_fd(), ACK_FD),
-        ],
-    )
-    .map_err(Error::io("prepare the supervisor for", dir))?;
-    let mut child = cmd
-        .spawn()
-        .map_err(Error::io("start the supervisor for", dir))?;
-    drop(held);
-    drop(write_end);
-    drop(ack_read);
-
-    // The supervisor enforces START_TIMEOUT itself; EOF means it died.
-    let mut line = String::new();
-    let _ = BufReader::new(read_end).read_line(&mut line);
-    match serde_json::from_str::<Report>(line.trim()) {
-        Ok(Report::Ready { url }) => Ok(Handout {
-            url,
-            ack: ack_write,
-        }),
-        Ok(Report::Failed { reason, log, hint }) => {
-            let _ = child.wait();
-            Err(Error::ServerStart { reason, log, hint })
-        }
-        Err(_) => {
-            let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
-            let log = fs::read_to_string(&log_path).unwrap_or_default();
-            Err(Error::ServerStart {
-                reason: format!("the supervisor exited ({status}) before the server was ready"),
-                log: crate::error::tail(&log, 10),
-                hint: None,
-            })
-        }
-    }
 }
 
 /// The data directory's major version must be one whose readiness we can
@@ -257,36 +219,4 @@ fn check_version(data_dir: &Path) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Removes a half-made instance unless disarmed.
-struct Cleanup {
-    dir: PathBuf,
-    socket_dir: Option<PathBuf>,
-    armed: bool,
-}
-
-impl Cleanup {
-    fn new(dir: PathBuf) -> Cleanup {
-        Cleanup {
-            dir,
-            socket_dir: None,
-            armed: true,
-        }
-    }
-
-    fn disarm(&mut self) {
-        self.armed = false;
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if self.armed {
-            if let Some(s) = &self.socket_dir {
-                let _ = paths::remove_tree(s);
-            }
-            let _ = paths::remove_tree(&self.dir);
-        }
-    }
 }

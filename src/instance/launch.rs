@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 use super::meta::{Meta, SERVER_LOG};
 use crate::error::{Error, Result};
 
+/// The port of socket-only instances: their socket directory is private,
+/// so every instance can use the default and the URL needs no port.
+pub const SOCKET_PORT: u16 = 5432;
+
 /// How a start attempt ended.
 #[derive(Debug)]
 pub enum Startup {

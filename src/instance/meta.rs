@@ -16,8 +16,13 @@ pub const LOCK: &str = "lock";
 pub const SERVER_LOG: &str = "server.log";
 pub const SUPERVISE_LOG: &str = "supervise.log";
 pub const STATE: &str = "state.json";
+/// Created by the caller that claimed a standby once it printed the URL.
+pub const DELIVERED: &str = "delivered";
+/// A claimed standby's token, renamed to `claim-<pid>-<start time>` of the
+/// claiming process.
+pub const CLAIM_PREFIX: &str = "claim-";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Meta {
     pub id: String,
     /// Empty until the server is ready.
@@ -46,6 +51,10 @@ pub struct Meta {
     /// `exec`: stop when this process is gone.
     pub owner_pid: Option<u32>,
     pub owner_start: Option<u64>,
+    /// A standby waiting to be claimed: its token, `standby/<class>/<id>`.
+    /// None once claimed, and for instances started on demand.
+    #[serde(default)]
+    pub standby: Option<PathBuf>,
 }
 
 impl Meta {

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod clients;
+pub mod create;
 pub mod launch;
 pub mod meta;
 pub mod registry;

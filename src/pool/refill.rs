@@ -8,12 +8,22 @@ use std::fs::OpenOptions;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::lock;
 use crate::paths::Layout;
+use crate::standby::replenish::Kind;
+
+/// Environment of `pgtmp __refill`: which standbys to start (`socket` or
+/// `tcp`), for which role, from which binaries.
+pub const STANDBY_ENV: &str = "PGTMP_REFILL_STANDBY";
+pub const ROLE_ENV: &str = "PGTMP_REFILL_ROLE";
+pub const BINDIR_ENV: &str = "PGTMP_REFILL_BINDIR";
 
 /// Starts `pgtmp __refill KEY` detached; failures are only logged.
-pub fn spawn(layout: &Layout, key: &str, size: usize) -> Result<()> {
+/// `standby`: also start standbys of that kind.
+pub fn spawn(config: &Config, key: &str, standby: Option<&Kind>) -> Result<()> {
+    let layout = &config.layout;
     let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
     let log = OpenOptions::new()
         .create(true)
@@ -22,12 +32,24 @@ pub fn spawn(layout: &Layout, key: &str, size: usize) -> Result<()> {
         .map_err(Error::io("open", layout.refill_log()))?;
     // No pre_exec hook here, so std can use posix_spawn (cheaper than fork
     // for the caller); the child calls setsid itself.
-    Command::new(exe)
-        .arg(crate::cli::Internal::REFILL)
+    let mut cmd = Command::new(exe);
+    cmd.arg(crate::cli::Internal::REFILL)
         .arg(key)
         .env("PGTMP_DIR", &layout.base)
-        .env("PGTMP_POOL_SIZE", size.to_string())
-        .stdin(Stdio::null())
+        .env("PGTMP_POOL_SIZE", config.pool_size.to_string())
+        .env("PGTMP_STANDBY", config.standby_max.to_string())
+        .env(
+            "PGTMP_STANDBY_TIMEOUT",
+            format!("{}ms", config.standby_timeout.as_millis()),
+        );
+    match standby {
+        Some(kind) => cmd
+            .env(STANDBY_ENV, if kind.tcp { "tcp" } else { "socket" })
+            .env(ROLE_ENV, &kind.role)
+            .env(BINDIR_ENV, &kind.bindir),
+        None => cmd.env_remove(STANDBY_ENV),
+    };
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()

@@ -14,6 +14,7 @@
 //! fd 5: the acknowledgement that the URL was printed).
 
 mod signals;
+mod standby;
 mod watch;
 
 use std::fs::File;
@@ -42,7 +43,7 @@ pub const ACK_FD: RawFd = 5;
 pub const ACK: &[u8] = b"delivered\n";
 
 /// How long the starter may take to print the URL once told it.
-const ACK_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const ACK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a server may take to accept connections.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -82,19 +83,39 @@ pub fn supervise(dir: &Path) -> Result<()> {
             return Err(e);
         }
     };
-    // If the starter is gone (killed while waiting, or its stdout closed),
-    // nobody has the URL: stop at once rather than after the idle timeout,
-    // or never with -w 0.
     let report = Report::Ready {
         url: meta.url.clone(),
     };
-    let delivered = send(&mut ready, &report) && acknowledged(ack, ACK_TIMEOUT);
-    drop(ready);
-    let why = if delivered {
-        log(&format!("ready: {}", meta.url));
-        watch::until_done(dir, &meta, &mut child, &stop_signals).to_string()
-    } else {
-        "nobody received the URL".to_string()
+    let why = match meta.standby.clone() {
+        // Nobody waits for a standby's URL: callers find it by its token.
+        Some(token) => {
+            let published = crate::standby::publish(&token);
+            let _ = send(&mut ready, &report);
+            drop(ready);
+            drop(ack);
+            match published {
+                Err(e) => format!("cannot publish the standby: {e}"),
+                Ok(()) => {
+                    log("standby ready");
+                    match standby::serve(dir, &mut meta, &token, &mut child, &stop_signals) {
+                        standby::Outcome::Delivered => watch(dir, &meta, &mut child, &stop_signals),
+                        standby::Outcome::Stop(why) => why,
+                    }
+                }
+            }
+        }
+        // If the starter is gone (killed while waiting, or its stdout
+        // closed), nobody has the URL: stop at once rather than after the
+        // idle timeout, or never with -w 0.
+        None => {
+            let delivered = send(&mut ready, &report) && acknowledged(ack, ACK_TIMEOUT);
+            drop(ready);
+            if delivered {
+                watch(dir, &meta, &mut child, &stop_signals)
+            } else {
+                "nobody received the URL".to_string()
+            }
+        }
     };
     log(&format!("stopping: {why}"));
     let _ = State {
@@ -108,6 +129,12 @@ pub fn supervise(dir: &Path) -> Result<()> {
         None => log("removed"),
     }
     Ok(())
+}
+
+/// Watches a delivered instance until it is to stop; says why.
+fn watch(dir: &Path, meta: &Meta, child: &mut Child, stop_signals: &StopSignals) -> String {
+    log(&format!("ready: {}", meta.url));
+    watch::until_done(dir, meta, child, stop_signals).to_string()
 }
 
 /// Starts the server (retrying on a taken port), sets the TCP password and
@@ -163,6 +190,10 @@ fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<C
             return Err(e);
         }
         crate::trace::mark("password set");
+    } else if meta.standby.is_some() {
+        // As the password's connection does for TCP: build the relation
+        // cache file now, not in the caller's first connection.
+        drop(client::connect(meta, "test"));
     }
     meta.url = match &meta.password {
         Some(pw) => url::tcp(meta.port, &meta.role, pw),
@@ -266,6 +297,6 @@ fn shut_down(child: &mut Child, keep_data: bool) {
 }
 
 /// A line in `supervise.log`.
-fn log(msg: &str) {
+pub(crate) fn log(msg: &str) {
     eprintln!("{} pgtmp[{}]: {msg}", meta::now_secs(), std::process::id());
 }

@@ -1,0 +1,187 @@
+//! Bringing a new instance into being: its private `run/<id>` directory and
+//! lock, then its supervisor (`pgtmp __supervise DIR`), whose one-line
+//! report says whether the server came up. Used for hand-outs and for
+//! standbys alike; until the report says ready, a failure removes
+//! everything made here.
+
+use std::fs;
+use std::io::{BufRead, BufReader, PipeReader, PipeWriter, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use super::meta::{DELIVERED, LOCK, Meta, SUPERVISE_LOG};
+use crate::error::{Error, Result};
+use crate::lock;
+use crate::paths::{self, Layout};
+use crate::process;
+use crate::random;
+use crate::reaper::{ACK, ACK_FD, LOCK_FD, READY_FD, Report};
+
+/// A fresh `run/<id>`, locked; removed on drop unless launched successfully.
+#[derive(Debug)]
+pub struct NewInstance {
+    pub id: String,
+    pub dir: PathBuf,
+    lock: fs::File,
+    cleanup: Cleanup,
+}
+
+impl NewInstance {
+    /// Creates `run/<id>` (a name no other caller can have) and locks it.
+    pub fn create(layout: &Layout) -> Result<NewInstance> {
+        paths::mkdir_private(&layout.run_dir())?;
+        let (id, dir) = loop {
+            let id = random::id();
+            let dir = layout.instance(&id);
+            match fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => break (id, dir),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io("create", &dir)(e)),
+            }
+        };
+        let cleanup = Cleanup {
+            dir: dir.clone(),
+            socket_dir: None,
+            armed: true,
+        };
+        let lock = lock::try_lock(&dir.join(LOCK))?.ok_or_else(|| {
+            Error::other(format!("{} is locked by another process", dir.display()))
+        })?;
+        Ok(NewInstance {
+            id,
+            dir,
+            lock,
+            cleanup,
+        })
+    }
+
+    /// A socket directory outside the instance, to remove with it on failure.
+    pub fn separate_socket_dir(&mut self, dir: PathBuf) {
+        self.cleanup.socket_dir = Some(dir);
+    }
+
+    /// Writes `meta.json` and starts the supervisor; `wait` for its report.
+    pub fn launch(self, meta: &Meta) -> Result<Launched> {
+        meta.write(&self.dir)?;
+        let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
+        let log_path = self.dir.join(SUPERVISE_LOG);
+        let log = fs::File::create(&log_path).map_err(Error::io("create", &log_path))?;
+        let log_err = log.try_clone().map_err(Error::io("open", &log_path))?;
+        let pipe = || std::io::pipe().map_err(Error::io("create a pipe for", &self.dir));
+        let (read_end, write_end) = pipe()?;
+        let (ack_read, ack_write) = pipe()?;
+        let mut cmd = Command::new(exe);
+        cmd.arg(crate::cli::Internal::SUPERVISE)
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err);
+        let _held = process::detach(
+            &mut cmd,
+            &[
+                (self.lock.as_raw_fd(), LOCK_FD),
+                (write_end.as_raw_fd(), READY_FD),
+                (ack_read.as_raw_fd(), ACK_FD),
+            ],
+        )
+        .map_err(Error::io("prepare the supervisor for", &self.dir))?;
+        let child = cmd
+            .spawn()
+            .map_err(Error::io("start the supervisor for", &self.dir))?;
+        Ok(Launched {
+            instance: self,
+            child,
+            report: read_end,
+            ack: ack_write,
+            log_path,
+        })
+    }
+}
+
+/// A supervisor started, its report not read yet.
+#[derive(Debug)]
+pub struct Launched {
+    instance: NewInstance,
+    child: Child,
+    report: PipeReader,
+    ack: PipeWriter,
+    log_path: PathBuf,
+}
+
+impl Launched {
+    /// Waits for the supervisor's report: the URL and the way to tell it
+    /// that the URL was delivered, or the reason the server did not start.
+    pub fn wait(mut self) -> Result<(String, Ack)> {
+        // The supervisor enforces START_TIMEOUT itself; EOF means it died.
+        let mut line = String::new();
+        let _ = BufReader::new(&self.report).read_line(&mut line);
+        match serde_json::from_str::<Report>(line.trim()) {
+            Ok(Report::Ready { url }) => {
+                self.instance.cleanup.armed = false;
+                Ok((url, Ack::Pipe(self.ack)))
+            }
+            Ok(Report::Failed { reason, log, hint }) => {
+                let _ = self.child.wait();
+                Err(Error::ServerStart { reason, log, hint })
+            }
+            Err(_) => {
+                let status = self.child.wait().map(|s| s.to_string()).unwrap_or_default();
+                let log = fs::read_to_string(&self.log_path).unwrap_or_default();
+                Err(Error::ServerStart {
+                    reason: format!("the supervisor exited ({status}) before the server was ready"),
+                    log: crate::error::tail(&log, 10),
+                    hint: None,
+                })
+            }
+        }
+    }
+}
+
+/// How a ready instance learns that its URL reached someone. Until then
+/// its supervisor holds it, and stops it if the deliverer dies.
+#[derive(Debug)]
+pub enum Ack {
+    /// The starter's end of the pipe to the supervisor it started.
+    Pipe(PipeWriter),
+    /// A claimed standby's `delivered` file.
+    File(PathBuf),
+}
+
+impl Ack {
+    pub fn send(self) -> Result<()> {
+        match self {
+            Ack::Pipe(mut pipe) => pipe
+                .write_all(ACK)
+                .map_err(Error::io("acknowledge to", "the supervisor")),
+            Ack::File(path) => fs::File::create(&path)
+                .map(drop)
+                .map_err(Error::io("create", &path)),
+        }
+    }
+
+    /// For a standby's `run/<id>`.
+    pub fn file(dir: &Path) -> Ack {
+        Ack::File(dir.join(DELIVERED))
+    }
+}
+
+/// Removes a half-made instance unless disarmed.
+#[derive(Debug)]
+struct Cleanup {
+    dir: PathBuf,
+    socket_dir: Option<PathBuf>,
+    armed: bool,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Some(s) = &self.socket_dir {
+                let _ = paths::remove_tree(s);
+            }
+            let _ = paths::remove_tree(&self.dir);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! The hot standby pool: servers started ahead of demand, so that a
+//! hand-out costs about one connection instead of a postmaster start.
+//!
+//! A standby is an ordinary instance in `run/<id>` whose supervisor, once
+//! the server is ready, creates a token `standby/<class>/<id>`; the class is
+//! the template key and the listener (socket or TCP), which is all a plain
+//! hand-out can differ in. A caller claims a standby by renaming its token
+//! into the instance as `claim-<pid>-<start>`: only one rename can win, and
+//! the name says who won. The claimer checks the server is alive, writes
+//! its own settings (`-k`, `-w`, owner) into `meta.json`, prints the URL,
+//! then creates `delivered`. The supervisor, which polls its token, then
+//! watches the instance like any other. A standby nobody claims within the
+//! standby timeout retracts its token (an unlink, which fails if a claim
+//! won the race) and stops. See `replenish` for how many are kept.
+
+pub mod claim;
+pub mod demand;
+pub mod replenish;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::instance::meta::CLAIM_PREFIX;
+use crate::paths::{self, Layout};
+
+/// The most standbys kept per class by default (`PGTMP_STANDBY`). Each is
+/// one idle server: ~18 MiB of memory and ~35 MB of tmpfs.
+pub const DEFAULT_MAX: usize = 8;
+/// The most `PGTMP_STANDBY` may ask for.
+pub const MAX_MAX: usize = 64;
+
+/// How long an unclaimed standby waits before it stops, by default
+/// (`PGTMP_STANDBY_TIMEOUT`): an idle machine ends up running nothing.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `<template key>-socket` or `<template key>-tcp`.
+pub fn class(key: &str, tcp: bool) -> String {
+    format!("{key}-{}", if tcp { "tcp" } else { "socket" })
+}
+
+/// The token of standby `id` of `class`.
+pub fn token(layout: &Layout, class: &str, id: &str) -> PathBuf {
+    layout.standby(class).join(id)
+}
+
+/// Supervisor: the server is ready; let callers claim it.
+pub fn publish(token: &Path) -> Result<()> {
+    if let Some(dir) = token.parent() {
+        paths::mkdir_private(dir)?;
+    }
+    fs::File::create(token)
+        .map(drop)
+        .map_err(Error::io("create", token))
+}
+
+/// Supervisor: withdraws the token; false when a caller claimed it first.
+pub fn retract(token: &Path) -> bool {
+    match fs::remove_file(token) {
+        Ok(()) => true,
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+    }
+}
+
+/// Whether the token is still there to be claimed.
+pub fn waiting(token: &Path) -> bool {
+    fs::symlink_metadata(token).is_ok()
+}
+
+/// Who claimed the standby in `dir`: the pid and start time in the name of
+/// its `claim-*` file.
+pub fn claimed_by(dir: &Path) -> Option<(u32, u64)> {
+    fs::read_dir(dir).ok()?.flatten().find_map(|e| {
+        let name = e.file_name().into_string().ok()?;
+        let (pid, start) = name.strip_prefix(CLAIM_PREFIX)?.split_once('-')?;
+        Some((pid.parse().ok()?, start.parse().ok()?))
+    })
+}
+
+/// The ready tokens of `class`, oldest first.
+pub fn tokens(layout: &Layout, class: &str) -> Vec<PathBuf> {
+    let Ok(dir) = fs::read_dir(layout.standby(class)) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = dir
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| {
+            let age = e.metadata().and_then(|m| m.modified()).ok();
+            (age.unwrap_or(std::time::UNIX_EPOCH), e.path())
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, p)| p).collect()
+}

@@ -1,0 +1,115 @@
+//! Starting standbys, in the background refill after a hand-out: up to the
+//! demand-sized target (`demand::target`), several at once, each from a
+//! pool entry (or a copy of the template) like any hand-out. One process
+//! per class at a time (a file lock), re-checking the target after each
+//! batch so that a burst that outruns it is caught up with.
+
+use std::path::PathBuf;
+
+use super::{demand, token, tokens};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::instance::create::{Launched, NewInstance};
+use crate::instance::{Meta, launch, meta};
+use crate::lock;
+use crate::paths;
+use crate::pool;
+use crate::random;
+
+/// How many standbys start at once.
+const BATCH: usize = 4;
+
+/// What the standbys of a class are: the hand-out that asked for them
+/// passes this on (as root, the refill no longer knows the caller's role).
+#[derive(Debug, Clone)]
+pub struct Kind {
+    /// The template key.
+    pub key: String,
+    pub role: String,
+    pub bindir: PathBuf,
+    pub tcp: bool,
+}
+
+/// Starts standbys of `kind` until the target is ready. A failure is
+/// returned after the batch it happened in.
+pub fn run(config: &Config, kind: &Kind) -> Result<()> {
+    if config.standby_max == 0 {
+        return Ok(());
+    }
+    let layout = &config.layout;
+    let class = super::class(&kind.key, kind.tcp);
+    paths::mkdir_private(&layout.standby_root())?;
+    let Some(_guard) = lock::try_lock(&layout.standby_lock(&class))? else {
+        return Ok(()); // another refill is on it
+    };
+    loop {
+        let target = demand::target(layout, &class, config.standby_max);
+        let ready = tokens(layout, &class).len();
+        if ready >= target {
+            return Ok(());
+        }
+        let mut launched = Vec::new();
+        let mut failed = None;
+        for _ in 0..(target - ready).min(BATCH) {
+            match start(config, kind, &class) {
+                Ok(l) => launched.push(l),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        for l in launched {
+            // The supervisor published its token before reporting; nobody
+            // waits for this URL.
+            if let Err(e) = l.wait() {
+                failed.get_or_insert(e);
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+    }
+}
+
+/// Creates one standby instance and starts its supervisor.
+fn start(config: &Config, kind: &Kind, class: &str) -> Result<Launched> {
+    let layout = &config.layout;
+    let template = layout.template(&kind.key);
+    if !template.join("PG_VERSION").exists() {
+        return Err(Error::other(format!(
+            "no template at {}",
+            template.display()
+        )));
+    }
+    let mut new = NewInstance::create(layout)?;
+    let data_dir = new.dir.join("data");
+    if !pool::claim(layout, &kind.key, &data_dir)? {
+        pool::copy_tree(&template, &data_dir)?;
+    }
+    let (socket_dir, socket_dir_separate) =
+        paths::socket_dir(&new.dir, &new.id, config.identity.uid)?;
+    if socket_dir_separate {
+        new.separate_socket_dir(socket_dir.clone());
+    }
+    let meta = Meta {
+        id: new.id.clone(),
+        role: kind.role.clone(),
+        password: kind.tcp.then(random::password),
+        tcp: kind.tcp,
+        port: if kind.tcp {
+            launch::free_port()?
+        } else {
+            launch::SOCKET_PORT
+        },
+        socket_dir,
+        socket_dir_separate,
+        data_dir,
+        timeout_ms: config.standby_timeout.as_millis() as u64,
+        bindir: kind.bindir.clone(),
+        started: meta::now_secs(),
+        standby: Some(token(layout, class, &new.id)),
+        ..Meta::default()
+    };
+    new.launch(&meta)
+}
