@@ -197,12 +197,19 @@ fn gc_leaves_running_instances_alone() {
 fn killed_starter_leaves_no_server() {
     use std::process::Stdio;
     let t = TestRoot::new();
-    let warm = t.start(&["-w", "0"]); // the template exists from here on
-    t.stop(&warm.url);
+    // The template exists from here on; no standbys are started.
+    let warm = t
+        .pgtmp(["-w", "0"])
+        .env("PGTMP_STANDBY", "0")
+        .run();
+    warm.assert_success();
+    t.stop(warm.one_line());
     let delays = [1u64, 3, 6, 10, 15, 20, 30, 45];
     let mut delivered = Vec::new();
     for ms in delays {
-        let (mut cmd, shown) = t.pgtmp(["-w", "0"]).command();
+        // Starting a server: a standby is claimed too fast to be killed
+        // mid-way (see `standby::claimer_without_stdout_frees_standby`).
+        let (mut cmd, shown) = t.pgtmp(["-w", "0"]).env("PGTMP_STANDBY", "0").command();
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());

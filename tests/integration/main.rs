@@ -19,5 +19,6 @@ mod parallel;
 mod paths;
 mod pool;
 mod reaper;
+mod standby;
 mod tcp;
 mod users;

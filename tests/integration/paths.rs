@@ -11,7 +11,12 @@ const MAX_SOCKET_PATH: usize = 107;
 fn long_base_dir_keeps_socket_path_short() {
     let t = TestRoot::new();
     let base = t.join(format!("{}/base", "d".repeat(110)));
-    let out = t.pgtmp(["-w", "0"]).env("PGTMP_DIR", &base).run();
+    // No standbys: the guard stops only what lives in the usual base.
+    let out = t
+        .pgtmp(["-w", "0"])
+        .env("PGTMP_DIR", &base)
+        .env("PGTMP_STANDBY", "0")
+        .run();
     out.assert_success();
     let handed = out.one_line().to_string();
     let socket_dir = url::socket(&handed).host;

@@ -126,9 +126,29 @@ impl TestRoot {
         out
     }
 
-    /// Names in `base/run` (none if it does not exist).
+    /// Names in `base/run` (none if it does not exist), but for standbys
+    /// nobody claimed: those are the tool's, not the caller's (see
+    /// `standbys` and `all_run_entries`).
     pub fn run_entries(&self) -> Vec<String> {
+        let run = self.base().join("run");
+        names(&run)
+            .into_iter()
+            .filter(|n| !is_standby(&run.join(n)))
+            .collect()
+    }
+
+    /// Every name in `base/run`, standbys included.
+    pub fn all_run_entries(&self) -> Vec<String> {
         names(&self.base().join("run"))
+    }
+
+    /// Instance directories of unclaimed standbys, by their `meta.json`.
+    pub fn standbys(&self) -> Vec<String> {
+        let run = self.base().join("run");
+        names(&run)
+            .into_iter()
+            .filter(|n| is_standby(&run.join(n)))
+            .collect()
     }
 
     /// Entry directories of every pool key: `base/pool/<key>/<entry>/`.
@@ -193,6 +213,14 @@ fn collect_logs(dir: &Path, depth: u32, logs: &mut Vec<PathBuf>) {
             logs.push(path);
         }
     }
+}
+
+/// Whether `dir/meta.json` says it is a standby nobody has claimed.
+fn is_standby(dir: &Path) -> bool {
+    fs::read_to_string(dir.join("meta.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|m| !m["standby"].is_null())
 }
 
 fn names(dir: &Path) -> Vec<String> {

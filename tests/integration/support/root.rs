@@ -140,14 +140,27 @@ impl TestRoot {
 impl Drop for TestRoot {
     fn drop(&mut self) {
         let used = self.used.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        for who in used {
-            let stop = self
-                .pgtmp(["stop", "--all"])
-                .who(who)
-                .timeout(Duration::from_secs(30));
-            if let Err(e) = stop.try_run() {
-                eprintln!("guard: {e}");
+        // A refill still running may start standbys after a `stop --all`:
+        // wait for refills, then stop again.
+        for _ in 0..3 {
+            for &who in &used {
+                let stop = self
+                    .pgtmp(["stop", "--all"])
+                    .who(who)
+                    .timeout(Duration::from_secs(30));
+                if let Err(e) = stop.try_run() {
+                    eprintln!("guard: {e}");
+                }
             }
+            let refilling = || {
+                procs::touching(&self.path)
+                    .into_iter()
+                    .any(|pid| procs::cmdline(pid).contains("__refill"))
+            };
+            if !refilling() {
+                break;
+            }
+            poll::within(Duration::from_secs(10), || !refilling());
         }
         settle(&self.path);
         if std::thread::panicking() && std::env::var_os(KEEP_ENV).is_some() {

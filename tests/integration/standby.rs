@@ -1,0 +1,328 @@
+//! Hot standbys: servers started ahead after a hand-out and claimed by the
+//! next matching one. Claims never hand one server out twice, never hand out
+//! a dead one, take the caller's settings, and an unclaimed standby stops
+//! after the standby timeout.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::support::{TestRoot, db, poll, procs, url};
+
+/// Waits until at least `n` standbys are ready and no refill still runs.
+fn wait_standbys(t: &TestRoot, n: usize) {
+    assert!(
+        poll::eventually(|| !t.refilling() && t.standbys().len() >= n),
+        "fewer than {n} standbys ready: {:?}\n{}",
+        t.standbys(),
+        t.logs()
+    );
+}
+
+/// The instance directory name (`run/<id>`) a socket URL points into.
+fn socket_id(u: &str) -> String {
+    let host = url::socket(u).host;
+    host.file_name()
+        .expect("socket dir has a name")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn postmaster_pid(t: &TestRoot, id: &str) -> u32 {
+    let pid_file = t.base().join("run").join(id).join("data/postmaster.pid");
+    let text = std::fs::read_to_string(&pid_file)
+        .unwrap_or_else(|e| panic!("read {}: {e}", pid_file.display()));
+    text.lines().next().unwrap().trim().parse().unwrap()
+}
+
+fn meta_field(dir: &Path, key: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("meta.json")).unwrap_or_default();
+    serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default()[key].clone()
+}
+
+#[test]
+fn next_handout_claims_a_ready_standby() {
+    let t = TestRoot::new();
+    let first = t.start(&[]);
+    wait_standbys(&t, 1);
+    let ready = t.standbys();
+    let listed = t.pgtmp(["list", "--standbys", "--json"]).run();
+    listed.assert_success();
+    for id in &ready {
+        assert!(
+            listed.stdout.contains(id.as_str()),
+            "`list --standbys` lacks {id}\n{listed}"
+        );
+        assert!(
+            !t.list().iter().any(|i| i.dir.ends_with(id)),
+            "standby {id} in `list`"
+        );
+    }
+
+    let second = t.start(&["-w", "0"]);
+    let id = socket_id(&second.url);
+    assert!(
+        ready.contains(&id),
+        "{} was not one of the standbys {ready:?}",
+        second.url
+    );
+    let mut client = db::connect(&second.url);
+    assert_eq!(db::text(&mut client, "select current_database()"), "test");
+    let claimed = t.instance(&second.url);
+    assert_eq!(claimed.timeout_secs, 0, "the claim's `-w 0` not applied");
+    assert_eq!(claimed.raw["standby"], false);
+    assert!(
+        !t.standbys().contains(&id),
+        "claimed {id} still counted a standby"
+    );
+    // The first hand-out is untouched.
+    db::connect(&first.url);
+}
+
+/// Twenty callers at once, with standbys ready: every one gets its own
+/// working server, and no standby is handed out twice.
+#[test]
+fn parallel_claims_never_share_a_standby() {
+    let t = TestRoot::new();
+    // A burst raises the demand, hence the standby target.
+    let warm: Vec<_> = (0..6).map(|_| t.start(&[])).collect();
+    wait_standbys(&t, 4);
+    let ready = t.standbys();
+    let urls: Vec<String> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..20).map(|_| s.spawn(|| t.start(&[]).url)).collect();
+        threads
+            .into_iter()
+            .map(|h| h.join().expect("hand-out"))
+            .collect()
+    });
+    let mut ids: Vec<String> = urls.iter().map(|u| socket_id(u)).collect();
+    let from_standbys = ids.iter().filter(|id| ready.contains(id)).count();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "two callers got the same server: {urls:?}");
+    assert!(
+        from_standbys >= 1,
+        "no caller got one of the standbys {ready:?}"
+    );
+    for u in urls.iter().chain(warm.iter().map(|h| &h.url)) {
+        let mut c = db::connect(u);
+        assert_eq!(db::text(&mut c, "select 1::text"), "1");
+    }
+    // Each claimed standby names exactly one claimer.
+    for id in ids.iter().filter(|id| ready.contains(id)) {
+        let dir = t.base().join("run").join(id);
+        let claims = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("claim-"))
+            .count();
+        assert_eq!(claims, 1, "{id} claimed {claims} times");
+    }
+}
+
+#[test]
+fn unclaimed_standby_stops_after_the_standby_timeout() {
+    let t = TestRoot::new();
+    let h = t
+        .pgtmp(["-w", "1"])
+        .env("PGTMP_STANDBY_TIMEOUT", "2s")
+        .run();
+    h.assert_success();
+    wait_standbys(&t, 1);
+    let ids = t.standbys();
+    let pids: Vec<u32> = ids.iter().map(|id| postmaster_pid(&t, id)).collect();
+    assert!(
+        poll::stays(Duration::from_millis(800), || pids
+            .iter()
+            .all(|&p| procs::alive(p))),
+        "a standby stopped long before its timeout"
+    );
+    assert!(
+        poll::eventually(|| t.all_run_entries().is_empty() && procs::touching(t.path()).is_empty()),
+        "standbys still run after the standby timeout: run/ {:?}, processes {:?}\n{}",
+        t.all_run_entries(),
+        procs::touching(t.path())
+            .iter()
+            .map(|&p| procs::cmdline(p))
+            .collect::<Vec<_>>(),
+        t.logs()
+    );
+    let tokens: Vec<_> = std::fs::read_dir(t.base().join("standby"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .flat_map(|e| std::fs::read_dir(e.path()).unwrap().flatten())
+        .map(|e| e.path())
+        .collect();
+    assert!(tokens.is_empty(), "tokens left: {tokens:?}");
+}
+
+/// A standby whose postmaster or supervisor was killed is never handed
+/// out: the claim checks that it is really serving.
+#[test]
+fn killed_standby_is_never_handed_out() {
+    let t = TestRoot::new();
+    for victim in ["postmaster", "supervisor"] {
+        let _warm = t.start(&[]);
+        wait_standbys(&t, 1);
+        let id = t.standbys()[0].clone();
+        let dir = t.base().join("run").join(&id);
+        let pid = match victim {
+            "postmaster" => postmaster_pid(&t, &id),
+            _ => meta_field(&dir, "supervisor_pid").as_u64().unwrap() as u32,
+        };
+        // Only one standby, so the next hand-out would take this one.
+        for other in t.standbys().into_iter().filter(|o| *o != id) {
+            let u = format!(
+                "postgresql:///test?host={}&user={}",
+                t.base().join("run").join(&other).display(),
+                procs::my_name()
+            );
+            t.pgtmp(["stop", &u]).run().assert_success();
+        }
+        procs::signal(pid, "KILL");
+        let h = t.start(&[]);
+        let mut client = db::try_connect(&h.url).unwrap_or_else(|e| {
+            panic!(
+                "hand-out after killing a standby's {victim} is dead: {}: {e}\n{}",
+                h.url,
+                t.logs()
+            )
+        });
+        assert_eq!(db::text(&mut client, "select 1::text"), "1");
+        assert_ne!(socket_id(&h.url), id, "the killed standby was handed out");
+        assert!(
+            poll::eventually(
+                || !dir.exists() || t.pgtmp(["gc"]).run().code() == Some(0) && !dir.exists()
+            ),
+            "the killed standby's directory stays: {}\n{}",
+            dir.display(),
+            t.logs()
+        );
+    }
+}
+
+/// A caller that claims a standby but cannot print the URL (stdout closed)
+/// must not leave that server running for nobody.
+#[test]
+fn claimer_without_stdout_frees_standby() {
+    use std::process::Stdio;
+    let t = TestRoot::new();
+    let _warm = t.start(&[]);
+    wait_standbys(&t, 1);
+    let ready = t.standbys();
+    let (mut cmd, shown) = t.pgtmp(["-w", "0"]).command();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    cmd.stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped());
+    let out = cmd.output().unwrap_or_else(|e| panic!("{shown}: {e}"));
+    assert!(!out.status.success(), "{shown} succeeded without a stdout");
+    let claimed: Vec<_> = ready
+        .iter()
+        .filter(|id| !t.standbys().contains(id))
+        .collect();
+    assert_eq!(
+        claimed.len(),
+        1,
+        "no standby was claimed: {ready:?} {:?}",
+        t.standbys()
+    );
+    let dir = t.base().join("run").join(claimed[0]);
+    assert!(
+        poll::eventually(|| !dir.exists()),
+        "the standby claimed by a caller without stdout still runs: {}\n{}",
+        dir.display(),
+        t.logs()
+    );
+    assert!(
+        !t.list().iter().any(|i| i.dir == dir),
+        "the freed standby is listed"
+    );
+}
+
+/// `-t` is served by TCP standbys: port picked and password set ahead.
+#[test]
+fn tcp_handouts_use_tcp_standbys() {
+    let t = TestRoot::new();
+    let _first = t.start(&["-t"]);
+    wait_standbys(&t, 1);
+    let ready = t.standbys();
+    let h = t.start(&["-t"]);
+    let inst = t.instance(&h.url);
+    let id = inst.dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        ready.contains(&id),
+        "`-t` did not take a TCP standby: {ready:?}, got {id}"
+    );
+    assert!(inst.tcp);
+    let mut client = db::connect(&h.url);
+    assert_eq!(db::text(&mut client, "select 1::text"), "1");
+    let wrong = url::tcp(&h.url).with_password("wrong");
+    assert!(
+        db::try_connect(&wrong).is_err(),
+        "a wrong password was accepted"
+    );
+}
+
+/// Hand-outs with their own server options or data directory never take a
+/// standby; and `stop --all` and `gc --all` stop the standbys.
+#[test]
+fn options_bypass_standbys_and_cleanup_stops_them() {
+    let t = TestRoot::new();
+    let _first = t.start(&[]);
+    wait_standbys(&t, 1);
+    let ready = t.standbys();
+    let h = t.start(&["-o", "-c work_mem=7MB"]);
+    assert!(!ready.contains(&socket_id(&h.url)), "`-o` took a standby");
+    let mut client = db::connect(&h.url);
+    assert_eq!(db::text(&mut client, "show work_mem"), "7MB");
+    drop(client);
+    wait_standbys(&t, 1);
+
+    let out = t.pgtmp(["gc", "--all"]).run();
+    out.assert_success();
+    assert!(
+        t.standbys().is_empty(),
+        "`gc --all` left standbys {:?}\n{out}",
+        t.standbys()
+    );
+    assert!(
+        !t.list().is_empty(),
+        "`gc --all` stopped a handed-out instance"
+    );
+
+    let _again = t.start(&[]);
+    wait_standbys(&t, 1);
+    t.pgtmp(["stop", "--all"]).run().assert_success();
+    assert!(
+        poll::eventually(|| t.standbys().is_empty() || t.refilling()),
+        "`stop --all` left standbys {:?}",
+        t.standbys()
+    );
+}
+
+/// `PGTMP_STANDBY=0` (or `--standby 0`) starts none.
+#[test]
+fn zero_disables_standbys() {
+    let t = TestRoot::new();
+    t.pgtmp(["--standby", "0"]).run().assert_success();
+    t.pgtmp(Vec::<&str>::new())
+        .env("PGTMP_STANDBY", "0")
+        .run()
+        .assert_success();
+    assert!(
+        poll::eventually(|| !t.refilling()),
+        "refill never ended\n{}",
+        t.logs()
+    );
+    assert!(
+        t.standbys().is_empty(),
+        "standbys started: {:?}",
+        t.standbys()
+    );
+    t.pgtmp(Vec::<&str>::new())
+        .env("PGTMP_STANDBY", "many")
+        .run()
+        .assert_error(1, &["PGTMP_STANDBY"]);
+}
