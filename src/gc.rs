@@ -106,8 +106,11 @@ fn standbys(layout: &Layout, all: bool) -> Result<usize> {
         if !dir.is_dir() {
             continue;
         }
-        for (id, token) in children(&dir) {
-            let instance = layout.instance(&id);
+        for (_, token) in children(&dir) {
+            let Some(id) = standby::token_id(&token) else {
+                continue;
+            };
+            let instance = layout.instance(id);
             if !registry::is_alive(&instance) {
                 let _ = fs::remove_file(&token);
                 n += 1;

@@ -24,6 +24,12 @@ pub fn burst(bench: &mut Bench, results: &mut Results, rounds: usize) {
         if let Some(why) = bench.settle() {
             series.note(format!("burst started without a full pool ({why})"));
         }
+        if round == 0 {
+            let ready = bench.pgtmp.standbys();
+            series.note(format!(
+                "{ready} standby server(s) ready when the first burst began"
+            ));
+        }
         let mut held = Vec::new();
         for call in 0..BURST {
             let t0 = Instant::now();

@@ -13,6 +13,17 @@ use serde_json::Value;
 
 use crate::command::{self, Ran};
 
+/// Whether some process holds an flock(2) on `path`.
+fn locked(path: &Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = std::fs::OpenOptions::new().write(true).open(path) else {
+        return false;
+    };
+    // SAFETY: flock on a descriptor we own; closing it releases our probe.
+    let got = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    got != 0
+}
+
 /// pgtmp's default `PGTMP_POOL_SIZE`; the bench never overrides it.
 pub const POOL_SIZE: usize = 2;
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -136,20 +147,47 @@ impl Pgtmp {
             .unwrap_or(0)
     }
 
-    /// Waits until the pool holds [`POOL_SIZE`] entries.
+    /// Waits until the pool holds [`POOL_SIZE`] entries and no background
+    /// refill still works (starting standbys or copying pool entries).
     pub fn wait_pool_full(&self, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {
             let n = self.pool_entries();
-            if n >= POOL_SIZE {
+            let busy = self.refill_running();
+            if n >= POOL_SIZE && !busy {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 return Err(format!(
-                    "pool held {n} of {POOL_SIZE} entries after {timeout:?}"
+                    "pool held {n} of {POOL_SIZE} entries after {timeout:?}{}",
+                    if busy { ", a refill still running" } else { "" }
                 ));
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Whether a refill holds one of the locks it works under:
+    /// `pool/<key>.lock` or `standby/<class>.lock`.
+    fn refill_running(&self) -> bool {
+        ["pool", "standby"].iter().any(|sub| {
+            std::fs::read_dir(self.base.join(sub)).is_ok_and(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
+                    .any(|e| locked(&e.path()))
+            })
+        })
+    }
+
+    /// Ready standbys (tokens under `standby/<class>/`).
+    pub fn standbys(&self) -> usize {
+        std::fs::read_dir(self.base.join("standby")).map_or(0, |classes| {
+            classes
+                .flatten()
+                .filter(|c| c.path().is_dir())
+                .map(|c| std::fs::read_dir(c.path()).map_or(0, |t| t.count()))
+                .sum()
+        })
     }
 }

@@ -5,12 +5,16 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::tokens;
+use super::{starting_tokens, tokens};
 use crate::error::{Error, Result};
 use crate::instance::meta::{self, CLAIM_PREFIX};
+use crate::instance::registry;
 use crate::instance::{Meta, State};
 use crate::paths::Layout;
 use crate::process;
+
+/// How long a caller waits for a standby it claimed while starting.
+const START_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What a hand-out sets on the standby it claims.
 #[derive(Debug, Clone)]
@@ -28,13 +32,19 @@ pub fn claim(layout: &Layout, class: &str, settings: &Settings) -> Result<Option
     let Some(my_start) = process::start_time(me) else {
         return Ok(None);
     };
-    for token in tokens(layout, class) {
-        let Some(id) = token.file_name().and_then(|n| n.to_str()) else {
+    let claim_name = format!("{CLAIM_PREFIX}{me}-{my_start}");
+    // Ready ones first; else one still starting, which will be ready
+    // sooner than a server this caller would start itself.
+    for (token, started) in tokens(layout, class).into_iter().map(|t| (t, true)).chain(
+        starting_tokens(layout, class)
+            .into_iter()
+            .map(|t| (t, false)),
+    ) {
+        let Some(id) = super::token_id(&token) else {
             continue;
         };
         let dir = layout.instance(id);
-        let claim = dir.join(format!("{CLAIM_PREFIX}{me}-{my_start}"));
-        match fs::rename(&token, &claim) {
+        match fs::rename(&token, dir.join(&claim_name)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if !dir.exists() {
@@ -45,7 +55,12 @@ pub fn claim(layout: &Layout, class: &str, settings: &Settings) -> Result<Option
             }
             Err(e) => return Err(Error::io("claim standby", &token)(e)),
         }
-        let Ok(mut meta) = Meta::read(&dir) else {
+        let meta = if started {
+            Meta::read(&dir).ok()
+        } else {
+            wait_started(&dir)
+        };
+        let Some(mut meta) = meta else {
             continue;
         };
         if !serving(&dir, &meta) {
@@ -62,6 +77,32 @@ pub fn claim(layout: &Layout, class: &str, settings: &Settings) -> Result<Option
         return Ok(Some((dir, meta)));
     }
     Ok(None)
+}
+
+/// Waits for a standby claimed while starting: its supervisor completes
+/// `meta.json` with the URL once the server is ready (after which it never
+/// writes it again). None if the start failed.
+fn wait_started(dir: &std::path::Path) -> Option<Meta> {
+    let mut meta = None;
+    let done = process::wait_until(START_WAIT, || {
+        match Meta::read(dir) {
+            Ok(m) if !m.url.is_empty() => meta = Some(m),
+            // The refill holds the lock until the supervisor does: a free
+            // lock or a removed directory means the start failed.
+            _ if !dir.exists() || !registry::is_alive(dir) => return true,
+            _ => {}
+        }
+        meta.is_some()
+    });
+    if !done {
+        // Not ready in time. The token is ours now, so nobody else will
+        // take it: stop it (a supervisor not yet known stops it anyway
+        // when no URL is delivered).
+        if let Ok(m) = Meta::read(dir) {
+            abandon(&m);
+        }
+    }
+    meta
 }
 
 /// Whether the standby's supervisor and postmaster are both running (not

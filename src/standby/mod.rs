@@ -44,14 +44,35 @@ pub fn token(layout: &Layout, class: &str, id: &str) -> PathBuf {
     layout.standby(class).join(id)
 }
 
-/// Supervisor: the server is ready; let callers claim it.
-pub fn publish(token: &Path) -> Result<()> {
+/// Names a token whose server is still starting: `.starting-<id>`.
+pub const STARTING: &str = ".starting-";
+
+/// The token of a standby still starting, beside its ready token.
+pub fn starting(token: &Path) -> PathBuf {
+    let id = token.file_name().unwrap_or_default().to_string_lossy();
+    token.with_file_name(format!("{STARTING}{id}"))
+}
+
+/// Refill: a standby is being started. A caller that finds none ready may
+/// claim it and wait, which beats starting a server of its own.
+pub fn announce(token: &Path) -> Result<()> {
     if let Some(dir) = token.parent() {
         paths::mkdir_private(dir)?;
     }
-    fs::File::create(token)
+    let path = starting(token);
+    fs::File::create(&path)
         .map(drop)
-        .map_err(Error::io("create", token))
+        .map_err(Error::io("create", &path))
+}
+
+/// Supervisor: the server is ready; let callers claim it. If a caller
+/// claimed it while it started, there is nothing to publish.
+pub fn publish(token: &Path) -> Result<()> {
+    match fs::rename(starting(token), token) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("publish", token)(e)),
+    }
 }
 
 /// Supervisor: withdraws the token; false when a caller claimed it first.
@@ -79,12 +100,27 @@ pub fn claimed_by(dir: &Path) -> Option<(u32, u64)> {
 
 /// The ready tokens of `class`, oldest first.
 pub fn tokens(layout: &Layout, class: &str) -> Vec<PathBuf> {
+    listed(layout, class, |name| !name.starts_with('.'))
+}
+
+/// The tokens of standbys of `class` still starting, oldest first.
+pub fn starting_tokens(layout: &Layout, class: &str) -> Vec<PathBuf> {
+    listed(layout, class, |name| name.starts_with(STARTING))
+}
+
+/// The instance id a token (ready or starting) names.
+pub fn token_id(token: &Path) -> Option<&str> {
+    let name = token.file_name()?.to_str()?;
+    Some(name.strip_prefix(STARTING).unwrap_or(name))
+}
+
+fn listed(layout: &Layout, class: &str, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     let Ok(dir) = fs::read_dir(layout.standby(class)) else {
         return Vec::new();
     };
     let mut found: Vec<(std::time::SystemTime, PathBuf)> = dir
         .flatten()
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter(|e| keep(&e.file_name().to_string_lossy()))
         .map(|e| {
             let age = e.metadata().and_then(|m| m.modified()).ok();
             (age.unwrap_or(std::time::UNIX_EPOCH), e.path())

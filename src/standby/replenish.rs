@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use super::{demand, token, tokens};
+use super::{announce, demand, starting, starting_tokens, token, tokens};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::instance::create::{Launched, NewInstance};
@@ -16,8 +16,9 @@ use crate::paths;
 use crate::pool;
 use crate::random;
 
-/// How many standbys start at once.
-const BATCH: usize = 4;
+/// How many standbys start at once: enough in flight that callers of a
+/// burst, who claim those still starting, find one nearly ready.
+const BATCH: usize = 8;
 
 /// What the standbys of a class are: the hand-out that asked for them
 /// passes this on (as root, the refill no longer knows the caller's role).
@@ -44,7 +45,7 @@ pub fn run(config: &Config, kind: &Kind) -> Result<()> {
     };
     loop {
         let target = demand::target(layout, &class, config.standby_max);
-        let ready = tokens(layout, &class).len();
+        let ready = tokens(layout, &class).len() + starting_tokens(layout, &class).len();
         if ready >= target {
             return Ok(());
         }
@@ -59,10 +60,11 @@ pub fn run(config: &Config, kind: &Kind) -> Result<()> {
                 }
             }
         }
-        for l in launched {
+        for (l, token) in launched {
             // The supervisor published its token before reporting; nobody
             // waits for this URL.
             if let Err(e) = l.wait() {
+                let _ = std::fs::remove_file(starting(&token));
                 failed.get_or_insert(e);
             }
         }
@@ -72,8 +74,8 @@ pub fn run(config: &Config, kind: &Kind) -> Result<()> {
     }
 }
 
-/// Creates one standby instance and starts its supervisor.
-fn start(config: &Config, kind: &Kind, class: &str) -> Result<Launched> {
+/// Creates one standby instance, starts its supervisor and announces it.
+fn start(config: &Config, kind: &Kind, class: &str) -> Result<(Launched, PathBuf)> {
     let layout = &config.layout;
     let template = layout.template(&kind.key);
     if !template.join("PG_VERSION").exists() {
@@ -111,5 +113,8 @@ fn start(config: &Config, kind: &Kind, class: &str) -> Result<Launched> {
         standby: Some(token(layout, class, &new.id)),
         ..Meta::default()
     };
-    new.launch(&meta)
+    let token = token(layout, class, &new.id);
+    let launched = new.launch(&meta)?;
+    announce(&token)?;
+    Ok((launched, token))
 }
