@@ -73,6 +73,12 @@ The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR).
 \fBPGTMP_POOL_SIZE\fR
 How many ready data directories to keep (default 2, at most 32; 0 turns the pool off).
 .TP
+\fBPGTMP_STANDBY\fR
+The most standby servers (started ahead, claimed by the next plain hand-out) kept ready per PostgreSQL build and listener (default 8, at most 64; 0 turns standbys off; \fB\-\-standby\fR overrides it). How many are kept follows demand.
+.TP
+\fBPGTMP_STANDBY_TIMEOUT\fR
+How long an unclaimed standby waits before it stops (default 60s).
+.TP
 \fBPGTMP_INITDB_OPTS\fR
 Extra \fBinitdb\fR options; each set of options gets its own template.
 .TP
@@ -97,6 +103,9 @@ One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\f
 .TP
 \fIBASE/templates/\fR, \fIBASE/pool/\fR
 The initdb'd template per PostgreSQL build, and ready copies of it.
+.TP
+\fIBASE/standby/CLASS/ID\fR
+A token per ready standby server, whose instance is \fIBASE/run/ID/\fR.
 .SH EXAMPLES
 .nf
 url=$(pgtmp)
