@@ -13,6 +13,7 @@ Examples:
   url=$(pgtmp -t)            TCP URL on 127.0.0.1 with a random password
   pgtmp -w 5m -o '-c work_mem=64MB'
   pgtmp exec -- make test    a database for the length of one command
+  pgtmp -f schema.sql        the schema loaded once, then served from a cached template
   pgtmp list                 this user's instances
   pgtmp stop \"$url\"          stop now and delete the data
 ";
@@ -88,6 +89,28 @@ pub struct StartArgs {
     /// Use this data directory (initialised if missing or empty; never deleted)
     #[arg(short = 'd', long = "datadir", value_name = "DIR")]
     pub datadir: Option<PathBuf>,
+
+    /// Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "PATH",
+        conflicts_with = "datadir"
+    )]
+    pub files: Vec<PathBuf>,
+
+    /// CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)
+    #[arg(
+        short = 'x',
+        long = "extension",
+        value_name = "EXT",
+        conflicts_with = "datadir"
+    )]
+    pub extensions: Vec<String>,
+
+    /// Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone; see the README for what it covers)
+    #[arg(long, value_name = "TIMESTAMP", conflicts_with = "datadir")]
+    pub now: Option<String>,
 
     /// Stop when this process is gone (used by `exec`)
     #[arg(long, hide = true, value_name = "PID")]

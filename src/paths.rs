@@ -151,6 +151,12 @@ impl Layout {
         self.templates().join(format!("{key}.used"))
     }
 
+    /// A fixture template's origin (`Fixture::origin`): what gc tells
+    /// superseded fixture templates by.
+    pub fn template_origin(&self, key: &str) -> PathBuf {
+        self.templates().join(format!("{key}.origin"))
+    }
+
     /// What background pool refills had to say.
     pub fn refill_log(&self) -> PathBuf {
         self.base.join("refill.log")

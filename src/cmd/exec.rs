@@ -117,6 +117,15 @@ fn start_args(args: &ExecArgs, global: &GlobalArgs) -> Vec<OsString> {
         v.push("-d".into());
         v.push(d.into());
     }
+    for f in &s.files {
+        v.extend(["--file".into(), f.into()]);
+    }
+    for x in &s.extensions {
+        v.push(format!("--extension={x}").into());
+    }
+    if let Some(n) = &s.now {
+        v.push(format!("--now={n}").into());
+    }
     v.extend(global_args(global));
     v
 }

@@ -12,6 +12,7 @@ use super::datadir::{prepare_as_root, prepare_user_dir};
 use crate::cli::{GlobalArgs, StartArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::fixture::{self, Fixture};
 use crate::instance::launch;
 use crate::instance::meta::{self, LOCK, Meta, SUPERVISE_LOG};
 use crate::lock;
@@ -67,7 +68,6 @@ pub fn run(args: &StartArgs, global: &GlobalArgs, owner: Option<u32>) -> Result<
 fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handout> {
     let layout = &config.layout;
     let spec = config.template_spec()?;
-    let key = spec.key();
     trace::mark("found PostgreSQL");
     if let Some(port) = args.port
         && launch::port_in_use(port)
@@ -79,6 +79,13 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
             .map_err(|e| Error::other(format!("cannot split `-o {o}`: {e}")))?,
         None => Vec::new(),
     };
+    // With -f/-x/--now, the template (and so the pool) is the fixture's.
+    let fixture = Fixture::from_args(args, &options)?;
+    let key = match &fixture {
+        Some(f) => f.key(&spec.key())?,
+        None => spec.key(),
+    };
+    trace::mark("template key known");
 
     let (id, dir) = new_instance_dir(layout)?;
     let mut cleanup = Cleanup::new(dir.clone());
@@ -97,7 +104,10 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
         None => {
             let data = dir.join("data");
             if !pool::claim(layout, &key, &data)? {
-                let template = template::ensure(layout, &spec)?;
+                let template = match &fixture {
+                    Some(f) => fixture::ensure(config, &spec, f, &key)?,
+                    None => template::ensure(layout, &spec)?,
+                };
                 pool::copy_tree(&template, &data)?;
             }
             (data, false)
