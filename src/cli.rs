@@ -91,6 +91,12 @@ pub struct StartArgs {
     pub datadir: Option<PathBuf>,
 
     /// Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)
+    ///
+    /// SQL files run through psql with ON_ERROR_STOP (meta-commands such as \i work); a
+    /// directory means its *.sql files in lexical order; pg_dump archives, told by their
+    /// content, are restored with pg_restore --no-owner --no-privileges. The first call loads
+    /// them into a template keyed by their contents (with what they include); later calls
+    /// copy it without running anything.
     #[arg(
         short = 'f',
         long = "file",
@@ -108,7 +114,14 @@ pub struct StartArgs {
     )]
     pub extensions: Vec<String>,
 
-    /// Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone; see the README for what it covers)
+    /// Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)
+    ///
+    /// A schema with its own now(), transaction_timestamp() and statement_timestamp() is put
+    /// before pg_catalog on the search_path of database `test`. That covers unqualified calls
+    /// in its sessions, and defaults, views and functions created by -f files or clients.
+    /// Not covered: CURRENT_TIMESTAMP, CURRENT_DATE, LOCALTIMESTAMP and the other SQL keywords,
+    /// pg_catalog.now(), clock_timestamp(), defaults and views that -x extensions or restored
+    /// dumps create, sessions that set their own search_path, and other databases.
     #[arg(long, value_name = "TIMESTAMP", conflicts_with = "datadir")]
     pub now: Option<String>,
 
