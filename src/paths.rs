@@ -157,6 +157,11 @@ impl Layout {
         self.templates().join(format!("{key}.origin"))
     }
 
+    /// Digests of large fixture files, by file identity (`fixture::memo`).
+    pub fn digest_memo(&self) -> PathBuf {
+        self.base.join("digests.json")
+    }
+
     /// What background pool refills had to say.
     pub fn refill_log(&self) -> PathBuf {
         self.base.join("refill.log")

@@ -82,7 +82,7 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
     // With -f/-x/--now, the template (and so the pool) is the fixture's.
     let fixture = Fixture::from_args(args, &options)?;
     let key = match &fixture {
-        Some(f) => f.key(&spec.key())?,
+        Some(f) => f.key(layout, &spec.key())?,
         None => spec.key(),
     };
     trace::mark("template key known");

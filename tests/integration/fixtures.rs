@@ -162,6 +162,49 @@ fn edited_files_make_a_new_template() {
     assert_eq!(query(&v1.url, "select v from version"), "one");
 }
 
+/// Large files are hashed once and then known by their inode, size and
+/// times; an edit in place that keeps the size must still be seen.
+#[test]
+fn large_files_edited_in_place_make_a_new_template() {
+    let t = TestRoot::new();
+    let padding = format!("-- {}\n", "x".repeat(2 * 1024 * 1024));
+    let big = |letter: &str| {
+        format!(
+            "{padding}create table letter (l text);\ninsert into letter values ('{letter}');\n{}",
+            mark(&t, "big")
+        )
+    };
+    let path = write(&t, "big.sql", &big("A"));
+    // Only a file whose last change is two seconds old is memoised.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let a = t.start(&["-f", "big.sql"]);
+    assert_eq!(query(&a.url, "select l from letter"), "A");
+    assert!(
+        t.base().join("digests.json").is_file(),
+        "the large file's digest was not memoised, so this tests nothing"
+    );
+    // Same size, same inode, within moments of the last call.
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open big.sql");
+    std::io::Write::write_all(&mut file, big("B").as_bytes()).expect("rewrite big.sql");
+    drop(file);
+    let b = t.start(&["-f", "big.sql"]);
+    assert_eq!(
+        query(&b.url, "select l from letter"),
+        "B",
+        "an edit in place was served from the memoised digest"
+    );
+    let again = t.start(&["-f", "big.sql"]);
+    assert_eq!(query(&again.url, "select l from letter"), "B");
+    assert_eq!(
+        runs(&t, "big"),
+        2,
+        "one load per version, none for the cached call"
+    );
+}
+
 #[test]
 fn directory_runs_its_sql_files_in_lexical_order() {
     let t = TestRoot::new();
@@ -648,6 +691,19 @@ fn fixtures_for_an_ordinary_user() {
         "{}",
         t.logs()
     );
+}
+
+/// A pipe (`-f <(cmd)`) would be read once to hash it, leaving nothing
+/// to load: refused, as is a path that does not exist.
+#[test]
+fn pipes_and_missing_files_are_refused() {
+    let t = TestRoot::new();
+    t.cmd("mkfifo", ["fifo.sql"]).run().assert_success();
+    let out = t.pgtmp(["-f", "fifo.sql"]).run();
+    out.assert_error(1, &["fifo.sql", "not a regular file", "hint:"]);
+    let out = t.pgtmp(["-f", "nowhere.sql"]).run();
+    out.assert_error(1, &["nowhere.sql", "No such file"]);
+    assert_eq!(t.run_entries(), Vec::<String>::new(), "{out}");
 }
 
 #[test]
