@@ -706,6 +706,27 @@ fn pipes_and_missing_files_are_refused() {
     assert_eq!(t.run_entries(), Vec::<String>::new(), "{out}");
 }
 
+/// As root, psql runs as `postgres`, which cannot work in a directory
+/// below one only root can enter: said plainly instead of psql's confusing
+/// "No such file or directory".
+#[test]
+fn unenterable_working_directory_is_explained() {
+    if !procs::is_root() {
+        eprintln!("fixtures::unenterable_working_directory_is_explained: skipped: needs root");
+        return;
+    }
+    let t = TestRoot::new();
+    write(&t, "private/inner/schema.sql", SCHEMA);
+    set_mode(&t.join("private"), 0o700);
+    let script = format!(
+        "cd private/inner && exec {} -f schema.sql",
+        env!("CARGO_BIN_EXE_pgtmp")
+    );
+    let out = t.cmd("sh", ["-c", &script]).run();
+    out.assert_error(1, &["private/inner", "cannot enter it", "hint:"]);
+    assert_eq!(fixture_templates(&t), Vec::<PathBuf>::new(), "{out}");
+}
+
 #[test]
 fn fixtures_and_datadir_do_not_mix() {
     let t = TestRoot::new();
