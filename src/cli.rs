@@ -110,7 +110,8 @@ pub struct StartArgs {
         short = 'x',
         long = "extension",
         value_name = "EXT",
-        conflicts_with = "datadir"
+        conflicts_with = "datadir",
+        value_parser = clap::builder::NonEmptyStringValueParser::new()
     )]
     pub extensions: Vec<String>,
 
@@ -122,7 +123,12 @@ pub struct StartArgs {
     /// Not covered: CURRENT_TIMESTAMP, CURRENT_DATE, LOCALTIMESTAMP and the other SQL keywords,
     /// pg_catalog.now(), clock_timestamp(), defaults and views that -x extensions or restored
     /// dumps create, sessions that set their own search_path, and other databases.
-    #[arg(long, value_name = "TIMESTAMP", conflicts_with = "datadir")]
+    #[arg(
+        long,
+        value_name = "TIMESTAMP",
+        conflicts_with = "datadir",
+        value_parser = clap::builder::NonEmptyStringValueParser::new()
+    )]
     pub now: Option<String>,
 
     /// Stop when this process is gone (used by `exec`)
