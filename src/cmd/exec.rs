@@ -118,7 +118,9 @@ fn start_args(args: &ExecArgs, global: &GlobalArgs) -> Vec<OsString> {
         v.push(d.into());
     }
     for f in &s.files {
-        v.extend(["--file".into(), f.into()]);
+        let mut arg = OsString::from("--file=");
+        arg.push(f);
+        v.push(arg);
     }
     for x in &s.extensions {
         v.push(format!("--extension={x}").into());
