@@ -16,6 +16,8 @@ mod baselines;
 mod client;
 #[path = "bench/command.rs"]
 mod command;
+#[path = "bench/fixture.rs"]
+mod fixture;
 #[path = "bench/footprint.rs"]
 mod footprint;
 #[path = "bench/interrupt.rs"]
@@ -100,13 +102,26 @@ fn run(args: &Args) -> Result<(), String> {
     if let Err(e) = bench.prime() {
         eprintln!("bench: warning: priming pgtmp's pool: {e}");
     }
+    match bench.prime_fixture() {
+        Ok(what) => results.meta.push(("fixture (-f)", what)),
+        Err(e) => {
+            eprintln!("bench: warning: priming the fixture: {e}");
+            results
+                .meta
+                .push(("fixture (-f)", format!("priming failed: {e}")));
+        }
+    }
 
     let rounds = args.samples.div_ceil(5);
-    scenarios::interleaved(&mut bench, &mut results, args.samples);
-    load::burst(&mut bench, &mut results, rounds);
-    load::concurrent(&mut bench, &mut results, rounds);
-    reap::reap(&mut bench, &mut results, args.samples.min(5));
-    if !interrupt::interrupted() {
+    scenarios::interleaved(&mut bench, &mut results, args.samples, args.only.as_deref());
+    if let Some(only) = &args.only {
+        results.meta.push(("only", only.join(", ")));
+    } else {
+        load::burst(&mut bench, &mut results, rounds);
+        load::concurrent(&mut bench, &mut results, rounds);
+        reap::reap(&mut bench, &mut results, args.samples.min(5));
+    }
+    if !interrupt::interrupted() && args.only.is_none() {
         results.footprints.push(footprint::pgtmp(&mut bench));
         let floor = footprint::cluster(
             "plain postgres via pg_ctl (floor server)",

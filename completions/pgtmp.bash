@@ -47,7 +47,7 @@ _pgtmp() {
 
     case "${cmd}" in
         pgtmp)
-            opts="-k -t -p -w -o -d -h -V --keep --tcp --port --wait --options --datadir --standby --owner-pid --pg-bindir --pg-version --run-as --help --version start initdb stop list gc exec completions man"
+            opts="-k -t -p -w -o -d -f -x -h -V --keep --tcp --port --wait --options --datadir --standby --file --extension --now --owner-pid --pg-bindir --pg-version --run-as --help --version start initdb stop list gc exec completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -86,6 +86,26 @@ _pgtmp() {
                     return 0
                     ;;
                 --standby)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --extension)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -x)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -139,7 +159,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__exec)
-            opts="-k -t -p -w -o -d -h --keep --tcp --port --wait --options --datadir --standby --owner-pid --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -f -x -h --keep --tcp --port --wait --options --datadir --standby --file --extension --now --owner-pid --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -178,6 +198,26 @@ _pgtmp() {
                     return 0
                     ;;
                 --standby)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --extension)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -x)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -317,7 +357,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__start)
-            opts="-k -t -p -w -o -d -h --keep --tcp --port --wait --options --datadir --standby --owner-pid --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -f -x -h --keep --tcp --port --wait --options --datadir --standby --file --extension --now --owner-pid --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -356,6 +396,26 @@ _pgtmp() {
                     return 0
                     ;;
                 --standby)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --extension)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -x)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

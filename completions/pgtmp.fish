@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgtmp_global_optspecs
-    string join \n k/keep t/tcp p/port= w/wait= o/options= d/datadir= standby= owner-pid= pg-bindir= pg-version= run-as= h/help V/version
+    string join \n k/keep t/tcp p/port= w/wait= o/options= d/datadir= standby= f/file= x/extension= now= owner-pid= pg-bindir= pg-version= run-as= h/help V/version
 end
 
 function __fish_pgtmp_needs_command
@@ -29,6 +29,9 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -s w -l wait -d 'Stop after th
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 8]' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
@@ -50,13 +53,16 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s w -l wait -d 'Stop
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 8]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s h -l help -d 'Print help'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s d -l datadir -d 'Initialise this directory instead of a pool entry' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
@@ -84,13 +90,16 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s w -l wait -d 'Stop 
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 8]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r

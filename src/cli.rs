@@ -13,6 +13,7 @@ Examples:
   url=$(pgtmp -t)            TCP URL on 127.0.0.1 with a random password
   pgtmp -w 5m -o '-c work_mem=64MB'
   pgtmp exec -- make test    a database for the length of one command
+  pgtmp -f schema.sql        the schema loaded once, then served from a cached template
   pgtmp list                 this user's instances
   pgtmp stop \"$url\"          stop now and delete the data
 ";
@@ -92,6 +93,47 @@ pub struct StartArgs {
     /// Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 8]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=64))]
     pub standby: Option<u8>,
+
+    /// Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)
+    ///
+    /// SQL files run through psql with ON_ERROR_STOP (meta-commands such as \i work); a
+    /// directory means its *.sql files in lexical order; pg_dump archives, told by their
+    /// content, are restored with pg_restore --no-owner --no-privileges. The first call loads
+    /// them into a template keyed by their contents (with what they include); later calls
+    /// copy it without running anything.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "PATH",
+        conflicts_with = "datadir"
+    )]
+    pub files: Vec<PathBuf>,
+
+    /// CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)
+    #[arg(
+        short = 'x',
+        long = "extension",
+        value_name = "EXT",
+        conflicts_with = "datadir",
+        value_parser = clap::builder::NonEmptyStringValueParser::new()
+    )]
+    pub extensions: Vec<String>,
+
+    /// Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)
+    ///
+    /// A schema with its own now(), transaction_timestamp() and statement_timestamp() is put
+    /// before pg_catalog on the search_path of database `test`. That covers unqualified calls
+    /// in its sessions, and defaults, views and functions created by -f files or clients.
+    /// Not covered: CURRENT_TIMESTAMP, CURRENT_DATE, LOCALTIMESTAMP and the other SQL keywords,
+    /// pg_catalog.now(), clock_timestamp(), defaults and views that -x extensions or restored
+    /// dumps create, sessions that set their own search_path, and other databases.
+    #[arg(
+        long,
+        value_name = "TIMESTAMP",
+        conflicts_with = "datadir",
+        value_parser = clap::builder::NonEmptyStringValueParser::new()
+    )]
+    pub now: Option<String>,
 
     /// Stop when this process is gone (used by `exec`)
     #[arg(long, hide = true, value_name = "PID")]

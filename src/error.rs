@@ -66,6 +66,39 @@ pub enum Error {
         source: postgres::Error,
     },
 
+    /// A fixture (`-f`) that cannot be read.
+    #[error("cannot read fixture {}: {source}", path.display())]
+    FixtureInput { path: PathBuf, source: io::Error },
+
+    /// Loading a fixture failed: `what` names the file and line (or the
+    /// `-x`/`--now` step), `message` is PostgreSQL's, `output` the context
+    /// psql or pg_restore printed. Nothing was cached.
+    #[error("loading {what}: {message}{}", tail_block(output))]
+    FixtureLoad {
+        what: String,
+        message: String,
+        output: String,
+        hint: Option<String>,
+    },
+
+    /// A client program pgtmp needs (psql, pg_restore) is not next to
+    /// `postgres`.
+    #[error("{program} not found in {}, next to postgres", bindir.display())]
+    MissingClient {
+        program: &'static str,
+        bindir: PathBuf,
+        major: Option<u32>,
+    },
+
+    /// `-x EXT`: the extension is not installed for this PostgreSQL.
+    #[error("extension \"{name}\" is not installed for PostgreSQL {major} ({})", bindir.display())]
+    MissingExtension {
+        name: String,
+        major: u32,
+        bindir: PathBuf,
+        package: String,
+    },
+
     /// Anything else, already phrased for the user.
     #[error("{msg}")]
     Other { msg: String, hint: Option<String> },
@@ -122,7 +155,23 @@ impl Error {
                 Some("give `-d` a missing or empty directory, or an existing data directory".into())
             }
             Error::NoSuchInstance(_) => Some("`pgtmp list` shows the running instances".into()),
-            Error::ServerStart { hint, .. } | Error::Other { hint, .. } => hint.clone(),
+            Error::ServerStart { hint, .. }
+            | Error::Other { hint, .. }
+            | Error::FixtureLoad { hint, .. } => hint.clone(),
+            Error::FixtureInput { source, .. }
+                if source.kind() == io::ErrorKind::PermissionDenied =>
+            {
+                Some(
+                    "make it readable by the account PostgreSQL runs as (as root: `postgres`, or the `--run-as` one)".into(),
+                )
+            }
+            Error::MissingClient { major, .. } => Some(format!(
+                "install PostgreSQL's client programs of the same version (Debian/Ubuntu: `apt-get install postgresql-client{}`), or point `--pg-bindir` at a bin directory that has them",
+                major.map(|v| format!("-{v}")).unwrap_or_default()
+            )),
+            Error::MissingExtension { name, package, .. } => Some(format!(
+                "install it (Debian/Ubuntu: `apt-get install {package}`, the likely package), or drop `-x {name}`"
+            )),
             Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => Some(
                 "set PGTMP_DIR to a directory you (or, as root, the `--run-as` account) can write".into(),
             ),

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod error;
+pub mod fixture;
 pub mod gc;
 pub mod instance;
 pub mod lock;
@@ -37,7 +38,7 @@ pub fn run() -> ExitCode {
                 cli::Cli::command()
                     .error(
                         clap::error::ErrorKind::ArgumentConflict,
-                        "start options (-k -t -p -w -o -d) go after `start`, or with no subcommand at all",
+                        "start options (-k -t -p -w -o -d -f -x --now) go after `start`, or with no subcommand at all",
                     )
                     .exit();
             }

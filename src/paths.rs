@@ -151,6 +151,17 @@ impl Layout {
         self.templates().join(format!("{key}.used"))
     }
 
+    /// A fixture template's origin (`Fixture::origin`): what gc tells
+    /// superseded fixture templates by.
+    pub fn template_origin(&self, key: &str) -> PathBuf {
+        self.templates().join(format!("{key}.origin"))
+    }
+
+    /// Digests of large fixture files, by file identity (`fixture::memo`).
+    pub fn digest_memo(&self) -> PathBuf {
+        self.base.join("digests.json")
+    }
+
     /// What background pool refills had to say.
     pub fn refill_log(&self) -> PathBuf {
         self.base.join("refill.log")

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub const USAGE: &str = "\
-usage: cargo bench --bench bench -- [--quick] [--samples N] [--out DIR] [--pgtmp PATH] [--pg-bindir DIR]
+usage: cargo bench --bench bench -- [--quick] [--samples N] [--only KEYS] [--out DIR] [--pgtmp PATH] [--pg-bindir DIR]
 
   --quick          3 samples per scenario (for CI)
   --samples N      samples per scenario [default: 20, about 1.5 minutes]
+  --only KEYS      only these interleaved scenarios, e.g. `warm,fixture` (no burst,
+                   concurrent, reap or footprint): to measure one change quickly
   --out DIR        where bench.json, bench.svg and bench.md go [default: bench-results]
   --pgtmp PATH     the binary under test [default: $PGTMP_BIN, else the release build]
   --pg-bindir DIR  PostgreSQL binaries [default: `pg_config --bindir`, else newest /usr/lib/postgresql/*/bin]";
@@ -23,6 +25,8 @@ const QUICK_SAMPLES: usize = 3;
 #[derive(Debug)]
 pub struct Args {
     pub samples: usize,
+    /// `--only`: the interleaved scenarios to run; `None` runs everything.
+    pub only: Option<Vec<String>>,
     pub out: PathBuf,
     pub pgtmp: PathBuf,
     pub pg_bindir: PathBuf,
@@ -31,7 +35,7 @@ pub struct Args {
 /// Parses the arguments after `--` (`--help` is handled before); an `Err`
 /// is a usage error.
 pub fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
-    let (mut samples, mut quick) = (None, false);
+    let (mut samples, mut quick, mut only) = (None, false, None);
     let (mut out, mut pgtmp, mut bindir) = (None, None, None);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("`{name}` needs a value"));
@@ -46,6 +50,17 @@ pub fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                     return Err("`--samples` must be at least 1".into());
                 }
                 samples = Some(n);
+            }
+            "--only" => {
+                let keys: Vec<String> = value("--only")?
+                    .split(',')
+                    .map(|k| k.trim().to_string())
+                    .filter(|k| !k.is_empty())
+                    .collect();
+                if keys.is_empty() {
+                    return Err("`--only` needs scenario keys, e.g. `warm,fixture`".into());
+                }
+                only = Some(keys);
             }
             "--out" => out = Some(PathBuf::from(value("--out")?)),
             "--pgtmp" => pgtmp = Some(PathBuf::from(value("--pgtmp")?)),
@@ -62,6 +77,7 @@ pub fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     });
     Ok(Args {
         samples,
+        only,
         out: out.unwrap_or_else(|| PathBuf::from("bench-results")),
         pgtmp: pgtmp.unwrap_or_else(default_pgtmp),
         pg_bindir: match bindir {

@@ -130,8 +130,9 @@ impl Pgtmp {
         ))
     }
 
-    /// Ready entries in the fullest `pool/<key>/` (hidden names are taken to
-    /// be copies in progress).
+    /// Ready entries in the emptiest `pool/<key>/` (hidden names are taken
+    /// to be copies in progress): the plain pool and the fixture's must
+    /// both be full before a sample, or a refill steals a core from it.
     pub fn pool_entries(&self) -> usize {
         let count = |dir: &Path| {
             std::fs::read_dir(dir).map_or(0, |entries| {
@@ -143,12 +144,18 @@ impl Pgtmp {
             })
         };
         std::fs::read_dir(self.base.join("pool"))
-            .map(|keys| keys.flatten().map(|k| count(&k.path())).max().unwrap_or(0))
+            .map(|keys| {
+                keys.flatten()
+                    .filter(|k| k.path().is_dir())
+                    .map(|k| count(&k.path()))
+                    .min()
+                    .unwrap_or(0)
+            })
             .unwrap_or(0)
     }
 
-    /// Waits until the pool holds [`POOL_SIZE`] entries and no background
-    /// refill still works (starting standbys or copying pool entries).
+    /// Waits until every pool holds [`POOL_SIZE`] entries and no
+    /// background refill still works (starting standbys or copying).
     pub fn wait_pool_full(&self, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {

@@ -2,9 +2,11 @@
 //! round (A B A B ...), so a slow spell of the machine hits both sides of a
 //! pair and the per-pair ratios stay honest.
 //!
-//! Burst and concurrent hand-outs are in `load.rs`, reaping in `reap.rs`.
+//! Burst and concurrent hand-outs are in `load.rs`, reaping in `reap.rs`,
+//! the generated fixture of the `fixture` scenario in `fixture.rs`.
 //!
-//! Before every timed sample the warm pool must be full again: a refill
+//! Before every timed sample the warm pools (the plain one and the
+//! fixture's) must be full again: a refill
 //! still copying in the background would otherwise steal one of the two
 //! cores from whatever is measured next.
 
@@ -13,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::baselines::Baselines;
 use crate::client;
+use crate::fixture;
 use crate::interrupt::interrupted;
 use crate::pgtmp::Pgtmp;
 use crate::results::{Results, Series, Side};
@@ -29,6 +32,8 @@ pub struct Bench<'a> {
     /// The warm instance factory; `PGTMP_DIR` lives for the whole run.
     pub pgtmp: Pgtmp,
     pub pg_bindir: PathBuf,
+    /// The generated `-f` fixture, once written.
+    pub fixture: Option<PathBuf>,
     pool_broken: bool,
     /// pgtmp could not even prime its pool: there is nothing to wait for.
     no_pool: bool,
@@ -46,6 +51,7 @@ impl<'a> Bench<'a> {
             baselines,
             pgtmp,
             pg_bindir,
+            fixture: None,
             pool_broken: false,
             no_pool: false,
         }
@@ -64,7 +70,23 @@ impl<'a> Bench<'a> {
         self.settle().map_or(Ok(()), Err)
     }
 
-    /// Waits for a full pool; `Some(why)` if it did not fill.
+    /// Writes the fixture and makes the first, untimed hand-out with it,
+    /// which loads and caches it; says how long that took.
+    pub fn prime_fixture(&mut self) -> Result<String, String> {
+        let file = fixture::write(self.ws)?;
+        self.fixture = Some(file.clone());
+        let took = fixture::prime(&self.pgtmp, &file)?;
+        if let Some(why) = self.settle() {
+            return Err(why);
+        }
+        Ok(format!(
+            "{} statements; the first call (load and cache) took {:.0} ms",
+            fixture::STATEMENTS,
+            took.as_secs_f64() * 1e3
+        ))
+    }
+
+    /// Waits for full pools; `Some(why)` if they did not fill.
     pub fn settle(&mut self) -> Option<String> {
         if self.no_pool {
             return None;
@@ -89,9 +111,14 @@ pub fn handout(pgtmp: &Pgtmp, args: &[&str]) -> Result<Duration, String> {
 }
 
 /// The interleaved scenarios, in the order they run within a round.
-const ROUND: [(&str, &str, Side); 8] = [
+const ROUND: [(&str, &str, Side); 9] = [
     ("initdb", "initdb alone", Side::Baseline),
     ("warm", "pgtmp (warm pool)", Side::Pgtmp),
+    (
+        "fixture",
+        "pgtmp -f fixture.sql (1,000 statements, cached)",
+        Side::Pgtmp,
+    ),
     (
         "naive",
         "naive: initdb + pg_ctl start + createdb",
@@ -112,13 +139,23 @@ const ROUND: [(&str, &str, Side); 8] = [
     ("cold", "pgtmp (cold: empty PGTMP_DIR)", Side::Pgtmp),
 ];
 
-pub fn interleaved(bench: &mut Bench, results: &mut Results, samples: usize) {
+/// Runs the scenarios of [`ROUND`] (those named in `only`, if given).
+pub fn interleaved(
+    bench: &mut Bench,
+    results: &mut Results,
+    samples: usize,
+    only: Option<&[String]>,
+) {
     let first = results.series.len();
-    for (key, label, side) in ROUND {
+    let chosen: Vec<_> = ROUND
+        .into_iter()
+        .filter(|(key, _, _)| only.is_none_or(|keys| keys.iter().any(|k| k == key)))
+        .collect();
+    for &(key, label, side) in &chosen {
         results.series.push(Series::new(key, label, side, true));
     }
     for round in 0..samples {
-        for i in 0..ROUND.len() {
+        for i in 0..chosen.len() {
             if interrupted() {
                 return;
             }
@@ -136,6 +173,10 @@ pub fn interleaved(bench: &mut Bench, results: &mut Results, samples: usize) {
                 "pg_tmp" => bench.baselines.pg_tmp_style(),
                 "floor" => bench.baselines.floor(),
                 "warm" => handout(&bench.pgtmp, &[]),
+                "fixture" => match &bench.fixture {
+                    Some(file) => handout(&bench.pgtmp, &fixture::args(file)),
+                    None => Err("the fixture was not written".into()),
+                },
                 "tcp" => handout(&bench.pgtmp, &["-t"]),
                 "exec" => exec(&bench.pgtmp),
                 _ => cold(bench, round, series),

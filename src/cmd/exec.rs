@@ -117,6 +117,17 @@ fn start_args(args: &ExecArgs, global: &GlobalArgs) -> Vec<OsString> {
         v.push("-d".into());
         v.push(d.into());
     }
+    for f in &s.files {
+        let mut arg = OsString::from("--file=");
+        arg.push(f);
+        v.push(arg);
+    }
+    for x in &s.extensions {
+        v.push(format!("--extension={x}").into());
+    }
+    if let Some(n) = &s.now {
+        v.push(format!("--now={n}").into());
+    }
     v.extend(global_args(global));
     v
 }

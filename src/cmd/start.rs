@@ -9,6 +9,7 @@ use super::datadir::{prepare_as_root, prepare_user_dir};
 use crate::cli::{GlobalArgs, StartArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::fixture::{self, Fixture};
 use crate::instance::create::{Ack, NewInstance};
 use crate::instance::launch::{self, SOCKET_PORT};
 use crate::instance::meta::{self, Meta};
@@ -61,8 +62,20 @@ pub fn run(args: &StartArgs, global: &GlobalArgs, owner: Option<u32>) -> Result<
 fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handout> {
     let layout = &config.layout;
     let spec = config.template_spec()?;
-    let key = spec.key();
     trace::mark("found PostgreSQL");
+    let options = match &args.server_options {
+        Some(o) => shell_words::split(o)
+            .map_err(|e| Error::other(format!("cannot split `-o {o}`: {e}")))?,
+        None => Vec::new(),
+    };
+    // With -f/-x/--now, the template (and so the pool and the standbys)
+    // is the fixture's.
+    let fixture = Fixture::from_args(args, &options)?;
+    let key = match &fixture {
+        Some(f) => f.key(layout, &spec.key())?,
+        None => spec.key(),
+    };
+    trace::mark("template key known");
     let tcp = args.tcp || args.port.is_some();
     let settings = Settings {
         keep: args.keep,
@@ -102,11 +115,6 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
     {
         return Err(Error::PortInUse(port));
     }
-    let options = match &args.server_options {
-        Some(o) => shell_words::split(o)
-            .map_err(|e| Error::other(format!("cannot split `-o {o}`: {e}")))?,
-        None => Vec::new(),
-    };
 
     let mut new = NewInstance::create(layout)?;
     let (data_dir, user_data_dir) = match &args.datadir {
@@ -121,7 +129,10 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
         None => {
             let data = new.dir.join("data");
             if !pool::claim(layout, &key, &data)? {
-                let template = template::ensure(layout, &spec)?;
+                let template = match &fixture {
+                    Some(f) => fixture::ensure(config, &spec, f, &key)?,
+                    None => template::ensure(layout, &spec)?,
+                };
                 pool::copy_tree(&template, &data)?;
             }
             (data, false)

@@ -55,6 +55,14 @@ pub fn spawn(meta: &Meta, dir: &Path) -> Result<Child> {
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(err);
+    die_with_parent(&mut cmd);
+    cmd.spawn()
+        .map_err(Error::io("start", meta.bindir.join("postgres")))
+}
+
+/// Makes the postmaster `cmd` starts get SIGQUIT (immediate shutdown) when
+/// the process starting it dies (Linux; elsewhere a no-op).
+pub fn die_with_parent(cmd: &mut Command) {
     #[cfg(target_os = "linux")]
     {
         let parent = std::process::id() as libc::pid_t;
@@ -66,14 +74,12 @@ pub fn spawn(meta: &Meta, dir: &Path) -> Result<Child> {
                 }
                 // The parent may have died before prctl took effect.
                 if libc::getppid() != parent {
-                    return Err(std::io::Error::other("supervisor died"));
+                    return Err(std::io::Error::other("parent died"));
                 }
                 Ok(())
             });
         }
     }
-    cmd.spawn()
-        .map_err(Error::io("start", meta.bindir.join("postgres")))
 }
 
 /// Waits until `child` says `ready` in `postmaster.pid`, exits, or `timeout`

@@ -64,6 +64,22 @@ pub fn find(
     })
 }
 
+/// A client program (`psql`, `pg_restore`) of `install`: from its own bin
+/// directory, never from PATH, so that it matches the server's version
+/// (pg_restore cannot read dumps of a newer pg_dump).
+pub fn client(install: &Install, program: &'static str) -> Result<PathBuf> {
+    let path = install.bindir.join(program);
+    if super::is_executable(&path) {
+        return Ok(path);
+    }
+    let major = version_from_path(&install.bindir).or_else(|| install.major_version().ok());
+    Err(Error::MissingClient {
+        program,
+        bindir: install.bindir.clone(),
+        major,
+    })
+}
+
 fn check_version(install: &Install, version: Option<u32>) -> Result<()> {
     if let Some(want) = version {
         let got = install.major_version()?;

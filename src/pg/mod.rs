@@ -3,7 +3,7 @@
 
 mod find;
 
-pub use find::find;
+pub use find::{client, find};
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};

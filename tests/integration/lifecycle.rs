@@ -198,10 +198,7 @@ fn killed_starter_leaves_no_server() {
     use std::process::Stdio;
     let t = TestRoot::new();
     // The template exists from here on; no standbys are started.
-    let warm = t
-        .pgtmp(["-w", "0"])
-        .env("PGTMP_STANDBY", "0")
-        .run();
+    let warm = t.pgtmp(["-w", "0"]).env("PGTMP_STANDBY", "0").run();
     warm.assert_success();
     t.stop(warm.one_line());
     let delays = [1u64, 3, 6, 10, 15, 20, 30, 45];

@@ -12,6 +12,7 @@ mod datadir;
 mod docs;
 mod errors;
 mod exec;
+mod fixtures;
 mod flags;
 mod handout;
 mod lifecycle;
