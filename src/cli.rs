@@ -11,6 +11,8 @@ const EXAMPLES: &str = "\
 Examples:
   url=$(pgtmp)               Unix-socket URL; database `test` is ready
   url=$(pgtmp -t)            TCP URL on 127.0.0.1 with a random password
+  pgtmp -F jdbc              jdbc:postgresql://127.0.0.1:PORT/test?user=...&password=...
+  eval \"$(pgtmp -F env)\"     export DATABASE_URL, PGHOST, PGPORT, PGUSER, ...
   pgtmp -w 5m -o '-c work_mem=64MB'
   pgtmp exec -- make test    a database for the length of one command
   pgtmp list                 this user's instances
@@ -88,6 +90,10 @@ pub struct StartArgs {
     /// Use this data directory (initialised if missing or empty; never deleted)
     #[arg(short = 'd', long = "datadir", value_name = "DIR")]
     pub datadir: Option<PathBuf>,
+
+    /// Print the connection as FORMAT [default: url]
+    #[arg(short = 'F', long, value_name = "FORMAT", value_enum)]
+    pub format: Option<crate::format::Format>,
 
     /// Stop when this process is gone (used by `exec`)
     #[arg(long, hide = true, value_name = "PID")]

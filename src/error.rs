@@ -11,6 +11,10 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit status: the command line was wrong (clap's own code).
 pub const EXIT_USAGE: u8 = 2;
+/// Exit status of `exec`, as a shell's: COMMAND exists but cannot be run.
+pub const EXIT_CANNOT_EXECUTE: u8 = 126;
+/// Exit status of `exec`, as a shell's: COMMAND was not found.
+pub const EXIT_NOT_FOUND: u8 = 127;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -59,6 +63,10 @@ pub enum Error {
     #[error("no running instance matches {0}")]
     NoSuchInstance(String),
 
+    /// `exec`: COMMAND could not be started.
+    #[error("{}", exec_message(program, source))]
+    Exec { program: String, source: io::Error },
+
     /// A SQL round trip with the instance failed.
     #[error("{action}: {source}")]
     Sql {
@@ -69,6 +77,14 @@ pub enum Error {
     /// Anything else, already phrased for the user.
     #[error("{msg}")]
     Other { msg: String, hint: Option<String> },
+}
+
+/// As a shell says it: `make: command not found`, else the OS's reason.
+fn exec_message(program: &str, source: &io::Error) -> String {
+    match source.kind() {
+        io::ErrorKind::NotFound => format!("{program}: command not found"),
+        _ => format!("cannot run {program}: {source}"),
+    }
 }
 
 fn tail_block(text: &str) -> String {
@@ -106,6 +122,18 @@ impl Error {
         }
     }
 
+    /// The exit status this error ends pgtmp with: a shell's 127 and 126
+    /// for an `exec` command not found or not executable, else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Exec { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+                EXIT_NOT_FOUND
+            }
+            Error::Exec { .. } => EXIT_CANNOT_EXECUTE,
+            _ => EXIT_FAILURE,
+        }
+    }
+
     /// The known fix, printed as `hint: ...` under the error.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -122,6 +150,16 @@ impl Error {
                 Some("give `-d` a missing or empty directory, or an existing data directory".into())
             }
             Error::NoSuchInstance(_) => Some("`pgtmp list` shows the running instances".into()),
+            Error::Exec { source, .. } => match source.kind() {
+                io::ErrorKind::NotFound => Some(
+                    "give the command after `--` as you would run it, e.g. `pgtmp exec -- make test`"
+                        .into(),
+                ),
+                io::ErrorKind::PermissionDenied => {
+                    Some("make it executable (`chmod +x`), or run it with its interpreter".into())
+                }
+                _ => None,
+            },
             Error::ServerStart { hint, .. } | Error::Other { hint, .. } => hint.clone(),
             Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => Some(
                 "set PGTMP_DIR to a directory you (or, as root, the `--run-as` account) can write".into(),

@@ -2,10 +2,15 @@
 //! `stop URL` and the PG* variables of `exec`).
 //!
 //! The socket form is `postgresql:///test?host=/dir&user=NAME`, as pg_tmp
-//! prints it. libpq (psql, ruby-pg, psycopg), node-postgres and
-//! tokio-postgres read `host` from the query (see examples/), as Go's drivers
-//! do by libpq's rules; a percent-encoded host would be rejected by Go's URL
-//! parser, and `user@` with an empty host by the WHATWG one that node uses.
+//! prints it. libpq (psql, ruby-pg, psycopg), node-postgres,
+//! tokio-postgres and Go's lib/pq and pgx read `host` from the query (the
+//! client suite runs each, see examples/); a percent-encoded host would be
+//! rejected by Go's URL parser, and `user@` with an empty host by the WHATWG
+//! one that node uses.
+//!
+//! The TCP form says `sslmode=disable`: the server has no TLS, and Go's
+//! lib/pq defaults to `sslmode=require`, so without it that driver refuses
+//! the URL; libpq's default (`prefer`) would only waste a round trip.
 
 use std::path::{Path, PathBuf};
 
@@ -36,10 +41,13 @@ pub fn socket(dir: &Path, port: u16, user: &str) -> String {
     url
 }
 
+/// The TCP host of every instance: loopback only.
+pub const TCP_HOST: &str = "127.0.0.1";
+
 /// The TCP URL of an instance: loopback only, with its password.
 pub fn tcp(port: u16, user: &str, password: &str) -> String {
     format!(
-        "postgresql://{}:{}@127.0.0.1:{port}/{DATABASE}",
+        "postgresql://{}:{}@{TCP_HOST}:{port}/{DATABASE}?sslmode=disable",
         encode(user, false),
         encode(password, false)
     )
@@ -105,7 +113,9 @@ impl Target {
     }
 }
 
-fn encode(s: &str, keep_slash: bool) -> String {
+/// Percent-encodes all but RFC 3986's unreserved characters (and `/` when
+/// `keep_slash`), for URLs and for JDBC's query parameters.
+pub fn encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         let keep = b.is_ascii_alphanumeric()
@@ -173,7 +183,10 @@ mod tests {
     #[test]
     fn tcp_urls_round_trip() {
         let url = tcp(54321, "alice", "s3cret");
-        assert_eq!(url, "postgresql://alice:s3cret@127.0.0.1:54321/test");
+        assert_eq!(
+            url,
+            "postgresql://alice:s3cret@127.0.0.1:54321/test?sslmode=disable"
+        );
         let t = parse(&url).unwrap();
         assert_eq!(
             t,

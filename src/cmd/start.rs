@@ -12,6 +12,7 @@ use super::datadir::{prepare_as_root, prepare_user_dir};
 use crate::cli::{GlobalArgs, StartArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::format::{self, Format};
 use crate::instance::launch;
 use crate::instance::meta::{self, LOCK, Meta, SUPERVISE_LOG};
 use crate::lock;
@@ -33,18 +34,24 @@ const SOCKET_PORT: u16 = 5432;
 #[derive(Debug)]
 pub struct Handout {
     pub url: String,
+    /// The instance directory, whose `meta.json` the other formats read.
+    pub dir: PathBuf,
     /// The write end of the acknowledgement pipe to the supervisor.
     ack: std::io::PipeWriter,
 }
 
 impl Handout {
-    /// Prints the URL, then tells the supervisor it was delivered. If the
-    /// URL cannot be written (stdout closed, pgtmp killed before this), no
-    /// acknowledgement comes and the supervisor stops the server at once:
-    /// nobody knows its URL, so nobody would ever stop it.
-    pub fn deliver(self) -> Result<()> {
+    /// Prints the URL (or its other `format`), then tells the supervisor it
+    /// was delivered. If it cannot be written (stdout closed, pgtmp killed
+    /// before this), no acknowledgement comes and the supervisor stops the
+    /// server at once: nobody knows its URL, so nobody would ever stop it.
+    pub fn deliver(self, format: Format) -> Result<()> {
+        let text = match format {
+            Format::Url => format!("{}\n", self.url),
+            other => format::render(other, &Meta::read(&self.dir)?)?,
+        };
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", self.url)
+        out.write_all(text.as_bytes())
             .and_then(|()| out.flush())
             .map_err(Error::io("write the URL to", "standard output"))?;
         let mut ack = self.ack;
@@ -217,6 +224,7 @@ fn launch_supervisor(dir: &Path, lock: &fs::File) -> Result<Handout> {
     match serde_json::from_str::<Report>(line.trim()) {
         Ok(Report::Ready { url }) => Ok(Handout {
             url,
+            dir: dir.to_path_buf(),
             ack: ack_write,
         }),
         Ok(Report::Failed { reason, log, hint }) => {
