@@ -16,11 +16,11 @@
 //! sent to pgtmp alone.
 //!
 //! The signals stay blocked after the command ends, so that pgtmp finishes
-//! dropping the instance; the command itself starts with an empty signal
-//! mask (Rust's `Command` resets it) and default handlers.
+//! dropping the instance; the command itself starts with them unblocked
+//! (a blocked mask survives exec, and Rust's `Command` leaves it as it is).
 
 use std::ffi::OsString;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus};
 
 use nix::errno::Errno;
@@ -85,6 +85,14 @@ fn spawn(
 ) -> std::io::Result<std::process::Child> {
     let command = |program: &std::ffi::OsStr| {
         let mut cmd = Command::new(program);
+        // SAFETY: sigprocmask is async-signal-safe and allocates nothing.
+        unsafe {
+            cmd.pre_exec(|| {
+                SigSet::empty()
+                    .thread_set_mask()
+                    .map_err(std::io::Error::from)
+            });
+        }
         for (name, value) in env {
             match value {
                 Some(v) => cmd.env(name, v),
