@@ -1,5 +1,6 @@
 //! Connection URLs: building the one pgtmp prints and reading it back (for
-//! `stop URL` and the PG* variables of `exec`).
+//! `stop URL` and the PG* variables of `exec`), also from the `jdbc` and
+//! `dsn` forms of `-F`, so that `pgtmp stop` takes whatever pgtmp printed.
 //!
 //! The socket form is `postgresql:///test?host=/dir&user=NAME`, as pg_tmp
 //! prints it. libpq (psql, ruby-pg, psycopg), node-postgres,
@@ -53,8 +54,19 @@ pub fn tcp(port: u16, user: &str, password: &str) -> String {
     )
 }
 
-/// Reads back a URL of the two forms above (and the usual variations).
-pub fn parse(url: &str) -> Option<Target> {
+/// Reads back what `pgtmp` printed: a URL of the two forms above (and the
+/// usual variations), the `jdbc:` form, or libpq's `key=value` form.
+pub fn parse(text: &str) -> Option<Target> {
+    let text = text.trim();
+    let url = text.strip_prefix("jdbc:").unwrap_or(text);
+    if url.starts_with("postgres") && url.contains("://") {
+        parse_url(url)
+    } else {
+        parse_dsn(text)
+    }
+}
+
+fn parse_url(url: &str) -> Option<Target> {
     let rest = url
         .strip_prefix("postgresql://")
         .or_else(|| url.strip_prefix("postgres://"))?;
@@ -102,6 +114,52 @@ pub fn parse(url: &str) -> Option<Target> {
         }
     }
     Some(target)
+}
+
+/// libpq's `key=value` form: values in single quotes or bare, `\\` escaping
+/// the next character in both.
+fn parse_dsn(dsn: &str) -> Option<Target> {
+    let mut target = Target {
+        host: String::new(),
+        port: 5432,
+        user: String::new(),
+        password: None,
+        dbname: String::new(),
+    };
+    let mut chars = dsn.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        if chars.peek().is_none() {
+            break;
+        }
+        let key: String =
+            std::iter::from_fn(|| chars.next_if(|&c| c != '=' && !c.is_whitespace())).collect();
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        chars.next_if_eq(&'=')?;
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let quoted = chars.next_if_eq(&'\'').is_some();
+        let mut value = String::new();
+        loop {
+            match chars.next() {
+                Some('\\') => value.push(chars.next()?),
+                Some('\'') if quoted => break,
+                Some(c) if !quoted && c.is_whitespace() => break,
+                Some(c) => value.push(c),
+                None if quoted => return None,
+                None => break,
+            }
+        }
+        match key.as_str() {
+            "host" => target.host = value,
+            "port" => target.port = value.parse().ok()?,
+            "user" => target.user = value,
+            "password" => target.password = Some(value),
+            "dbname" => target.dbname = value,
+            "" => return None,
+            _ => {}
+        }
+    }
+    (!target.host.is_empty()).then_some(target)
 }
 
 impl Target {
@@ -198,6 +256,27 @@ mod tests {
                 dbname: "test".into()
             }
         );
+    }
+
+    #[test]
+    fn jdbc_and_dsn_forms_are_read_back() {
+        let want = Target {
+            host: "127.0.0.1".into(),
+            port: 41234,
+            user: "o'neil".into(),
+            password: Some("pw".into()),
+            dbname: "test".into(),
+        };
+        let jdbc =
+            "jdbc:postgresql://127.0.0.1:41234/test?user=o%27neil&password=pw&sslmode=disable";
+        assert_eq!(parse(jdbc), Some(want.clone()));
+        let dsn =
+            r"host=127.0.0.1 port=41234 user='o\'neil' password=pw dbname=test sslmode=disable";
+        assert_eq!(parse(dsn), Some(want));
+        let t = parse("host='/tmp/a b' port = 5432 user=root dbname=test").unwrap();
+        assert_eq!((t.host.as_str(), t.user.as_str()), ("/tmp/a b", "root"));
+        assert!(parse("host='/tmp/unterminated").is_none());
+        assert!(parse("user=root").is_none());
     }
 
     #[test]

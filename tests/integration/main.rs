@@ -8,6 +8,7 @@
 
 mod support;
 
+mod clients;
 mod datadir;
 mod docs;
 mod errors;

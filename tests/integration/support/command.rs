@@ -35,6 +35,7 @@ pub struct Run<'a> {
     envs: Vec<(OsString, OsString)>,
     who: Who,
     timeout: Duration,
+    dir: Option<PathBuf>,
 }
 
 impl<'a> Run<'a> {
@@ -54,6 +55,7 @@ impl<'a> Run<'a> {
             envs: Vec::new(),
             who: Who::Me,
             timeout: COMMAND_DEADLINE,
+            dir: None,
         }
     }
 
@@ -83,6 +85,12 @@ impl<'a> Run<'a> {
         self
     }
 
+    /// Run in `dir` instead of the test root.
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = Some(dir.into());
+        self
+    }
+
     /// The configured `Command` (stdio left to the caller) and its
     /// description for failure messages.
     pub fn command(&self) -> (Command, String) {
@@ -93,7 +101,8 @@ impl<'a> Run<'a> {
             (Program::Path(path), _) => path.clone(),
         };
         let mut cmd = Command::new(&program);
-        cmd.args(&self.args).current_dir(self.root.path());
+        let dir = self.dir.as_deref().unwrap_or(self.root.path());
+        cmd.args(&self.args).current_dir(dir);
         for (key, _) in std::env::vars_os() {
             let k = key.to_string_lossy();
             if k.starts_with("PG") || k == "XDG_RUNTIME_DIR" || k == "DATABASE_URL" {
@@ -121,6 +130,9 @@ impl<'a> Run<'a> {
         }
         shown.push(program.display().to_string());
         shown.extend(self.args.iter().map(|a| quote(&a.to_string_lossy())));
+        if let Some(d) = &self.dir {
+            shown.push(format!("(in {})", d.display()));
+        }
         (cmd, shown.join(" "))
     }
 
