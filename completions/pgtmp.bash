@@ -47,7 +47,7 @@ _pgtmp() {
 
     case "${cmd}" in
         pgtmp)
-            opts="-k -t -p -w -o -d -h -V --keep --tcp --port --wait --options --datadir --owner-pid --pg-bindir --pg-version --run-as --help --version start initdb stop list gc exec completions man"
+            opts="-k -t -p -w -o -d -F -h -V --keep --tcp --port --wait --options --datadir --format --owner-pid --pg-bindir --pg-version --run-as --help --version start initdb stop list gc exec completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -83,6 +83,14 @@ _pgtmp() {
                     ;;
                 -d)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
+                    return 0
+                    ;;
+                -F)
+                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 --owner-pid)
@@ -135,7 +143,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__exec)
-            opts="-k -t -p -w -o -d -h --keep --tcp --port --wait --options --datadir --owner-pid --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -F -h --keep --tcp --port --wait --options --datadir --format --owner-pid --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -171,6 +179,14 @@ _pgtmp() {
                     ;;
                 -d)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
+                    return 0
+                    ;;
+                -F)
+                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 --owner-pid)
@@ -309,7 +325,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__start)
-            opts="-k -t -p -w -o -d -h --keep --tcp --port --wait --options --datadir --owner-pid --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -F -h --keep --tcp --port --wait --options --datadir --format --owner-pid --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -345,6 +361,14 @@ _pgtmp() {
                     ;;
                 -d)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
+                    return 0
+                    ;;
+                -F)
+                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 --owner-pid)

@@ -3,6 +3,7 @@
 //! The instance is started by a child `pgtmp start` (so that, as root, only
 //! that child drops privileges and COMMAND still runs as the caller), tied
 //! to this process: its supervisor stops it if we die, even by SIGKILL.
+//! The command itself, its environment and its signals are `child`'s.
 
 use std::ffi::OsString;
 use std::process::{Command, Stdio};

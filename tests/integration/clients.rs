@@ -213,9 +213,9 @@ fn go(client: Client) -> Client {
 #[test]
 fn psql_shell_and_make() {
     let t = TestRoot::new();
-    let shell = Client::new("psql (examples/shell_hook.sh)", "/bin/sh")
-        .args([example("shell_hook.sh")])
-        .env("PSQL", need("psql"));
+    need("psql");
+    let shell =
+        Client::new("psql (examples/shell_hook.sh)", "/bin/sh").args([example("shell_hook.sh")]);
     check(
         &t,
         &shell,

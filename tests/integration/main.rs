@@ -14,6 +14,7 @@ mod docs;
 mod errors;
 mod exec;
 mod flags;
+mod formats;
 mod handout;
 mod lifecycle;
 mod parallel;
