@@ -313,25 +313,6 @@ fn node_pg() {
 fn java_jdbc() {
     let t = TestRoot::new();
     let jar = need(JDBC_JAR);
-    let example = Client::new("pgjdbc (examples/PgtmpJdbc.java)", need("java"))
-        .args([OsString::from("-cp"), jar.clone().into()])
-        .args([example("PgtmpJdbc.java")]);
-    // Without PGTMP_FLAGS the example asks for `-F jdbc`.
-    let out = example.run(&t, None);
-    out.assert_success();
-    assert_eq!(out.stdout, "ok: test\n", "{out}");
-    assert_cleaned_up(&t, &out);
-    check(
-        &t,
-        &example,
-        &[
-            ("-F jdbc", Works),
-            ("-t -F jdbc", Works),
-            ("", Fails("No suitable driver found for postgresql:///")),
-            ("-t", Fails("No suitable driver found for postgresql://")),
-            ("-F dsn", Fails("No suitable driver found for host=")),
-        ],
-    );
     // pgjdbc reads no PG* variables: with nothing but them, it tries its
     // own default (localhost:5432), not the instance.
     let probe = t.join("EnvProbe.java");
@@ -342,11 +323,39 @@ fn java_jdbc() {
          System.out.println(\"connected\"); } }\n",
     )
     .expect("write the probe");
-    let env = Client::new("pgjdbc (PG* variables)", need("java")).args([
-        OsString::from("-cp"),
-        jar.into(),
-        probe.into(),
-    ]);
+    // Compiled once, not once per run as `java File.java` would.
+    let classes = t.mkdir("classes");
+    t.cmd(
+        need("javac"),
+        [OsString::from("-d"), classes.clone().into()],
+    )
+    .args([OsString::from("-cp"), jar.clone().into()])
+    .args([example("PgtmpJdbc.java"), probe])
+    .run()
+    .assert_success();
+    let classpath = std::env::join_paths([classes, jar]).expect("a class path");
+    let java = |name, class: &str| {
+        Client::new(name, need("java"))
+            .args([OsString::from("-XX:TieredStopAtLevel=1"), "-cp".into()])
+            .args([classpath.clone(), class.into()])
+    };
+    let example = java("pgjdbc (examples/PgtmpJdbc.java)", "PgtmpJdbc");
+    // Without PGTMP_FLAGS the example asks for `-F jdbc`.
+    let out = example.run(&t, None);
+    out.assert_success();
+    assert_eq!(out.stdout, "ok: test\n", "{out}");
+    assert_cleaned_up(&t, &out);
+    check(
+        &t,
+        &example,
+        &[
+            ("-t -F jdbc", Works),
+            ("", Fails("No suitable driver found for postgresql:///")),
+            ("-t", Fails("No suitable driver found for postgresql://")),
+            ("-F dsn", Fails("No suitable driver found for host=")),
+        ],
+    );
+    let env = java("pgjdbc (PG* variables)", "EnvProbe");
     let out = env.under_exec(&["-t"]).run(&t, None);
     assert_ne!(out.code(), Some(0), "pgjdbc used PG*?\n{out}");
     assert!(out.stderr.contains("PSQLException"), "{out}");
@@ -380,9 +389,15 @@ fn ruby_pg() {
 #[test]
 fn go_lib_pq_and_pgx() {
     let t = TestRoot::new();
-    let example = go(Client::new("Go lib/pq and pgx (examples/go)", need("go"))
-        .args(["test", "-count=1", "."])
-        .dir(example("go")));
+    // Built once (`go test -c`), then run with each form.
+    let bin = t.join("example.test");
+    go(Client::new("go test -c", need("go"))
+        .args(["test", "-c", "-o"])
+        .args([&bin])
+        .dir(example("go")))
+    .run(&t, None)
+    .assert_success();
+    let example = Client::new("Go lib/pq and pgx (examples/go)", bin);
     check(
         &t,
         &example,
@@ -396,9 +411,19 @@ fn go_lib_pq_and_pgx() {
     );
     // Both drivers with nothing but the PG* variables.
     let dir = t.mkdir("go-env");
-    std::fs::write(
-        dir.join("main.go"),
-        r#"package main
+    std::fs::write(dir.join("main.go"), GO_ENV_PROBE).expect("write the probe");
+    let probe = dir.join("probe");
+    go(Client::new("go build", need("go"))
+        .args(["build", "-o"])
+        .args([&probe])
+        .args(["main.go"])
+        .dir(&dir))
+    .run(&t, None)
+    .assert_success();
+    check_env(&t, &Client::new("Go (PG* variables)", probe), "test test\n");
+}
+
+const GO_ENV_PROBE: &str = r#"package main
 
 import (
 	"context"
@@ -424,14 +449,7 @@ func main() {
 	}
 	fmt.Println(a, b)
 }
-"#,
-    )
-    .expect("write the probe");
-    let env = go(Client::new("Go (PG* variables)", need("go"))
-        .args(["run", "main.go"])
-        .dir(&dir));
-    check_env(&t, &env, "test test\n");
-}
+"#;
 
 #[test]
 fn rust_postgres() {
