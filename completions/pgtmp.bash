@@ -143,7 +143,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__exec)
-            opts="-k -t -p -w -o -d -F -h --keep --tcp --port --wait --options --datadir --format --owner-pid --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -F -h --keep --tcp --port --wait --options --datadir --owner-pid --format --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -181,16 +181,16 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --owner-pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 -F)
                     COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
-                    return 0
-                    ;;
-                --owner-pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --pg-bindir)

@@ -90,18 +90,18 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s p -l port -d 'Liste
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)'
 jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'
 dsn\t'A libpq key=value connection string'
 env\t'`export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"'
 json\t'A JSON object: url, host, port, user, password, database, directories, pid, version'"
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r

@@ -185,6 +185,7 @@ pub struct StopArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(mut_arg("format", |a| a.hide(true)))]
 pub struct ExecArgs {
     #[command(flatten)]
     pub start: StartArgs,
