@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgtmp_global_optspecs
-    string join \n k/keep t/tcp p/port= w/wait= o/options= d/datadir= standby= f/file= x/extension= now= owner-pid= pg-bindir= pg-version= run-as= h/help V/version
+    string join \n k/keep t/tcp p/port= w/wait= o/options= d/datadir= standby= f/file= x/extension= now= F/format= owner-pid= pg-bindir= pg-version= run-as= h/help V/version
 end
 
 function __fish_pgtmp_needs_command
@@ -32,6 +32,11 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -l standby -d 'Keep up to N se
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)'
+jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'
+dsn\t'A libpq key=value connection string'
+env\t'`export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"'
+json\t'A JSON object: url, host, port, user, password, database, directories, pid, version'"
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
@@ -56,6 +61,11 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l standby -d 'Keep u
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)'
+jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'
+dsn\t'A libpq key=value connection string'
+env\t'`export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"'
+json\t'A JSON object: url, host, port, user, password, database, directories, pid, version'"
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
@@ -94,6 +104,11 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s f -l file -d 'Load 
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)'
+jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'
+dsn\t'A libpq key=value connection string'
+env\t'`export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"'
+json\t'A JSON object: url, host, port, user, password, database, directories, pid, version'"
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r

@@ -1,29 +1,37 @@
-// Run: java -cp /usr/share/java/postgresql.jar examples/PgtmpJdbc.java   (JDBC has no Unix sockets: use pgtmp -t)
-import java.net.URI;
+// Run: java -cp /usr/share/java/postgresql.jar examples/PgtmpJdbc.java   (Debian: libpostgresql-jdbc-java)
 import java.sql.*;
+import java.util.*;
 
 public class PgtmpJdbc {
-    static String url; // postgresql://root:PASSWORD@127.0.0.1:PORT/test
+    static String url; // jdbc:postgresql://127.0.0.1:PORT/test?user=...&password=...
     static Connection db;
 
-    // JUnit 5: mark this @BeforeAll, and an @AfterAll does db.close() + `pgtmp stop url`.
+    // JUnit 5: make this @BeforeAll, and an @AfterAll does db.close() and `pgtmp stop url`.
     static void setUp() throws Exception {
-        Process p = new ProcessBuilder("pgtmp", "-t").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        // -F jdbc prints a JDBC URL and implies -t: JDBC cannot use a Unix socket.
+        List<String> cmd = new ArrayList<>(List.of("pgtmp"));
+        for (String flag : System.getenv().getOrDefault("PGTMP_FLAGS", "-F jdbc").split(" "))
+            if (!flag.isEmpty()) cmd.add(flag);
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         url = new String(p.getInputStream().readAllBytes()).trim();
         if (p.waitFor() != 0) throw new IllegalStateException("pgtmp failed");
-        URI u = URI.create(url);
-        String[] user = u.getUserInfo().split(":", 2);
-        db = DriverManager.getConnection("jdbc:postgresql://" + u.getHost() + ":" + u.getPort() + u.getPath(), user[0], user[1]);
+        db = DriverManager.getConnection(url);
+    }
+
+    static void tearDown() throws Exception {
+        if (db != null) db.close();
+        if (url != null) new ProcessBuilder("pgtmp", "stop", url).inheritIO().start().waitFor();
     }
 
     public static void main(String[] args) throws Exception {
-        setUp();
-        try (ResultSet rs = db.createStatement().executeQuery("select current_database(), current_user, inet_server_addr()")) {
+        try {
+            setUp();
+            ResultSet rs = db.createStatement().executeQuery("select current_database()");
             rs.next();
-            System.out.println(rs.getString(1) + " " + rs.getString(2) + " " + rs.getString(3));
+            if (!rs.getString(1).equals("test")) throw new AssertionError(rs.getString(1));
+            System.out.println("ok: " + rs.getString(1));
         } finally {
-            db.close();
-            new ProcessBuilder("pgtmp", "stop", url).inheritIO().start().waitFor();
+            tearDown();
         }
     }
 }

@@ -1,4 +1,4 @@
-// Run: NODE_PATH=<dir>/node_modules node --test examples/node_pg.test.js   (npm install pg; PGTMP_FLAGS=-t for TCP)
+// Run: NODE_PATH=.clients/node_modules node --test examples/node_pg.test.js   (npm install pg; PGTMP_FLAGS=-t for TCP)
 const { test, before, after } = require('node:test');
 const assert = require('node:assert');
 const { execFileSync } = require('node:child_process');
@@ -19,6 +19,6 @@ after(async () => {
 });
 
 test('gets a private database', async () => {
-  const { rows } = await client.query('select current_database() as db, current_user as who');
-  assert.deepStrictEqual(rows[0], { db: 'test', who: 'root' });
+  const { rows } = await client.query('select current_database() as db');
+  assert.strictEqual(rows[0].db, 'test');
 });

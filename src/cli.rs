@@ -11,6 +11,8 @@ const EXAMPLES: &str = "\
 Examples:
   url=$(pgtmp)               Unix-socket URL; database `test` is ready
   url=$(pgtmp -t)            TCP URL on 127.0.0.1 with a random password
+  pgtmp -F jdbc              jdbc:postgresql://127.0.0.1:PORT/test?user=...&password=...
+  eval \"$(pgtmp -F env)\"     export DATABASE_URL, PGHOST, PGPORT, PGUSER, ...
   pgtmp -w 5m -o '-c work_mem=64MB'
   pgtmp exec -- make test    a database for the length of one command
   pgtmp -f schema.sql        the schema loaded once, then served from a cached template
@@ -135,6 +137,10 @@ pub struct StartArgs {
     )]
     pub now: Option<String>,
 
+    /// Print the connection as FORMAT [default: url]
+    #[arg(short = 'F', long, value_name = "FORMAT", value_enum)]
+    pub format: Option<crate::format::Format>,
+
     /// Stop when this process is gone (used by `exec`)
     #[arg(long, hide = true, value_name = "PID")]
     pub owner_pid: Option<u32>,
@@ -229,6 +235,7 @@ pub struct StopArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(mut_arg("format", |a| a.hide(true)))]
 pub struct ExecArgs {
     #[command(flatten)]
     pub start: StartArgs,

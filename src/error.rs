@@ -11,6 +11,10 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit status: the command line was wrong (clap's own code).
 pub const EXIT_USAGE: u8 = 2;
+/// Exit status of `exec`, as a shell's: COMMAND exists but cannot be run.
+pub const EXIT_CANNOT_EXECUTE: u8 = 126;
+/// Exit status of `exec`, as a shell's: COMMAND was not found.
+pub const EXIT_NOT_FOUND: u8 = 127;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -59,6 +63,10 @@ pub enum Error {
     #[error("no running instance matches {0}")]
     NoSuchInstance(String),
 
+    /// `exec`: COMMAND could not be started.
+    #[error("{}", exec_message(program, source))]
+    Exec { program: String, source: io::Error },
+
     /// A SQL round trip with the instance failed.
     #[error("{action}: {source}")]
     Sql {
@@ -104,6 +112,14 @@ pub enum Error {
     Other { msg: String, hint: Option<String> },
 }
 
+/// As a shell says it: `make: command not found`, else the OS's reason.
+fn exec_message(program: &str, source: &io::Error) -> String {
+    match source.kind() {
+        io::ErrorKind::NotFound => format!("{program}: command not found"),
+        _ => format!("cannot run {program}: {source}"),
+    }
+}
+
 fn tail_block(text: &str) -> String {
     let text = text.trim_end();
     if text.is_empty() {
@@ -136,6 +152,18 @@ impl Error {
         Error::Other {
             msg: msg.into(),
             hint: Some(hint.into()),
+        }
+    }
+
+    /// The exit status this error ends pgtmp with: a shell's 127 and 126
+    /// for an `exec` command not found or not executable, else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Exec { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+                EXIT_NOT_FOUND
+            }
+            Error::Exec { .. } => EXIT_CANNOT_EXECUTE,
+            _ => EXIT_FAILURE,
         }
     }
 
@@ -172,6 +200,16 @@ impl Error {
             Error::MissingExtension { name, package, .. } => Some(format!(
                 "install it (Debian/Ubuntu: `apt-get install {package}`, the likely package), or drop `-x {name}`"
             )),
+            Error::Exec { source, .. } => match source.kind() {
+                io::ErrorKind::NotFound => Some(
+                    "give the command after `--` as you would run it, e.g. `pgtmp exec -- make test`"
+                        .into(),
+                ),
+                io::ErrorKind::PermissionDenied => {
+                    Some("make it executable (`chmod +x`), or run it with its interpreter".into())
+                }
+                _ => None,
+            },
             Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => Some(
                 "set PGTMP_DIR to a directory you (or, as root, the `--run-as` account) can write".into(),
             ),

@@ -3,11 +3,13 @@
 //! `run` parses the command line, dispatches, and prints an error once.
 //! The modules below `cmd` never write to stdout.
 
+pub mod child;
 pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod error;
 pub mod fixture;
+pub mod format;
 pub mod gc;
 pub mod instance;
 pub mod lock;
@@ -25,7 +27,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use crate::error::{EXIT_FAILURE, Error};
+use crate::error::Error;
 
 /// The whole program; `main` only turns this into an exit status.
 pub fn run() -> ExitCode {
@@ -42,12 +44,20 @@ pub fn run() -> ExitCode {
                     )
                     .exit();
             }
+            if matches!(&cli.command, Some(cli::Command::Exec(e)) if e.start.format.is_some()) {
+                cli::Cli::command()
+                    .error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        "`-F` has no effect with `exec`: COMMAND gets DATABASE_URL and the PG* variables",
+                    )
+                    .exit();
+            }
             cmd::dispatch(cli)
         }
     };
     result.unwrap_or_else(|e| {
         report(&e);
-        ExitCode::from(EXIT_FAILURE)
+        ExitCode::from(e.exit_code())
     })
 }
 

@@ -1,11 +1,17 @@
 //! Connection URLs: building the one pgtmp prints and reading it back (for
-//! `stop URL` and the PG* variables of `exec`).
+//! `stop URL` and the PG* variables of `exec`), also from the `jdbc` and
+//! `dsn` forms of `-F`, so that `pgtmp stop` takes whatever pgtmp printed.
 //!
 //! The socket form is `postgresql:///test?host=/dir&user=NAME`, as pg_tmp
-//! prints it. libpq (psql, ruby-pg, psycopg), node-postgres and
-//! tokio-postgres read `host` from the query (see examples/), as Go's drivers
-//! do by libpq's rules; a percent-encoded host would be rejected by Go's URL
-//! parser, and `user@` with an empty host by the WHATWG one that node uses.
+//! prints it. libpq (psql, ruby-pg, psycopg), node-postgres,
+//! tokio-postgres and Go's lib/pq and pgx read `host` from the query (the
+//! client suite runs each, see examples/); a percent-encoded host would be
+//! rejected by Go's URL parser, and `user@` with an empty host by the WHATWG
+//! one that node uses.
+//!
+//! The TCP form says `sslmode=disable`: the server has no TLS, and Go's
+//! lib/pq defaults to `sslmode=require`, so without it that driver refuses
+//! the URL; libpq's default (`prefer`) would only waste a round trip.
 
 use std::path::{Path, PathBuf};
 
@@ -36,17 +42,31 @@ pub fn socket(dir: &Path, port: u16, user: &str) -> String {
     url
 }
 
+/// The TCP host of every instance: loopback only.
+pub const TCP_HOST: &str = "127.0.0.1";
+
 /// The TCP URL of an instance: loopback only, with its password.
 pub fn tcp(port: u16, user: &str, password: &str) -> String {
     format!(
-        "postgresql://{}:{}@127.0.0.1:{port}/{DATABASE}",
+        "postgresql://{}:{}@{TCP_HOST}:{port}/{DATABASE}?sslmode=disable",
         encode(user, false),
         encode(password, false)
     )
 }
 
-/// Reads back a URL of the two forms above (and the usual variations).
-pub fn parse(url: &str) -> Option<Target> {
+/// Reads back what `pgtmp` printed: a URL of the two forms above (and the
+/// usual variations), the `jdbc:` form, or libpq's `key=value` form.
+pub fn parse(text: &str) -> Option<Target> {
+    let text = text.trim();
+    let url = text.strip_prefix("jdbc:").unwrap_or(text);
+    if url.starts_with("postgres") && url.contains("://") {
+        parse_url(url)
+    } else {
+        parse_dsn(text)
+    }
+}
+
+fn parse_url(url: &str) -> Option<Target> {
     let rest = url
         .strip_prefix("postgresql://")
         .or_else(|| url.strip_prefix("postgres://"))?;
@@ -96,6 +116,52 @@ pub fn parse(url: &str) -> Option<Target> {
     Some(target)
 }
 
+/// libpq's `key=value` form: values in single quotes or bare, `\\` escaping
+/// the next character in both.
+fn parse_dsn(dsn: &str) -> Option<Target> {
+    let mut target = Target {
+        host: String::new(),
+        port: 5432,
+        user: String::new(),
+        password: None,
+        dbname: String::new(),
+    };
+    let mut chars = dsn.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        if chars.peek().is_none() {
+            break;
+        }
+        let key: String =
+            std::iter::from_fn(|| chars.next_if(|&c| c != '=' && !c.is_whitespace())).collect();
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        chars.next_if_eq(&'=')?;
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let quoted = chars.next_if_eq(&'\'').is_some();
+        let mut value = String::new();
+        loop {
+            match chars.next() {
+                Some('\\') => value.push(chars.next()?),
+                Some('\'') if quoted => break,
+                Some(c) if !quoted && c.is_whitespace() => break,
+                Some(c) => value.push(c),
+                None if quoted => return None,
+                None => break,
+            }
+        }
+        match key.as_str() {
+            "host" => target.host = value,
+            "port" => target.port = value.parse().ok()?,
+            "user" => target.user = value,
+            "password" => target.password = Some(value),
+            "dbname" => target.dbname = value,
+            "" => return None,
+            _ => {}
+        }
+    }
+    (!target.host.is_empty()).then_some(target)
+}
+
 impl Target {
     /// The socket directory, when the host is one.
     pub fn socket_dir(&self) -> Option<PathBuf> {
@@ -105,7 +171,9 @@ impl Target {
     }
 }
 
-fn encode(s: &str, keep_slash: bool) -> String {
+/// Percent-encodes all but RFC 3986's unreserved characters (and `/` when
+/// `keep_slash`), for URLs and for JDBC's query parameters.
+pub fn encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         let keep = b.is_ascii_alphanumeric()
@@ -173,7 +241,10 @@ mod tests {
     #[test]
     fn tcp_urls_round_trip() {
         let url = tcp(54321, "alice", "s3cret");
-        assert_eq!(url, "postgresql://alice:s3cret@127.0.0.1:54321/test");
+        assert_eq!(
+            url,
+            "postgresql://alice:s3cret@127.0.0.1:54321/test?sslmode=disable"
+        );
         let t = parse(&url).unwrap();
         assert_eq!(
             t,
@@ -185,6 +256,27 @@ mod tests {
                 dbname: "test".into()
             }
         );
+    }
+
+    #[test]
+    fn jdbc_and_dsn_forms_are_read_back() {
+        let want = Target {
+            host: "127.0.0.1".into(),
+            port: 41234,
+            user: "o'neil".into(),
+            password: Some("pw".into()),
+            dbname: "test".into(),
+        };
+        let jdbc =
+            "jdbc:postgresql://127.0.0.1:41234/test?user=o%27neil&password=pw&sslmode=disable";
+        assert_eq!(parse(jdbc), Some(want.clone()));
+        let dsn =
+            r"host=127.0.0.1 port=41234 user='o\'neil' password=pw dbname=test sslmode=disable";
+        assert_eq!(parse(dsn), Some(want));
+        let t = parse("host='/tmp/a b' port = 5432 user=root dbname=test").unwrap();
+        assert_eq!((t.host.as_str(), t.user.as_str()), ("/tmp/a b", "root"));
+        assert!(parse("host='/tmp/unterminated").is_none());
+        assert!(parse("user=root").is_none());
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub fn self_check() -> Vec<String> {
         }
         Err(e) => problems.push(format!("socket URL does not parse: {e}")),
     }
-    let tcp = "postgresql://root:Ab12cD@127.0.0.1:54321/test";
+    let tcp = "postgresql://root:Ab12cD@127.0.0.1:54321/test?sslmode=disable";
     match tcp.parse::<Config>() {
         Ok(c) => {
             if c.get_hosts() != [Host::Tcp("127.0.0.1".into())]

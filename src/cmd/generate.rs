@@ -95,7 +95,9 @@ Failure; the reason is on standard error as \fBpgtmp: error:\fR, with a \fBhint:
 \fB2\fR
 Usage error (bad option or value).
 .PP
-\fBpgtmp exec\fR exits with the command's status, or 128+N when it was killed by signal N.
+\fBpgtmp exec\fR exits with the command's status, or 128+N when it was killed by signal N; as a shell, 127 when the command is not found and 126 when it cannot be executed.
+.SH SIGNALS
+While its command runs, \fBpgtmp exec\fR passes SIGINT, SIGTERM, SIGHUP and SIGQUIT on to it, except those the command already received: from the terminal (Ctrl\-C goes to the whole foreground process group) or from a process of its own. It stops the instance only once the command has exited.
 .SH FILES
 .TP
 \fIBASE/run/ID/\fR
@@ -111,6 +113,8 @@ A token per ready standby server, whose instance is \fIBASE/run/ID/\fR.
 url=$(pgtmp)
 psql "$url" \-c 'select 1'
 url=$(pgtmp \-t \-w 5m)
+pgtmp \-F jdbc
+eval "$(pgtmp \-F env)"
 pgtmp exec \-\- make test
 pgtmp stop \-\-all
 .fi

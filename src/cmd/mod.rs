@@ -13,7 +13,7 @@ mod stop;
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, GlobalArgs, Internal};
+use crate::cli::{Cli, Command, GlobalArgs, Internal, StartArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::{gc as collector, pool, reaper, standby};
@@ -23,8 +23,8 @@ pub use generate::man_page;
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     let global = cli.global;
     match cli.command {
-        None => start::run(&cli.start, &global, cli.start.owner_pid)?.deliver(),
-        Some(Command::Start(args)) => start::run(&args, &global, args.owner_pid)?.deliver(),
+        None => hand_out(&cli.start, &global),
+        Some(Command::Start(args)) => hand_out(&args, &global),
         Some(Command::Initdb { datadir }) => {
             let path = initdb::run(&global, datadir.as_deref())?;
             print(&format!("{}\n", path.display()))
@@ -37,6 +37,16 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Command::Man) => generate::man(),
     }?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `pgtmp [start]`: start an instance and print it in the format asked for.
+fn hand_out(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
+    let format = args.format.unwrap_or_default();
+    let args = StartArgs {
+        tcp: args.tcp || format.needs_tcp(),
+        ..args.clone()
+    };
+    start::run(&args, global, args.owner_pid)?.deliver(format)
 }
 
 /// Runs a background process started by re-executing pgtmp.

@@ -3,13 +3,14 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::datadir::{prepare_as_root, prepare_user_dir};
 use crate::cli::{GlobalArgs, StartArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fixture::{self, Fixture};
+use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance};
 use crate::instance::launch::{self, SOCKET_PORT};
 use crate::instance::meta::{self, Meta};
@@ -27,18 +28,24 @@ pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 #[derive(Debug)]
 pub struct Handout {
     pub url: String,
+    /// The instance directory, whose `meta.json` the other formats read.
+    pub dir: PathBuf,
     /// How to tell the supervisor that the URL was delivered.
     ack: Ack,
 }
 
 impl Handout {
-    /// Prints the URL, then tells the supervisor it was delivered. If the
-    /// URL cannot be written (stdout closed, pgtmp killed before this), no
-    /// acknowledgement comes and the supervisor stops the server at once:
-    /// nobody knows its URL, so nobody would ever stop it.
-    pub fn deliver(self) -> Result<()> {
+    /// Prints the URL (or its other `format`), then tells the supervisor it
+    /// was delivered. If it cannot be written (stdout closed, pgtmp killed
+    /// before this), no acknowledgement comes and the supervisor stops the
+    /// server at once: nobody knows its URL, so nobody would ever stop it.
+    pub fn deliver(self, format: Format) -> Result<()> {
+        let text = match format {
+            Format::Url => format!("{}\n", self.url),
+            other => format::render(other, &Meta::read(&self.dir)?)?,
+        };
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", self.url)
+        out.write_all(text.as_bytes())
             .and_then(|()| out.flush())
             .map_err(Error::io("write the URL to", "standard output"))?;
         self.ack.send()
@@ -107,6 +114,7 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
             return Ok(Handout {
                 url: meta.url,
                 ack: Ack::file(&dir),
+                dir,
             });
         }
     }
@@ -171,10 +179,15 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
         owner_start: settings.owner_start,
         ..Meta::default()
     };
+    let new_dir = new.dir.clone();
     let (url, ack) = new.launch(&meta)?.wait()?;
     trace::mark("server ready");
     after_handout(config, &key, standbys.then_some(&kind), args, &meta);
-    Ok(Handout { url, ack })
+    Ok(Handout {
+        url,
+        dir: new_dir,
+        ack,
+    })
 }
 
 /// Refills the pool and the standbys (`standby`: of which listener) and

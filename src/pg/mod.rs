@@ -51,6 +51,22 @@ impl Install {
         })
     }
 
+    /// The full version, `15.18`, from `postgres --version` (for `-F json`).
+    pub fn version(&self) -> Result<String> {
+        let out = Command::new(self.postgres())
+            .arg("--version")
+            .output()
+            .map_err(Error::io("run", self.postgres()))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        parse_version(&text).ok_or_else(|| {
+            Error::other(format!(
+                "cannot tell the version of {}: it printed {:?}",
+                self.postgres().display(),
+                text.trim()
+            ))
+        })
+    }
+
     /// What a template depends on: the binaries' identity. A new package
     /// version changes size or mtime, so its templates are made anew.
     pub fn fingerprint(&self) -> String {
@@ -70,6 +86,14 @@ fn is_executable(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// `postgres (PostgreSQL) 15.18 (Debian ...)` -> `15.18`.
+pub fn parse_version(version_output: &str) -> Option<String> {
+    let (_, after) = version_output.split_once(')')?;
+    let word = after.split_whitespace().next()?;
+    word.starts_with(|c: char| c.is_ascii_digit())
+        .then(|| word.to_string())
+}
+
 /// `postgres (PostgreSQL) 15.18 (Debian ...)` -> 15; `9.6.24` -> 9.
 pub fn parse_major(version_output: &str) -> Option<u32> {
     let after = version_output.split(')').nth(1).unwrap_or(version_output);
@@ -81,7 +105,7 @@ pub fn parse_major(version_output: &str) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_major;
+    use super::{parse_major, parse_version};
 
     #[test]
     fn versions() {
@@ -92,5 +116,18 @@ mod tests {
         assert_eq!(parse_major("postgres (PostgreSQL) 9.6.24"), Some(9));
         assert_eq!(parse_major("postgres (PostgreSQL) 17beta1"), Some(17));
         assert_eq!(parse_major("nonsense"), None);
+    }
+
+    #[test]
+    fn full_versions() {
+        assert_eq!(
+            parse_version("postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n").as_deref(),
+            Some("15.18")
+        );
+        assert_eq!(
+            parse_version("postgres (PostgreSQL) 17beta1").as_deref(),
+            Some("17beta1")
+        );
+        assert_eq!(parse_version("nonsense"), None);
     }
 }

@@ -89,3 +89,52 @@ fn committed_generated_files_are_current() {
         problems.join("\n")
     );
 }
+
+/// The README's code for shells, Makefiles and test set-up hooks is cut
+/// from the files in examples/ that `clients.rs` runs, so it must still be
+/// there word for word: the README never shows code that was not run.
+#[test]
+fn readme_examples_are_the_tested_ones() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(repo.join("README.md")).expect("read README.md");
+    let start = readme
+        .find("### In a shell script or a Makefile")
+        .expect("README has its shell section");
+    let end = readme[start..]
+        .find("### Which driver takes which form")
+        .map(|i| start + i)
+        .expect("README has its driver table");
+    let mut examples = Vec::new();
+    for dir in [repo.join("examples"), repo.join("examples/go")] {
+        for entry in std::fs::read_dir(&dir).expect("read examples/") {
+            let path = entry.expect("an entry").path();
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                examples.push(text);
+            }
+        }
+    }
+    let mut blocks = 0;
+    let mut inside: Option<String> = None;
+    for line in readme[start..end].lines() {
+        match (&mut inside, line.starts_with("```")) {
+            (None, true) => inside = Some(String::new()),
+            (Some(block), true) => {
+                assert!(
+                    examples.iter().any(|e| e.contains(block.as_str())),
+                    "this README block is in no file of examples/:\n{block}"
+                );
+                blocks += 1;
+                inside = None;
+            }
+            (Some(block), false) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, false) => {}
+        }
+    }
+    assert!(
+        blocks >= 10,
+        "only {blocks} code blocks found in the README"
+    );
+}

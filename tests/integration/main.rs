@@ -8,12 +8,14 @@
 
 mod support;
 
+mod clients;
 mod datadir;
 mod docs;
 mod errors;
 mod exec;
 mod fixtures;
 mod flags;
+mod formats;
 mod handout;
 mod lifecycle;
 mod parallel;

@@ -35,6 +35,7 @@ pub struct Run<'a> {
     envs: Vec<(OsString, OsString)>,
     who: Who,
     timeout: Duration,
+    dir: Option<PathBuf>,
 }
 
 impl<'a> Run<'a> {
@@ -54,6 +55,7 @@ impl<'a> Run<'a> {
             envs: Vec::new(),
             who: Who::Me,
             timeout: COMMAND_DEADLINE,
+            dir: None,
         }
     }
 
@@ -83,6 +85,12 @@ impl<'a> Run<'a> {
         self
     }
 
+    /// Run in `dir` instead of the test root.
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = Some(dir.into());
+        self
+    }
+
     /// The configured `Command` (stdio left to the caller) and its
     /// description for failure messages.
     pub fn command(&self) -> (Command, String) {
@@ -93,7 +101,8 @@ impl<'a> Run<'a> {
             (Program::Path(path), _) => path.clone(),
         };
         let mut cmd = Command::new(&program);
-        cmd.args(&self.args).current_dir(self.root.path());
+        let dir = self.dir.as_deref().unwrap_or(self.root.path());
+        cmd.args(&self.args).current_dir(dir);
         for (key, _) in std::env::vars_os() {
             let k = key.to_string_lossy();
             if k.starts_with("PG") || k == "XDG_RUNTIME_DIR" || k == "DATABASE_URL" {
@@ -121,6 +130,9 @@ impl<'a> Run<'a> {
         }
         shown.push(program.display().to_string());
         shown.extend(self.args.iter().map(|a| quote(&a.to_string_lossy())));
+        if let Some(d) = &self.dir {
+            shown.push(format!("(in {})", d.display()));
+        }
         (cmd, shown.join(" "))
     }
 
@@ -131,24 +143,76 @@ impl<'a> Run<'a> {
     }
 
     pub fn try_run(self) -> Result<Output, String> {
+        self.try_spawn(|_| ())?.try_wait()
+    }
+
+    /// Starts the command in the background (stdin empty, stdout and stderr
+    /// to files), after `prepare` has had a last look at it.
+    pub fn spawn(self, prepare: impl FnOnce(&mut Command)) -> Running {
+        self.try_spawn(prepare).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn try_spawn(self, prepare: impl FnOnce(&mut Command)) -> Result<Running, String> {
         let (mut cmd, shown) = self.command();
         let (out_path, err_path) = self.root.output_files();
         let create = |p: &Path| File::create(p).map_err(|e| format!("create {}: {e}", p.display()));
         cmd.stdin(Stdio::null())
             .stdout(create(&out_path)?)
             .stderr(create(&err_path)?);
-        let mut child = spawn(&mut cmd).map_err(|e| format!("cannot run {shown}: {e}"))?;
+        prepare(&mut cmd);
+        let child = spawn(&mut cmd).map_err(|e| format!("cannot run {shown}: {e}"))?;
+        Ok(Running {
+            child,
+            shown,
+            out_path,
+            err_path,
+            timeout: self.timeout,
+        })
+    }
+}
+
+/// A command started with `Run::spawn`; `wait` gives its `Output`.
+#[derive(Debug)]
+pub struct Running {
+    child: std::process::Child,
+    pub shown: String,
+    out_path: PathBuf,
+    err_path: PathBuf,
+    timeout: Duration,
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it wrote to stderr so far (for failure messages).
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&fs::read(&self.err_path).unwrap_or_default()).into_owned()
+    }
+
+    /// Waits for it to finish; panics (showing everything) if it outlives
+    /// its deadline, counted from now.
+    pub fn wait(self) -> Output {
+        self.try_wait().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn try_wait(mut self) -> Result<Output, String> {
+        let shown = self.shown.clone();
         let deadline = Instant::now() + self.timeout;
         let status = loop {
-            match child.try_wait() {
+            match self.child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(10))
                 }
                 Ok(None) => {
-                    let _ = child.kill();
-                    let status = child.wait().map_err(|e| format!("wait for {shown}: {e}"))?;
-                    let out = Output::read(shown, status, &out_path, &err_path);
+                    let _ = self.child.kill();
+                    let status = self
+                        .child
+                        .wait()
+                        .map_err(|e| format!("wait for {shown}: {e}"))?;
+                    let out = Output::read(shown, status, &self.out_path, &self.err_path);
                     return Err(format!(
                         "still running after {:?}, killed\n{out}",
                         self.timeout
@@ -157,7 +221,7 @@ impl<'a> Run<'a> {
                 Err(e) => return Err(format!("wait for {shown}: {e}")),
             }
         };
-        Ok(Output::read(shown, status, &out_path, &err_path))
+        Ok(Output::read(shown, status, &self.out_path, &self.err_path))
     }
 }
 

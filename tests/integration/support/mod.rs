@@ -8,6 +8,7 @@ pub mod pgtmp;
 pub mod poll;
 pub mod procs;
 pub mod root;
+pub mod tty;
 pub mod url;
 pub mod user;
 

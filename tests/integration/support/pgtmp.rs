@@ -130,7 +130,11 @@ impl TestRoot {
     /// nobody claimed: those are the tool's, not the caller's (see
     /// `standbys` and `all_run_entries`).
     pub fn run_entries(&self) -> Vec<String> {
-        let run = self.base().join("run");
+        self.run_entries_of(Who::Me)
+    }
+
+    pub fn run_entries_of(&self, who: Who) -> Vec<String> {
+        let run = self.base_of(who).join("run");
         names(&run)
             .into_iter()
             .filter(|n| !is_standby(&run.join(n)))
@@ -144,7 +148,11 @@ impl TestRoot {
 
     /// Instance directories of unclaimed standbys, by their `meta.json`.
     pub fn standbys(&self) -> Vec<String> {
-        let run = self.base().join("run");
+        self.standbys_of(Who::Me)
+    }
+
+    pub fn standbys_of(&self, who: Who) -> Vec<String> {
+        let run = self.base_of(who).join("run");
         names(&run)
             .into_iter()
             .filter(|n| is_standby(&run.join(n)))

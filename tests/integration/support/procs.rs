@@ -60,6 +60,16 @@ pub fn signal(pid: u32, sig: &str) {
         .output();
 }
 
+/// Sends `SIG` to every process of the process group `pgid`, as a shell's
+/// `kill -SIG -PGID` (or a terminal) does.
+pub fn signal_group(pgid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg("--")
+        .arg(format!("-{pgid}"))
+        .output();
+}
+
 /// The command line of `pid`, arguments separated by spaces.
 pub fn cmdline(pid: u32) -> String {
     let raw = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();

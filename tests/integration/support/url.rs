@@ -11,7 +11,7 @@ pub struct SocketUrl {
     pub user: String,
 }
 
-/// `postgresql://<role>:<password>@127.0.0.1:<port>/test`
+/// `postgresql://<role>:<password>@127.0.0.1:<port>/test?sslmode=disable`
 #[derive(Debug)]
 pub struct TcpUrl {
     pub user: String,
@@ -25,7 +25,7 @@ impl TcpUrl {
     /// The same URL with another password.
     pub fn with_password(&self, password: &str) -> String {
         format!(
-            "postgresql://{}:{password}@{}:{}/{}",
+            "postgresql://{}:{password}@{}:{}/{}?sslmode=disable",
             self.user, self.host, self.port, self.db
         )
     }
@@ -61,7 +61,11 @@ pub fn tcp(url: &str) -> TcpUrl {
     let (user, password) = userinfo
         .split_once(':')
         .unwrap_or_else(|| bad("no password"));
-    let (hostport, db) = rest.split_once('/').unwrap_or_else(|| bad("no database"));
+    let (hostport, path) = rest.split_once('/').unwrap_or_else(|| bad("no database"));
+    // The server has no TLS; Go's lib/pq needs to be told.
+    let db = path
+        .strip_suffix("?sslmode=disable")
+        .unwrap_or_else(|| bad("no `?sslmode=disable`"));
     let (host, port) = hostport.rsplit_once(':').unwrap_or_else(|| bad("no port"));
     TcpUrl {
         user: decode(user),

@@ -1,0 +1,303 @@
+//! `-F/--format`: the forms a hand-out can be printed in, and the variables
+//! `exec` gives its command. Every form is derived from one instance's
+//! metadata, through the URL the supervisor built once the server was ready,
+//! so all of them name the same server, user and password.
+//!
+//! Which driver takes which form is what the client suite
+//! (tests/integration/clients.rs) checks: JDBC takes only `jdbc` (it has no
+//! Unix sockets without junixsocket, so `-F jdbc` hands out a TCP instance);
+//! node-postgres and SQLAlchemy take no `dsn`; pgjdbc and the Rust crates
+//! read no `PG*` variables.
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::instance::{Meta, registry};
+use crate::pg::Install;
+use crate::url::{self, Target};
+
+/// How the hand-out is printed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)
+    #[default]
+    Url,
+    /// A jdbc:postgresql:// URL with user and password; implies -t
+    Jdbc,
+    /// A libpq key=value connection string
+    Dsn,
+    /// `export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"
+    Env,
+    /// A JSON object: url, host, port, user, password, database, directories, pid, version
+    Json,
+}
+
+impl Format {
+    /// JDBC cannot use a Unix socket without junixsocket, which no
+    /// distribution ships with the driver: `-F jdbc` hands out over TCP.
+    pub fn needs_tcp(self) -> bool {
+        self == Format::Jdbc
+    }
+}
+
+/// The text to print for the instance in `format`, newline-terminated.
+pub fn render(format: Format, meta: &Meta) -> Result<String> {
+    let t = target(meta)?;
+    let text = match format {
+        Format::Url => meta.url.clone(),
+        Format::Jdbc => jdbc(&t)?,
+        Format::Dsn => dsn(&t),
+        Format::Env => return Ok(env_lines(&meta.url, &t)),
+        Format::Json => {
+            let pid = registry::postmaster_pid(&meta.data_dir);
+            let version = Install {
+                bindir: meta.bindir.clone(),
+            }
+            .version()?;
+            let value = details(meta, &t, pid, &version);
+            serde_json::to_string_pretty(&value).expect("JSON values serialize")
+        }
+    };
+    Ok(format!("{text}\n"))
+}
+
+/// The environment `exec` gives its command and `-F env` prints, in
+/// libpq's terms; `None` means unset. The last three would otherwise steer
+/// libpq (and drivers that follow it) away from this server: a service
+/// file entry or a host address overrides `PGHOST`, and a `PGSSLMODE` of
+/// `require` or stricter cannot be met by a server without TLS.
+pub fn env_vars(url: &str, t: &Target) -> Vec<(&'static str, Option<String>)> {
+    let tcp = t.socket_dir().is_none();
+    vec![
+        ("DATABASE_URL", Some(url.to_string())),
+        ("PGHOST", Some(t.host.clone())),
+        ("PGPORT", Some(t.port.to_string())),
+        ("PGUSER", Some(t.user.clone())),
+        ("PGDATABASE", Some(t.dbname.clone())),
+        ("PGPASSWORD", t.password.clone()),
+        ("PGSSLMODE", tcp.then(|| "disable".to_string())),
+        ("PGHOSTADDR", None),
+        ("PGSERVICE", None),
+    ]
+}
+
+/// What the URL says; the supervisor wrote it, so it always parses.
+pub fn target(meta: &Meta) -> Result<Target> {
+    url::parse(&meta.url)
+        .ok_or_else(|| Error::other(format!("cannot read back the URL {:?}", meta.url)))
+}
+
+/// `jdbc:postgresql://127.0.0.1:PORT/test?user=..&password=..`: pgjdbc
+/// takes no credentials before the host, only as parameters.
+fn jdbc(t: &Target) -> Result<String> {
+    let (None, Some(password)) = (t.socket_dir(), &t.password) else {
+        return Err(Error::with_hint(
+            "a JDBC URL needs a TCP instance: JDBC cannot use a Unix socket",
+            "use `-t` (`-F jdbc` implies it)",
+        ));
+    };
+    Ok(format!(
+        "jdbc:postgresql://{}:{}/{}?user={}&password={}&sslmode=disable",
+        t.host,
+        t.port,
+        url::encode(&t.dbname, false),
+        url::encode(&t.user, false),
+        url::encode(password, false)
+    ))
+}
+
+/// libpq's `key=value` form, values quoted where libpq needs it.
+fn dsn(t: &Target) -> String {
+    let tcp = t.socket_dir().is_none();
+    let port = t.port.to_string();
+    let pairs = [
+        ("host", Some(t.host.as_str())),
+        ("port", Some(port.as_str())),
+        ("user", Some(t.user.as_str())),
+        ("password", t.password.as_deref()),
+        ("dbname", Some(t.dbname.as_str())),
+        ("sslmode", tcp.then_some("disable")),
+    ];
+    let words: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| Some(format!("{k}={}", dsn_quote(v.as_ref()?))))
+        .collect();
+    words.join(" ")
+}
+
+/// An empty value, or one with white space, a quote or a backslash, goes
+/// in single quotes with `'` and `\` escaped by a backslash
+/// (<https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING-KEYWORD-VALUE>).
+fn dsn_quote(v: &str) -> String {
+    let plain = !v.is_empty()
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || c == '\'' || c == '\\');
+    if plain {
+        v.to_string()
+    } else {
+        format!("'{}'", v.replace('\\', r"\\").replace('\'', r"\'"))
+    }
+}
+
+/// `export NAME=value` lines, shell-quoted, then one `unset` line.
+fn env_lines(url: &str, t: &Target) -> String {
+    let vars = env_vars(url, t);
+    let mut out = String::new();
+    for (name, value) in &vars {
+        if let Some(v) = value {
+            out.push_str(&format!("export {name}={}\n", shell_words::quote(v)));
+        }
+    }
+    let unset: Vec<&str> = vars
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(n, _)| *n)
+        .collect();
+    out.push_str(&format!("unset {}\n", unset.join(" ")));
+    out
+}
+
+/// Every field of `-F json`.
+fn details(meta: &Meta, t: &Target, pid: Option<u32>, version: &str) -> Value {
+    json!({
+        "url": meta.url,
+        "jdbc": jdbc(t).ok(),
+        "dsn": dsn(t),
+        "tcp": meta.tcp,
+        "host": t.host,
+        "port": t.port,
+        "user": t.user,
+        "password": t.password,
+        "database": t.dbname,
+        "socket_dir": meta.socket_dir,
+        "data_dir": meta.data_dir,
+        "id": meta.id,
+        "pid": pid,
+        "supervisor_pid": meta.supervisor_pid,
+        "version": version,
+        "keep": meta.keeps_data(),
+        "timeout_secs": meta.timeout_ms / 1000,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    fn meta(url: String, tcp: bool, socket_dir: &Path) -> Meta {
+        Meta {
+            id: "abc".into(),
+            url,
+            role: "o'neil".into(),
+            password: None,
+            tcp,
+            port: 5432,
+            fixed_port: false,
+            socket_dir: socket_dir.into(),
+            socket_dir_separate: false,
+            data_dir: PathBuf::from("/nonexistent/data"),
+            user_data_dir: false,
+            keep: false,
+            timeout_ms: 60_000,
+            server_options: Vec::new(),
+            bindir: PathBuf::from("/nonexistent/bin"),
+            started: 0,
+            supervisor_pid: Some(7),
+            ..Meta::default()
+        }
+    }
+
+    fn socket_meta() -> Meta {
+        let dir = Path::new("/tmp/a b");
+        meta(url::socket(dir, 5432, "o'neil"), false, dir)
+    }
+
+    fn tcp_meta() -> Meta {
+        meta(url::tcp(41234, "o'neil", "pw"), true, Path::new("/s"))
+    }
+
+    #[test]
+    fn dsn_quotes_as_libpq_wants() {
+        assert_eq!(
+            render(Format::Dsn, &socket_meta()).unwrap(),
+            "host='/tmp/a b' port=5432 user='o\\'neil' dbname=test\n"
+        );
+        assert_eq!(
+            render(Format::Dsn, &tcp_meta()).unwrap(),
+            "host=127.0.0.1 port=41234 user='o\\'neil' password=pw dbname=test sslmode=disable\n"
+        );
+        assert_eq!(dsn_quote(""), "''");
+        assert_eq!(dsn_quote(r"a\b"), r"'a\\b'");
+    }
+
+    #[test]
+    fn jdbc_needs_tcp() {
+        assert_eq!(
+            render(Format::Jdbc, &tcp_meta()).unwrap(),
+            "jdbc:postgresql://127.0.0.1:41234/test?user=o%27neil&password=pw&sslmode=disable\n"
+        );
+        let e = render(Format::Jdbc, &socket_meta()).unwrap_err();
+        assert!(e.to_string().contains("Unix socket"), "{e}");
+        assert!(Format::Jdbc.needs_tcp() && !Format::Url.needs_tcp());
+    }
+
+    #[test]
+    fn env_lines_survive_the_shell() {
+        let text = render(Format::Env, &socket_meta()).unwrap();
+        let mut lines = text.lines();
+        let first = shell_words::split(lines.next().unwrap()).unwrap();
+        assert_eq!(
+            first,
+            ["export", &format!("DATABASE_URL={}", socket_meta().url)]
+        );
+        let host = shell_words::split(lines.next().unwrap()).unwrap();
+        assert_eq!(host, ["export", "PGHOST=/tmp/a b"]);
+        assert!(text.contains("export PGUSER='o'\\''neil'\n"), "{text}");
+        assert!(
+            text.ends_with("unset PGPASSWORD PGSSLMODE PGHOSTADDR PGSERVICE\n"),
+            "{text}"
+        );
+        let tcp = render(Format::Env, &tcp_meta()).unwrap();
+        assert!(tcp.contains("export PGPASSWORD=pw\n"), "{tcp}");
+        assert!(tcp.contains("export PGSSLMODE=disable\n"), "{tcp}");
+        assert!(tcp.ends_with("unset PGHOSTADDR PGSERVICE\n"), "{tcp}");
+    }
+
+    #[test]
+    fn json_has_every_field() {
+        let m = tcp_meta();
+        let v = details(&m, &target(&m).unwrap(), Some(42), "15.18");
+        for key in [
+            "url",
+            "jdbc",
+            "dsn",
+            "tcp",
+            "host",
+            "port",
+            "user",
+            "password",
+            "database",
+            "socket_dir",
+            "data_dir",
+            "id",
+            "pid",
+            "supervisor_pid",
+            "version",
+            "keep",
+            "timeout_secs",
+        ] {
+            assert!(v.get(key).is_some(), "no {key}: {v}");
+        }
+        assert_eq!(v["host"], "127.0.0.1");
+        assert_eq!(v["port"], 41234);
+        assert_eq!(v["password"], "pw");
+        assert_eq!(v["pid"], 42);
+        let s = socket_meta();
+        let v = details(&s, &target(&s).unwrap(), None, "15.18");
+        assert_eq!(v["host"], "/tmp/a b");
+        assert!(v["password"].is_null() && v["jdbc"].is_null() && v["pid"].is_null());
+    }
+}
