@@ -6,6 +6,7 @@ pub mod clients;
 pub mod launch;
 pub mod meta;
 pub mod registry;
+pub mod shmem;
 pub mod stop;
 
 pub use meta::{Meta, State};
