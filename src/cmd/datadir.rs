@@ -16,6 +16,11 @@ use crate::process;
 /// is missing or empty. A non-empty directory without PG_VERSION is the
 /// user's and is refused untouched.
 pub fn prepare_user_dir(config: &Config, spec: &template::Spec, dir: &Path) -> Result<PathBuf> {
+    check_path(dir)?;
+    populate(config, spec, dir).map_err(about(dir))
+}
+
+fn populate(config: &Config, spec: &template::Spec, dir: &Path) -> Result<PathBuf> {
     let existed = dir.exists();
     if existed {
         if !is_empty(dir)? {
@@ -43,6 +48,40 @@ pub fn prepare_user_dir(config: &Config, spec: &template::Spec, dir: &Path) -> R
         return Err(e);
     }
     dir.canonicalize().map_err(Error::io("resolve", dir))
+}
+
+/// Refuses, before anything is touched, a `-d` that cannot be a data
+/// directory: a file, or a path the metadata (JSON) cannot hold.
+fn check_path(dir: &Path) -> Result<()> {
+    let refuse = |what: &str, hint: &str| Error::DataDir {
+        dir: dir.to_path_buf(),
+        source: Box::new(Error::with_hint(what, hint)),
+    };
+    if dir.to_str().is_none() {
+        return Err(refuse(
+            "the path is not valid UTF-8",
+            "give `-d` a path in UTF-8",
+        ));
+    }
+    if fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(refuse(
+            "not a directory",
+            "give `-d` a missing or empty directory, or an existing data directory",
+        ));
+    }
+    Ok(())
+}
+
+/// Says that a failure on a path in `dir` is about the `-d` directory (whose
+/// fix differs from one in the base directory).
+fn about(dir: &Path) -> impl Fn(Error) -> Error + '_ {
+    move |e| match &e {
+        Error::Io { path, .. } if path.starts_with(dir) => Error::DataDir {
+            dir: dir.to_path_buf(),
+            source: Box::new(e),
+        },
+        _ => e,
+    }
 }
 
 fn is_empty(dir: &Path) -> Result<bool> {
@@ -84,6 +123,11 @@ pub fn prepare_as_root(config: &Config, dir: &Path) -> Result<()> {
     let Some(user) = &config.identity.run_as else {
         return Ok(());
     };
+    check_path(dir)?;
+    hand_over(dir, user).map_err(about(dir))
+}
+
+fn hand_over(dir: &Path, user: &nix::unistd::User) -> Result<()> {
     let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
     if !dir.exists() {
         paths::mkdir_private(dir)?;
