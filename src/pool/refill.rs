@@ -12,14 +12,23 @@ use crate::error::{Error, Result};
 use crate::lock;
 use crate::paths::Layout;
 
+/// The size past which the refill log starts over.
+pub const LOG_LIMIT: u64 = 64 * 1024;
+
 /// Starts `pgtmp __refill KEY` detached; failures are only logged.
 pub fn spawn(layout: &Layout, key: &str, size: usize) -> Result<()> {
     let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
+    let path = layout.refill_log();
+    // Every failed refill appends to the log: one that keeps failing (a
+    // full disk) must not fill the disk further. Start it afresh when big.
+    let full = std::fs::metadata(&path).is_ok_and(|m| m.len() > LOG_LIMIT);
     let log = OpenOptions::new()
         .create(true)
-        .append(true)
-        .open(layout.refill_log())
-        .map_err(Error::io("open", layout.refill_log()))?;
+        .append(!full)
+        .write(true)
+        .truncate(full)
+        .open(&path)
+        .map_err(Error::io("open", &path))?;
     // No pre_exec hook here, so std can use posix_spawn (cheaper than fork
     // for the caller); the child calls setsid itself.
     Command::new(exe)
