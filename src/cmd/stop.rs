@@ -77,8 +77,19 @@ fn select(layout: &Layout, args: &StopArgs) -> Result<Vec<(PathBuf, Meta)>> {
 fn same_server(meta: &Meta, target: &url::Target) -> bool {
     match target.socket_dir() {
         Some(dir) => same_dir(&meta.socket_dir, &dir) && meta.port == target.port,
-        None => meta.tcp && meta.port == target.port,
+        // Our TCP servers listen on loopback only: a URL naming another
+        // host is never one of ours, whatever its port.
+        None => meta.tcp && meta.port == target.port && is_loopback(&target.host),
     }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {
