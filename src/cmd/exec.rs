@@ -32,15 +32,19 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs) -> Result<u8> {
     }
     let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let status = run_command(&args.command, &url);
+    // Not the password: every local user can read our children's arguments.
     let stopped = Command::new(&exe)
         .arg("stop")
-        .arg(&url)
+        .arg(url::without_password(&url))
         .args(global_args(global))
         .stdin(Stdio::null())
         .status();
     let status = status?;
     if !matches!(stopped, Ok(s) if s.success()) {
-        eprintln!("pgtmp: warning: could not stop {url}; its supervisor will");
+        eprintln!(
+            "pgtmp: warning: could not stop {}; its supervisor will",
+            url::without_password(&url)
+        );
     }
     Ok(exit_code(status))
 }
