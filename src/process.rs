@@ -197,6 +197,32 @@ pub fn detach(cmd: &mut Command, fds: &[(RawFd, RawFd)]) -> std::io::Result<Vec<
     Ok(moved)
 }
 
+/// Makes `cmd`'s process receive `sig` when this process dies, even by
+/// SIGKILL (Linux's PR_SET_PDEATHSIG; elsewhere nothing): a helper must not
+/// outlive the pgtmp that waits for it. The signal is tied to the thread
+/// that spawns, so spawn from the main thread.
+pub fn die_with_parent(cmd: &mut Command, sig: libc::c_int) {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: prctl and getppid are async-signal-safe; nothing allocates.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, sig) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have died before prctl took effect.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other("the parent process died"));
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (cmd, sig);
+}
+
 /// Lowers this process's CPU priority: background work must not slow the
 /// hand-outs it prepares.
 pub fn be_nice() {
