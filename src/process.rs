@@ -82,6 +82,17 @@ impl Identity {
 fn pick_account(requested: Option<&str>, base_owner: Option<u32>) -> Result<User> {
     let lookup = |name: &str| User::from_name(name).ok().flatten();
     let owner = base_owner.and_then(|uid| User::from_uid(Uid::from_raw(uid)).ok().flatten());
+    let no_such_user = |name: &str| {
+        Error::with_hint(
+            format!("`--run-as`: no user named {name:?}"),
+            "create it (`useradd --system NAME`) or name an existing account",
+        )
+    };
+    if let Some(name) = requested
+        && lookup(name).is_none()
+    {
+        return Err(no_such_user(name));
+    }
     if let (Some(name), Some(owner)) = (requested, &owner)
         && owner.name != name
     {
@@ -98,12 +109,7 @@ fn pick_account(requested: Option<&str>, base_owner: Option<u32>) -> Result<User
     }
     let user = match requested {
         None if owner.is_some() => owner.expect("checked"),
-        Some(name) => lookup(name).ok_or_else(|| {
-            Error::with_hint(
-                format!("`--run-as`: no user named {name}"),
-                "create it (`useradd --system NAME`) or name an existing account",
-            )
-        })?,
+        Some(name) => lookup(name).ok_or_else(|| no_such_user(name))?,
         None => lookup("postgres")
             .or_else(|| lookup("nobody"))
             .ok_or_else(|| {
