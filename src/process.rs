@@ -128,13 +128,26 @@ fn pick_account(requested: Option<&str>, base_owner: Option<u32>) -> Result<User
     Ok(user)
 }
 
-/// Whether a process with this pid exists (zombies included).
+/// Whether a process with this pid exists and has not exited: a zombie,
+/// which its parent (in a container often a PID 1 that reaps late, or
+/// never) has not collected yet, runs nothing.
 pub fn alive(pid: u32) -> bool {
     match kill(Pid::from_raw(pid as i32), None) {
-        Ok(()) => true,
-        Err(nix::errno::Errno::EPERM) => true,
+        Ok(()) | Err(nix::errno::Errno::EPERM) => !zombie(pid),
         Err(_) => false,
     }
+}
+
+/// Whether `pid` is a zombie (state Z or X in /proc/PID/stat).
+pub fn zombie(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The command name may hold spaces and parentheses; skip past the last ')'.
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
+    matches!(state, Some("Z" | "X"))
 }
 
 /// Sends `sig`, ignoring a process that is already gone.

@@ -105,13 +105,20 @@ fn empty_dir(dir: &Path) {
 }
 
 fn refuse_if_running(dir: &Path) -> Result<()> {
-    if let Some(pid) = crate::instance::registry::postmaster_pid(dir)
-        && process::alive(pid)
-    {
+    let Some(pid) = crate::instance::registry::postmaster_pid(dir) else {
+        return Ok(());
+    };
+    if process::alive(pid) {
         return Err(Error::with_hint(
             format!("a server (pid {pid}) already runs in {}", dir.display()),
             format!("stop it first: `pgtmp stop -d {}`", dir.display()),
         ));
+    }
+    // postgres removes a stale postmaster.pid itself, but takes a killed
+    // postmaster that is still a zombie for a running one and refuses.
+    if process::zombie(pid) {
+        let stale = dir.join("postmaster.pid");
+        fs::remove_file(&stale).map_err(Error::io("remove the stale", &stale))?;
     }
     Ok(())
 }
