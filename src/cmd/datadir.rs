@@ -72,14 +72,16 @@ fn check_path(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Says that a failure on a path in `dir` is about the `-d` directory (whose
-/// fix differs from one in the base directory).
+/// Says that a failure on a path in `dir` (or on a parent made for it) is
+/// about the `-d` directory, whose fix differs from one in the base.
 fn about(dir: &Path) -> impl Fn(Error) -> Error + '_ {
     move |e| match &e {
-        Error::Io { path, .. } if path.starts_with(dir) => Error::DataDir {
-            dir: dir.to_path_buf(),
-            source: Box::new(e),
-        },
+        Error::Io { path, .. } if path.starts_with(dir) || dir.starts_with(path) => {
+            Error::DataDir {
+                dir: dir.to_path_buf(),
+                source: Box::new(e),
+            }
+        }
         _ => e,
     }
 }
@@ -137,6 +139,12 @@ pub fn prepare_as_root(config: &Config, dir: &Path) -> Result<()> {
 fn hand_over(dir: &Path, user: &nix::unistd::User) -> Result<()> {
     let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
     if !dir.exists() {
+        // Missing parents get the usual mode: made private (0700) and
+        // root's, they would shut the `--run-as` account out of its own
+        // data directory.
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
+        }
         paths::mkdir_private(dir)?;
     } else {
         let empty = is_empty(dir)?;
