@@ -8,16 +8,21 @@
 
 mod support;
 
+mod badinput;
 mod datadir;
+mod disk;
 mod docs;
 mod errors;
 mod exec;
+mod faults;
 mod flags;
 mod handout;
 mod lifecycle;
+mod load;
 mod parallel;
 mod paths;
 mod pool;
 mod reaper;
+mod security;
 mod tcp;
 mod users;

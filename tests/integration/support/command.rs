@@ -33,6 +33,7 @@ pub struct Run<'a> {
     program: Program,
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
+    unset: Vec<OsString>,
     who: Who,
     timeout: Duration,
 }
@@ -52,6 +53,7 @@ impl<'a> Run<'a> {
             program,
             args: Vec::new(),
             envs: Vec::new(),
+            unset: Vec::new(),
             who: Who::Me,
             timeout: COMMAND_DEADLINE,
         }
@@ -72,6 +74,12 @@ impl<'a> Run<'a> {
         self
     }
 
+    /// Leave `key` out of the environment (after the harness's own settings).
+    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
+        self.unset.push(key.as_ref().into());
+        self
+    }
+
     /// Run as this identity (an ordinary user only when the tests are root).
     pub fn who(mut self, who: Who) -> Self {
         self.who = who;
@@ -89,7 +97,7 @@ impl<'a> Run<'a> {
         self.root.enlist(self.who);
         let program = match (&self.program, self.who) {
             (Program::Pgtmp, Who::Me) => PathBuf::from(env!("CARGO_BIN_EXE_pgtmp")),
-            (Program::Pgtmp, Who::User(_)) => self.root.pgtmp_copy(),
+            (Program::Pgtmp, Who::User(_) | Who::Stranger(_)) => self.root.pgtmp_copy(),
             (Program::Path(path), _) => path.clone(),
         };
         let mut cmd = Command::new(&program);
@@ -103,8 +111,8 @@ impl<'a> Run<'a> {
         let base = self.root.base_of(self.who);
         cmd.env("PGTMP_DIR", &base);
         let mut shown = vec![format!("PGTMP_DIR={}", base.display())];
-        if let Who::User(user) = self.who {
-            let home = self.root.join("user");
+        if let Who::User(user) | Who::Stranger(user) = self.who {
+            let home = self.root.home_of(self.who);
             cmd.uid(user.uid).gid(user.gid);
             cmd.env("HOME", &home)
                 .env("USER", &user.name)
@@ -118,6 +126,10 @@ impl<'a> Run<'a> {
                 key.to_string_lossy(),
                 value.to_string_lossy()
             ));
+        }
+        for key in &self.unset {
+            cmd.env_remove(key);
+            shown.push(format!("(without {})", key.to_string_lossy()));
         }
         shown.push(program.display().to_string());
         shown.extend(self.args.iter().map(|a| quote(&a.to_string_lossy())));

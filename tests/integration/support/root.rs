@@ -31,6 +31,8 @@ pub struct TestRoot {
     seq: AtomicUsize,
     /// Who ran pgtmp here, so the guard stops each one's instances.
     used: Mutex<Vec<Who>>,
+    /// Directories of this test outside the root (see `outside`).
+    outside: Mutex<Vec<PathBuf>>,
 }
 
 impl TestRoot {
@@ -43,6 +45,7 @@ impl TestRoot {
                         path,
                         seq: AtomicUsize::new(0),
                         used: Mutex::new(Vec::new()),
+                        outside: Mutex::new(Vec::new()),
                     };
                     set_mode(&root.path, 0o755);
                     root.mkdir(".out");
@@ -72,6 +75,15 @@ impl TestRoot {
         match who {
             Who::Me => self.join("base"),
             Who::User(_) => self.join("user/base"),
+            Who::Stranger(_) => self.join("stranger/base"),
+        }
+    }
+
+    /// `HOME` of an ordinary user or a stranger.
+    pub fn home_of(&self, who: Who) -> PathBuf {
+        match who {
+            Who::Stranger(_) => self.join("stranger"),
+            _ => self.join("user"),
         }
     }
 
@@ -80,6 +92,18 @@ impl TestRoot {
         let dir = self.join(rel);
         fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
         set_mode(&dir, 0o755);
+        dir
+    }
+
+    /// A directory of this test under /tmp, for what must not live under
+    /// /dev/shm; the guard kills what uses it and removes it with the root.
+    pub fn outside(&self, name: &str) -> PathBuf {
+        let root_name = self.path.file_name().expect("a named root");
+        let dir = PathBuf::from("/tmp").join(format!("{}-{name}", root_name.to_string_lossy()));
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        set_mode(&dir, 0o755);
+        let mut outside = self.outside.lock().unwrap_or_else(|p| p.into_inner());
+        outside.push(dir.clone());
         dir
     }
 
@@ -118,15 +142,18 @@ impl TestRoot {
         if used.contains(&who) {
             return;
         }
-        if let Who::User(user) = who {
-            let home = self.mkdir("user");
+        if let Who::User(user) | Who::Stranger(user) = who {
+            let home = self.mkdir(self.home_of(who));
             std::os::unix::fs::chown(&home, Some(user.uid), Some(user.gid))
                 .unwrap_or_else(|e| panic!("chown {}: {e}", home.display()));
             self.mkdir("bin");
             let copy = self.pgtmp_copy();
-            fs::copy(env!("CARGO_BIN_EXE_pgtmp"), &copy)
-                .unwrap_or_else(|e| panic!("copy pgtmp to {}: {e}", copy.display()));
-            set_mode(&copy, 0o755);
+            // Once: another user's copy may be running (ETXTBSY).
+            if !copy.exists() {
+                fs::copy(env!("CARGO_BIN_EXE_pgtmp"), &copy)
+                    .unwrap_or_else(|e| panic!("copy pgtmp to {}: {e}", copy.display()));
+                set_mode(&copy, 0o755);
+            }
         }
         used.push(who);
     }
@@ -140,7 +167,7 @@ impl TestRoot {
 impl Drop for TestRoot {
     fn drop(&mut self) {
         let used = self.used.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        for who in used {
+        for who in used.into_iter().filter(|w| !matches!(w, Who::Stranger(_))) {
             let stop = self
                 .pgtmp(["stop", "--all"])
                 .who(who)
@@ -149,12 +176,21 @@ impl Drop for TestRoot {
                 eprintln!("guard: {e}");
             }
         }
-        settle(&self.path);
+        let outside = self
+            .outside
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for dir in outside.iter().chain([&self.path]) {
+            settle(dir);
+        }
         if std::thread::panicking() && std::env::var_os(KEEP_ENV).is_some() {
             eprintln!("guard: kept {} ({KEEP_ENV} is set)", self.path.display());
             return;
         }
-        remove(&self.path);
+        for dir in outside.iter().chain([&self.path]) {
+            remove(dir);
+        }
     }
 }
 
