@@ -300,16 +300,26 @@ fn users_never_see_or_touch_each_other() {
     let _other_dead = dead_instance(&t, other);
 
     keeps_to_itself(&t, other, &other_live, root, &root_live, &root_dead);
-    let theirs = t.base_of(root);
-    for args in [
-        &["list"][..],
-        &["stop", "--all"],
-        &["gc", "--all"],
-        &["-w", "0"],
-    ] {
-        let out = t.pgtmp(args).who(other).env("PGTMP_DIR", &theirs).run();
-        out.assert_error(1, &[theirs.to_str().expect("utf-8 path")]);
+    // Root's base named outright, and one a stranger planted where the
+    // user's would go (world-writable, as /dev/shm/pgtmp-UID could be):
+    // refused for belonging to someone else, and left as it was.
+    let planted = t.mkdir("planted");
+    let nobody = user::nobody();
+    std::os::unix::fs::chown(&planted, Some(nobody.uid), Some(nobody.gid)).expect("chown");
+    set_mode(&planted, 0o777);
+    for theirs in [t.base_of(root), planted.clone()] {
+        for args in [
+            &["list"][..],
+            &["stop", "--all"],
+            &["gc", "--all"],
+            &["-w", "0"],
+        ] {
+            let out = t.pgtmp(args).who(other).env("PGTMP_DIR", &theirs).run();
+            out.assert_error(1, &[theirs.to_str().expect("utf-8 path"), "belongs to uid"]);
+        }
     }
+    let planted_now = fs::read_dir(&planted).expect("read").count();
+    assert_eq!(planted_now, 0, "pgtmp wrote into a planted base");
 
     // And the other way round, with fresh instances of the ordinary user.
     let other_live = live_instances(&t, other);
