@@ -26,7 +26,7 @@ end
 
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s p -l port -d 'Listen on this TCP port (implies -t)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
-complete -c pgtmp -n "__fish_pgtmp_needs_command" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
@@ -46,7 +46,7 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "completions" -d 'Print 
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s p -l port -d 'Listen on this TCP port (implies -t)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
@@ -78,7 +78,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l all -d 'Also empty th
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s p -l port -d 'Listen on this TCP port (implies -t)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F

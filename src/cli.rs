@@ -76,7 +76,7 @@ pub struct StartArgs {
     #[arg(short = 'w', long = "wait", value_name = "TIMEOUT", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
-    /// Extra server options, e.g. '-c work_mem=64MB -c max_connections=20'
+    /// Extra server options, e.g. '-c work_mem=64MB -c max_connections=20'; not the directories, port or listen addresses, which pgtmp sets
     #[arg(
         short = 'o',
         long = "options",
