@@ -221,13 +221,13 @@ const MANAGED_SETTINGS: &[&str] = &[
 ];
 
 /// `-o`: split as a shell would, and refuse options that would contradict
-/// what pgtmp manages (`-D`, `-k`, `-p`, `-h`, `-c port=...`, ...).
+/// what pgtmp manages (`-D`, `-k`, `-p`, `-h`, `-i`, `-c port=...`, ...).
 pub fn parse_server_options(s: &str) -> Result<String, String> {
     let words = shell_words::split(s).map_err(|e| format!("cannot split it: {e}"))?;
     let mut words = words.iter().map(String::as_str);
     while let Some(word) = words.next() {
         let setting = match word {
-            "-D" | "-k" | "-p" | "-h" => {
+            "-D" | "-k" | "-p" | "-h" | "-i" => {
                 return Err(format!(
                     "`{word}` is pgtmp's to set (use `-d`, `-p` or `-t` of pgtmp instead)"
                 ));
@@ -235,7 +235,10 @@ pub fn parse_server_options(s: &str) -> Result<String, String> {
             "-c" => words.next().unwrap_or_default(),
             w if w.starts_with("-c") => &w[2..],
             w if w.starts_with("--") => &w[2..],
-            w if ["-D", "-k", "-p", "-h"].iter().any(|f| w.starts_with(f)) => {
+            w if ["-D", "-k", "-p", "-h", "-i"]
+                .iter()
+                .any(|f| w.starts_with(f)) =>
+            {
                 return Err(format!("`{}` is pgtmp's to set", &w[..2]));
             }
             _ => continue,
@@ -302,6 +305,7 @@ mod tests {
             "-k /tmp",
             "-D /var/lib/postgresql",
             "-h *",
+            "-i",
             "-k/tmp",
             "-c port=5555",
             "-cport=1",

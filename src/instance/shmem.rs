@@ -27,6 +27,10 @@ pub fn release(data_dir: &Path) {
     let Some((pid, id)) = segment(data_dir) else {
         return;
     };
+    // A kept data directory may run again, under a new postmaster.
+    if crate::process::alive(pid as u32) {
+        return;
+    }
     match creator(id) {
         Some(cpid) if cpid == pid => {}
         _ => return,

@@ -51,6 +51,7 @@ fn garbage_in_every_flag_is_a_usage_error() {
         (&["-o", "-k /tmp"], "-k"),
         (&["-o", "-D /var/lib/postgresql"], "-D"),
         (&["-o", "-c listen_addresses=*"], "listen_addresses"),
+        (&["-o", "-i"], "-i"),
         (
             &["-o", "--unix-socket-directories=/tmp"],
             "unix_socket_directories",
