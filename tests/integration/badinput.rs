@@ -341,6 +341,7 @@ fn long_tmpdir_moves_the_socket_out() {
     }
     let tmpdir = t.outside("tmpdir").join("t".repeat(90));
     fs::create_dir_all(&tmpdir).expect("create TMPDIR");
+    let base = t.extra_base(tmpdir.join("pgtmp-0"));
     let script = r#"mount -t tmpfs -o size=16m tmpfs /dev/shm && exec "$@""#;
     let out = t
         .cmd(
@@ -369,7 +370,6 @@ fn long_tmpdir_moves_the_socket_out() {
     }
     out.assert_success();
     let handed = out.one_line();
-    let base = tmpdir.join("pgtmp-0");
     assert!(
         base.join("run").is_dir(),
         "the base is not under $TMPDIR\n{out}"

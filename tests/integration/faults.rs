@@ -378,7 +378,7 @@ fn killed_template_build_leaves_no_template_and_no_initdb() {
 #[test]
 fn reboot_like_loss_of_all_processes() {
     let t = TestRoot::new();
-    let base = t.join(format!("{}/base", "r".repeat(100)));
+    let base = t.extra_base(format!("{}/base", "r".repeat(100)));
     let call = |args: &[&str]| {
         let out = t.pgtmp(args).env("PGTMP_DIR", &base).run();
         out.assert_success();

@@ -10,7 +10,7 @@ const MAX_SOCKET_PATH: usize = 107;
 #[test]
 fn long_base_dir_keeps_socket_path_short() {
     let t = TestRoot::new();
-    let base = t.join(format!("{}/base", "d".repeat(110)));
+    let base = t.extra_base(format!("{}/base", "d".repeat(110)));
     let out = t.pgtmp(["-w", "0"]).env("PGTMP_DIR", &base).run();
     out.assert_success();
     let handed = out.one_line().to_string();

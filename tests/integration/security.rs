@@ -52,7 +52,7 @@ fn strangers_cannot_reach_socket_instances() {
     let t = TestRoot::new();
     let stranger = Who::Stranger(user::nobody());
     let ordinary = Who::User(user::ordinary());
-    let long_base = t.join(format!("{}/base", "s".repeat(100)));
+    let long_base = t.extra_base(format!("{}/base", "s".repeat(100)));
     let moved = t.pgtmp(["-w", "0"]).env("PGTMP_DIR", &long_base).run();
     moved.assert_success();
     let cases = [
@@ -189,7 +189,7 @@ fn per_user_directories_are_private() {
         assert_eq!(fs::metadata(&dir).expect("socket dir").mode() & 0o077, 0);
     }
     if procs::is_root() {
-        let long_base = t.join(format!("{}/base", "p".repeat(100)));
+        let long_base = t.extra_base(format!("{}/base", "p".repeat(100)));
         let out = t.pgtmp(["-w", "0"]).env("PGTMP_DIR", &long_base).run();
         out.assert_success();
         let dir = url::socket(out.one_line()).host;

@@ -33,6 +33,8 @@ pub struct TestRoot {
     used: Mutex<Vec<Who>>,
     /// Directories of this test outside the root (see `outside`).
     outside: Mutex<Vec<PathBuf>>,
+    /// Base directories other than `base()` (see `extra_base`).
+    bases: Mutex<Vec<PathBuf>>,
 }
 
 impl TestRoot {
@@ -46,6 +48,7 @@ impl TestRoot {
                         seq: AtomicUsize::new(0),
                         used: Mutex::new(Vec::new()),
                         outside: Mutex::new(Vec::new()),
+                        bases: Mutex::new(Vec::new()),
                     };
                     set_mode(&root.path, 0o755);
                     root.mkdir(".out");
@@ -105,6 +108,17 @@ impl TestRoot {
         let mut outside = self.outside.lock().unwrap_or_else(|p| p.into_inner());
         outside.push(dir.clone());
         dir
+    }
+
+    /// A base directory of the test's own user other than `base()` (a long
+    /// one, one below `outside`): the guard stops its instances and, once
+    /// everything is dead, collects it too, so that a failed test leaves no
+    /// socket directory under /tmp.
+    pub fn extra_base(&self, path: impl AsRef<Path>) -> PathBuf {
+        let path = self.join(path);
+        let mut bases = self.bases.lock().unwrap_or_else(|p| p.into_inner());
+        bases.push(path.clone());
+        path
     }
 
     /// `pgtmp ARGS` as the test's own user, not yet run.
@@ -176,6 +190,16 @@ impl Drop for TestRoot {
                 eprintln!("guard: {e}");
             }
         }
+        let bases = self.bases.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let in_base = |args: &[&str], base: &Path| {
+            let run = self.pgtmp(args).env("PGTMP_DIR", base);
+            if let Err(e) = run.timeout(Duration::from_secs(30)).try_run() {
+                eprintln!("guard: {e}");
+            }
+        };
+        for base in bases.iter().filter(|b| b.exists()) {
+            in_base(&["stop", "--all"], base);
+        }
         let outside = self
             .outside
             .lock()
@@ -183,6 +207,9 @@ impl Drop for TestRoot {
             .clone();
         for dir in outside.iter().chain([&self.path]) {
             settle(dir);
+        }
+        for base in bases.iter().filter(|b| b.exists()) {
+            in_base(&["gc"], base);
         }
         if std::thread::panicking() && std::env::var_os(KEEP_ENV).is_some() {
             eprintln!("guard: kept {} ({KEEP_ENV} is set)", self.path.display());
