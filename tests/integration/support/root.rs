@@ -181,7 +181,7 @@ impl TestRoot {
 impl Drop for TestRoot {
     fn drop(&mut self) {
         let used = self.used.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        for who in used.into_iter().filter(|w| !matches!(w, Who::Stranger(_))) {
+        for &who in used.iter().filter(|w| !matches!(w, Who::Stranger(_))) {
             let stop = self
                 .pgtmp(["stop", "--all"])
                 .who(who)
@@ -207,6 +207,19 @@ impl Drop for TestRoot {
             .clone();
         for dir in outside.iter().chain([&self.path]) {
             settle(dir);
+        }
+        // What was killed above leaves shared memory that only a `gc` of its
+        // base releases (the directories go with the root anyway).
+        for who in used.iter().filter(|w| !matches!(w, Who::Stranger(_))) {
+            if self.base_of(*who).exists() {
+                let gc = self
+                    .pgtmp(["gc"])
+                    .who(*who)
+                    .timeout(Duration::from_secs(30));
+                if let Err(e) = gc.try_run() {
+                    eprintln!("guard: {e}");
+                }
+            }
         }
         for base in bases.iter().filter(|b| b.exists()) {
             in_base(&["gc"], base);
