@@ -169,6 +169,7 @@ fn killed_handouts_leave_only_what_gc_removes() {
     for u in &delivered {
         t.stop(u);
     }
+    t.pgtmp(["stop", "--all"]).run().assert_success();
     assert!(
         poll::eventually(|| procs::touching(t.path()).is_empty()),
         "processes survive killed hand-outs: {:?}",

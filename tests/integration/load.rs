@@ -243,11 +243,12 @@ fn three_hundred_sequential_handouts_leave_nothing_behind() {
     // Warm: the template and a full pool exist before the count starts.
     let first = t.start(&["-w", "1"]);
     db::connect(&first.url);
-    assert!(
-        poll::eventually(|| !t.refilling() && t.pool_entries().len() == POOL_SIZE),
-        "pool never filled\n{}",
-        t.logs()
-    );
+    let settled = |t: &TestRoot| {
+        t.pgtmp(["stop", "--all"]).run().assert_success();
+        poll::eventually(|| procs::touching(t.path()).is_empty())
+    };
+    assert!(settled(&t), "processes left after the warm-up");
+    assert_eq!(t.pool_entries().len(), POOL_SIZE, "pool never filled");
     // As after a long run of failed refills (a full disk): a big log must
     // be cut back, never grow further.
     let refill_log = t.base().join("refill.log");
@@ -256,7 +257,7 @@ fn three_hundred_sequential_handouts_leave_nothing_behind() {
     let mut before = footprint(&t.base());
 
     let began = Instant::now();
-    let mut ports = Vec::new();
+    let (mut ports, mut socket_dirs, mut urls) = (Vec::new(), Vec::new(), HashSet::new());
     for i in 0..SEQUENTIAL {
         let tcp = i % 3 == 0;
         let args: &[&str] = if tcp {
@@ -269,7 +270,10 @@ fn three_hundred_sequential_handouts_leave_nothing_behind() {
         assert_eq!(db::text(&mut client, "select current_database()"), "test");
         if tcp {
             ports.push(url::tcp(&h.url).port);
+        } else {
+            socket_dirs.push(url::socket(&h.url).host);
         }
+        assert!(urls.insert(h.url), "a URL handed out twice");
     }
     let took = began.elapsed();
     note(&format!(
@@ -277,30 +281,48 @@ fn three_hundred_sequential_handouts_leave_nothing_behind() {
         took / SEQUENTIAL as u32
     ));
 
-    // Every instance reaps itself after its second idle; then nothing runs.
+    // Every instance reaps itself after its second idle: its server stops
+    // (the port closes) and its directory goes.
+    let reaped = || {
+        socket_dirs.iter().all(|d| !d.exists())
+            && ports.iter().all(|&p| net::listeners(p).is_empty())
+    };
     assert!(
-        poll::within(Duration::from_secs(60), || t.run_entries().is_empty()),
-        "instances not reaped: {:?}\n{}",
-        t.run_entries(),
+        poll::within(Duration::from_secs(60), reaped),
+        "not reaped: dirs {:?}, ports {:?}\n{}",
+        socket_dirs
+            .iter()
+            .filter(|d| d.exists())
+            .collect::<Vec<_>>(),
+        ports
+            .iter()
+            .filter(|&&p| !net::listeners(p).is_empty())
+            .collect::<Vec<_>>(),
         t.logs()
     );
+    let listed: Vec<String> = t
+        .list()
+        .into_iter()
+        .map(|i| i.url)
+        .filter(|u| urls.contains(u))
+        .collect();
     assert!(
-        poll::eventually(|| procs::touching(t.path()).is_empty()),
+        listed.is_empty(),
+        "reaped instances still listed: {listed:?}"
+    );
+    // Then nothing is left: no process, no instance directory.
+    assert!(
+        settled(&t),
         "processes left: {:?}",
         procs::touching(t.path())
             .into_iter()
             .map(procs::cmdline)
             .collect::<Vec<_>>()
     );
-    let listening: Vec<u16> = ports
-        .iter()
-        .copied()
-        .filter(|&p| !net::listeners(p).is_empty())
-        .collect();
-    assert!(listening.is_empty(), "ports still listening: {listening:?}");
-    assert!(
-        t.list().is_empty(),
-        "instances listed after all were reaped"
+    assert_eq!(
+        t.run_entries(),
+        Vec::<String>::new(),
+        "run/ after the reaps"
     );
 
     let after = footprint(&t.base());
