@@ -123,9 +123,16 @@ pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()>
 
 /// Whether everything in `base` is what an earlier pgtmp would have made
 /// there: its names, owned by `owner`, directories private (true when empty).
+/// The marker itself, which a concurrent first call may have just written
+/// (and not yet handed over, as root), settles it.
 fn holds_only_own_entries(base: &Path, owner: u32) -> Result<bool> {
-    for entry in fs::read_dir(base).map_err(Error::io("read", base))? {
-        let entry = entry.map_err(Error::io("read", base))?;
+    let entries = fs::read_dir(base)
+        .and_then(|rd| rd.collect::<std::io::Result<Vec<_>>>())
+        .map_err(Error::io("read", base))?;
+    if entries.iter().any(|e| e.file_name() == MARKER) {
+        return Ok(true);
+    }
+    for entry in entries {
         let meta = entry
             .metadata()
             .map_err(Error::io("inspect", entry.path()))?;
@@ -250,6 +257,25 @@ mod tests {
     fn explicit_base_wins() {
         let p = choose_base(Some("/x/y".into()), 1000, false);
         assert_eq!(p, PathBuf::from("/x/y"));
+    }
+
+    #[test]
+    fn only_what_pgtmp_makes_counts_as_its_own() {
+        let base = std::env::temp_dir().join(format!("pgtmp-own-{}", std::process::id()));
+        fs::create_dir_all(&base).unwrap();
+        let me = nix::unistd::Uid::effective().as_raw();
+        assert!(holds_only_own_entries(&base, me).unwrap(), "empty");
+        mkdir_private(&base.join("run")).unwrap();
+        fs::write(base.join("refill.log"), "").unwrap();
+        assert!(holds_only_own_entries(&base, me).unwrap(), "an old base");
+        assert!(!holds_only_own_entries(&base, me + 1).unwrap(), "another's");
+        // A concurrent first call's marker, not yet handed over: ours.
+        fs::write(base.join(MARKER), "").unwrap();
+        assert!(holds_only_own_entries(&base, me + 1).unwrap(), "marked");
+        fs::remove_file(base.join(MARKER)).unwrap();
+        fs::write(base.join("notes.txt"), "mine").unwrap();
+        assert!(!holds_only_own_entries(&base, me).unwrap(), "a user's file");
+        fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]
