@@ -26,7 +26,7 @@ end
 
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s p -l port -d 'Listen on this TCP port (implies -t)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
-complete -c pgtmp -n "__fish_pgtmp_needs_command" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 8]' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
@@ -55,7 +55,7 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "completions" -d 'Print 
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s p -l port -d 'Listen on this TCP port (implies -t)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
@@ -97,7 +97,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l all -d 'Also stop sta
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s p -l port -d 'Listen on this TCP port (implies -t)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F

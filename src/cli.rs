@@ -79,12 +79,13 @@ pub struct StartArgs {
     #[arg(short = 'w', long = "wait", value_name = "TIMEOUT", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
-    /// Extra server options, e.g. '-c work_mem=64MB -c max_connections=20'
+    /// Extra server options, e.g. '-c work_mem=64MB -c max_connections=20'; not the directories, port or listen addresses, which pgtmp sets
     #[arg(
         short = 'o',
         long = "options",
         value_name = "OPTS",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        value_parser = parse_server_options
     )]
     pub server_options: Option<String>,
 
@@ -246,14 +247,73 @@ pub struct ExecArgs {
 }
 
 /// `-w`: humantime (`90s`, `5m`) or plain seconds, as pg_tmp takes them.
-/// `0` means no idle timeout.
+/// `0` means no idle timeout; one too long to count in milliseconds would
+/// silently wrap around to a short one, so it is refused.
 pub fn parse_timeout(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    if let Ok(secs) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
+    let timeout = match s.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(s)
+            .map_err(|e| format!("{e} (try `90s`, `5m` or a number of seconds)"))?,
+    };
+    if u64::try_from(timeout.as_millis()).is_err() {
+        return Err("too long (use `0` for no idle timeout)".into());
     }
-    humantime::parse_duration(s)
-        .map_err(|e| format!("{e} (try `90s`, `5m` or a number of seconds)"))
+    Ok(timeout)
+}
+
+/// What pgtmp itself decides about a server, and what its URL promises:
+/// the data directory, the socket directory and its permissions, the port
+/// and the listen addresses. `-o` must not override them, or the URL would
+/// point nowhere, or the server would be open to other users.
+const MANAGED_SETTINGS: &[&str] = &[
+    "config_file",
+    "data_directory",
+    "hba_file",
+    "listen_addresses",
+    "port",
+    "unix_socket_directories",
+    "unix_socket_group",
+    "unix_socket_permissions",
+];
+
+/// `-o`: split as a shell would, and refuse options that would contradict
+/// what pgtmp manages (`-D`, `-k`, `-p`, `-h`, `-i`, `-c port=...`, ...).
+pub fn parse_server_options(s: &str) -> Result<String, String> {
+    let words = shell_words::split(s).map_err(|e| format!("cannot split it: {e}"))?;
+    let mut words = words.iter().map(String::as_str);
+    while let Some(word) = words.next() {
+        let setting = match word {
+            "-D" | "-k" | "-p" | "-h" | "-i" => {
+                return Err(format!(
+                    "`{word}` is pgtmp's to set (use `-d`, `-p` or `-t` of pgtmp instead)"
+                ));
+            }
+            "-c" => words.next().unwrap_or_default(),
+            w if w.starts_with("-c") => &w[2..],
+            w if w.starts_with("--") => &w[2..],
+            w if ["-D", "-k", "-p", "-h", "-i"]
+                .iter()
+                .any(|f| w.starts_with(f)) =>
+            {
+                return Err(format!("`{}` is pgtmp's to set", &w[..2]));
+            }
+            _ => continue,
+        };
+        let name = setting
+            .split('=')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+            .replace('-', "_");
+        if MANAGED_SETTINGS.contains(&name.as_str()) {
+            return Err(format!(
+                "`{name}` is pgtmp's to set: the URL it prints depends on it"
+            ));
+        }
+    }
+    Ok(s.to_string())
 }
 
 impl Cli {
@@ -283,5 +343,36 @@ mod tests {
         assert_eq!(parse_timeout("0").unwrap(), Duration::ZERO);
         assert!(parse_timeout("soon").is_err());
         assert!(parse_timeout("-3").is_err());
+        assert!(parse_timeout("18446744073709552s").is_err());
+        assert!(parse_timeout("584942417y").is_err());
+    }
+
+    #[test]
+    fn server_options_pgtmp_manages_are_refused() {
+        for ok in [
+            "-c work_mem=64MB",
+            "-c max_connections=20 -N 20",
+            "--work-mem=1MB",
+            "",
+        ] {
+            assert_eq!(parse_server_options(ok).as_deref(), Ok(ok));
+        }
+        for bad in [
+            "-p 5555",
+            "-k /tmp",
+            "-D /var/lib/postgresql",
+            "-h *",
+            "-i",
+            "-k/tmp",
+            "-c port=5555",
+            "-cport=1",
+            "-c listen_addresses=*",
+            "--listen-addresses=*",
+            "-c Unix_Socket_Directories=/tmp",
+            "-c unix_socket_permissions=0777",
+            "'unbalanced",
+        ] {
+            assert!(parse_server_options(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -35,11 +35,20 @@ pub struct Config {
 impl Config {
     pub fn resolve(global: &GlobalArgs) -> Result<Config> {
         let as_root = nix::unistd::Uid::effective().is_root();
-        let base = paths::choose_base(
-            env_path("PGTMP_DIR"),
-            nix::unistd::Uid::current().as_raw(),
-            as_root,
-        );
+        // Absolute: the supervisor and postgres do not share our cwd.
+        let explicit = env_path("PGTMP_DIR")
+            .map(|dir| std::path::absolute(&dir).map_err(Error::io("resolve PGTMP_DIR", dir)))
+            .transpose()?;
+        let base = paths::choose_base(explicit, nix::unistd::Uid::current().as_raw(), as_root);
+        if base.to_str().is_none() {
+            return Err(Error::with_hint(
+                format!(
+                    "the base directory {} is not valid UTF-8, which connection URLs need",
+                    base.display()
+                ),
+                "set PGTMP_DIR to a path in UTF-8",
+            ));
+        }
         let identity = Identity::resolve(global.run_as.as_deref(), existing_owner(&base))?;
         let pool_size = env_count("PGTMP_POOL_SIZE", MAX_POOL_SIZE, DEFAULT_POOL_SIZE)?;
         let standby_max = env_count("PGTMP_STANDBY", standby::MAX_MAX, standby::DEFAULT_MAX)?;

@@ -107,6 +107,14 @@ pub enum Error {
         package: String,
     },
 
+    /// The filesystem holding `path` (the base directory) is full.
+    #[error("no space left on the filesystem of {}: {source}", path.display())]
+    NoSpace { path: PathBuf, source: Box<Error> },
+
+    /// Something failed on the `-d` directory itself.
+    #[error("`-d {}`: {source}", dir.display())]
+    DataDir { dir: PathBuf, source: Box<Error> },
+
     /// Anything else, already phrased for the user.
     #[error("{msg}")]
     Other { msg: String, hint: Option<String> },
@@ -167,9 +175,50 @@ impl Error {
         }
     }
 
+    /// Names the filesystem when the error is that it is full: the message of
+    /// initdb or postgres alone names a file relative to a directory that is
+    /// already gone. A full `-d` directory is named by its own error.
+    pub fn on_filesystem_of(self, path: &std::path::Path) -> Error {
+        if self.is_no_space() && !matches!(self, Error::DataDir { .. }) {
+            Error::NoSpace {
+                path: path.to_path_buf(),
+                source: Box::new(self),
+            }
+        } else {
+            self
+        }
+    }
+
+    /// Whether this failed for want of disk space, whoever reported it.
+    fn is_no_space(&self) -> bool {
+        const TEXT: &str = "No space left on device";
+        match self {
+            Error::Io { source, .. } => matches!(
+                source.kind(),
+                io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+            ),
+            Error::Command { output, .. } => output.contains(TEXT),
+            Error::ServerStart { reason, log, .. } => reason.contains(TEXT) || log.contains(TEXT),
+            Error::Other { msg, .. } => msg.contains(TEXT),
+            _ => false,
+        }
+    }
+
     /// The known fix, printed as `hint: ...` under the error.
     pub fn hint(&self) -> Option<String> {
         match self {
+            Error::NoSpace { .. } => Some(
+                "free some space there, or set PGTMP_DIR to a directory on a filesystem with room (a server needs about 40 MB)".into(),
+            ),
+            Error::DataDir { source, .. } => match &**source {
+                Error::Io { source, .. } if is_unwritable(source) => Some(
+                    "give `-d` a directory you (or, as root, the `--run-as` account) can write".into(),
+                ),
+                e if e.is_no_space() => {
+                    Some("free some space there, or give `-d` a directory on a filesystem with room".into())
+                }
+                other => other.hint(),
+            },
             Error::PgNotFound { version, .. } => Some(match version {
                 Some(v) => format!(
                     "install it (Debian/Ubuntu: `apt-get install postgresql-{v}`) or point `--pg-bindir`/PGTMP_PG_BINDIR at its bin directory"
@@ -210,12 +259,20 @@ impl Error {
                 }
                 _ => None,
             },
-            Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => Some(
+            Error::Io { source, .. } if is_unwritable(source) => Some(
                 "set PGTMP_DIR to a directory you (or, as root, the `--run-as` account) can write".into(),
             ),
             _ => None,
         }
     }
+}
+
+/// Permission denied, or a read-only filesystem: either way, not ours to write.
+fn is_unwritable(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+    )
 }
 
 /// The last `n` non-empty lines of `text` (a log tail for an error).

@@ -53,7 +53,12 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
             continue;
         };
         match Meta::read(&dir) {
-            Ok(meta) if meta.keep => continue,
+            // Kept data stays; what else a killed instance held (a socket
+            // directory under /tmp, shared memory) goes.
+            Ok(meta) if meta.keep => {
+                stop::remove(&dir, &meta)?;
+                continue;
+            }
             Ok(meta) => {
                 stop::remove(&dir, &meta)?;
             }

@@ -48,9 +48,28 @@ fn has_room(dir: &Path) -> bool {
     }
 }
 
+/// The file that marks a base directory as pgtmp's own: pgtmp deletes what
+/// it finds in its base directory, so it must never adopt one of the user's.
+pub const MARKER: &str = ".pgtmp";
+
+/// What a base directory holds that an earlier pgtmp made without the marker.
+const OWN_ENTRIES: &[&str] = &[
+    MARKER,
+    "run",
+    "pool",
+    "templates",
+    "standby",
+    "refill.log",
+    "pg_config.cache",
+    "digests.json",
+];
+
 /// Creates the base directory (mode 0700) if needed and checks that it is a
-/// real directory owned by `owner`, so that nobody else can plant files in it.
-/// As root, `chown` hands a fresh directory to the `--run-as` account.
+/// real directory owned by `owner`, so that nobody else can plant files in
+/// it, and that it is pgtmp's: one it made, or one that was empty. A
+/// directory of the user's (`PGTMP_DIR=/tmp`, `PGTMP_DIR=$HOME`) is refused
+/// before anything in it changes. As root, `chown` hands a fresh directory
+/// to the `--run-as` account.
 pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()> {
     if let Some(parent) = base.parent()
         && !parent.as_os_str().is_empty()
@@ -58,16 +77,11 @@ pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()>
     {
         fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
     }
-    match fs::DirBuilder::new().mode(0o700).create(base) {
-        Ok(()) => {
-            if as_root {
-                std::os::unix::fs::chown(base, Some(owner.0), Some(owner.1))
-                    .map_err(Error::io("chown", base))?;
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+    let created = match fs::DirBuilder::new().mode(0o700).create(base) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
         Err(e) => return Err(Error::io("create", base)(e)),
-    }
+    };
     let meta = fs::symlink_metadata(base).map_err(Error::io("inspect", base))?;
     if !meta.is_dir() {
         return Err(Error::with_hint(
@@ -75,27 +89,69 @@ pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()>
             "set PGTMP_DIR to a directory of your own",
         ));
     }
-    if meta.uid() != owner.0 {
-        if as_root && meta.uid() == 0 {
-            std::os::unix::fs::chown(base, Some(owner.0), Some(owner.1))
-                .map_err(Error::io("chown", base))?;
-        } else {
-            return Err(Error::with_hint(
-                format!(
-                    "{} belongs to uid {}, not to uid {}; refusing to use it",
-                    base.display(),
-                    meta.uid(),
-                    owner.0
-                ),
-                "remove it, or set PGTMP_DIR to a directory of your own",
-            ));
-        }
+    let handed_over = meta.uid() == owner.0;
+    let ours_to_take = as_root && meta.uid() == 0;
+    if !handed_over && !ours_to_take {
+        return Err(Error::with_hint(
+            format!(
+                "{} belongs to uid {}, not to uid {}; refusing to use it",
+                base.display(),
+                meta.uid(),
+                owner.0
+            ),
+            "remove it, or set PGTMP_DIR to a directory of your own",
+        ));
+    }
+    let marker = base.join(MARKER);
+    if !created && !marker.exists() && !holds_only_own_entries(base, owner.0)? {
+        return Err(Error::with_hint(
+            format!(
+                "{} holds files pgtmp did not make; refusing to use it",
+                base.display()
+            ),
+            "set PGTMP_DIR to a new or empty directory: pgtmp deletes what it finds in its own",
+        ));
+    }
+    if !handed_over {
+        std::os::unix::fs::chown(base, Some(owner.0), Some(owner.1))
+            .map_err(Error::io("chown", base))?;
     }
     if meta.mode() & 0o077 != 0 {
         fs::set_permissions(base, fs::Permissions::from_mode(0o700))
             .map_err(Error::io("chmod", base))?;
     }
+    if !marker.exists() {
+        // Best effort: a base on a read-only filesystem still lists.
+        let text = "This directory belongs to pgtmp, which deletes what it finds here.\n";
+        if fs::write(&marker, text).is_ok() && as_root {
+            let _ = std::os::unix::fs::chown(&marker, Some(owner.0), Some(owner.1));
+        }
+    }
     Ok(())
+}
+
+/// Whether everything in `base` is what an earlier pgtmp would have made
+/// there: its names, owned by `owner`, directories private (true when empty).
+/// The marker itself, which a concurrent first call may have just written
+/// (and not yet handed over, as root), settles it.
+fn holds_only_own_entries(base: &Path, owner: u32) -> Result<bool> {
+    let entries = fs::read_dir(base)
+        .and_then(|rd| rd.collect::<std::io::Result<Vec<_>>>())
+        .map_err(Error::io("read", base))?;
+    if entries.iter().any(|e| e.file_name() == MARKER) {
+        return Ok(true);
+    }
+    for entry in entries {
+        let meta = entry
+            .metadata()
+            .map_err(Error::io("inspect", entry.path()))?;
+        let own_name = OWN_ENTRIES.iter().any(|own| entry.file_name() == *own);
+        let private = !meta.is_dir() || meta.mode() & 0o077 == 0;
+        if !own_name || meta.uid() != owner || !private {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// The layout below the base directory.
@@ -182,6 +238,12 @@ impl Layout {
         self.standby_root().join(format!("{class}.lock"))
     }
 
+    /// Touched by `stop --all`: refills running since then start no more
+    /// standbys.
+    pub fn standby_halt(&self) -> PathBuf {
+        self.standby_root().join("halt")
+    }
+
     /// Recent hand-outs of a class, which size its standby pool.
     pub fn standby_demand(&self, class: &str) -> PathBuf {
         self.standby_root().join(format!("{class}.demand"))
@@ -246,6 +308,25 @@ mod tests {
     fn explicit_base_wins() {
         let p = choose_base(Some("/x/y".into()), 1000, false);
         assert_eq!(p, PathBuf::from("/x/y"));
+    }
+
+    #[test]
+    fn only_what_pgtmp_makes_counts_as_its_own() {
+        let base = std::env::temp_dir().join(format!("pgtmp-own-{}", std::process::id()));
+        fs::create_dir_all(&base).unwrap();
+        let me = nix::unistd::Uid::effective().as_raw();
+        assert!(holds_only_own_entries(&base, me).unwrap(), "empty");
+        mkdir_private(&base.join("run")).unwrap();
+        fs::write(base.join("refill.log"), "").unwrap();
+        assert!(holds_only_own_entries(&base, me).unwrap(), "an old base");
+        assert!(!holds_only_own_entries(&base, me + 1).unwrap(), "another's");
+        // A concurrent first call's marker, not yet handed over: ours.
+        fs::write(base.join(MARKER), "").unwrap();
+        assert!(holds_only_own_entries(&base, me + 1).unwrap(), "marked");
+        fs::remove_file(base.join(MARKER)).unwrap();
+        fs::write(base.join("notes.txt"), "mine").unwrap();
+        assert!(!holds_only_own_entries(&base, me).unwrap(), "a user's file");
+        fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]

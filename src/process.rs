@@ -82,6 +82,17 @@ impl Identity {
 fn pick_account(requested: Option<&str>, base_owner: Option<u32>) -> Result<User> {
     let lookup = |name: &str| User::from_name(name).ok().flatten();
     let owner = base_owner.and_then(|uid| User::from_uid(Uid::from_raw(uid)).ok().flatten());
+    let no_such_user = |name: &str| {
+        Error::with_hint(
+            format!("`--run-as`: no user named {name:?}"),
+            "create it (`useradd --system NAME`) or name an existing account",
+        )
+    };
+    if let Some(name) = requested
+        && lookup(name).is_none()
+    {
+        return Err(no_such_user(name));
+    }
     if let (Some(name), Some(owner)) = (requested, &owner)
         && owner.name != name
     {
@@ -98,12 +109,7 @@ fn pick_account(requested: Option<&str>, base_owner: Option<u32>) -> Result<User
     }
     let user = match requested {
         None if owner.is_some() => owner.expect("checked"),
-        Some(name) => lookup(name).ok_or_else(|| {
-            Error::with_hint(
-                format!("`--run-as`: no user named {name}"),
-                "create it (`useradd --system NAME`) or name an existing account",
-            )
-        })?,
+        Some(name) => lookup(name).ok_or_else(|| no_such_user(name))?,
         None => lookup("postgres")
             .or_else(|| lookup("nobody"))
             .ok_or_else(|| {
@@ -122,13 +128,26 @@ fn pick_account(requested: Option<&str>, base_owner: Option<u32>) -> Result<User
     Ok(user)
 }
 
-/// Whether a process with this pid exists (zombies included).
+/// Whether a process with this pid exists and has not exited: a zombie,
+/// which its parent (in a container often a PID 1 that reaps late, or
+/// never) has not collected yet, runs nothing.
 pub fn alive(pid: u32) -> bool {
     match kill(Pid::from_raw(pid as i32), None) {
-        Ok(()) => true,
-        Err(nix::errno::Errno::EPERM) => true,
+        Ok(()) | Err(nix::errno::Errno::EPERM) => !zombie(pid),
         Err(_) => false,
     }
+}
+
+/// Whether `pid` is a zombie (state Z or X in /proc/PID/stat).
+pub fn zombie(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The command name may hold spaces and parentheses; skip past the last ')'.
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
+    matches!(state, Some("Z" | "X"))
 }
 
 /// Sends `sig`, ignoring a process that is already gone.
@@ -216,6 +235,32 @@ pub fn detach(cmd: &mut Command, fds: &[(RawFd, RawFd)]) -> std::io::Result<Vec<
     }
     // The caller drops these after spawning.
     Ok(moved)
+}
+
+/// Makes `cmd`'s process receive `sig` when this process dies, even by
+/// SIGKILL (Linux's PR_SET_PDEATHSIG; elsewhere nothing): a helper must not
+/// outlive the pgtmp that waits for it. The signal is tied to the thread
+/// that spawns, so spawn from the main thread.
+pub fn die_with_parent(cmd: &mut Command, sig: libc::c_int) {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: prctl and getppid are async-signal-safe; nothing allocates.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, sig) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have died before prctl took effect.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other("the parent process died"));
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (cmd, sig);
 }
 
 /// Lowers this process's CPU priority: background work must not slow the

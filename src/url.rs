@@ -54,6 +54,23 @@ pub fn tcp(port: u16, user: &str, password: &str) -> String {
     )
 }
 
+/// The URL without the password in its user part: what may appear on a
+/// command line, which every local user can read in /proc.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            format!("{scheme}://{user}@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
+}
+
 /// Reads back what `pgtmp` printed: a URL of the two forms above (and the
 /// usual variations), the `jdbc:` form, or libpq's `key=value` form.
 pub fn parse(text: &str) -> Option<Target> {
@@ -256,6 +273,18 @@ mod tests {
                 dbname: "test".into()
             }
         );
+    }
+
+    #[test]
+    fn passwords_come_out() {
+        let url = tcp(54321, "alice", "s3cret");
+        assert_eq!(
+            without_password(&url),
+            "postgresql://alice@127.0.0.1:54321/test?sslmode=disable"
+        );
+        let socket = socket(Path::new("/dev/shm/x"), 5432, "root");
+        assert_eq!(without_password(&socket), socket);
+        assert_eq!(without_password("garbage"), "garbage");
     }
 
     #[test]

@@ -16,6 +16,11 @@ use crate::process;
 /// is missing or empty. A non-empty directory without PG_VERSION is the
 /// user's and is refused untouched.
 pub fn prepare_user_dir(config: &Config, spec: &template::Spec, dir: &Path) -> Result<PathBuf> {
+    check_path(dir)?;
+    populate(config, spec, dir).map_err(about(dir))
+}
+
+fn populate(config: &Config, spec: &template::Spec, dir: &Path) -> Result<PathBuf> {
     let existed = dir.exists();
     if existed {
         if !is_empty(dir)? {
@@ -45,6 +50,42 @@ pub fn prepare_user_dir(config: &Config, spec: &template::Spec, dir: &Path) -> R
     dir.canonicalize().map_err(Error::io("resolve", dir))
 }
 
+/// Refuses, before anything is touched, a `-d` that cannot be a data
+/// directory: a file, or a path the metadata (JSON) cannot hold.
+fn check_path(dir: &Path) -> Result<()> {
+    let refuse = |what: &str, hint: &str| Error::DataDir {
+        dir: dir.to_path_buf(),
+        source: Box::new(Error::with_hint(what, hint)),
+    };
+    if dir.to_str().is_none() {
+        return Err(refuse(
+            "the path is not valid UTF-8",
+            "give `-d` a path in UTF-8",
+        ));
+    }
+    if fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(refuse(
+            "not a directory",
+            "give `-d` a missing or empty directory, or an existing data directory",
+        ));
+    }
+    Ok(())
+}
+
+/// Says that a failure on a path in `dir` (or on a parent made for it) is
+/// about the `-d` directory, whose fix differs from one in the base.
+fn about(dir: &Path) -> impl Fn(Error) -> Error + '_ {
+    move |e| match &e {
+        Error::Io { path, .. } if path.starts_with(dir) || dir.starts_with(path) => {
+            Error::DataDir {
+                dir: dir.to_path_buf(),
+                source: Box::new(e),
+            }
+        }
+        _ => e,
+    }
+}
+
 fn is_empty(dir: &Path) -> Result<bool> {
     Ok(fs::read_dir(dir)
         .map_err(Error::io("read", dir))?
@@ -66,13 +107,20 @@ fn empty_dir(dir: &Path) {
 }
 
 fn refuse_if_running(dir: &Path) -> Result<()> {
-    if let Some(pid) = crate::instance::registry::postmaster_pid(dir)
-        && process::alive(pid)
-    {
+    let Some(pid) = crate::instance::registry::postmaster_pid(dir) else {
+        return Ok(());
+    };
+    if process::alive(pid) {
         return Err(Error::with_hint(
             format!("a server (pid {pid}) already runs in {}", dir.display()),
             format!("stop it first: `pgtmp stop -d {}`", dir.display()),
         ));
+    }
+    // postgres removes a stale postmaster.pid itself, but takes a killed
+    // postmaster that is still a zombie for a running one and refuses.
+    if process::zombie(pid) {
+        let stale = dir.join("postmaster.pid");
+        fs::remove_file(&stale).map_err(Error::io("remove the stale", &stale))?;
     }
     Ok(())
 }
@@ -84,8 +132,19 @@ pub fn prepare_as_root(config: &Config, dir: &Path) -> Result<()> {
     let Some(user) = &config.identity.run_as else {
         return Ok(());
     };
+    check_path(dir)?;
+    hand_over(dir, user).map_err(about(dir))
+}
+
+fn hand_over(dir: &Path, user: &nix::unistd::User) -> Result<()> {
     let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
     if !dir.exists() {
+        // Missing parents get the usual mode: made private (0700) and
+        // root's, they would shut the `--run-as` account out of its own
+        // data directory.
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
+        }
         paths::mkdir_private(dir)?;
     } else {
         let empty = is_empty(dir)?;

@@ -35,14 +35,18 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs) -> Result<u8> {
     };
     // Whatever happens to the command, the instance is stopped after it.
     let status = child::run(&args.command, &env);
+    // Not the password: every local user can read our children's arguments.
     let stopped = Command::new(&exe)
         .arg("stop")
-        .arg(&url)
+        .arg(url::without_password(&url))
         .args(global_args(global))
         .stdin(Stdio::null())
         .status();
     if !matches!(stopped, Ok(s) if s.success()) {
-        eprintln!("pgtmp: warning: could not stop {url}; its supervisor will");
+        eprintln!(
+            "pgtmp: warning: could not stop {}; its supervisor will",
+            url::without_password(&url)
+        );
     }
     Ok(child::exit_code(status?))
 }

@@ -65,7 +65,7 @@ fn escape(text: &str) -> String {
 const EXTRA: &str = r#".SH ENVIRONMENT
 .TP
 \fBPGTMP_DIR\fR
-The per-user base directory (created with mode 0700). Default: \fI$XDG_RUNTIME_DIR/pgtmp\fR or \fI/dev/shm/pgtmp\-UID\fR when that tmpfs has room, else \fI$TMPDIR/pgtmp\-UID\fR or \fI/tmp/pgtmp\-UID\fR.
+The per-user base directory (created with mode 0700 and marked with a \fI.pgtmp\fR file; an existing directory must be empty, or pgtmp's, and its owner's). Default: \fI$XDG_RUNTIME_DIR/pgtmp\fR or \fI/dev/shm/pgtmp\-UID\fR when that tmpfs has room, else \fI$TMPDIR/pgtmp\-UID\fR or \fI/tmp/pgtmp\-UID\fR.
 .TP
 \fBPGTMP_PG_BINDIR\fR
 The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR). Otherwise pgtmp asks \fBpg_config \-\-bindir\fR, searches PATH, then \fI/usr/lib/postgresql/*/bin\fR (newest first), \fI/usr/pgsql\-*/bin\fR and Homebrew.
@@ -108,6 +108,9 @@ The initdb'd template per PostgreSQL build, and ready copies of it.
 .TP
 \fIBASE/standby/CLASS/ID\fR
 A token per ready standby server, whose instance is \fIBASE/run/ID/\fR.
+.TP
+\fIBASE/refill.log\fR
+What background pool refills had to say; started afresh past 64 KiB.
 .SH EXAMPLES
 .nf
 url=$(pgtmp)

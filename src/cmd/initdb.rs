@@ -18,9 +18,8 @@ pub fn run(global: &GlobalArgs, datadir: Option<&Path>) -> Result<PathBuf> {
     let spec = config.template_spec()?;
     match datadir {
         Some(dir) => prepare_user_dir(&config, &spec, dir),
-        None => {
-            let template = template::ensure(&config.layout, &spec)?;
-            pool::add(&config.layout, &spec.key(), &template)
-        }
+        None => template::ensure(&config.layout, &spec)
+            .and_then(|template| pool::add(&config.layout, &spec.key(), &template)),
     }
+    .map_err(|e| e.on_filesystem_of(&config.layout.base))
 }

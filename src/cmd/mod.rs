@@ -62,6 +62,7 @@ pub fn internal(command: Internal) -> Result<()> {
 /// they start with); then, niced, the pool and a quiet garbage collection.
 fn refill(key: &str) -> Result<()> {
     use pool::refill::{BINDIR_ENV, ROLE_ENV, STANDBY_ENV};
+    let began = std::time::SystemTime::now();
     crate::process::new_session();
     let config = Config::resolve(&GlobalArgs::default())?;
     let standbys = match (
@@ -77,6 +78,7 @@ fn refill(key: &str) -> Result<()> {
                 bindir: bindir.into(),
                 tcp: listener == "tcp",
             },
+            began,
         ),
         _ => Ok(()),
     };

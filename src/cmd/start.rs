@@ -63,7 +63,7 @@ pub fn run(args: &StartArgs, global: &GlobalArgs, owner: Option<u32>) -> Result<
         prepare_as_root(&config, dir)?;
     }
     config.enter()?;
-    start(&config, args, owner)
+    start(&config, args, owner).map_err(|e| e.on_filesystem_of(&config.layout.base))
 }
 
 fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handout> {

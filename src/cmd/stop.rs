@@ -7,11 +7,20 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::instance::{Meta, registry, stop};
 use crate::paths::Layout;
+use crate::standby;
 use crate::url;
+
+/// How long `stop --all` waits for a refill to stop starting standbys.
+const HALT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn run(args: &StopArgs, global: &GlobalArgs) -> Result<()> {
     let config = Config::resolve(global)?;
     config.enter()?;
+    if args.all {
+        // A refill may be starting standbys right now: make it stop doing
+        // so and wait for it, so that none outlives `stop --all`.
+        standby::halt(&config.layout, HALT_WAIT);
+    }
     let targets = select(&config.layout, args)?;
     let mut first_error = None;
     for (dir, _) in targets {
@@ -77,8 +86,19 @@ fn select(layout: &Layout, args: &StopArgs) -> Result<Vec<(PathBuf, Meta)>> {
 fn same_server(meta: &Meta, target: &url::Target) -> bool {
     match target.socket_dir() {
         Some(dir) => same_dir(&meta.socket_dir, &dir) && meta.port == target.port,
-        None => meta.tcp && meta.port == target.port,
+        // Our TCP servers listen on loopback only: a URL naming another
+        // host is never one of ours, whatever its port.
+        None => meta.tcp && meta.port == target.port && is_loopback(&target.host),
     }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {

@@ -7,7 +7,6 @@
 
 use std::fs::{self, OpenOptions};
 use std::net::{Ipv4Addr, TcpListener};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -55,31 +54,9 @@ pub fn spawn(meta: &Meta, dir: &Path) -> Result<Child> {
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(err);
-    die_with_parent(&mut cmd);
+    crate::process::die_with_parent(&mut cmd, libc::SIGQUIT);
     cmd.spawn()
         .map_err(Error::io("start", meta.bindir.join("postgres")))
-}
-
-/// Makes the postmaster `cmd` starts get SIGQUIT (immediate shutdown) when
-/// the process starting it dies (Linux; elsewhere a no-op).
-pub fn die_with_parent(cmd: &mut Command) {
-    #[cfg(target_os = "linux")]
-    {
-        let parent = std::process::id() as libc::pid_t;
-        // SAFETY: prctl and getppid are async-signal-safe; nothing allocates.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The parent may have died before prctl took effect.
-                if libc::getppid() != parent {
-                    return Err(std::io::Error::other("parent died"));
-                }
-                Ok(())
-            });
-        }
-    }
 }
 
 /// Waits until `child` says `ready` in `postmaster.pid`, exits, or `timeout`

@@ -66,7 +66,13 @@ impl Meta {
     }
 
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).expect("meta serializes");
+        // Only a path that is not UTF-8 can fail here; the callers refuse those.
+        let text = serde_json::to_string_pretty(self).map_err(|e| {
+            Error::other(format!(
+                "cannot describe the instance in {}: {e}",
+                dir.display()
+            ))
+        })?;
         write_atomic(&dir.join(META), text.as_bytes())
     }
 

@@ -7,6 +7,7 @@ pub mod create;
 pub mod launch;
 pub mod meta;
 pub mod registry;
+pub mod shmem;
 pub mod stop;
 
 pub use meta::{Meta, State};

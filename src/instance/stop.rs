@@ -71,8 +71,10 @@ fn supervisor(meta: &Meta) -> Option<u32> {
 }
 
 /// Removes a stopped instance: everything, or all but a kept data directory.
-/// A `-d` data directory lives outside and is never touched.
+/// A `-d` data directory lives outside and is never touched. A server that
+/// was killed rather than stopped also leaves shared memory to release.
 pub fn remove(dir: &Path, meta: &Meta) -> Result<Option<PathBuf>> {
+    super::shmem::release(&meta.data_dir);
     if meta.socket_dir_separate {
         paths::remove_tree(&meta.socket_dir)?;
     }

@@ -20,16 +20,25 @@ pub const STANDBY_ENV: &str = "PGTMP_REFILL_STANDBY";
 pub const ROLE_ENV: &str = "PGTMP_REFILL_ROLE";
 pub const BINDIR_ENV: &str = "PGTMP_REFILL_BINDIR";
 
+/// The size past which the refill log starts over.
+pub const LOG_LIMIT: u64 = 64 * 1024;
+
 /// Starts `pgtmp __refill KEY` detached; failures are only logged.
 /// `standby`: also start standbys of that kind.
 pub fn spawn(config: &Config, key: &str, standby: Option<&Kind>) -> Result<()> {
     let layout = &config.layout;
     let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
+    let path = layout.refill_log();
+    // Every failed refill appends to the log: one that keeps failing (a
+    // full disk) must not fill the disk further. Start it afresh when big.
+    let full = std::fs::metadata(&path).is_ok_and(|m| m.len() > LOG_LIMIT);
     let log = OpenOptions::new()
         .create(true)
-        .append(true)
-        .open(layout.refill_log())
-        .map_err(Error::io("open", layout.refill_log()))?;
+        .append(!full)
+        .write(true)
+        .truncate(full)
+        .open(&path)
+        .map_err(Error::io("open", &path))?;
     // No pre_exec hook here, so std can use posix_spawn (cheaper than fork
     // for the caller); the child calls setsid itself.
     let mut cmd = Command::new(exe);

@@ -142,6 +142,9 @@ fn run(cmd: &mut Command, name: &str, stdin: Option<&str>) -> Result<()> {
     })
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
+    // A killed pgtmp takes its initdb along: nobody would wait for it, and
+    // it would go on writing into a directory `gc` is about to remove.
+    crate::process::die_with_parent(cmd, libc::SIGKILL);
     let program = cmd.get_program().to_owned();
     let mut child = cmd.spawn().map_err(Error::io("run", &program))?;
     if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {

@@ -34,6 +34,33 @@ pub const MAX_MAX: usize = 64;
 /// (`PGTMP_STANDBY_TIMEOUT`): an idle machine ends up running nothing.
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// `stop --all`: refills running now start no more standbys, and once
+/// none is starting any, the caller can stop what is left. Returns
+/// whether they all finished within `timeout`.
+pub fn halt(layout: &Layout, timeout: std::time::Duration) -> bool {
+    if paths::mkdir_private(&layout.standby_root()).is_ok() {
+        let _ = fs::File::create(layout.standby_halt());
+    }
+    crate::process::wait_until(timeout, || !starting_any(layout))
+}
+
+/// Whether a refill is starting standbys (holds a class lock).
+fn starting_any(layout: &Layout) -> bool {
+    fs::read_dir(layout.standby_root()).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
+            .any(|e| crate::lock::is_held(&e.path()))
+    })
+}
+
+/// Whether `stop --all` ran since `since`.
+pub fn halted_since(layout: &Layout, since: std::time::SystemTime) -> bool {
+    fs::metadata(layout.standby_halt())
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t >= since)
+}
+
 /// `<template key>-socket` or `<template key>-tcp`.
 pub fn class(key: &str, tcp: bool) -> String {
     format!("{key}-{}", if tcp { "tcp" } else { "socket" })

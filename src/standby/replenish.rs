@@ -31,9 +31,10 @@ pub struct Kind {
     pub tcp: bool,
 }
 
-/// Starts standbys of `kind` until the target is ready. A failure is
+/// Starts standbys of `kind` until the target is ready, unless `stop
+/// --all` ran after `began` (when this refill was started). A failure is
 /// returned after the batch it happened in.
-pub fn run(config: &Config, kind: &Kind) -> Result<()> {
+pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result<()> {
     if config.standby_max == 0 {
         return Ok(());
     }
@@ -44,6 +45,9 @@ pub fn run(config: &Config, kind: &Kind) -> Result<()> {
         return Ok(()); // another refill is on it
     };
     loop {
+        if super::halted_since(layout, began) {
+            return Ok(()); // `stop --all` ran meanwhile
+        }
         let target = demand::target(layout, &class, config.standby_max);
         let ready = tokens(layout, &class).len() + starting_tokens(layout, &class).len();
         if ready >= target {
@@ -86,7 +90,9 @@ fn start(config: &Config, kind: &Kind, class: &str) -> Result<(Launched, PathBuf
     }
     let mut new = NewInstance::create(layout)?;
     let data_dir = new.dir.join("data");
-    if !pool::claim(layout, &kind.key, &data_dir)? {
+    // A pool entry is quicker than a copy; but a refill told to keep no
+    // pool (PGTMP_POOL_SIZE=0) would not replace it.
+    if config.pool_size == 0 || !pool::claim(layout, &kind.key, &data_dir)? {
         pool::copy_tree(&template, &data_dir)?;
     }
     let (socket_dir, socket_dir_separate) =

@@ -4,29 +4,51 @@
 
 use std::fs;
 
-use crate::support::{TestRoot, db, poll, procs};
+use crate::support::{TestRoot, Who, db, poll, procs, tree, user};
 
+/// A non-empty directory that holds no cluster is the user's: `start -d`
+/// and `initdb -d` refuse it, as root and as an ordinary user, and leave it
+/// byte for byte as it was (names, modes, owners, contents, times).
 #[test]
 fn foreign_directory_is_refused_and_left_intact() {
     let t = TestRoot::new();
-    let dir = t.mkdir("dirs/foreign");
-    fs::write(dir.join("keep.txt"), "mine\n").expect("write keep.txt");
-    let out = t.pgtmp(["-d".as_ref(), dir.as_os_str()]).run();
-    out.assert_error(1, &[]);
-    let left: Vec<_> = fs::read_dir(&dir)
-        .expect("dir survives")
-        .map(|e| e.expect("entry").file_name())
-        .collect();
-    assert_eq!(left, ["keep.txt"], "the foreign dir was changed\n{out}");
-    assert_eq!(
-        fs::read_to_string(dir.join("keep.txt")).expect("read keep.txt"),
-        "mine\n"
-    );
-    assert_eq!(
-        t.run_entries(),
-        Vec::<String>::new(),
-        "base/run is not empty after\n{out}"
-    );
+    let mut whos = vec![Who::Me];
+    if procs::is_root() {
+        whos.push(Who::User(user::ordinary()));
+    }
+    for (n, who) in whos.into_iter().enumerate() {
+        let dir = t.mkdir(format!("dirs/foreign-{n}"));
+        fs::write(dir.join("keep.txt"), "mine\n").expect("write keep.txt");
+        fs::create_dir_all(dir.join("src/deep")).expect("mkdir");
+        fs::write(dir.join("src/deep/main.rs"), "fn main() {}\n").expect("write");
+        std::os::unix::fs::symlink("keep.txt", dir.join("link")).expect("symlink");
+        if let Who::User(u) = who {
+            std::os::unix::fs::chown(&dir, Some(u.uid), Some(u.gid)).expect("chown");
+        }
+        let before = tree::snapshot(&dir);
+        for args in [&["-d"][..], &["initdb", "-d"]] {
+            let out = t
+                .pgtmp(
+                    args.iter()
+                        .map(std::ffi::OsStr::new)
+                        .chain([dir.as_os_str()]),
+                )
+                .who(who)
+                .run();
+            out.assert_error(1, &["not a PostgreSQL data directory", "hint:"]);
+            let after = tree::snapshot(&dir);
+            assert!(
+                after == before,
+                "the foreign dir was changed: {:?}\n{out}",
+                tree::diff(&before, &after)
+            );
+        }
+        assert_eq!(
+            t.run_entries(),
+            Vec::<String>::new(),
+            "base/run is not empty after"
+        );
+    }
 }
 
 #[test]

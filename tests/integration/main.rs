@@ -8,20 +8,25 @@
 
 mod support;
 
+mod badinput;
 mod clients;
 mod datadir;
+mod disk;
 mod docs;
 mod errors;
 mod exec;
+mod faults;
 mod fixtures;
 mod flags;
 mod formats;
 mod handout;
 mod lifecycle;
+mod load;
 mod parallel;
 mod paths;
 mod pool;
 mod reaper;
+mod security;
 mod standby;
 mod tcp;
 mod users;

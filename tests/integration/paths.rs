@@ -10,8 +10,8 @@ const MAX_SOCKET_PATH: usize = 107;
 #[test]
 fn long_base_dir_keeps_socket_path_short() {
     let t = TestRoot::new();
-    let base = t.join(format!("{}/base", "d".repeat(110)));
-    // No standbys: the guard stops only what lives in the usual base.
+    let base = t.extra_base(format!("{}/base", "d".repeat(110)));
+    // No standbys: only the instance handed out may be in base/run.
     let out = t
         .pgtmp(["-w", "0"])
         .env("PGTMP_DIR", &base)

@@ -326,3 +326,30 @@ fn zero_disables_standbys() {
         .run()
         .assert_error(1, &["PGTMP_STANDBY"]);
 }
+
+/// `stop --all` right after a hand-out, while its refill starts standbys:
+/// nothing may outlive it (the refill is told to stop starting them, and
+/// `stop --all` waits for it).
+#[test]
+fn stop_all_during_a_refill_leaves_no_standby() {
+    let t = TestRoot::new();
+    // Demand for several, so the refill has a batch to start.
+    for _ in 0..4 {
+        t.start(&[]);
+    }
+    t.pgtmp(["stop", "--all"]).run().assert_success();
+    assert!(
+        poll::eventually(|| procs::touching(t.path()).is_empty()),
+        "processes outlive `stop --all`: {:?}\n{}",
+        procs::touching(t.path())
+            .iter()
+            .map(|&p| procs::cmdline(p))
+            .collect::<Vec<_>>(),
+        t.logs()
+    );
+    assert!(
+        t.all_run_entries().is_empty(),
+        "left: {:?}",
+        t.all_run_entries()
+    );
+}

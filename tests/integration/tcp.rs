@@ -5,31 +5,8 @@ use std::net::TcpListener;
 
 use postgres::error::SqlState;
 
+use crate::support::net::listeners;
 use crate::support::{TestRoot, db, procs, url};
-
-/// Addresses (hex, as /proc/net/tcp{,6} print them) listening on `port`.
-fn listeners(port: u16) -> Vec<String> {
-    let mut found = Vec::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = std::fs::read_to_string(table) else {
-            continue;
-        };
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let (Some(local), Some(state)) = (fields.get(1), fields.get(3)) else {
-                continue;
-            };
-            let Some((addr, hex_port)) = local.split_once(':') else {
-                continue;
-            };
-            // 0A is TCP_LISTEN.
-            if *state == "0A" && u16::from_str_radix(hex_port, 16) == Ok(port) {
-                found.push(addr.to_string());
-            }
-        }
-    }
-    found
-}
 
 #[test]
 fn tcp_url_listens_on_loopback_only() {

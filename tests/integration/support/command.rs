@@ -33,6 +33,7 @@ pub struct Run<'a> {
     program: Program,
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
+    unset: Vec<OsString>,
     who: Who,
     timeout: Duration,
     dir: Option<PathBuf>,
@@ -53,6 +54,7 @@ impl<'a> Run<'a> {
             program,
             args: Vec::new(),
             envs: Vec::new(),
+            unset: Vec::new(),
             who: Who::Me,
             timeout: COMMAND_DEADLINE,
             dir: None,
@@ -71,6 +73,12 @@ impl<'a> Run<'a> {
 
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
         self.envs.push((key.as_ref().into(), value.as_ref().into()));
+        self
+    }
+
+    /// Leave `key` out of the environment (after the harness's own settings).
+    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
+        self.unset.push(key.as_ref().into());
         self
     }
 
@@ -97,7 +105,7 @@ impl<'a> Run<'a> {
         self.root.enlist(self.who);
         let program = match (&self.program, self.who) {
             (Program::Pgtmp, Who::Me) => PathBuf::from(env!("CARGO_BIN_EXE_pgtmp")),
-            (Program::Pgtmp, Who::User(_)) => self.root.pgtmp_copy(),
+            (Program::Pgtmp, Who::User(_) | Who::Stranger(_)) => self.root.pgtmp_copy(),
             (Program::Path(path), _) => path.clone(),
         };
         let mut cmd = Command::new(&program);
@@ -112,8 +120,8 @@ impl<'a> Run<'a> {
         let base = self.root.base_of(self.who);
         cmd.env("PGTMP_DIR", &base);
         let mut shown = vec![format!("PGTMP_DIR={}", base.display())];
-        if let Who::User(user) = self.who {
-            let home = self.root.join("user");
+        if let Who::User(user) | Who::Stranger(user) = self.who {
+            let home = self.root.home_of(self.who);
             cmd.uid(user.uid).gid(user.gid);
             cmd.env("HOME", &home)
                 .env("USER", &user.name)
@@ -127,6 +135,10 @@ impl<'a> Run<'a> {
                 key.to_string_lossy(),
                 value.to_string_lossy()
             ));
+        }
+        for key in &self.unset {
+            cmd.env_remove(key);
+            shown.push(format!("(without {})", key.to_string_lossy()));
         }
         shown.push(program.display().to_string());
         shown.extend(self.args.iter().map(|a| quote(&a.to_string_lossy())));

@@ -4,10 +4,13 @@
 pub mod command;
 pub mod db;
 pub mod fake;
+pub mod mount;
+pub mod net;
 pub mod pgtmp;
 pub mod poll;
 pub mod procs;
 pub mod root;
+pub mod tree;
 pub mod tty;
 pub mod url;
 pub mod user;

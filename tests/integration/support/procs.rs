@@ -117,3 +117,52 @@ fn mentions(haystack: &[u8], root: &[u8]) -> bool {
             )
     })
 }
+
+/// The System V shared memory segment `id` as /proc/sysvipc/shm shows it:
+/// its creator pid and how many processes are attached; None once gone.
+pub fn shm_segment(id: i64) -> Option<(u32, u64)> {
+    let table = fs::read_to_string("/proc/sysvipc/shm").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        // key shmid perms size cpid lpid nattch uid gid ...
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f.get(1)?.parse::<i64>().ok()? == id)
+            .then(|| Some((f.get(4)?.parse().ok()?, f.get(6)?.parse().ok()?)))
+            .flatten()
+    })
+}
+
+/// The shared memory segment id a running server recorded in line 7 of
+/// its `postmaster.pid` (`key id`).
+pub fn postmaster_segment(data_dir: &Path) -> Option<i64> {
+    let text = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+    text.lines().nth(6)?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Kills every process that points into `root` at once, as a machine
+/// losing power would: all are stopped first (SIGSTOP), so that none sees
+/// another die and cleans up, then killed (SIGKILL). Returns how many.
+pub fn kill_all_touching(root: &Path) -> usize {
+    let send = |pid: u32, sig: i32| {
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe { libc::kill(pid as i32, sig) };
+    };
+    let mut frozen = std::collections::BTreeSet::new();
+    // Until no new process appears (one may be forking right now).
+    loop {
+        let found: Vec<u32> = touching(root)
+            .into_iter()
+            .filter(|p| !frozen.contains(p))
+            .collect();
+        if found.is_empty() {
+            break;
+        }
+        for pid in found {
+            send(pid, libc::SIGSTOP);
+            frozen.insert(pid);
+        }
+    }
+    for &pid in &frozen {
+        send(pid, libc::SIGKILL);
+    }
+    frozen.len()
+}

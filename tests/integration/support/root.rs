@@ -31,6 +31,10 @@ pub struct TestRoot {
     seq: AtomicUsize,
     /// Who ran pgtmp here, so the guard stops each one's instances.
     used: Mutex<Vec<Who>>,
+    /// Directories of this test outside the root (see `outside`).
+    outside: Mutex<Vec<PathBuf>>,
+    /// Base directories other than `base()` (see `extra_base`).
+    bases: Mutex<Vec<PathBuf>>,
 }
 
 impl TestRoot {
@@ -43,6 +47,8 @@ impl TestRoot {
                         path,
                         seq: AtomicUsize::new(0),
                         used: Mutex::new(Vec::new()),
+                        outside: Mutex::new(Vec::new()),
+                        bases: Mutex::new(Vec::new()),
                     };
                     set_mode(&root.path, 0o755);
                     root.mkdir(".out");
@@ -72,6 +78,15 @@ impl TestRoot {
         match who {
             Who::Me => self.join("base"),
             Who::User(_) => self.join("user/base"),
+            Who::Stranger(_) => self.join("stranger/base"),
+        }
+    }
+
+    /// `HOME` of an ordinary user or a stranger.
+    pub fn home_of(&self, who: Who) -> PathBuf {
+        match who {
+            Who::Stranger(_) => self.join("stranger"),
+            _ => self.join("user"),
         }
     }
 
@@ -81,6 +96,29 @@ impl TestRoot {
         fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
         set_mode(&dir, 0o755);
         dir
+    }
+
+    /// A directory of this test under /tmp, for what must not live under
+    /// /dev/shm; the guard kills what uses it and removes it with the root.
+    pub fn outside(&self, name: &str) -> PathBuf {
+        let root_name = self.path.file_name().expect("a named root");
+        let dir = PathBuf::from("/tmp").join(format!("{}-{name}", root_name.to_string_lossy()));
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        set_mode(&dir, 0o755);
+        let mut outside = self.outside.lock().unwrap_or_else(|p| p.into_inner());
+        outside.push(dir.clone());
+        dir
+    }
+
+    /// A base directory of the test's own user other than `base()` (a long
+    /// one, one below `outside`): the guard stops its instances and, once
+    /// everything is dead, collects it too, so that a failed test leaves no
+    /// socket directory under /tmp.
+    pub fn extra_base(&self, path: impl AsRef<Path>) -> PathBuf {
+        let path = self.join(path);
+        let mut bases = self.bases.lock().unwrap_or_else(|p| p.into_inner());
+        bases.push(path.clone());
+        path
     }
 
     /// `pgtmp ARGS` as the test's own user, not yet run.
@@ -118,15 +156,18 @@ impl TestRoot {
         if used.contains(&who) {
             return;
         }
-        if let Who::User(user) = who {
-            let home = self.mkdir("user");
+        if let Who::User(user) | Who::Stranger(user) = who {
+            let home = self.mkdir(self.home_of(who));
             std::os::unix::fs::chown(&home, Some(user.uid), Some(user.gid))
                 .unwrap_or_else(|e| panic!("chown {}: {e}", home.display()));
             self.mkdir("bin");
             let copy = self.pgtmp_copy();
-            fs::copy(env!("CARGO_BIN_EXE_pgtmp"), &copy)
-                .unwrap_or_else(|e| panic!("copy pgtmp to {}: {e}", copy.display()));
-            set_mode(&copy, 0o755);
+            // Once: another user's copy may be running (ETXTBSY).
+            if !copy.exists() {
+                fs::copy(env!("CARGO_BIN_EXE_pgtmp"), &copy)
+                    .unwrap_or_else(|e| panic!("copy pgtmp to {}: {e}", copy.display()));
+                set_mode(&copy, 0o755);
+            }
         }
         used.push(who);
     }
@@ -143,7 +184,7 @@ impl Drop for TestRoot {
         // A refill still running may start standbys after a `stop --all`:
         // wait for refills, then stop again.
         for _ in 0..3 {
-            for &who in &used {
+            for &who in used.iter().filter(|w| !matches!(w, Who::Stranger(_))) {
                 let stop = self
                     .pgtmp(["stop", "--all"])
                     .who(who)
@@ -162,12 +203,47 @@ impl Drop for TestRoot {
             }
             poll::within(Duration::from_secs(10), || !refilling());
         }
-        settle(&self.path);
+        let bases = self.bases.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let in_base = |args: &[&str], base: &Path| {
+            let run = self.pgtmp(args).env("PGTMP_DIR", base);
+            if let Err(e) = run.timeout(Duration::from_secs(30)).try_run() {
+                eprintln!("guard: {e}");
+            }
+        };
+        for base in bases.iter().filter(|b| b.exists()) {
+            in_base(&["stop", "--all"], base);
+        }
+        let outside = self
+            .outside
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for dir in outside.iter().chain([&self.path]) {
+            settle(dir);
+        }
+        // What was killed above leaves shared memory that only a `gc` of its
+        // base releases (the directories go with the root anyway).
+        for who in used.iter().filter(|w| !matches!(w, Who::Stranger(_))) {
+            if self.base_of(*who).exists() {
+                let gc = self
+                    .pgtmp(["gc"])
+                    .who(*who)
+                    .timeout(Duration::from_secs(30));
+                if let Err(e) = gc.try_run() {
+                    eprintln!("guard: {e}");
+                }
+            }
+        }
+        for base in bases.iter().filter(|b| b.exists()) {
+            in_base(&["gc"], base);
+        }
         if std::thread::panicking() && std::env::var_os(KEEP_ENV).is_some() {
             eprintln!("guard: kept {} ({KEEP_ENV} is set)", self.path.display());
             return;
         }
-        remove(&self.path);
+        for dir in outside.iter().chain([&self.path]) {
+            remove(dir);
+        }
     }
 }
 

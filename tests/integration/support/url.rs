@@ -98,3 +98,13 @@ fn decode(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// The URL without a TCP password, safe for a command line (which every
+/// local user can read); socket URLs have none.
+pub fn without_password(url: &str) -> String {
+    if url.starts_with("postgresql:///") {
+        return url.to_string();
+    }
+    let u = tcp(url);
+    format!("postgresql://{}@{}:{}/{}", u.user, u.host, u.port, u.db)
+}

@@ -14,11 +14,14 @@ pub struct User {
     pub gid: u32,
 }
 
-/// Who runs a command: the test process's own user, or an ordinary user.
+/// Who runs a command: the test process's own user, an ordinary user, or a
+/// stranger: another local account that only runs clients against what the
+/// others started (root only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Who {
     Me,
     User(&'static User),
+    Stranger(&'static User),
 }
 
 /// The ordinary user `pgtmp-test`, created on first use (root only).
@@ -48,6 +51,12 @@ pub fn ordinary() -> &'static User {
             )
         })
     })
+}
+
+/// `nobody`, the stranger of the security tests.
+pub fn nobody() -> &'static User {
+    static USER: OnceLock<User> = OnceLock::new();
+    USER.get_or_init(|| lookup("nobody").expect("a `nobody` account"))
 }
 
 /// The account pgtmp drops to when run as root: `postgres`, else `nobody`.

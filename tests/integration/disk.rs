@@ -1,0 +1,246 @@
+//! Full and read-only disks: the base directory on a tiny tmpfs that the
+//! test mounts (as root; a guard unmounts it even when the test fails), and
+//! on a directory its owner may not write. pgtmp fails with a clear error
+//! (exit 1, what is full or read-only, a hint), leaves nothing half-written,
+//! and works again once there is room.
+
+use std::fs;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use crate::support::mount::Tmpfs;
+use crate::support::root::set_mode;
+use crate::support::{TestRoot, Who, db, poll, procs, tree, user};
+
+/// Free bytes on the filesystem holding `path`.
+fn free_bytes(path: &Path) -> u64 {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("no NUL");
+    // SAFETY: statvfs is plain old data; all-zero is a valid value.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a buffer we own.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    assert_eq!(rc, 0, "statvfs {}", path.display());
+    st.f_bavail * st.f_frsize
+}
+
+/// Takes all but `leave` bytes of the filesystem holding `dir` with a file
+/// of really allocated blocks (a sparse file would take nothing).
+fn fill(dir: &Path, leave: u64) -> PathBuf {
+    let path = dir.join("ballast");
+    let file = fs::File::create(&path).expect("create ballast");
+    let len = free_bytes(dir).saturating_sub(leave);
+    // SAFETY: a descriptor we own; offsets within i64.
+    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len as libc::off_t) };
+    assert_eq!(rc, 0, "fallocate {len} bytes in {}", dir.display());
+    path
+}
+
+/// Nothing half-written: no copy or template in progress, no instance.
+fn assert_nothing_half_written(t: &TestRoot, base: &Path, out: &impl std::fmt::Display) {
+    let mut partial = Vec::new();
+    for dir in [base.join("templates"), base.join("pool")] {
+        for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".tmp-") {
+                partial.push(entry.path());
+            }
+            if entry.path().is_dir() && !name.starts_with('.') && dir.ends_with("pool") {
+                for inner in fs::read_dir(entry.path()).into_iter().flatten().flatten() {
+                    if inner.file_name().to_string_lossy().starts_with(".tmp-") {
+                        partial.push(inner.path());
+                    }
+                }
+            }
+        }
+    }
+    assert!(partial.is_empty(), "half-written: {partial:?}\n{out}");
+    let run: Vec<_> = fs::read_dir(base.join("run"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(run.is_empty(), "instances left: {run:?}\n{out}");
+    assert!(
+        poll::eventually(|| procs::touching(t.path()).is_empty()),
+        "processes left: {:?}\n{out}",
+        procs::touching(t.path())
+    );
+}
+
+#[test]
+fn full_disk_fails_cleanly_and_works_again_with_room() {
+    let t = TestRoot::new();
+    let Some(disk) = Tmpfs::mount(&t, "small", "20m", "disk::full_disk") else {
+        return;
+    };
+    let base = disk.path().join("base");
+    let base_text = base.to_str().expect("utf-8 path");
+    // The pool is off so that every call copies: each one needs room.
+    let call = || {
+        t.pgtmp(["-w", "0"])
+            .env("PGTMP_DIR", &base)
+            .env("PGTMP_POOL_SIZE", "0")
+            .run()
+    };
+
+    // 20 MB: initdb itself runs out.
+    let out = call();
+    out.assert_error(1, &["no space left", base_text, "hint:"]);
+    assert!(out.stdout.is_empty(), "{out}");
+    assert_nothing_half_written(&t, &base, &out);
+    let templates: Vec<_> = fs::read_dir(base.join("templates"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .collect();
+    assert!(
+        templates.is_empty(),
+        "a template after a failed initdb\n{out}"
+    );
+
+    // Room: it works.
+    disk.remount("size=200m");
+    let ok = call();
+    ok.assert_success();
+    let mut client = db::connect(ok.one_line());
+    assert_eq!(db::text(&mut client, "select 'room'"), "room");
+    drop(client);
+    t.pgtmp(["stop", "--all"])
+        .env("PGTMP_DIR", &base)
+        .run()
+        .assert_success();
+
+    // Full again, with the template there: the copy for the instance fails.
+    let ballast = fill(disk.path(), 4 << 20);
+    let out = call();
+    out.assert_error(1, &["no space left", base_text, "hint:"]);
+    assert!(out.stdout.is_empty(), "{out}");
+    assert_nothing_half_written(&t, &base, &out);
+
+    fs::remove_file(ballast).expect("remove ballast");
+    let ok = call();
+    ok.assert_success();
+    let mut client = db::connect(ok.one_line());
+    assert_eq!(db::text(&mut client, "select 'room again'"), "room again");
+    drop(client);
+    t.pgtmp(["stop", "--all"])
+        .env("PGTMP_DIR", &base)
+        .run()
+        .assert_success();
+}
+
+/// A base directory that became read-only (a remount): calls that need to
+/// write fail clearly (`gc` too: it cannot take its locks), those that only
+/// read still work, nothing changes; writable again, it works.
+#[test]
+fn read_only_base_fails_cleanly() {
+    let t = TestRoot::new();
+    let Some(disk) = Tmpfs::mount(&t, "ro", "200m", "disk::read_only_base") else {
+        return;
+    };
+    let base = disk.path().join("base");
+    let run = |args: &[&str]| {
+        t.pgtmp(args)
+            .env("PGTMP_DIR", &base)
+            .env("PGTMP_POOL_SIZE", "1")
+            .run()
+    };
+    let warm = run(&["-w", "0"]);
+    warm.assert_success();
+    run(&["stop", "--all"]).assert_success();
+    assert!(
+        poll::eventually(|| procs::touching(t.path()).is_empty()),
+        "refill still running"
+    );
+    let before = tree::snapshot(&base);
+
+    disk.remount("ro");
+    for args in [&["-w", "0"][..], &["-t"], &["initdb"], &["gc"]] {
+        let out = run(args);
+        out.assert_error(1, &["Read-only file system", "hint:"]);
+        assert!(out.stdout.is_empty(), "{out}");
+    }
+    for args in [&["list"][..], &["stop", "--all"]] {
+        run(args).assert_success();
+    }
+    let after = tree::snapshot(&base);
+    assert!(
+        after == before,
+        "the read-only base changed: {:?}",
+        tree::diff(&before, &after)
+    );
+
+    disk.remount("rw");
+    let ok = run(&["-w", "0"]);
+    ok.assert_success();
+    db::connect(ok.one_line());
+    run(&["stop", "--all"]).assert_success();
+}
+
+/// Takes the write bits off everything under `root`; returns the modes to
+/// put back.
+fn make_read_only(root: &Path) -> Vec<(PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut modes = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = fs::symlink_metadata(&path).expect("inspect");
+        if meta.file_type().is_symlink() {
+            continue;
+        }
+        if meta.is_dir() {
+            stack.extend(
+                fs::read_dir(&path)
+                    .expect("read")
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+        }
+        let mode = meta.permissions().mode() & 0o7777;
+        modes.push((path, mode));
+    }
+    // Children first, so that a read-only parent does not stop the walk.
+    for (path, mode) in modes.iter().rev() {
+        set_mode(path, mode & !0o222);
+    }
+    modes
+}
+
+/// The same for an ordinary user whose whole base directory became
+/// read-only to them: a clear error with a hint, nothing changed.
+#[test]
+fn read_only_base_of_an_ordinary_user() {
+    let t = TestRoot::new();
+    let who = if procs::is_root() {
+        Who::User(user::ordinary())
+    } else {
+        Who::Me
+    };
+    let warm = t.start_as(who, &["-w", "0"]);
+    db::connect(&warm.url);
+    // Standbys too: a read-only base must not meet a running server.
+    t.pgtmp(["stop", "--all"]).who(who).run().assert_success();
+    assert!(
+        poll::eventually(|| procs::touching(t.path()).is_empty()),
+        "refill still running"
+    );
+    let base = t.base_of(who);
+    let modes = make_read_only(&base);
+    let before = tree::snapshot(&base);
+    let out = t.pgtmp(["-w", "0"]).who(who).run();
+    out.assert_error(1, &["Permission denied", "hint:", "PGTMP_DIR"]);
+    assert!(out.stdout.is_empty(), "{out}");
+    t.pgtmp(["list"]).who(who).run().assert_success();
+    let after = tree::snapshot(&base);
+    assert!(
+        after == before,
+        "the read-only base changed: {:?}",
+        tree::diff(&before, &after)
+    );
+    for (path, mode) in &modes {
+        set_mode(path, *mode);
+    }
+    t.start_as(who, &["-w", "0"]);
+}
