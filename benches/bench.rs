@@ -116,9 +116,19 @@ fn run(args: &Args) -> Result<(), String> {
     scenarios::interleaved(&mut bench, &mut results, args.samples, args.only.as_deref());
     if let Some(only) = &args.only {
         results.meta.push(("only", only.join(", ")));
-    } else {
+    }
+    let wanted = |key: &str| {
+        args.only
+            .as_ref()
+            .is_none_or(|o| o.iter().any(|k| k == key))
+    };
+    if wanted("burst") {
         load::burst(&mut bench, &mut results, rounds);
+    }
+    if wanted("concurrent") {
         load::concurrent(&mut bench, &mut results, rounds);
+    }
+    if wanted("reap") {
         reap::reap(&mut bench, &mut results, args.samples.min(5));
     }
     if !interrupt::interrupted() && args.only.is_none() {

@@ -32,6 +32,14 @@ pub fn record(layout: &Layout, class: &str) {
     }
 }
 
+/// Milliseconds since the last recorded hand-out of `class`.
+pub fn since_last(layout: &Layout, class: &str) -> Option<u64> {
+    let now = now_ms();
+    read(&layout.standby_demand(class), now)
+        .last()
+        .map(|&t| now.saturating_sub(t))
+}
+
 /// How many standbys of `class` to keep ready, from 1 to `max`.
 pub fn target(layout: &Layout, class: &str, max: usize) -> usize {
     peak(&read(&layout.standby_demand(class), now_ms())).clamp(1, max.max(1))

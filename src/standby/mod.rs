@@ -26,7 +26,7 @@ use crate::paths::{self, Layout};
 
 /// The most standbys kept per class by default (`PGTMP_STANDBY`). Each is
 /// one idle server: ~18 MiB of memory and ~35 MB of tmpfs.
-pub const DEFAULT_MAX: usize = 8;
+pub const DEFAULT_MAX: usize = 16;
 /// The most `PGTMP_STANDBY` may ask for.
 pub const MAX_MAX: usize = 64;
 

@@ -5,6 +5,7 @@
 //! batch so that a burst that outruns it is caught up with.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use super::{announce, demand, starting, starting_tokens, token, tokens};
 use crate::config::Config;
@@ -16,9 +17,15 @@ use crate::paths;
 use crate::pool;
 use crate::random;
 
+/// A pause in hand-outs this long ends a burst.
+const LULL: Duration = Duration::from_millis(100);
+const LULL_POLL: Duration = Duration::from_millis(10);
+/// The longest a burst defers starting standbys.
+const MAX_DEFER: Duration = Duration::from_secs(2);
+
 /// How many standbys start at once: enough in flight that callers of a
 /// burst, who claim those still starting, find one nearly ready.
-const BATCH: usize = 8;
+const BATCH: usize = 2;
 
 /// What the standbys of a class are: the hand-out that asked for them
 /// passes this on (as root, the refill no longer knows the caller's role).
@@ -44,6 +51,7 @@ pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result
     let Some(_guard) = lock::try_lock(&layout.standby_lock(&class))? else {
         return Ok(()); // another refill is on it
     };
+    let deferred = Instant::now();
     loop {
         if super::halted_since(layout, began) {
             return Ok(()); // `stop --all` ran meanwhile
@@ -52,6 +60,10 @@ pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result
         let ready = tokens(layout, &class).len() + starting_tokens(layout, &class).len();
         if ready >= target {
             return Ok(());
+        }
+        if ready > 0 && burst_goes_on(layout, &class, &deferred) {
+            std::thread::sleep(LULL_POLL);
+            continue;
         }
         let mut launched = Vec::new();
         let mut failed = None;
@@ -76,6 +88,15 @@ pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result
             return Err(e);
         }
     }
+}
+
+/// While hand-outs keep coming and standbys are left, starting more would
+/// only take CPU from those hand-outs: wait for a lull of [`LULL`], for
+/// at most [`MAX_DEFER`]. With none left, starting at once is quicker than
+/// each caller starting its own.
+fn burst_goes_on(layout: &crate::paths::Layout, class: &str, since: &Instant) -> bool {
+    since.elapsed() < MAX_DEFER
+        && demand::since_last(layout, class).is_some_and(|ms| ms < LULL.as_millis() as u64)
 }
 
 /// Creates one standby instance, starts its supervisor and announces it.

@@ -275,7 +275,12 @@ fn killed_refill_never_leaves_a_partial_entry_to_claim() {
     let ready = ready_entries(&t).len();
     assert!(ready >= 4, "complete entries went missing: {ready}");
     for _ in 0..ready {
-        let out = t.pgtmp(["-w", "0"]).env("PGTMP_POOL_SIZE", "0").run();
+        // No standbys: each call must take (and so prove) a pool entry.
+        let out = t
+            .pgtmp(["-w", "0"])
+            .env("PGTMP_POOL_SIZE", "0")
+            .env("PGTMP_STANDBY", "0")
+            .run();
         out.assert_success();
         let mut client = db::connect(out.one_line());
         assert_eq!(db::text(&mut client, "select current_database()"), "test");

@@ -150,12 +150,17 @@ fn stop_unknown_url_fails() {
 
 /// A supervisor killed with SIGKILL takes its postmaster with it
 /// (PR_SET_PDEATHSIG), and `gc` removes what is left on disk. The pool is
-/// off: a pool refill ends with a quiet gc of its own, which could do the
-/// work (or race this one) and hide whether `pgtmp gc` does it.
+/// off, and so are standbys: a refill ends with a quiet gc of its own,
+/// which could do the work (or race this one) and hide whether `pgtmp gc`
+/// does it.
 #[test]
 fn gc_cleans_up_after_killed_supervisor() {
     let t = TestRoot::new();
-    let start = t.pgtmp(["-w", "0"]).env("PGTMP_POOL_SIZE", "0").run();
+    let start = t
+        .pgtmp(["-w", "0"])
+        .env("PGTMP_POOL_SIZE", "0")
+        .env("PGTMP_STANDBY", "0")
+        .run();
     start.assert_success();
     let url = start.one_line();
     let inst = t.instance(url);
