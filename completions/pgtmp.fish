@@ -28,7 +28,7 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -s p -l port -d 'Listen on thi
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
-complete -c pgtmp -n "__fish_pgtmp_needs_command" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 8]' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 16]' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
@@ -57,7 +57,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s p -l port -d 'List
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 8]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 16]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
@@ -99,7 +99,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s p -l port -d 'Liste
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 8]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 16]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r

@@ -93,7 +93,7 @@ pub struct StartArgs {
     #[arg(short = 'd', long = "datadir", value_name = "DIR")]
     pub datadir: Option<PathBuf>,
 
-    /// Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 8]
+    /// Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 16]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=64))]
     pub standby: Option<u8>,
 

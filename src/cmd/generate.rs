@@ -74,7 +74,7 @@ The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR).
 How many ready data directories to keep (default 2, at most 32; 0 turns the pool off).
 .TP
 \fBPGTMP_STANDBY\fR
-The most standby servers (started ahead, claimed by the next plain hand-out) kept ready per PostgreSQL build and listener (default 8, at most 64; 0 turns standbys off; \fB\-\-standby\fR overrides it). How many are kept follows demand.
+The most standby servers (started ahead, claimed by the next plain hand-out) kept ready per PostgreSQL build and listener (default 16, at most 64; 0 turns standbys off; \fB\-\-standby\fR overrides it). How many are kept follows demand.
 .TP
 \fBPGTMP_STANDBY_TIMEOUT\fR
 How long an unclaimed standby waits before it stops (default 60s).
