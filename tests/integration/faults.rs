@@ -57,6 +57,9 @@ fn killed_supervisor_stops_server_and_next_call_sweeps() {
     let inst = t.instance(&h.url);
     let port = url::tcp(&h.url).port;
     let mut client = db::connect(&h.url);
+    // The refill of this hand-out (it also starts standbys) ends with a
+    // quiet gc; let it end first, or it could sweep before the next call.
+    assert!(poll::eventually(|| !t.refilling()), "refill never ended");
     procs::signal(inst.supervisor_pid, "KILL");
     assert!(
         poll::eventually(|| !procs::alive(inst.pid)),
