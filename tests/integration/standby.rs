@@ -124,7 +124,7 @@ fn unclaimed_standby_stops_after_the_standby_timeout() {
     let t = TestRoot::new();
     let h = t
         .pgtmp(["-w", "1"])
-        .env("PGTMP_STANDBY_TIMEOUT", "2s")
+        .env("PGTMP_STANDBY_TIMEOUT", "4s")
         .run();
     h.assert_success();
     wait_standbys(&t, 1);
