@@ -110,7 +110,7 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
         standby::demand::record(layout, &class);
         if let Some((dir, meta)) = standby::claim::claim(layout, &class, &settings)? {
             trace::mark("standby claimed");
-            after_handout(config, &key, standbys.then_some(&kind), args, &meta);
+            after_handout(config, &key, Some(&kind), args, &meta);
             return Ok(Handout {
                 url: meta.url,
                 ack: Ack::file(&dir),

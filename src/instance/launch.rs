@@ -68,21 +68,17 @@ pub fn wait_ready(
     cancelled: &dyn Fn() -> bool,
 ) -> Startup {
     let deadline = Instant::now() + timeout;
-    let pid_file = data_dir.join("postmaster.pid");
-    let pid = child.id().to_string();
+    let pid = child.id();
     let mut pause = Duration::from_micros(500);
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             return Startup::Exited(status);
         }
-        if let Ok(text) = fs::read_to_string(&pid_file) {
-            let lines: Vec<&str> = text.lines().collect();
-            // Line 1 is the pid (a stale file names another), line 8 the status.
-            if lines.first() == Some(&pid.as_str())
-                && lines.get(7).map(|s| s.trim()) == Some("ready")
-            {
-                return Startup::Ready;
-            }
+        // A stale file names another pid.
+        if super::registry::postmaster_status(data_dir)
+            .is_some_and(|(p, s)| p == pid && s == "ready")
+        {
+            return Startup::Ready;
         }
         if cancelled() {
             return Startup::Cancelled;

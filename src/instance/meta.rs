@@ -110,10 +110,17 @@ impl State {
 }
 
 /// Writes `path` through a temporary file and a rename.
+/// The temporary name is this process's own, so concurrent writers of one
+/// file never write into each other's; the last rename wins.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    fs::write(&tmp, bytes).map_err(Error::io("write", &tmp))?;
-    fs::rename(&tmp, path).map_err(Error::io("rename into", path))
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let written = fs::write(&tmp, bytes)
+        .map_err(Error::io("write", &tmp))
+        .and_then(|()| fs::rename(&tmp, path).map_err(Error::io("rename into", path)));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
 }
 
 pub fn now_secs() -> u64 {

@@ -65,6 +65,16 @@ pub fn live(layout: &Layout, stopping: bool) -> Vec<(PathBuf, Meta)> {
 
 /// The postmaster's pid, from line 1 of `postmaster.pid`.
 pub fn postmaster_pid(data_dir: &Path) -> Option<u32> {
+    postmaster_status(data_dir).map(|(pid, _)| pid)
+}
+
+/// The pid (line 1 of `postmaster.pid`) and the status (line 8,
+/// PostgreSQL 10+: `ready` once it accepts connections; empty until
+/// written). A stale file names a pid that is not the current server.
+pub fn postmaster_status(data_dir: &Path) -> Option<(u32, String)> {
     let text = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
-    text.lines().next()?.trim().parse().ok()
+    let mut lines = text.lines();
+    let pid = lines.next()?.trim().parse().ok()?;
+    let status = lines.nth(6).map(str::trim).unwrap_or_default().to_string();
+    Some((pid, status))
 }

@@ -117,12 +117,8 @@ fn serving(dir: &Path, meta: &Meta) -> bool {
 
 /// `postmaster.pid` names a running process and says `ready`.
 fn postmaster_ready(data_dir: &Path) -> bool {
-    let Ok(text) = fs::read_to_string(data_dir.join("postmaster.pid")) else {
-        return false;
-    };
-    let lines: Vec<&str> = text.lines().collect();
-    let pid = lines.first().and_then(|l| l.trim().parse::<u32>().ok());
-    lines.get(7).map(|s| s.trim()) == Some("ready") && pid.is_some_and(process::running)
+    registry::postmaster_status(data_dir)
+        .is_some_and(|(pid, status)| status == "ready" && process::running(pid))
 }
 
 /// A claimed standby that is not serving: its supervisor, if it still

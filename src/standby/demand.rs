@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::instance::meta::now_ms;
+use crate::instance::meta::{self, now_ms};
 use crate::paths::{self, Layout};
 
 /// How far back demand is remembered.
@@ -26,10 +26,7 @@ pub fn record(layout: &Layout, class: &str) {
     let skip = times.len().saturating_sub(KEEP);
     let text: String = times[skip..].iter().map(|t| format!("{t}\n")).collect();
     let _ = paths::mkdir_private(&layout.standby_root());
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    if std::fs::write(&tmp, text).is_err() || std::fs::rename(&tmp, &path).is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
+    let _ = meta::write_atomic(&path, text.as_bytes());
 }
 
 /// Milliseconds since the last recorded hand-out of `class`.
