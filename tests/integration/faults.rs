@@ -154,7 +154,13 @@ fn killed_handouts_leave_only_what_gc_removes() {
     let mut kills = 0;
     for round in 0..40u64 {
         let pool = if round % 2 == 0 { "2" } else { "0" };
-        let child = spawn_pgtmp(&t, &["-w", "0"], &[("PGTMP_POOL_SIZE", pool)]);
+        // Standbys off: a killed caller's claimed standby stops itself
+        // (standby.rs); here the starter's own paths are under test.
+        let child = spawn_pgtmp(
+            &t,
+            &["-w", "0"],
+            &[("PGTMP_POOL_SIZE", pool), ("PGTMP_STANDBY", "0")],
+        );
         std::thread::sleep(Duration::from_millis(2 + (round * 7) % 90));
         procs::signal(child.id(), "KILL");
         let out = child.wait_with_output().expect("wait for pgtmp");
