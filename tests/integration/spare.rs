@@ -177,6 +177,13 @@ fn killed_spare_is_never_handed_out() {
             t.pgtmp(["stop", &u]).run().assert_success();
         }
         procs::signal(pid, "KILL");
+        // kill(2) returns before the victim has died; on a loaded machine a
+        // claim could still find it running (a race of this test's, not of
+        // pgtmp's, which cannot know of a kill that has not happened yet).
+        assert!(
+            poll::eventually(|| !procs::alive(pid)),
+            "the {victim} survives SIGKILL"
+        );
         let h = t.start(&[]);
         let mut client = db::try_connect(&h.url).unwrap_or_else(|e| {
             panic!(
