@@ -86,18 +86,14 @@ pub fn env_vars(url: &str, t: &Target) -> Vec<(&'static str, Option<String>)> {
 
 /// What the URL says; the supervisor wrote it, so it always parses.
 pub fn target(meta: &Meta) -> Result<Target> {
-    url::parse(&meta.url)
-        .ok_or_else(|| Error::other(format!("cannot read back the URL {:?}", meta.url)))
+    url::parse(&meta.url).ok_or_else(|| Error::NotAUrl(meta.url.clone()))
 }
 
 /// `jdbc:postgresql://127.0.0.1:PORT/test?user=..&password=..`: pgjdbc
 /// takes no credentials before the host, only as parameters.
 fn jdbc(t: &Target) -> Result<String> {
     let (None, Some(password)) = (t.socket_dir(), &t.password) else {
-        return Err(Error::with_hint(
-            "a JDBC URL needs a TCP instance: JDBC cannot use a Unix socket",
-            "use `-t` (`-F jdbc` implies it)",
-        ));
+        return Err(Error::JdbcNeedsTcp);
     };
     Ok(format!(
         "jdbc:postgresql://{}:{}/{}?user={}&password={}&sslmode=disable",

@@ -33,6 +33,7 @@ pub mod json;
 pub(crate) mod lock;
 pub(crate) mod paths;
 pub(crate) mod pg;
+pub(crate) mod platform;
 pub(crate) mod pool;
 pub(crate) mod postmaster;
 pub(crate) mod process;

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::datadir::{prepare_as_root, prepare_user_dir};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, VersionProblem};
 use crate::fixture::{self, Fixture};
 use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance, Plan};
@@ -114,7 +114,10 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
         keep: request.keep,
         timeout_ms: request.timeout.unwrap_or(DEFAULT_TIMEOUT).as_millis() as u64,
         owner_pid: request.owner_pid,
-        owner_start: request.owner_pid.and_then(process::start_time),
+        owner_start: match request.owner_pid {
+            Some(pid) => process::start_time(pid)?,
+            None => None,
+        },
     };
     let kind = spare::Kind {
         key: key.clone(),
@@ -226,14 +229,10 @@ fn pool_entry(layout: &Layout, key: &str, dir: &Path) -> bool {
 fn check_version(data_dir: &Path) -> Result<()> {
     if pg::data_dir_major(data_dir)? < pg::MIN_MAJOR {
         let text = fs::read_to_string(data_dir.join("PG_VERSION")).unwrap_or_default();
-        return Err(Error::with_hint(
-            format!(
-                "{} is PostgreSQL {}, older than 10",
-                data_dir.display(),
-                text.trim()
-            ),
-            "use PostgreSQL 10 or newer (`--pg-version`, `--pg-bindir`)",
-        ));
+        return Err(Error::PgVersion(VersionProblem::TooOld {
+            data_dir: data_dir.to_path_buf(),
+            version: text.trim().to_string(),
+        }));
     }
     Ok(())
 }

@@ -92,10 +92,7 @@ fn start(config: &Config, kind: &Kind, class: &str) -> Result<(Launched, PathBuf
     let layout = &config.layout;
     let template = layout.template(&kind.key);
     if !template.join("PG_VERSION").exists() {
-        return Err(Error::other(format!(
-            "no template at {}",
-            template.display()
-        )));
+        return Err(Error::NoTemplate(template));
     }
     let mut new = NewInstance::create(layout)?;
     let data_dir = new.data_dir();
