@@ -16,23 +16,50 @@ use crate::pg::Install;
 use crate::postmaster;
 use crate::url::{self, Target};
 
-/// How the hand-out is printed.
+/// How the hand-out is printed (see [`Format::about`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Format {
-    /// A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)
     #[default]
     Url,
-    /// A jdbc:postgresql:// URL with user and password; implies -t
     Jdbc,
-    /// A libpq key=value connection string
     Dsn,
-    /// `export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"
     Env,
-    /// A JSON object: url, host, port, user, password, database, directories, pid, version
     Json,
 }
 
 impl Format {
+    pub const ALL: [Format; 5] = [
+        Format::Url,
+        Format::Jdbc,
+        Format::Dsn,
+        Format::Env,
+        Format::Json,
+    ];
+
+    /// Its name on the command line (`-F NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Url => "url",
+            Format::Jdbc => "jdbc",
+            Format::Dsn => "dsn",
+            Format::Env => "env",
+            Format::Json => "json",
+        }
+    }
+
+    /// What it prints, as `--help` says it.
+    pub fn about(self) -> &'static str {
+        match self {
+            Format::Url => "A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)",
+            Format::Jdbc => "A jdbc:postgresql:// URL with user and password; implies -t",
+            Format::Dsn => "A libpq key=value connection string",
+            Format::Env => "`export` lines for DATABASE_URL and PG*, for eval \"$(pgtmp -F env)\"",
+            Format::Json => {
+                "A JSON object: url, host, port, user, password, database, directories, pid, version"
+            }
+        }
+    }
+
     /// JDBC cannot use a Unix socket without junixsocket, which no
     /// distribution ships with the driver: `-F jdbc` hands out over TCP.
     pub fn needs_tcp(self) -> bool {

@@ -11,7 +11,7 @@ use crate::format::Format;
 use crate::handout::{self, Request};
 
 pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
-    let format: Format = args.format.unwrap_or_default().into();
+    let format = args.format.unwrap_or_default();
     let mut options = options(global);
     options.spares = args.spares.map(usize::from);
     let config = Config::resolve(&options)?;

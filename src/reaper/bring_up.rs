@@ -82,7 +82,7 @@ fn start_server(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut pm = Postmaster::start(&server.postmaster(dir))?;
+        let mut pm = Postmaster::start(&server.postmaster(dir.join(SERVER_LOG)))?;
         trace::mark("postmaster spawned");
         spawned();
         match pm.wait_ready(START_TIMEOUT, &|| stop_signals.requested()) {
