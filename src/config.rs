@@ -41,6 +41,10 @@ pub struct Options {
     pub run_as: Option<String>,
     /// The most spares kept per class (else `PGTMP_SPARES`).
     pub spares: Option<usize>,
+    /// The pgtmp program that runs supervisors and refills (`__supervise`,
+    /// `__refill`). By default the running program when it is pgtmp
+    /// (`pgtmp::run`), else the `pgtmp` found on PATH.
+    pub exe: Option<PathBuf>,
 }
 
 /// Everything pgtmp acts on, resolved once.
@@ -56,6 +60,8 @@ pub struct Config {
     pub spare_max: usize,
     /// How long an unclaimed spare waits before it stops.
     pub spare_timeout: Duration,
+    /// The pgtmp program the background processes run.
+    pub exe: PathBuf,
 }
 
 impl Config {
@@ -94,7 +100,17 @@ impl Config {
             })?,
             Err(_) => Vec::new(),
         };
+        let exe = match &options.exe {
+            Some(exe) => exe.clone(),
+            None if crate::is_pgtmp() => {
+                std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?
+            }
+            // Never this program: re-run as `__supervise`, it would hand
+            // out again.
+            None => which::which("pgtmp").map_err(|_| Error::NoProgram)?,
+        };
         Ok(Config {
+            exe,
             layout: Layout::new(base),
             identity,
             pool_size,

@@ -41,6 +41,9 @@ impl Error {
                 Some("give `-d` a missing or empty directory, or an existing data directory".into())
             }
             Error::NoSuchInstance(_) => Some("`pgtmp list` shows the running instances".into()),
+            Error::NoProgram => {
+                Some("install pgtmp on PATH, or name it in `Options::exe`".into())
+            }
             Error::JdbcNeedsTcp => Some("use `-t` (`-F jdbc` implies it)".into()),
             Error::ServerStart { hint, .. } | Error::FixtureLoad { hint, .. } => hint.clone(),
             Error::Fixture(problem) => Some(problem.hint().into()),

@@ -195,6 +195,10 @@ pub enum Error {
     #[error("no space left on the filesystem of {}: {source}", path.display())]
     NoSpace { path: PathBuf, source: Box<Error> },
 
+    /// A library caller without a `pgtmp` program to run supervisors.
+    #[error("no `pgtmp` program to run the supervisors: not on PATH")]
+    NoProgram,
+
     /// Something this platform cannot do (see `platform`).
     #[error("{0} is not supported on this platform")]
     Unsupported(&'static str),

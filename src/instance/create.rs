@@ -97,10 +97,10 @@ impl NewInstance {
         Ok(meta)
     }
 
-    /// Writes `meta.json` and starts the supervisor; `wait` for its report.
-    pub fn launch(self, meta: &Meta) -> Result<Launched> {
+    /// Writes `meta.json` and starts the supervisor, the pgtmp program
+    /// `exe`; `wait` for its report.
+    pub fn launch(self, meta: &Meta, exe: &Path) -> Result<Launched> {
         meta.write(&self.dir)?;
-        let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
         let log_path = self.dir.join(SUPERVISE_LOG);
         let log = fs::File::create(&log_path).map_err(Error::io("create", &log_path))?;
         let log_err = log.try_clone().map_err(Error::io("open", &log_path))?;

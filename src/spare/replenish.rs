@@ -115,7 +115,7 @@ fn start(config: &Config, kind: &Kind, class: &str) -> Result<(Launched, PathBuf
         spare: Some(token.clone()),
         ..Plan::default()
     })?;
-    let launched = new.launch(&meta)?;
+    let launched = new.launch(&meta, &config.exe)?;
     announce(&token)?;
     Ok((launched, token))
 }

@@ -479,3 +479,23 @@ fn rust_postgres() {
         ],
     );
 }
+
+/// The library itself as a Rust test suite would use it: `hand_out` returns
+/// the instance as a value (nothing printed), `acknowledge` hands it over,
+/// `stop` ends it. Its supervisors are still this build's `pgtmp`.
+#[test]
+fn rust_library() {
+    let t = TestRoot::new();
+    let build = t
+        .cmd(
+            env!("CARGO"),
+            ["build", "--example", "rust_library", "--locked", "--quiet"],
+        )
+        .current_dir(repo())
+        .timeout(std::time::Duration::from_secs(300))
+        .run();
+    build.assert_success();
+    let bin = Path::new(pgtmp_bin()).with_file_name("examples/rust_library");
+    let example = Client::new("the pgtmp crate (examples/rust_library.rs)", bin);
+    check(&t, &example, &[("", Works), ("-t", Works)]);
+}
