@@ -1,9 +1,11 @@
 //! Garbage collection: what crashed processes left behind. Dead instances
 //! (no process holds their lock), tokens of spares that died, copies in
 //! progress whose copier died, pools and templates of other PostgreSQL
-//! builds that nobody used lately, and fixture templates: after a day
-//! unused, or ten minutes once a newer version of the same fixture was
-//! used. With `all`, ready spares stop too.
+//! builds that nobody used lately, and fixture and setup templates: after
+//! a day unused, or ten minutes once a newer version of the same fixture
+//! was used. With `all`, ready spares stop too. Snapshots stay, even with
+//! `all`, until unused for `snapshot::UNUSED`; a template that a running
+//! instance was handed out from stays while it runs (`reset` needs it).
 //! Run by `pgtmp gc` and, quietly, by every background pool refill.
 
 use std::collections::{HashMap, HashSet};
@@ -12,12 +14,12 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use crate::error::Result;
-use crate::fixture;
 use crate::instance::meta::LOCK;
 use crate::instance::{Meta, registry, stop};
 use crate::lock;
 use crate::paths::{self, Layout};
 use crate::spare;
+use crate::{fixture, setup, snapshot};
 
 /// A pool of another key unused this long is emptied (tmpfs is memory).
 const POOL_UNUSED: Duration = Duration::from_secs(60 * 60);
@@ -69,6 +71,7 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
     }
     sum.spares = spares(layout, all)?;
     let superseded = superseded_fixtures(layout);
+    let kept = kept_templates(layout);
     for (key, pool) in children(&layout.pool_root()) {
         if !pool.is_dir() {
             continue;
@@ -76,7 +79,7 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
         let Some(_guard) = lock::try_lock(&layout.pool_lock(&key))? else {
             continue; // a refill is writing it
         };
-        let limit = template_limit(&key, &superseded).min(POOL_UNUSED);
+        let limit = template_limit(&key, &superseded, &kept).min(POOL_UNUSED);
         let stale = all || (Some(key.as_str()) != current && unused_for(layout, &key, limit));
         for (name, entry) in children(&pool) {
             if name.starts_with(".tmp-") {
@@ -108,13 +111,11 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
             remove_orphan(layout, &name, &path);
             continue;
         }
-        let limit = template_limit(&name, &superseded);
+        let limit = template_limit(&name, &superseded, &kept);
         let old = Some(name.as_str()) != current && unused_for(layout, &name, limit);
+        let all = all && !kept.contains(&name);
         if (all || old) && !lock::is_held(&layout.template_lock(&name)) {
-            paths::remove_tree(&path)?;
-            let _ = fs::remove_file(layout.template_used(&name));
-            let _ = fs::remove_file(layout.template_origin(&name));
-            let _ = fs::remove_file(layout.template_lock(&name));
+            remove_template_dir(layout, &name)?;
             sum.templates += 1;
         }
     }
@@ -152,24 +153,84 @@ fn spares(layout: &Layout, all: bool) -> Result<usize> {
 }
 
 /// How long the template `key` may go unused.
-fn template_limit(key: &str, superseded: &HashSet<String>) -> Duration {
-    if superseded.contains(key) {
+fn template_limit(key: &str, superseded: &HashSet<String>, kept: &Kept) -> Duration {
+    if kept.in_use.contains(key) {
+        Duration::MAX
+    } else if kept.snapshots.contains(key) {
+        snapshot::UNUSED
+    } else if superseded.contains(key) || key.starts_with(snapshot::KEY_PREFIX) {
         SUPERSEDED_UNUSED
-    } else if key.starts_with(fixture::KEY_PREFIX) {
+    } else if is_derived(key) {
         FIXTURE_UNUSED
     } else {
         TEMPLATE_UNUSED
     }
 }
 
-/// Fixture templates of which another one made from the same files and
-/// options (the same origin) was used more recently: older versions of an
-/// edited fixture.
+/// Whether `key` is a template made from another (`-f`, `--setup`).
+fn is_derived(key: &str) -> bool {
+    key.starts_with(fixture::KEY_PREFIX) || key.starts_with(setup::KEY_PREFIX)
+}
+
+/// Templates gc leaves alone: those a running instance was handed out
+/// from, and those a snapshot record names (aged by `snapshot::UNUSED`).
+#[derive(Debug, Default)]
+struct Kept {
+    in_use: HashSet<String>,
+    snapshots: HashSet<String>,
+}
+
+impl Kept {
+    fn contains(&self, key: &str) -> bool {
+        self.in_use.contains(key) || self.snapshots.contains(key)
+    }
+}
+
+fn kept_templates(layout: &Layout) -> Kept {
+    Kept {
+        in_use: registry::live(layout, true)
+            .into_iter()
+            .filter_map(|(_, meta)| meta.template)
+            .collect(),
+        snapshots: snapshot::records(layout)
+            .into_iter()
+            .map(|r| r.key)
+            .collect(),
+    }
+}
+
+/// Removes the template `key` and its pool, unless one is being written.
+pub fn remove_template(layout: &Layout, key: &str) -> Result<()> {
+    let pool = layout.pool(key);
+    if pool.is_dir()
+        && let Some(_guard) = lock::try_lock(&layout.pool_lock(key))?
+    {
+        paths::remove_tree(&pool)?;
+        let _ = fs::remove_file(layout.pool_lock(key));
+    }
+    if !lock::is_held(&layout.template_lock(key)) {
+        remove_template_dir(layout, key)?;
+    }
+    Ok(())
+}
+
+/// The template directory `key` and the files beside it.
+fn remove_template_dir(layout: &Layout, key: &str) -> Result<()> {
+    paths::remove_tree(&layout.template(key))?;
+    let _ = fs::remove_file(layout.template_used(key));
+    let _ = fs::remove_file(layout.template_origin(key));
+    let _ = fs::remove_file(layout.template_lock(key));
+    Ok(())
+}
+
+/// Fixture and setup templates of which another one made from the same
+/// files, commands and options (the same origin) was used more recently:
+/// older versions of an edited fixture or `--key`.
 fn superseded_fixtures(layout: &Layout) -> HashSet<String> {
     let mut latest: HashMap<String, (SystemTime, String)> = HashMap::new();
     let mut all = Vec::new();
     for (key, path) in children(&layout.templates()) {
-        if !key.starts_with(fixture::KEY_PREFIX) || !path.is_dir() {
+        if !is_derived(&key) || !path.is_dir() {
             continue;
         }
         let Ok(origin) = fs::read_to_string(layout.template_origin(&key)) else {
@@ -219,7 +280,7 @@ fn unused_for(layout: &Layout, key: &str, age: Duration) -> bool {
 }
 
 /// When the template `key` was last handed out (or else made).
-fn last_used(layout: &Layout, key: &str) -> Option<SystemTime> {
+pub fn last_used(layout: &Layout, key: &str) -> Option<SystemTime> {
     let used = layout.template_used(key);
     let probe = if used.exists() {
         used

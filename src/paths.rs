@@ -63,6 +63,7 @@ const OWN_ENTRIES: &[&str] = &[
     "refill.log",
     "pg_config.cache",
     "digests.json",
+    "snapshots",
 ];
 
 /// Creates the base directory (mode 0700) if needed and checks that it is a
@@ -207,6 +208,16 @@ impl Layout {
     /// superseded fixture templates by.
     pub fn template_origin(&self, key: &str) -> PathBuf {
         self.templates().join(format!("{key}.origin"))
+    }
+
+    /// `snapshots/`: one record `NAME.json` per snapshot, naming its
+    /// template.
+    pub fn snapshots(&self) -> PathBuf {
+        self.base.join("snapshots")
+    }
+
+    pub fn snapshot(&self, name: &str) -> PathBuf {
+        self.snapshots().join(format!("{name}.json"))
     }
 
     /// Digests of large fixture files, by file identity (`fixture::memo`).

@@ -84,6 +84,17 @@ fn start_args(args: &ExecArgs, global: &GlobalArgs) -> Vec<OsString> {
     if let Some(n) = &s.now {
         v.push(format!("--now={n}").into());
     }
+    for cmd in &s.setup {
+        v.push(format!("--setup={cmd}").into());
+    }
+    for k in &s.setup_keys {
+        let mut arg = OsString::from("--key=");
+        arg.push(k);
+        v.push(arg);
+    }
+    if let Some(name) = &s.from {
+        v.push(format!("--from={name}").into());
+    }
     v.extend(global_args(global));
     v
 }

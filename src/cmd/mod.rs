@@ -7,6 +7,8 @@ mod gc;
 mod generate;
 mod initdb;
 mod list;
+mod reset;
+mod snapshot;
 mod start;
 mod stop;
 
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command, GlobalArgs, Internal};
 use crate::config::Options;
 use crate::error::{Error, Result};
-use crate::{reaper, refill};
+use crate::{reaper, refill, setup};
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     let global = cli.global;
@@ -29,6 +31,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Stop(args)) => stop::run(&args, &global),
         Some(Command::List { json, spares }) => list::run(json, spares, &global),
+        Some(Command::Snapshot(args)) => snapshot::run(&args, &global),
+        Some(Command::Reset { url }) => reset::run(&url, &global),
         Some(Command::Gc { all }) => gc::run(all, &global),
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),
         Some(Command::Completions { shell }) => generate::completions(shell),
@@ -53,6 +57,7 @@ pub fn internal(command: Internal) -> Result<()> {
     match command {
         Internal::Supervise(dir) => reaper::supervise(&dir),
         Internal::Refill(key) => refill::run(&key),
+        Internal::Setup => setup::job::serve(),
     }
 }
 

@@ -47,6 +47,22 @@ impl Error {
             Error::JdbcNeedsTcp => Some("use `-t` (`-F jdbc` implies it)".into()),
             Error::ServerStart { hint, .. } | Error::FixtureLoad { hint, .. } => hint.clone(),
             Error::Fixture(problem) => Some(problem.hint().into()),
+            Error::SetupFailed { code: Some(127), .. } => Some(
+                "each command runs through `sh -c` in the current directory, with your PATH".into(),
+            ),
+            Error::SetupFailed { .. } => {
+                Some("its output is above; nothing was cached, so the next call runs it again".into())
+            }
+            Error::SetupKey { .. } => {
+                Some("give --key files and directories you can read".into())
+            }
+            Error::Setup(problem) => problem.hint().map(Into::into),
+            Error::Snapshot(problem) => problem.hint().map(Into::into),
+            Error::Refused { why, .. } => why.hint().map(Into::into),
+            Error::Supervisor { .. } => {
+                Some("`pgtmp stop` it and start a new one with this pgtmp".into())
+            }
+            Error::Request { hint, .. } => hint.clone(),
             Error::FixtureInput { source, .. }
                 if source.kind() == io::ErrorKind::PermissionDenied =>
             {

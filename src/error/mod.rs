@@ -6,10 +6,12 @@
 
 mod hint;
 mod problem;
+mod state;
 
 pub use problem::{
     BaseProblem, FixtureProblem, PathProblem, RunAsProblem, SettingProblem, VersionProblem,
 };
+pub use state::{Refusal, SetupProblem, SnapshotProblem};
 
 use std::io;
 use std::path::PathBuf;
@@ -173,6 +175,56 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// A `--setup` command failed; `output` is the tail of what it printed.
+    /// Nothing was cached.
+    #[error(
+        "the setup command `{command}` failed ({status}){}",
+        tail_block(output)
+    )]
+    SetupFailed {
+        command: String,
+        status: String,
+        /// Its exit code, if it exited (not killed by a signal).
+        code: Option<i32>,
+        output: String,
+    },
+
+    /// A `--key` path that cannot be read.
+    #[error("cannot read --key {}: {source}", path.display())]
+    SetupKey { path: PathBuf, source: io::Error },
+
+    /// A `--setup` that was not cached.
+    #[error("{0}")]
+    Setup(SetupProblem),
+
+    /// A snapshot name, or the snapshot it names, that cannot be used.
+    #[error("{0}")]
+    Snapshot(SnapshotProblem),
+
+    /// `reset` or `snapshot` of an instance that cannot take it.
+    #[error("cannot {action} {url}: {why}")]
+    Refused {
+        action: &'static str,
+        url: String,
+        why: Refusal,
+    },
+
+    /// The supervisor of an instance cannot take a request (`reset`,
+    /// `snapshot`).
+    #[error("cannot reach the supervisor of {}: {reason}", dir.display())]
+    Supervisor { dir: PathBuf, reason: String },
+
+    /// A request the supervisor carried out failed; `log` is the tail of
+    /// the server log that says why.
+    #[error("{action} failed: {reason}{}", tail_block(log))]
+    Request {
+        action: String,
+        reason: String,
+        log: String,
+        hint: Option<String>,
+        disk_full: bool,
+    },
+
     /// A client program pgtmp needs (psql, pg_restore) is not next to
     /// `postgres`.
     #[error("{program} not found in {}, next to postgres", bindir.display())]
@@ -283,7 +335,9 @@ impl Error {
                 source.kind(),
                 io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
             ),
-            Error::Command { disk_full, .. } | Error::ServerStart { disk_full, .. } => *disk_full,
+            Error::Command { disk_full, .. }
+            | Error::ServerStart { disk_full, .. }
+            | Error::Request { disk_full, .. } => *disk_full,
             _ => false,
         }
     }

@@ -7,6 +7,7 @@
 //! value.
 
 mod request;
+mod source;
 
 pub use request::{Request, Topology};
 
@@ -17,7 +18,6 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::datadir::{prepare_as_root, prepare_user_dir};
 use crate::error::{Error, Result, VersionProblem};
-use crate::fixture::{self, Fixture};
 use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance, Plan};
 use crate::instance::{Meta, Settings, port};
@@ -26,7 +26,9 @@ use crate::paths::Layout;
 use crate::pg::Install;
 use crate::pool::{self, template};
 use crate::process;
+use crate::setup::{Runner, Setup};
 use crate::{pg, refill, spare, trace};
+use source::Source;
 
 /// The default idle timeout, as pg_tmp's.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -88,26 +90,31 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     if let Some(dir) = &request.datadir {
         prepare_as_root(config, dir)?;
     }
+    // The `--key` files and the setup commands are the caller's: read the
+    // files and, as root, start the process that would run the commands,
+    // before privileges are dropped.
+    let setup = Setup::new(&request.setup, &request.setup_keys, &request.server_options)?;
+    let mut runner = match setup {
+        Some(_) if nix::unistd::Uid::effective().is_root() => Some(Runner::spawn(&config.exe)?),
+        _ => None,
+    };
     config.enter()?;
-    start(config, request).map_err(|e| e.on_filesystem_of(&config.layout.base))
+    start(config, request, setup, &mut runner).map_err(|e| e.on_filesystem_of(&config.layout.base))
 }
 
-fn start(config: &Config, request: &Request) -> Result<Handout> {
+fn start(
+    config: &Config,
+    request: &Request,
+    setup: Option<Setup>,
+    runner: &mut Option<Runner>,
+) -> Result<Handout> {
     let layout = &config.layout;
     let spec = config.template_spec()?;
     trace::mark("found PostgreSQL");
-    // With -f/-x/--now, the template (and so the pool and the spares)
-    // is the fixture's.
-    let fixture = Fixture::new(
-        &request.files,
-        &request.extensions,
-        request.now.as_deref(),
-        &request.server_options,
-    )?;
-    let key = match &fixture {
-        Some(f) => f.key(layout, &spec.key())?,
-        None => spec.key(),
-    };
+    // With -f/-x/--now, --from or --setup, the template (and so the pool
+    // and the spares) is theirs.
+    let source = Source::new(config, &spec, request, setup)?;
+    let key = source.key.clone();
     trace::mark("template key known");
     let tcp = request.tcp || request.port.is_some();
     let settings = settings(request)?;
@@ -121,10 +128,10 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
         None => {
             let new = Launch {
                 spec: &spec,
-                key: &key,
-                fixture: fixture.as_ref(),
+                source: &source,
                 tcp,
                 settings,
+                runner,
             };
             new.run(config, request)?
         }
@@ -175,27 +182,26 @@ fn claim_spare(
     Ok(claimed)
 }
 
-/// A new instance of the template `key`, started for this request.
+/// A new instance of the template of `source`, started for this request.
 struct Launch<'a> {
     spec: &'a template::Spec,
-    key: &'a str,
-    fixture: Option<&'a Fixture>,
+    source: &'a Source,
     tcp: bool,
     settings: Settings,
+    runner: &'a mut Option<Runner>,
 }
 
 impl Launch<'_> {
     /// Makes the instance and waits for its supervisor to say it is ready:
     /// the URL, the directory, how to acknowledge, the metadata.
-    fn run(self, config: &Config, request: &Request) -> Result<(String, PathBuf, Ack, Meta)> {
+    fn run(mut self, config: &Config, request: &Request) -> Result<(String, PathBuf, Ack, Meta)> {
         if let Some(port) = request.port
             && port::in_use(port)
         {
             return Err(Error::PortInUse(port));
         }
         let mut new = NewInstance::create(&config.layout)?;
-        let (data_dir, user_data_dir) =
-            data_dir(config, self.spec, self.key, self.fixture, request, &new)?;
+        let (data_dir, user_data_dir) = data_dir(config, &mut self, request, &new)?;
         trace::mark("data directory ready");
         check_version(&data_dir)?;
         let meta = new.describe(Plan {
@@ -209,6 +215,7 @@ impl Launch<'_> {
             bindir: self.spec.install.bindir.clone(),
             settings: self.settings,
             spare: None,
+            template: (!user_data_dir).then(|| self.source.key.clone()),
         })?;
         let dir = new.dir.clone();
         let (url, ack) = new.launch(&meta, &config.exe)?.wait()?;
@@ -221,13 +228,12 @@ impl Launch<'_> {
 /// own (`-d`): a pool entry, a copy of the (fixture's) template, or `-d`.
 fn data_dir(
     config: &Config,
-    spec: &template::Spec,
-    key: &str,
-    fixture: Option<&Fixture>,
+    launch: &mut Launch,
     request: &Request,
     new: &NewInstance,
 ) -> Result<(PathBuf, bool)> {
     let layout = &config.layout;
+    let (spec, key) = (launch.spec, launch.source.key.as_str());
     let data = new.data_dir();
     match &request.datadir {
         // `pgtmp start -d "$(pgtmp initdb)"`, as with pg_tmp: that entry is
@@ -239,10 +245,9 @@ fn data_dir(
         Some(d) => Ok((prepare_user_dir(config, spec, d)?, true)),
         None => {
             if !pool::claim(layout, key, &data)? {
-                let template = match fixture {
-                    Some(f) => fixture::ensure(config, spec, f, key)?,
-                    None => template::ensure(layout, spec)?,
-                };
+                let template = launch
+                    .source
+                    .template(config, spec, launch.tcp, launch.runner)?;
                 pool::copy_tree(&template, &data)?;
             }
             Ok((data, false))

@@ -11,6 +11,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use super::control::CONTROL_SOCKET;
 use super::handshake::{ACK, ACK_FD, LOCK_FD, READY_FD, Report, SUPERVISE};
 use super::meta::{DELIVERED, LOCK, Meta, SUPERVISE_LOG, Settings};
 use super::port::{self, SOCKET_PORT};
@@ -75,6 +76,7 @@ impl NewInstance {
             (None, true) => port::free()?,
             (None, false) => SOCKET_PORT,
         };
+        let control = socket_dir.join(CONTROL_SOCKET);
         let mut meta = Meta {
             id: self.id.clone(),
             role: plan.role,
@@ -90,6 +92,8 @@ impl NewInstance {
                 server_options: plan.server_options,
                 bindir: plan.bindir,
             },
+            control: Some(control),
+            template: plan.template,
             spare: plan.spare,
             ..Meta::default()
         };
@@ -153,6 +157,8 @@ pub struct Plan {
     pub settings: Settings,
     /// A spare's token.
     pub spare: Option<PathBuf>,
+    /// The key of the template its data was copied from; None for `-d`.
+    pub template: Option<String>,
 }
 
 /// A supervisor started, its report not read yet.

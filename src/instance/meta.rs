@@ -43,6 +43,14 @@ pub struct Meta {
     /// Where the URL points.
     #[serde(default, skip_serializing_if = "Endpoint::is_primary")]
     pub endpoint: Endpoint,
+    /// The supervisor's control socket (`reset`, `snapshot`); None for an
+    /// instance started by a pgtmp that had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<PathBuf>,
+    /// The key of the template it was made from, which `reset` copies
+    /// again; None for a `-d` directory (or an older pgtmp's instance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
     pub keep: bool,
     /// Idle timeout in milliseconds; 0 = none.
     pub timeout_ms: u64,

@@ -2,7 +2,9 @@
 //! directory and metadata, bringing it into being, talking to it, finding
 //! it again, and stopping it.
 
+pub mod capability;
 pub mod client;
+pub mod control;
 pub mod create;
 pub mod endpoint;
 pub mod handshake;

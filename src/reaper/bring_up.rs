@@ -71,7 +71,7 @@ pub fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Resu
 
 /// Starts one server and waits for it to be ready; `spawned` runs while
 /// it starts.
-fn start_server(
+pub(super) fn start_server(
     dir: &Path,
     server: &mut Server,
     keep: bool,

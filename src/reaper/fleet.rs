@@ -1,6 +1,8 @@
 //! The processes one supervisor watches: a postmaster per server of its
 //! instance, the primary first. Whichever exits on its own ends the
-//! instance; stopping takes the replicas down before the primary.
+//! instance; stopping takes the replicas down before the primary. A
+//! server restarted on request (`reset`, `snapshot`) is taken out while
+//! it is down, so that its exit is not taken for a crash.
 
 use std::time::Duration;
 
@@ -16,8 +18,19 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// Adds a running server; a primary goes first.
     pub fn push(&mut self, role: Role, postmaster: Postmaster) {
-        self.members.push((role, postmaster));
+        match role {
+            Role::Primary => self.members.insert(0, (role, postmaster)),
+            Role::Replica => self.members.push((role, postmaster)),
+        }
+    }
+
+    /// Takes the primary out, to stop and start it again: while it is out,
+    /// its exit is no crash.
+    pub fn take_primary(&mut self) -> Option<Postmaster> {
+        let i = self.members.iter().position(|(r, _)| *r == Role::Primary)?;
+        Some(self.members.remove(i).1)
     }
 
     /// Says which server exited on its own, and how, if one did.

@@ -1,15 +1,16 @@
-//! The idle watch: counts client connections (not our own) every tick and
-//! returns once the instance has had none for the timeout, a server died,
-//! a stop was requested, or the `exec` that owns it is gone.
+//! The idle watch: counts client connections (not our own) every tick,
+//! carries out the requests that come (`reset`, `snapshot`), and returns
+//! once the instance has had no client for the timeout, a server died, a
+//! stop was requested, or the `exec` that owns it is gone.
 
 use std::fmt;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use postgres::Client;
 
+use super::Watched;
 use super::fleet::Fleet;
-use super::signals::StopSignals;
+use super::signals::Woke;
 use crate::instance::{Meta, State, client, meta};
 use crate::process;
 
@@ -19,6 +20,8 @@ pub enum Done {
     StopRequested,
     ServerExited(String),
     OwnerGone(u32),
+    /// A request left it without its server.
+    Broken(String),
 }
 
 impl fmt::Display for Done {
@@ -28,6 +31,7 @@ impl fmt::Display for Done {
             Done::StopRequested => write!(f, "stop requested"),
             Done::ServerExited(why) => f.write_str(why),
             Done::OwnerGone(pid) => write!(f, "owner process {pid} is gone"),
+            Done::Broken(why) => f.write_str(why),
         }
     }
 }
@@ -39,7 +43,8 @@ fn tick(timeout: Option<Duration>) -> Duration {
         .unwrap_or(Duration::from_secs(1))
 }
 
-pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals) -> Done {
+pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done {
+    let (dir, stop) = (watched.dir, watched.stop);
     let timeout = meta.timeout();
     let tick = tick(timeout);
     let mut conn: Option<Client> = None;
@@ -50,8 +55,19 @@ pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals
         stopping: false,
     };
     loop {
-        if stop.wait(tick) {
-            return Done::StopRequested;
+        match stop.wait_for(tick, watched.control.map(|c| c.fd())) {
+            Woke::Stop => return Done::StopRequested,
+            Woke::Other => {
+                if let Some(control) = watched.control
+                    && let Some(why) = control.serve(dir, meta, fleet, stop)
+                {
+                    return Done::Broken(why);
+                }
+                // Whoever sends requests is busy with the instance.
+                last_busy = Instant::now();
+                conn = None;
+            }
+            Woke::Timeout => {}
         }
         if let Some(why) = fleet.exited() {
             return Done::ServerExited(why);

@@ -112,6 +112,20 @@ pub fn retract(token: &Path) -> bool {
     }
 }
 
+/// Withdraws every spare of the template `key` (both listeners), ready or
+/// starting: without its token, a spare's supervisor stops it.
+pub fn withdraw(layout: &Layout, key: &str) {
+    for tcp in [false, true] {
+        let class = class(key, tcp);
+        for token in tokens(layout, &class)
+            .into_iter()
+            .chain(starting_tokens(layout, &class))
+        {
+            let _ = fs::remove_file(token);
+        }
+    }
+}
+
 /// Whether the token is still there to be claimed.
 pub fn waiting(token: &Path) -> bool {
     fs::symlink_metadata(token).is_ok()

@@ -113,6 +113,7 @@ fn start(config: &Config, kind: &Kind, class: &str) -> Result<(Launched, PathBuf
             ..Settings::default()
         },
         spare: Some(token.clone()),
+        template: Some(kind.key.clone()),
         ..Plan::default()
     })?;
     let launched = new.launch(&meta, &config.exe)?;
