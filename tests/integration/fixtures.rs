@@ -16,7 +16,7 @@ use crate::support::{PSQL, TestRoot, Who, db, poll, procs, user};
 const PG_DUMP: &str = "/usr/lib/postgresql/15/bin/pg_dump";
 
 /// Writes `text` to `rel` in the test root (0644, readable by `postgres`).
-fn write(t: &TestRoot, rel: &str, text: &str) -> PathBuf {
+pub fn write(t: &TestRoot, rel: &str, text: &str) -> PathBuf {
     let path = t.join(rel);
     if let Some(parent) = path.parent() {
         t.mkdir(parent);

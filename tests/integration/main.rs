@@ -27,6 +27,7 @@ mod paths;
 mod pool;
 mod reaper;
 mod security;
+mod setup;
 mod spare;
 mod tcp;
 mod users;

@@ -1,7 +1,8 @@
 //! A pseudo-terminal, for tests of what a real Ctrl-C does: typed into the
 //! terminal, it makes the kernel send SIGINT to the terminal's foreground
 //! process group (with `si_code` SI_KERNEL, as from a keyboard), which no
-//! `kill` from a test can imitate.
+//! `kill` from a test can imitate; and for tests of what a program shows
+//! only on a terminal (a progress line).
 
 use std::fs::File;
 use std::io::Write;
@@ -54,6 +55,35 @@ impl Terminal {
                 Ok(())
             });
         }
+    }
+
+    /// Points `cmd`'s stderr at the terminal.
+    pub fn attach_stderr(&self, cmd: &mut Command) {
+        cmd.stderr(self.slave.try_clone().expect("dup the terminal"));
+    }
+
+    /// What was written to the terminal so far, once its writers are done.
+    pub fn read_all(&mut self) -> String {
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        // SAFETY: fcntl on a descriptor we own.
+        unsafe {
+            let flags = libc::fcntl(self.master.as_raw_fd(), libc::F_GETFL);
+            libc::fcntl(
+                self.master.as_raw_fd(),
+                libc::F_SETFL,
+                flags | libc::O_NONBLOCK,
+            );
+        }
+        let mut bytes = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = self.master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     /// Types Ctrl-C.
