@@ -18,6 +18,7 @@ use crate::instance::meta::LOCK;
 use crate::instance::{Meta, registry, stop};
 use crate::lock;
 use crate::paths::{self, Layout};
+use crate::pool::retire::{self, last_used};
 use crate::spare;
 use crate::{fixture, setup, snapshot};
 
@@ -115,10 +116,11 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
         let old = Some(name.as_str()) != current && unused_for(layout, &name, limit);
         let all = all && !kept.contains(&name);
         if (all || old) && !lock::is_held(&layout.template_lock(&name)) {
-            remove_template_dir(layout, &name)?;
+            retire::remove_template_dir(layout, &name)?;
             sum.templates += 1;
         }
     }
+    snapshot::prune(layout);
     Ok(sum)
 }
 
@@ -199,30 +201,6 @@ fn kept_templates(layout: &Layout) -> Kept {
     }
 }
 
-/// Removes the template `key` and its pool, unless one is being written.
-pub fn remove_template(layout: &Layout, key: &str) -> Result<()> {
-    let pool = layout.pool(key);
-    if pool.is_dir()
-        && let Some(_guard) = lock::try_lock(&layout.pool_lock(key))?
-    {
-        paths::remove_tree(&pool)?;
-        let _ = fs::remove_file(layout.pool_lock(key));
-    }
-    if !lock::is_held(&layout.template_lock(key)) {
-        remove_template_dir(layout, key)?;
-    }
-    Ok(())
-}
-
-/// The template directory `key` and the files beside it.
-fn remove_template_dir(layout: &Layout, key: &str) -> Result<()> {
-    paths::remove_tree(&layout.template(key))?;
-    let _ = fs::remove_file(layout.template_used(key));
-    let _ = fs::remove_file(layout.template_origin(key));
-    let _ = fs::remove_file(layout.template_lock(key));
-    Ok(())
-}
-
 /// Fixture and setup templates of which another one made from the same
 /// files, commands and options (the same origin) was used more recently:
 /// older versions of an edited fixture or `--key`.
@@ -277,15 +255,4 @@ fn unused_for(layout: &Layout, key: &str, age: Duration) -> bool {
     last_used(layout, key)
         .map(|t| t.elapsed().unwrap_or_default() > age)
         .unwrap_or(true)
-}
-
-/// When the template `key` was last handed out (or else made).
-pub fn last_used(layout: &Layout, key: &str) -> Option<SystemTime> {
-    let used = layout.template_used(key);
-    let probe = if used.exists() {
-        used
-    } else {
-        layout.template(key)
-    };
-    fs::metadata(probe).and_then(|m| m.modified()).ok()
 }

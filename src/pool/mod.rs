@@ -7,6 +7,7 @@
 
 mod copy;
 pub mod refill;
+pub mod retire;
 pub mod template;
 
 pub use copy::{copy_contents, copy_tree};

@@ -26,7 +26,9 @@ use crate::error::{Error, Result, SnapshotProblem};
 use crate::fixture::{field, hex};
 use crate::instance::meta::{now_secs, write_atomic};
 use crate::json::SnapshotEntry;
+use crate::lock;
 use crate::paths::{self, Layout};
+use crate::pool::retire;
 
 /// Snapshot template keys start with this.
 pub const KEY_PREFIX: char = 'n';
@@ -163,7 +165,7 @@ pub fn list(layout: &Layout) -> Vec<SnapshotEntry> {
                 name: r.name,
                 source: r.source,
                 taken: r.taken,
-                unused_secs: crate::gc::last_used(layout, &r.key)
+                unused_secs: retire::last_used(layout, &r.key)
                     .and_then(|t| t.elapsed().ok())
                     .map_or(0, |d| d.as_secs()),
                 version: fs::read_to_string(dir.join("PG_VERSION"))
@@ -183,7 +185,17 @@ pub fn delete(layout: &Layout, name: &str) -> Result<()> {
     let path = layout.snapshot(name);
     fs::remove_file(&path).map_err(Error::io("remove", &path))?;
     crate::spare::withdraw(layout, &record.key);
-    crate::gc::remove_template(layout, &record.key)
+    retire::remove_template(layout, &record.key)
+}
+
+/// Removes the records whose template is gone (gc aged it out).
+pub fn prune(layout: &Layout) {
+    for r in records(layout) {
+        let gone = !layout.template(&r.key).exists();
+        if gone && !lock::is_held(&layout.template_lock(&r.key)) {
+            let _ = fs::remove_file(layout.snapshot(&r.name));
+        }
+    }
 }
 
 /// Bytes in the files of a tree (not following links).

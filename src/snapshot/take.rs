@@ -17,7 +17,8 @@ use crate::instance::meta::now_secs;
 use crate::instance::registry;
 use crate::instance::select::{Selector, select};
 use crate::paths;
-use crate::{gc, lock, random, spare, url};
+use crate::pool::retire;
+use crate::{lock, random, spare, url};
 
 /// How long the supervisor may take to pause, copy and start again.
 const TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -72,7 +73,7 @@ pub fn take(config: &Config, url: &str, name: &str) -> Result<()> {
             .iter()
             .any(|(_, m)| m.template.as_deref() == Some(older.key.as_str()));
         if !in_use {
-            gc::remove_template(layout, &older.key)?;
+            retire::remove_template(layout, &older.key)?;
         }
     }
     Ok(())
