@@ -174,14 +174,7 @@ fn names_are_replaced_and_deleted() {
 fn bad_names_and_foreign_urls_are_refused() {
     let t = TestRoot::new();
     let h = t.start(&[]);
-    for bad in [
-        "../escape",
-        "a.b",
-        ".hidden",
-        "two words",
-        "tab\tname",
-        "",
-    ] {
+    for bad in ["../escape", "a.b", ".hidden", "two words", "tab\tname", ""] {
         let out = t.pgtmp(["snapshot", h.url.as_str(), bad]).run();
         out.assert_error(1, &["is not a snapshot name", "hint:"]);
         let out = t.pgtmp(["--from", bad]).run();
