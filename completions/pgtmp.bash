@@ -34,6 +34,12 @@ _pgtmp() {
             pgtmp,man)
                 cmd="pgtmp__subcmd__man"
                 ;;
+            pgtmp,reset)
+                cmd="pgtmp__subcmd__reset"
+                ;;
+            pgtmp,snapshot)
+                cmd="pgtmp__subcmd__snapshot"
+                ;;
             pgtmp,start)
                 cmd="pgtmp__subcmd__start"
                 ;;
@@ -47,7 +53,7 @@ _pgtmp() {
 
     case "${cmd}" in
         pgtmp)
-            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --pg-bindir --pg-version --run-as --help --version start initdb stop list gc exec completions man"
+            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --tcp --port --wait --options --datadir --spares --file --extension --now --setup --key --from --format --owner-pid --pg-bindir --pg-version --run-as --help --version start initdb stop list snapshot reset gc exec completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -109,6 +115,18 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --setup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
                     return 0
@@ -167,7 +185,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__exec)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --owner-pid --format --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --setup --key --from --owner-pid --format --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -226,6 +244,18 @@ _pgtmp() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --setup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -372,8 +402,64 @@ _pgtmp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pgtmp__subcmd__reset)
+            opts="-h --pg-bindir --pg-version --run-as --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pg-bindir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pg-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgtmp__subcmd__snapshot)
+            opts="-h --list --json --delete --pg-bindir --pg-version --run-as --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --delete)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pg-bindir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pg-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pgtmp__subcmd__start)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --setup --key --from --format --owner-pid --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -432,6 +518,18 @@ _pgtmp() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --setup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgtmp_global_optspecs
-    string join \n k/keep t/tcp p/port= w/wait= o/options= d/datadir= spares= f/file= x/extension= now= F/format= owner-pid= pg-bindir= pg-version= run-as= h/help V/version
+    string join \n k/keep t/tcp p/port= w/wait= o/options= d/datadir= spares= f/file= x/extension= now= setup= key= from= F/format= owner-pid= pg-bindir= pg-version= run-as= h/help V/version
 end
 
 function __fish_pgtmp_needs_command
@@ -32,6 +32,9 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -l spares -d 'Keep up to N ser
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l setup -d 'Run CMD (through `sh -c`, as you) against a fresh database once, then hand out copies (repeatable)' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l key -d 'A file or directory whose contents key the --setup cache: edit it and the setup runs again (repeatable)' -r -F
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l from -d 'Hand out a copy of the snapshot NAME (see `pgtmp snapshot`)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)'
 jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'
 dsn\t'A libpq key=value connection string'
@@ -49,6 +52,8 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "start" -d 'Start an ins
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "initdb" -d 'Prepare a pool entry, or the directory given with -d, and print its path'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "stop" -d 'Stop instances now; delete their data unless kept'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "list" -d 'List this user\'s instances: URL, pid, age, idle, clients, directory'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "snapshot" -d 'Save the databases of a running instance as snapshot NAME; list or delete snapshots'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "reset" -d 'Put a running instance back to the state it was handed out in; its URL stays'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "gc" -d 'Remove what crashed runs left: dead instances, stale pool entries'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "exec" -d 'Run COMMAND with a fresh database in DATABASE_URL and PG*, then drop it'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "completions" -d 'Print a completion script for SHELL'
@@ -61,6 +66,9 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l spares -d 'Keep up
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l setup -d 'Run CMD (through `sh -c`, as you) against a fresh database once, then hand out copies (repeatable)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l key -d 'A file or directory whose contents key the --setup cache: edit it and the setup runs again (repeatable)' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l from -d 'Hand out a copy of the snapshot NAME (see `pgtmp snapshot`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)'
 jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'
 dsn\t'A libpq key=value connection string'
@@ -90,6 +98,17 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l run-as -d 'As root,
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l json -d 'Print a JSON array instead of tab-separated rows'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l spares -d 'List the spares (servers started ahead, not handed out) instead'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -s h -l help -d 'Print help'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand snapshot" -l delete -d 'Delete the snapshot NAME (instances handed out from it stay)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand snapshot" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand snapshot" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand snapshot" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand snapshot" -l list -d 'List this user\'s snapshots'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand snapshot" -l json -d 'With --list: print a JSON array instead of tab-separated rows'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand snapshot" -s h -l help -d 'Print help'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand reset" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand reset" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand reset" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand reset" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
@@ -103,6 +122,9 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l spares -d 'Keep up 
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l setup -d 'Run CMD (through `sh -c`, as you) against a fresh database once, then hand out copies (repeatable)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l key -d 'A file or directory whose contents key the --setup cache: edit it and the setup runs again (repeatable)' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l from -d 'Hand out a copy of the snapshot NAME (see `pgtmp snapshot`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)'
 jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'

@@ -104,10 +104,13 @@ While its command runs, \fBpgtmp exec\fR passes SIGINT, SIGTERM, SIGHUP and SIGQ
 One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\fR and its Unix socket.
 .TP
 \fIBASE/templates/\fR, \fIBASE/pool/\fR
-The initdb'd template per PostgreSQL build, and ready copies of it.
+The initdb'd template per PostgreSQL build, those of fixtures (\fB\-f\fR), setups (\fB\-\-setup\fR) and snapshots, and ready copies of each.
 .TP
 \fIBASE/spare/CLASS/ID\fR
 A token per ready spare server, whose instance is \fIBASE/run/ID/\fR.
+.TP
+\fIBASE/snapshots/NAME.json\fR
+The record of a snapshot, naming its template in \fIBASE/templates/\fR. Snapshots survive \fBgc\fR and \fBgc \-\-all\fR; one unused (not taken, handed out or reset to) for 30 days is removed.
 .TP
 \fIBASE/refill.log\fR
 What background pool refills had to say; started afresh past 64 KiB.
@@ -119,6 +122,10 @@ url=$(pgtmp \-t \-w 5m)
 pgtmp \-F jdbc
 eval "$(pgtmp \-F env)"
 pgtmp exec \-\- make test
+pgtmp \-\-setup 'sqitch deploy' \-\-key sqitch.plan \-\-key deploy
+pgtmp snapshot "$url" seeded
+pgtmp \-\-from seeded
+pgtmp reset "$url"
 pgtmp stop \-\-all
 .fi
 "#;
