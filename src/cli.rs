@@ -155,8 +155,9 @@ pub struct StartArgs {
     /// The first call starts a private server from the template (with -f, -x and --now
     /// applied), runs each CMD in order in the current directory with DATABASE_URL and the PG*
     /// variables set as `exec` sets them (over TCP with -t), and caches the result as a template
-    /// keyed by the commands, the directory, the --key contents and everything -f keys. Later
-    /// calls run nothing. Its output goes to standard error; a failing CMD caches nothing.
+    /// keyed by the commands, the directory, the --key contents and the template below
+    /// (PostgreSQL build, -f files...). Later calls run nothing. The output goes to standard
+    /// error; a failing CMD caches nothing.
     #[arg(
         long = "setup",
         value_name = "CMD",
