@@ -20,6 +20,7 @@ mod plot;
 mod procfs;
 mod reap;
 mod report;
+mod restore;
 mod results;
 mod scenarios;
 mod server;
@@ -89,6 +90,16 @@ fn run(args: &Args) -> Result<(), String> {
             results
                 .meta
                 .push(("fixture (-f)", format!("priming failed: {e}")));
+        }
+    }
+
+    match bench.prime_setup() {
+        Ok(what) => results.meta.push(("--setup", what)),
+        Err(e) => {
+            eprintln!("bench: warning: priming the --setup: {e}");
+            results
+                .meta
+                .push(("--setup", format!("priming failed: {e}")));
         }
     }
 

@@ -29,7 +29,10 @@ pub struct Request {
     /// Freeze now() at this timestamp (`--now`).
     pub now: Option<String>,
     /// Commands run once against a fresh database, as the caller, whose
-    /// result is cached as a template (`--setup`).
+    /// result is cached as a template (`--setup`). As root, a process
+    /// runs them as root only from a hand-out made before it dropped
+    /// privileges (its first): later ones run them as the `--run-as`
+    /// account.
     pub setup: Vec<String>,
     /// Files and directories whose contents key the setup's template, with
     /// the commands (`--key`).

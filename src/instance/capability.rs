@@ -42,3 +42,56 @@ pub fn check(meta: &Meta, action: Action) -> Result<(), Refusal> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::instance::Server;
+
+    fn meta() -> Meta {
+        Meta {
+            control: Some("/r/x/pgtmp.sock".into()),
+            template: Some("t0123".into()),
+            ..Meta::default()
+        }
+    }
+
+    #[test]
+    fn what_can_be_reset_and_snapshotted() {
+        let plain = meta();
+        assert!(check(&plain, Action::Reset).is_ok());
+        assert!(check(&plain, Action::Snapshot).is_ok());
+
+        let mut own = meta();
+        own.primary.user_data_dir = true;
+        own.template = None;
+        assert!(matches!(check(&own, Action::Reset), Err(Refusal::OwnData)));
+        assert!(
+            check(&own, Action::Snapshot).is_ok(),
+            "a -d instance can be copied"
+        );
+
+        let mut old = meta();
+        old.control = None;
+        assert!(matches!(
+            check(&old, Action::Snapshot),
+            Err(Refusal::OldInstance)
+        ));
+
+        let mut set = meta();
+        set.replicas.push(Server::default());
+        for action in [Action::Reset, Action::Snapshot] {
+            assert!(matches!(check(&set, action), Err(Refusal::Replicas)));
+        }
+
+        let mut proxy = meta();
+        proxy.endpoint = Endpoint::Listener {
+            socket_dir: "/r/x/proxy".into(),
+            port: 5432,
+            tcp: false,
+        };
+        for action in [Action::Reset, Action::Snapshot] {
+            assert!(matches!(check(&proxy, action), Err(Refusal::SharedTx)));
+        }
+    }
+}
