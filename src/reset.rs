@@ -14,7 +14,6 @@ use crate::config::Config;
 use crate::error::{Error, Refusal, Result};
 use crate::instance::capability::{self, Action};
 use crate::instance::control::{self, Order};
-use crate::instance::select::{Selector, select};
 use crate::paths;
 use crate::pool::{self, template};
 use crate::{random, refill, trace, url};
@@ -26,15 +25,7 @@ const TIMEOUT: Duration = Duration::from_secs(5 * 60);
 pub fn reset(config: &Config, url: &str) -> Result<()> {
     config.enter()?;
     let layout = &config.layout;
-    let (dir, meta) = select(layout, &Selector::url(url)?)?
-        .into_iter()
-        .next()
-        .expect("select finds one or fails");
-    capability::check(&meta, Action::Reset).map_err(|why| Error::Refused {
-        action: Action::Reset.verb(),
-        url: url::without_password(url),
-        why,
-    })?;
+    let (dir, meta) = capability::find(layout, url, Action::Reset)?;
     let key = meta
         .template
         .clone()

@@ -1,10 +1,9 @@
 //! `pgtmp list [--json] [--spares]`: this user's running instances, or
 //! the spares started ahead for them.
 
-use std::io::IsTerminal;
 use std::time::Duration;
 
-use super::{options, print};
+use super::{options, print_table};
 use crate::cli::GlobalArgs;
 use crate::config::Config;
 use crate::error::Result;
@@ -13,18 +12,8 @@ use crate::json::ListEntry;
 pub fn run(json: bool, spares: bool, global: &GlobalArgs) -> Result<()> {
     let config = Config::resolve(&options(global))?;
     let rows = crate::list(&config, spares)?;
-    if json {
-        let text = serde_json::to_string_pretty(&rows).expect("rows serialize");
-        return print(&format!("{text}\n"));
-    }
-    let mut out = String::new();
-    if std::io::stdout().is_terminal() {
-        out.push_str("URL\tPID\tAGE\tIDLE\tCLIENTS\tDIR\n");
-    }
-    for r in &rows {
-        out.push_str(&row(r));
-    }
-    print(&out)
+    let header = "URL\tPID\tAGE\tIDLE\tCLIENTS\tDIR\n";
+    print_table(&rows, json, header, row)
 }
 
 /// One tab-separated line.

@@ -61,6 +61,28 @@ pub fn internal(command: Internal) -> Result<()> {
     }
 }
 
+/// Prints `rows` as a JSON array, or as tab-separated lines (`row` makes
+/// each) under `header` when stdout is a terminal.
+fn print_table<T: serde::Serialize>(
+    rows: &[T],
+    json: bool,
+    header: &str,
+    row: impl Fn(&T) -> String,
+) -> Result<()> {
+    if json {
+        let text = serde_json::to_string_pretty(rows).expect("rows serialize");
+        return print(&format!("{text}\n"));
+    }
+    let mut out = String::new();
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        out.push_str(header);
+    }
+    for r in rows {
+        out.push_str(&row(r));
+    }
+    print(&out)
+}
+
 /// Writes the product to stdout; a closed pipe (`pgtmp list | head`) is not
 /// an error.
 pub fn print(text: &str) -> Result<()> {

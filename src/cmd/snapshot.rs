@@ -1,9 +1,8 @@
 //! `pgtmp snapshot URL NAME | --list [--json] | --delete NAME`.
 
-use std::io::IsTerminal;
 use std::time::Duration;
 
-use super::{options, print};
+use super::{options, print_table};
 use crate::cli::{GlobalArgs, SnapshotArgs};
 use crate::config::Config;
 use crate::error::Result;
@@ -25,18 +24,8 @@ pub fn run(args: &SnapshotArgs, global: &GlobalArgs) -> Result<()> {
 
 fn list(config: &Config, json: bool) -> Result<()> {
     let rows = crate::snapshots(config)?;
-    if json {
-        let text = serde_json::to_string_pretty(&rows).expect("rows serialize");
-        return print(&format!("{text}\n"));
-    }
-    let mut out = String::new();
-    if std::io::stdout().is_terminal() {
-        out.push_str("NAME\tAGE\tUNUSED\tSIZE\tVERSION\tSOURCE\n");
-    }
-    for r in &rows {
-        out.push_str(&row(r));
-    }
-    print(&out)
+    let header = "NAME\tAGE\tUNUSED\tSIZE\tVERSION\tSOURCE\n";
+    print_table(&rows, json, header, row)
 }
 
 /// One tab-separated line.

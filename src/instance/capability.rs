@@ -4,9 +4,14 @@
 //! instance cannot go through (a set with replicas, a `--shared-tx` proxy)
 //! is said here, in one place, for them to change when they learn to.
 
+use std::path::PathBuf;
+
 use super::endpoint::Endpoint;
 use super::meta::Meta;
-use crate::error::Refusal;
+use super::select::{Selector, select};
+use crate::error::{Error, Refusal, Result};
+use crate::paths::Layout;
+use crate::url;
 
 /// What is to be done to an instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,8 +30,23 @@ impl Action {
     }
 }
 
+/// The instance `url` names (its directory and metadata), which must be
+/// able to go through `action`.
+pub fn find(layout: &Layout, url: &str, action: Action) -> Result<(PathBuf, Meta)> {
+    let (dir, meta) = select(layout, &Selector::url(url)?)?
+        .into_iter()
+        .next()
+        .expect("select finds one or fails");
+    check(&meta, action).map_err(|why| Error::Refused {
+        action: action.verb(),
+        url: url::without_password(url),
+        why,
+    })?;
+    Ok((dir, meta))
+}
+
 /// Why `meta`'s instance cannot go through `action`, if it cannot.
-pub fn check(meta: &Meta, action: Action) -> Result<(), Refusal> {
+pub fn check(meta: &Meta, action: Action) -> std::result::Result<(), Refusal> {
     if !matches!(meta.endpoint, Endpoint::Primary) {
         return Err(Refusal::SharedTx);
     }

@@ -40,6 +40,32 @@ pub struct Spec<'a> {
     pub purpose: &'static str,
 }
 
+impl Spec<'_> {
+    /// A server of `program` on `data`, a copy being made into a template
+    /// (`id` names it), listening in it or, when its path is too long for a
+    /// socket, in a private directory under /tmp (`uid`'s).
+    pub fn on_copy<'a>(
+        program: PathBuf,
+        data: &'a Path,
+        id: &str,
+        uid: u32,
+        tcp: bool,
+        options: &'a [String],
+        purpose: &'static str,
+    ) -> Result<Spec<'a>> {
+        let (socket_dir, separate) = paths::socket_dir(data, id, uid)?;
+        Ok(Spec {
+            program,
+            data_dir: data,
+            socket_dir,
+            separate,
+            tcp,
+            options,
+            purpose,
+        })
+    }
+}
+
 /// A running private server.
 #[derive(Debug)]
 pub struct Private {

@@ -84,16 +84,15 @@ fn run_into(
     tcp: bool,
     runner: &mut Runner,
 ) -> Result<()> {
-    let (socket_dir, separate) = paths::socket_dir(data, id, config.identity.uid)?;
-    let private = private::Spec {
-        program: spec.install.postgres(),
-        data_dir: data,
-        socket_dir,
-        separate,
+    let private = private::Spec::on_copy(
+        spec.install.postgres(),
+        data,
+        id,
+        config.identity.uid,
         tcp,
-        options: &setup.server_options,
-        purpose: "running the setup",
-    };
+        &setup.server_options,
+        "running the setup",
+    )?;
     let mut server = Private::start(private, || match tcp {
         true => port::free(),
         false => Ok(port::SOCKET_PORT),

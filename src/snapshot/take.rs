@@ -15,7 +15,6 @@ use crate::instance::capability::{self, Action};
 use crate::instance::control::{self, Order};
 use crate::instance::meta::now_secs;
 use crate::instance::registry;
-use crate::instance::select::{Selector, select};
 use crate::paths;
 use crate::pool::retire;
 use crate::{lock, random, spare, url};
@@ -29,15 +28,7 @@ pub fn take(config: &Config, url: &str, name: &str) -> Result<()> {
     config.enter()?;
     let layout = &config.layout;
     let base = &layout.base;
-    let (dir, meta) = select(layout, &Selector::url(url)?)?
-        .into_iter()
-        .next()
-        .expect("select finds one or fails");
-    capability::check(&meta, Action::Snapshot).map_err(|why| Error::Refused {
-        action: Action::Snapshot.verb(),
-        url: url::without_password(url),
-        why,
-    })?;
+    let (dir, meta) = capability::find(layout, url, Action::Snapshot)?;
     let key = new_key(name);
     paths::mkdir_private(&layout.templates())?;
     // Held while the copy is made: gc leaves `.tmp-KEY-*` of a held key.

@@ -10,6 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use crate::support::pgtmp::templates_of_kind;
 use crate::support::root::set_mode;
 use crate::support::{PSQL, TestRoot, Who, db, poll, procs, user};
 
@@ -33,8 +34,8 @@ fn mark(t: &TestRoot, name: &str) -> String {
     format!("\\! echo ran >> marks/{name}\n")
 }
 
-/// How often the fixture with marker `name` ran.
-fn runs(t: &TestRoot, name: &str) -> usize {
+/// How often the fixture (or setup) with marker `name` ran.
+pub fn runs(t: &TestRoot, name: &str) -> usize {
     fs::read_to_string(t.join("marks").join(name))
         .map(|s| s.lines().count())
         .unwrap_or(0)
@@ -46,19 +47,7 @@ fn fixture_templates(t: &TestRoot) -> Vec<PathBuf> {
 }
 
 fn fixture_templates_of(base: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(base.join("templates")) else {
-        return Vec::new();
-    };
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(|e| Some(e.ok()?.path()))
-        .filter(|p| p.is_dir())
-        .filter(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy();
-            name.starts_with('f') || name.starts_with(".tmp-")
-        })
-        .collect();
-    found.sort();
-    found
+    templates_of_kind(base, 'f')
 }
 
 fn query(url: &str, sql: &str) -> String {
@@ -542,21 +531,7 @@ fn killed_load_leaves_nothing_to_hand_out() {
             .map(procs::cmdline)
             .collect::<Vec<_>>()
     );
-    let debris = fixture_templates(&t);
-    assert!(
-        debris.iter().all(|p| p
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .starts_with(".tmp-")),
-        "a killed load was published: {debris:?}"
-    );
-    t.pgtmp(["gc"]).run().assert_success();
-    assert_eq!(
-        fixture_templates(&t),
-        Vec::<PathBuf>::new(),
-        "gc left the debris"
-    );
+    t.assert_only_debris_then_gc('f', "load");
 
     write(&t, "slow.sql", "create table t (x int);\n");
     let h = t.start(&["-f", "slow.sql"]);

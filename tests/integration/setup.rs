@@ -9,7 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use crate::fixtures::write;
+use crate::fixtures::{runs, write};
+use crate::support::pgtmp::templates_of_kind;
 use crate::support::{PSQL, TestRoot, Who, db, poll, procs, user};
 
 /// A migration runner as a shell script: every `*.sql` of `migrations/`
@@ -27,28 +28,9 @@ fn migrate_script(t: &TestRoot, name: &str) -> String {
     format!("sh {name}.sh")
 }
 
-/// How often the setup with marker `name` ran.
-fn runs(t: &TestRoot, name: &str) -> usize {
-    fs::read_to_string(t.join("marks").join(name))
-        .map(|s| s.lines().count())
-        .unwrap_or(0)
-}
-
-/// Setup templates (`templates/s...`) and build debris (`.tmp-s...`).
+/// Setup templates (`templates/s...`) and build debris.
 fn setup_templates(t: &TestRoot) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(t.base().join("templates")) else {
-        return Vec::new();
-    };
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(|e| Some(e.ok()?.path()))
-        .filter(|p| p.is_dir())
-        .filter(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy();
-            name.starts_with('s') || name.starts_with(".tmp-s")
-        })
-        .collect();
-    found.sort();
-    found
+    templates_of_kind(&t.base(), 's')
 }
 
 fn tables(url: &str) -> String {
@@ -238,21 +220,7 @@ fn a_setup_killed_midway_leaves_nothing() {
         "what the setup started survives: {}",
         procs::cmdline(sleeper)
     );
-    let left = setup_templates(&t);
-    assert!(
-        left.iter().all(|p| p
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .starts_with(".tmp-")),
-        "a killed setup was published: {left:?}"
-    );
-    t.pgtmp(["gc"]).run().assert_success();
-    assert_eq!(
-        setup_templates(&t),
-        Vec::<PathBuf>::new(),
-        "gc left the debris"
-    );
+    t.assert_only_debris_then_gc('s', "setup");
     t.start(&["--setup", "echo started >> marks/killed"]);
     assert_eq!(runs(&t, "killed"), 2);
 }
