@@ -5,7 +5,8 @@
 //! a day unused, or ten minutes once a newer version of the same fixture
 //! was used. With `all`, ready spares stop too. Snapshots stay, even with
 //! `all`, until unused for `snapshot::UNUSED`; a template that a running
-//! instance was handed out from stays while it runs (`reset` needs it).
+//! instance was handed out from stays while it runs (`reset` needs it),
+//! unless `all` says otherwise.
 //! Run by `pgtmp gc` and, quietly, by every background pool refill.
 
 use std::collections::{HashMap, HashSet};
@@ -114,7 +115,8 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
         }
         let limit = template_limit(&name, &superseded, &kept);
         let old = Some(name.as_str()) != current && unused_for(layout, &name, limit);
-        let all = all && !kept.contains(&name);
+        // `--all` means every template but the snapshots, which are named.
+        let all = all && !kept.snapshots.contains(&name);
         if (all || old) && !lock::is_held(&layout.template_lock(&name)) {
             retire::remove_template_dir(layout, &name)?;
             sum.templates += 1;
@@ -174,24 +176,22 @@ fn is_derived(key: &str) -> bool {
     key.starts_with(fixture::KEY_PREFIX) || key.starts_with(setup::KEY_PREFIX)
 }
 
-/// Templates gc leaves alone: those a running instance was handed out
-/// from, and those a snapshot record names (aged by `snapshot::UNUSED`).
+/// Templates that age by other rules: those a running instance was handed
+/// out from stay while it runs (`reset` copies them again; only `--all`
+/// removes them), and those a snapshot record names stay for
+/// `snapshot::UNUSED` (even with `--all`).
 #[derive(Debug, Default)]
 struct Kept {
     in_use: HashSet<String>,
     snapshots: HashSet<String>,
 }
 
-impl Kept {
-    fn contains(&self, key: &str) -> bool {
-        self.in_use.contains(key) || self.snapshots.contains(key)
-    }
-}
-
 fn kept_templates(layout: &Layout) -> Kept {
     Kept {
+        // Not the spares nobody claimed: they were made ahead, and go.
         in_use: registry::live(layout, true)
             .into_iter()
+            .filter(|(_, meta)| meta.spare.is_none())
             .filter_map(|(_, meta)| meta.template)
             .collect(),
         snapshots: snapshot::records(layout)

@@ -47,6 +47,8 @@ pub enum Refusal {
     SharedTx,
     /// The template it was made from is gone.
     TemplateGone,
+    /// A spare nobody was handed yet.
+    Spare,
 }
 
 impl fmt::Display for SetupProblem {
@@ -132,7 +134,10 @@ impl fmt::Display for Refusal {
             Refusal::SharedTx => {
                 "it is a --shared-tx proxy, whose clients' changes live in one open transaction"
             }
-            Refusal::TemplateGone => "the template it was made from is gone (removed by hand?)",
+            Refusal::TemplateGone => {
+                "the template it was made from is gone (`gc --all`, or removed by hand)"
+            }
+            Refusal::Spare => "it is a spare server, which nobody was handed yet",
         })
     }
 }
@@ -147,6 +152,7 @@ impl Refusal {
             Refusal::Replicas => return None,
             Refusal::SharedTx => "`pgtmp rollback URL` puts it back",
             Refusal::TemplateGone => "stop it and start a new one",
+            Refusal::Spare => "`pgtmp list` shows the instances handed out",
         })
     }
 }

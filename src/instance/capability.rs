@@ -53,6 +53,9 @@ pub fn check(meta: &Meta, action: Action) -> std::result::Result<(), Refusal> {
     if !meta.replicas.is_empty() {
         return Err(Refusal::Replicas);
     }
+    if meta.spare.is_some() {
+        return Err(Refusal::Spare);
+    }
     if action == Action::Reset && meta.primary.user_data_dir {
         return Err(Refusal::OwnData);
     }

@@ -542,10 +542,10 @@ fn killed_load_leaves_nothing_to_hand_out() {
 fn gc_removes_fixture_templates() {
     let t = TestRoot::new();
     write(&t, "schema.sql", "create table v1 ();\n");
-    t.start(&["-f", "schema.sql"]);
+    let v1 = t.start(&["-f", "schema.sql"]);
     let old = fixture_templates(&t);
     write(&t, "schema.sql", "create table v2 ();\n");
-    t.start(&["-f", "schema.sql"]);
+    let v2 = t.start(&["-f", "schema.sql"]);
     let both = fixture_templates(&t);
     assert_eq!(both.len(), 2, "{}", t.logs());
     let new: Vec<PathBuf> = both.iter().filter(|p| !old.contains(p)).cloned().collect();
@@ -554,6 +554,10 @@ fn gc_removes_fixture_templates() {
         "refill still running\n{}",
         t.logs()
     );
+    // A template stays while an instance handed out from it runs (`reset`
+    // goes back to it): these have done their part.
+    t.stop(&v1.url);
+    t.stop(&v2.url);
 
     // Superseded by the edit and unused for an hour: removed; the current
     // version stays.

@@ -155,3 +155,38 @@ fn a_reset_instance_keeps_its_idle_timeout() {
         "it did not stop for want of clients:\n{log}"
     );
 }
+
+/// gc leaves the template of a running instance alone, however long
+/// unused, so that a reset can go back to it; once the instance is gone,
+/// it goes.
+#[test]
+fn gc_keeps_the_template_of_a_running_instance() {
+    let t = TestRoot::new();
+    write(&t, "schema.sql", "create table fixture_t (id int);\n");
+    let h = t.start(&["-f", "schema.sql", "--spares", "0"]);
+    assert!(poll::eventually(|| !t.refilling()), "refill still running");
+    let template = crate::support::pgtmp::templates_of_kind(&t.base(), 'f')
+        .pop()
+        .expect("the fixture's template");
+    let backdate = || {
+        let used = template.with_extension("used");
+        t.cmd("touch", ["-d", "3 days ago", used.to_str().expect("utf-8")])
+            .run()
+            .assert_success();
+    };
+    backdate();
+    t.pgtmp(["gc"]).run().assert_success();
+    assert!(
+        template.is_dir(),
+        "gc removed the template of a running instance"
+    );
+    t.pgtmp(["reset", h.url.as_str()]).run().assert_success();
+    assert_eq!(count(&h.url, "select count(*)::text from fixture_t"), "0");
+    t.stop(&h.url);
+    backdate();
+    t.pgtmp(["gc"]).run().assert_success();
+    assert!(
+        !template.exists(),
+        "gc kept an unused template of no instance"
+    );
+}
