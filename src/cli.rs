@@ -246,9 +246,14 @@ pub struct ExecArgs {
     pub command: Vec<std::ffi::OsString>,
 }
 
+/// The longest idle timeout `-w` takes: a year (`1y`, as humantime counts
+/// it). Anything longer is a typo; `0` means no timeout at all.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(31_557_600);
+
 /// `-w`: humantime (`90s`, `5m`) or plain seconds, as pg_tmp takes them.
-/// `0` means no idle timeout; one too long to count in milliseconds would
-/// silently wrap around to a short one, so it is refused.
+/// `0` means no idle timeout. The timeout is kept in whole milliseconds, so
+/// a shorter one (`500us`, `1ns`) is rounded up to 1 ms rather than down to
+/// 0, which would mean "never stop"; one over [`MAX_TIMEOUT`] is refused.
 pub fn parse_timeout(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let timeout = match s.parse::<u64>() {
@@ -256,10 +261,11 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
         Err(_) => humantime::parse_duration(s)
             .map_err(|e| format!("{e} (try `90s`, `5m` or a number of seconds)"))?,
     };
-    if u64::try_from(timeout.as_millis()).is_err() {
-        return Err("too long (use `0` for no idle timeout)".into());
+    if timeout > MAX_TIMEOUT {
+        return Err("longer than the maximum of a year, `1y` (use `0` for no idle timeout)".into());
     }
-    Ok(timeout)
+    let ms = timeout.as_nanos().div_ceil(1_000_000);
+    Ok(Duration::from_millis(ms as u64))
 }
 
 /// What pgtmp itself decides about a server, and what its URL promises:
@@ -345,6 +351,14 @@ mod tests {
         assert!(parse_timeout("-3").is_err());
         assert!(parse_timeout("18446744073709552s").is_err());
         assert!(parse_timeout("584942417y").is_err());
+        // Below the millisecond the timeout is kept in: up, never to 0.
+        assert_eq!(parse_timeout("500us").unwrap(), Duration::from_millis(1));
+        assert_eq!(parse_timeout("1ns").unwrap(), Duration::from_millis(1));
+        assert_eq!(parse_timeout("1500us").unwrap(), Duration::from_millis(2));
+        // At most a year.
+        assert_eq!(parse_timeout("1y").unwrap(), MAX_TIMEOUT);
+        assert!(parse_timeout("1y 1s").is_err());
+        assert!(parse_timeout("99999999999").is_err());
     }
 
     #[test]

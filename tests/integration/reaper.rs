@@ -94,3 +94,27 @@ fn zero_timeout_stays_until_stopped() {
         t.logs()
     );
 }
+
+/// A timeout below the millisecond it is kept in is rounded up, not down
+/// to 0 (which means "never stop"); one beyond the documented maximum (a
+/// year) is a usage error.
+#[test]
+fn sub_millisecond_timeout_still_stops_and_huge_ones_are_refused() {
+    let t = TestRoot::new();
+    for tiny in ["500us", "1ns"] {
+        let h = t.start(&["-w", tiny]);
+        let inst = t.instance(&h.url);
+        assert!(
+            poll::eventually(|| !procs::alive(inst.pid) && !inst.dir.exists()),
+            "`-w {tiny}` instance never stopped\n{}",
+            t.logs()
+        );
+    }
+    for huge in ["99999999999", "2y", "366d"] {
+        let out = t.pgtmp(["-w", huge]).run();
+        out.assert_code(2);
+        assert!(out.stderr.contains("maximum"), "{out}");
+        assert!(out.stdout.is_empty(), "{out}");
+    }
+    t.start(&["-w", "1y"]);
+}
