@@ -49,6 +49,10 @@ pub fn spawn(meta: &Meta, dir: &Path) -> Result<Child> {
         .arg("-c")
         .arg(format!("listen_addresses={listen}"))
         .args(&meta.server_options)
+        // After the caller's options: the idle watch counts connections
+        // from these lines (see `arrivals`).
+        .arg("-c")
+        .arg(super::arrivals::setting(&meta.data_dir))
         .env_remove("PGDATA")
         .env_remove("PGPORT")
         .stdin(Stdio::null())

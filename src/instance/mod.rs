@@ -1,6 +1,7 @@
 //! One running PostgreSQL: its directory and metadata, starting it, talking
 //! to it, finding it again, and stopping it.
 
+pub mod arrivals;
 pub mod client;
 pub mod clients;
 pub mod create;

@@ -48,6 +48,38 @@ fn connected_client_keeps_instance_alive() {
     );
 }
 
+/// A client that connects over and over, each time briefly (a test suite
+/// whose tests each open a short connection), keeps the instance: any
+/// connection since the last look is activity, not only one open at the
+/// moment the supervisor looks. Once the client stops, the timeout runs.
+#[test]
+fn short_connections_keep_instance_alive() {
+    let t = TestRoot::new();
+    for args in [&["-w", "2s"][..], &["-w", "2s", "-t"]] {
+        let h = t.start(args);
+        let inst = t.instance(&h.url);
+        let until = std::time::Instant::now() + 2 * BEYOND_TIMEOUT;
+        let mut n = 0;
+        while std::time::Instant::now() < until {
+            let mut client = db::try_connect(&h.url).unwrap_or_else(|e| {
+                panic!(
+                    "{args:?}: connection {n} failed: the instance was reaped while a client kept connecting: {e}\n{}",
+                    t.logs()
+                )
+            });
+            assert_eq!(db::text(&mut client, "select 'short'"), "short");
+            drop(client);
+            n += 1;
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        assert!(
+            poll::eventually(|| !procs::alive(inst.pid) && !inst.dir.exists()),
+            "{args:?}: not reaped after the client stopped connecting\n{}",
+            t.logs()
+        );
+    }
+}
+
 #[test]
 fn kept_data_dir_survives_reap() {
     let t = TestRoot::new();
