@@ -141,7 +141,7 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
                     Some(f) => fixture::ensure(config, &spec, f, &key)?,
                     None => template::ensure(layout, &spec)?,
                 };
-                pool::copy_tree(&template, &data)?;
+                pool::copy_tree(template.path(), &data)?;
             }
             (data, false)
         }

@@ -68,17 +68,20 @@ pub fn spawn(config: &Config, key: &str, standby: Option<&Kind>) -> Result<()> {
 
 /// Fills the pool of `key` up to `size` entries from its template.
 pub fn run(layout: &Layout, key: &str, size: usize) -> Result<()> {
-    let template = layout.template(key);
-    if !template.join("PG_VERSION").exists() || size == 0 {
+    if size == 0 {
         return Ok(());
     }
+    // Held for reading while copies are made: `gc` leaves it alone.
+    let Some(template) = super::template::hold(layout, key)? else {
+        return Ok(());
+    };
     crate::paths::mkdir_private(&layout.pool_root())?;
     let lock_path = layout.pool_lock(key);
     loop {
         let Some(guard) = lock::try_lock(&lock_path)? else {
             return Ok(()); // another refill is on it
         };
-        fill(layout, key, &template, size)?;
+        fill(layout, key, template.path(), size)?;
         drop(guard);
         if super::count(layout, key) >= size {
             return Ok(());

@@ -75,23 +75,62 @@ impl Spec {
     }
 }
 
-/// Returns the template for `spec`, building it first if it is missing.
-pub fn ensure(layout: &Layout, spec: &Spec) -> Result<PathBuf> {
-    let key = spec.key();
-    let dir = layout.template(&key);
-    if dir.join("PG_VERSION").exists() {
-        return Ok(dir);
+/// A template being read (copied): its lock is held shared, so `gc` does
+/// not remove it meanwhile. Drop it once the copy is made.
+#[derive(Debug)]
+pub struct Held {
+    dir: PathBuf,
+    _lock: fs::File,
+}
+
+impl Held {
+    pub fn path(&self) -> &Path {
+        &self.dir
     }
+}
+
+/// Holds the template `key` for reading; None when there is none (never
+/// built, or removed by `gc`).
+pub fn hold(layout: &Layout, key: &str) -> Result<Option<Held>> {
+    let dir = layout.template(key);
+    if !dir.join("PG_VERSION").exists() {
+        return Ok(None);
+    }
+    let lock = lock::lock_shared(&layout.template_lock(key))?;
+    // Removed after the look above, before the lock was ours.
+    Ok(dir
+        .join("PG_VERSION")
+        .exists()
+        .then_some(Held { dir, _lock: lock }))
+}
+
+/// Returns the template for `spec`, held for reading, building it first
+/// if it is missing.
+pub fn ensure(layout: &Layout, spec: &Spec) -> Result<Held> {
+    let key = spec.key();
+    loop {
+        if let Some(held) = hold(layout, &key)? {
+            return Ok(held);
+        }
+        build_once(layout, &key, |tmp| build(spec, tmp))?;
+    }
+}
+
+/// Builds the template `key` with `build` unless it exists: under its
+/// exclusive lock, into a `.tmp-` directory renamed into place when
+/// complete. Concurrent callers wait on the lock, and the later ones find
+/// it built.
+fn build_once(layout: &Layout, key: &str, build: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     paths::mkdir_private(&layout.templates())?;
-    let _guard = lock::lock(&layout.template_lock(&key))?;
+    let _guard = lock::lock(&layout.template_lock(key))?;
+    let dir = layout.template(key);
     if dir.join("PG_VERSION").exists() {
-        return Ok(dir); // another caller built it while we waited
+        return Ok(()); // another caller built it while we waited
     }
     let tmp = layout
         .templates()
         .join(format!(".tmp-{key}-{}", random::id()));
-    paths::publish(&tmp, &dir, |tmp| build(spec, tmp))?;
-    Ok(dir)
+    paths::publish(&tmp, &dir, build)
 }
 
 /// initdb, settings, and the `test` database, into `dir`.

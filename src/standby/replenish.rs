@@ -14,7 +14,7 @@ use crate::instance::create::{Launched, NewInstance};
 use crate::instance::{Meta, launch, meta};
 use crate::lock;
 use crate::paths;
-use crate::pool;
+use crate::pool::{self, template};
 use crate::random;
 
 /// A pause in hand-outs this long ends a burst.
@@ -114,7 +114,10 @@ fn start(config: &Config, kind: &Kind, class: &str) -> Result<(Launched, PathBuf
     // A pool entry is quicker than a copy; but a refill told to keep no
     // pool (PGTMP_POOL_SIZE=0) would not replace it.
     if config.pool_size == 0 || !pool::claim(layout, &kind.key, &data_dir)? {
-        pool::copy_tree(&template, &data_dir)?;
+        // Held for reading while it is copied: `gc` leaves it alone.
+        let held = template::hold(layout, &kind.key)?
+            .ok_or_else(|| Error::other(format!("no template at {}", template.display())))?;
+        pool::copy_tree(held.path(), &data_dir)?;
     }
     let (socket_dir, socket_dir_separate) =
         paths::socket_dir(&new.dir, &new.id, config.identity.uid)?;
