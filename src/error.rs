@@ -190,7 +190,7 @@ impl Error {
     }
 
     /// Whether this failed for want of disk space, whoever reported it.
-    fn is_no_space(&self) -> bool {
+    pub fn is_no_space(&self) -> bool {
         const TEXT: &str = "No space left on device";
         match self {
             Error::Io { source, .. } => matches!(
@@ -208,7 +208,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::NoSpace { .. } => Some(
-                "free some space there, or set PGTMP_DIR to a directory on a filesystem with room (a server needs about 40 MB)".into(),
+                "`pgtmp gc` removes what killed runs left there, `pgtmp gc --all` also the cached templates and the copies made ahead, `pgtmp list` shows the servers still running; else free some space there, or set PGTMP_DIR to a directory on a filesystem with room (a server needs about 40 MB)".into(),
             ),
             Error::DataDir { source, .. } => match &**source {
                 Error::Io { source, .. } if is_unwritable(source) => Some(

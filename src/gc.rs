@@ -3,7 +3,8 @@
 //! progress whose copier died, pools and templates of other PostgreSQL
 //! builds that nobody used lately, and fixture templates: after a day
 //! unused, or ten minutes once a newer version of the same fixture was
-//! used. With `all`, ready standbys stop too.
+//! used. With `all`, ready standbys stop too; `make_room` (a hand-out on a
+//! full filesystem) also removes what was copied ahead for other templates.
 //! Run by `pgtmp gc` and, quietly, by every background pool refill.
 
 use std::collections::{HashMap, HashSet};
@@ -43,9 +44,35 @@ pub struct Summary {
     pub templates: usize,
 }
 
+/// How far a collection goes beyond what crashed processes left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Extent {
+    /// Garbage, and what aged out.
+    Garbage,
+    /// Also the copies made ahead of demand (pool entries, unclaimed
+    /// standbys) for templates other than the current one.
+    Speculative,
+    /// Also every standby, pool and template not in use right now.
+    All,
+}
+
 /// Collects garbage; `current` is the key in use (never aged out), `all`
 /// also removes every pool and template not being written right now.
 pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summary> {
+    let extent = if all { Extent::All } else { Extent::Garbage };
+    sweep(layout, current, extent)
+}
+
+/// Makes room on a full filesystem for a hand-out of the template `key`:
+/// collects garbage, and removes the copies made ahead of demand for other
+/// templates (their pool entries and unclaimed standbys). The templates
+/// themselves stay: they cost an initdb or a fixture load to make again.
+pub fn make_room(layout: &Layout, key: &str) -> Result<Summary> {
+    sweep(layout, Some(key), Extent::Speculative)
+}
+
+fn sweep(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<Summary> {
+    let all = extent == Extent::All;
     // One collector at a time: one that finds what another is removing
     // locked would leave it, and return before it is gone.
     let _one = lock::lock(&layout.gc_lock())?;
@@ -79,7 +106,7 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
             paths::remove_tree(&dir)?;
         }
     }
-    sum.standbys = standbys(layout, all)?;
+    sum.standbys = standbys(layout, current, extent)?;
     let superseded = superseded_fixtures(layout);
     for (key, pool) in children(&layout.pool_root()) {
         if !pool.is_dir() {
@@ -89,7 +116,10 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
             continue; // a refill is writing it
         };
         let limit = template_limit(&key, &superseded).min(POOL_UNUSED);
-        let stale = all || (Some(key.as_str()) != current && unused_for(layout, &key, limit));
+        let other = Some(key.as_str()) != current;
+        let stale = all
+            || (other && extent == Extent::Speculative)
+            || (other && unused_for(layout, &key, limit));
         for (name, entry) in children(&pool) {
             if name.starts_with(".tmp-") || name.starts_with(GC_PREFIX) {
                 paths::remove_tree(&entry)?;
@@ -138,15 +168,22 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
     Ok(sum)
 }
 
-/// Removes the tokens of standbys that are gone; with `all`, stops the
-/// unclaimed ones (their supervisors retract their tokens). Returns how
-/// many were stopped or swept.
-fn standbys(layout: &Layout, all: bool) -> Result<usize> {
+/// Removes the tokens of standbys that are gone; with `Extent::All`, stops
+/// the unclaimed ones, with `Extent::Speculative` those of other templates
+/// than `current`. Returns how many were stopped or swept.
+fn standbys(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<usize> {
+    let all = extent == Extent::All;
     let mut n = 0;
     for (class, dir) in children(&layout.standby_root()) {
         if !dir.is_dir() {
             continue;
         }
+        let ours = current.is_some_and(|key| {
+            [true, false]
+                .iter()
+                .any(|&tcp| standby::class(key, tcp) == class)
+        });
+        let stop_unclaimed = all || (extent == Extent::Speculative && !ours);
         for (_, token) in children(&dir) {
             let Some(id) = standby::token_id(&token) else {
                 continue;
@@ -155,7 +192,7 @@ fn standbys(layout: &Layout, all: bool) -> Result<usize> {
             if !registry::is_alive(&instance) {
                 let _ = fs::remove_file(&token);
                 n += 1;
-            } else if all && fs::remove_file(&token).is_ok() {
+            } else if stop_unclaimed && fs::remove_file(&token).is_ok() {
                 // Its token withdrawn first, as its supervisor would at
                 // its timeout: a caller claims it, or we stop it, never
                 // both.

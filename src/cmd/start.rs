@@ -63,7 +63,49 @@ pub fn run(args: &StartArgs, global: &GlobalArgs, owner: Option<u32>) -> Result<
         prepare_as_root(&config, dir)?;
     }
     config.enter()?;
-    start(&config, args, owner).map_err(|e| e.on_filesystem_of(&config.layout.base))
+    let handout = match start(&config, args, owner) {
+        // Dead copies of killed hand-outs, or copies made ahead for other
+        // templates, may be what fills it: collect, and try once more.
+        Err(e) if e.is_no_space() => match make_room(&config, args) {
+            Some(summary) => {
+                eprintln!(
+                    "pgtmp: no space left on the filesystem of {}; removed {summary}; trying again",
+                    config.layout.base.display()
+                );
+                start(&config, args, owner)
+            }
+            None => Err(e),
+        },
+        other => other,
+    };
+    handout.map_err(|e| e.on_filesystem_of(&config.layout.base))
+}
+
+/// `gc::make_room` for the template this hand-out needs; None when it
+/// found nothing to remove (or failed: the first error is the one to tell).
+fn make_room(config: &Config, args: &StartArgs) -> Option<String> {
+    let spec = config.template_spec().ok()?;
+    let options = match &args.server_options {
+        Some(o) => shell_words::split(o).ok()?,
+        None => Vec::new(),
+    };
+    let key = match Fixture::from_args(args, &options).ok()? {
+        Some(f) => f.key(&config.layout, &spec.key()).ok()?,
+        None => spec.key(),
+    };
+    let sum = crate::gc::make_room(&config.layout, &key).ok()?;
+    let removed = [
+        (sum.instances, "dead instance(s)"),
+        (sum.partial, "half-made cop(ies)"),
+        (sum.pool_entries, "pool entr(ies)"),
+        (sum.standbys, "standby(s)"),
+        (sum.templates, "template(s)"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect::<Vec<_>>();
+    (!removed.is_empty()).then(|| removed.join(", "))
 }
 
 fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handout> {

@@ -244,3 +244,104 @@ fn read_only_base_of_an_ordinary_user() {
     }
     t.start_as(who, &["-w", "0"]);
 }
+
+/// Copies `from` to `to` as the base directory's owner would have made it
+/// (the test may be root; pgtmp then runs as another account).
+fn copy_as_owner(t: &TestRoot, base: &Path, from: &Path, to: &Path) {
+    t.cmd("cp", ["-a".as_ref(), from.as_os_str(), to.as_os_str()])
+        .run()
+        .assert_success();
+    give_to_owner(t, base, to);
+}
+
+/// Hands `path` (and what is below it) to the base directory's owner.
+fn give_to_owner(t: &TestRoot, base: &Path, path: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let owner = fs::metadata(base).expect("inspect base");
+    t.cmd(
+        "chown",
+        [
+            "-R".as_ref(),
+            format!("{}:{}", owner.uid(), owner.gid()).as_ref(),
+            path.as_os_str(),
+        ],
+    )
+    .run()
+    .assert_success();
+}
+
+/// A disk filled by what killed hand-outs left (run/<id> with a half-made
+/// copy and a lock file nobody holds, moments ago) and by copies made
+/// ahead for another template (a fixture's pool entries): the next
+/// hand-out removes them and tries again, and says so. When even that
+/// leaves no room, the error's hint names `pgtmp gc`.
+#[test]
+fn full_disk_is_collected_and_the_handout_retried() {
+    let t = TestRoot::new();
+    let Some(disk) = Tmpfs::mount(&t, "small", "200m", "disk::full_disk_is_collected") else {
+        return;
+    };
+    let base = disk.path().join("base");
+    let call = |args: &[&str]| {
+        t.pgtmp(args)
+            .env("PGTMP_DIR", &base)
+            .env("PGTMP_POOL_SIZE", "0")
+            .env("PGTMP_STANDBY", "0")
+            .run()
+    };
+    let fixture = t.join("schema.sql");
+    fs::write(&fixture, "create table kept (v int);\n").expect("write fixture");
+    let fixture = fixture.to_str().expect("utf-8 path");
+    for args in [&["-w", "0"][..], &["-w", "0", "-f", fixture]] {
+        call(args).assert_success();
+        call(&["stop", "--all"]).assert_success();
+    }
+    let template = |prefix: &str| -> PathBuf {
+        fs::read_dir(base.join("templates"))
+            .expect("read templates")
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.is_dir()
+                    && p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+            })
+            .unwrap_or_else(|| panic!("no {prefix}* template\n{}", t.logs()))
+    };
+    let (plain, loaded) = (template("t"), template("f"));
+    let key = loaded.file_name().expect("a key").to_owned();
+    let pool = base.join("pool").join(&key);
+    fs::create_dir_all(&pool).expect("create pool");
+    give_to_owner(&t, &base, &base.join("pool"));
+    for entry in ["ahead1", "ahead2"] {
+        copy_as_owner(&t, &base, &loaded, &pool.join(entry));
+    }
+    let mut dead = Vec::new();
+    while free_bytes(disk.path()) > 40 << 20 {
+        let dir = base.join("run").join(format!("dead{}", dead.len()));
+        fs::create_dir_all(&dir).expect("create a dead instance");
+        fs::write(dir.join("lock"), "").expect("write its lock file");
+        give_to_owner(&t, &base, &dir);
+        copy_as_owner(&t, &base, &plain, &dir.join("data"));
+        dead.push(dir);
+    }
+
+    let out = call(&["-w", "0"]);
+    out.assert_success();
+    assert!(out.stderr.contains("trying again"), "{out}");
+    let mut client = db::connect(out.one_line());
+    assert_eq!(db::text(&mut client, "select 'room made'"), "room made");
+    drop(client);
+    assert!(dead.iter().all(|d| !d.exists()), "dead copies left\n{out}");
+    assert!(!pool.join("ahead1").exists(), "pool entries left\n{out}");
+    assert!(loaded.exists(), "the fixture template itself must stay");
+    call(&["stop", "--all"]).assert_success();
+
+    // Full of what is not pgtmp's: nothing to collect, a hint.
+    let ballast = fill(disk.path(), 4 << 20);
+    let out = call(&["-w", "0"]);
+    out.assert_error(1, &["no space left", "hint:", "pgtmp gc"]);
+    assert!(out.stdout.is_empty(), "{out}");
+    assert_nothing_half_written(&t, &base, &out);
+    fs::remove_file(ballast).expect("remove ballast");
+}
