@@ -8,6 +8,7 @@ use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
 use crate::paths::{self, Layout};
 use crate::pg;
+use crate::pool::locale::Locale;
 use crate::pool::template::Spec;
 use crate::process::Identity;
 use crate::standby;
@@ -30,6 +31,8 @@ pub struct Config {
     pub standby_max: usize,
     /// How long an unclaimed standby waits before it stops.
     pub standby_timeout: Duration,
+    /// `--locale`/`PGTMP_LOCALE`; None: C.UTF-8 (see `pool::locale`).
+    pub locale: Option<String>,
 }
 
 impl Config {
@@ -81,6 +84,10 @@ impl Config {
             pg_version: global.pg_version,
             standby_max,
             standby_timeout,
+            locale: match &global.locale {
+                Some(l) => Some(l.clone()),
+                None => std::env::var("PGTMP_LOCALE").ok().filter(|l| !l.is_empty()),
+            },
         })
     }
 
@@ -103,6 +110,7 @@ impl Config {
             install,
             role: self.identity.role.clone(),
             initdb_opts: self.initdb_opts.clone(),
+            locale: Locale::resolve(self.locale.as_deref()),
         })
     }
 }

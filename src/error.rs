@@ -232,6 +232,9 @@ impl Error {
                 Some("give `-d` a missing or empty directory, or an existing data directory".into())
             }
             Error::NoSuchInstance(_) => Some("`pgtmp list` shows the running instances".into()),
+            Error::Command { output, .. } if output.contains("invalid locale name") => Some(
+                "`locale -a` lists the installed locales; `--locale C.UTF-8` (the default) and `--locale C` need none".into(),
+            ),
             Error::ServerStart { hint, .. }
             | Error::Other { hint, .. }
             | Error::FixtureLoad { hint, .. } => hint.clone(),

@@ -82,6 +82,9 @@ How long an unclaimed standby waits before it stops (default 60s).
 \fBPGTMP_INITDB_OPTS\fR
 Extra \fBinitdb\fR options; each set of options gets its own template.
 .TP
+\fBPGTMP_LOCALE\fR
+The locale of the databases, as \fB\-\-locale\fR: \fIC.UTF\-8\fR by default (the builtin provider from PostgreSQL 17, the C library's before), \fIC\fR for bytes, or an installed locale. Each locale gets its own template.
+.TP
 \fBPGTMP_TRACE\fR
 When set to 1, print the phases of a call with their times on standard error.
 .SH EXIT STATUS

@@ -6,6 +6,7 @@
 //! claimer's own instance directory, which only one caller can win.
 
 mod copy;
+pub mod locale;
 pub mod refill;
 pub mod template;
 

@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::locale::Locale;
 use crate::error::{Error, Result, tail};
 use crate::lock;
 use crate::paths::{self, Layout};
@@ -48,12 +49,14 @@ host    all           all   127.0.0.1/32  scram-sha-256
 host    replication   all   127.0.0.1/32  scram-sha-256
 ";
 
-/// What identifies a template: the binaries, the initdb options, the role.
+/// What identifies a template: the binaries, the initdb options, the
+/// role, the locale.
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub install: Install,
     pub role: String,
     pub initdb_opts: Vec<String>,
+    pub locale: Locale,
 }
 
 impl Spec {
@@ -61,10 +64,11 @@ impl Spec {
     /// depends on. std's hasher may change between Rust releases.
     pub fn key(&self) -> String {
         let text = format!(
-            "{FORMAT}\n{}\n{}\n{}",
+            "{FORMAT}\n{}\n{}\n{}\n{}",
             self.install.fingerprint(),
             self.role,
-            self.initdb_opts.join("\u{1}")
+            self.initdb_opts.join("\u{1}"),
+            self.locale.key_text()
         );
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         for b in text.bytes() {
@@ -135,18 +139,27 @@ fn build_once(layout: &Layout, key: &str, build: impl FnOnce(&Path) -> Result<()
 
 /// initdb, settings, and the `test` database, into `dir`.
 fn build(spec: &Spec, dir: &Path) -> Result<()> {
+    let (locale, fell_back) = spec.locale.initdb_args(spec.install.major_version()?);
+    if fell_back {
+        eprintln!(
+            "pgtmp: the {} locale is not installed: the template uses C, which compares bytes (`--locale` picks another)",
+            super::locale::UNICODE
+        );
+    }
     let mut initdb = Command::new(spec.install.initdb());
     initdb
         .arg("-D")
         .arg(dir)
-        .args(["--no-sync", "--auth=trust", "--encoding=UTF8", "--locale=C"])
+        .args(["--no-sync", "--auth=trust", "--encoding=UTF8"])
+        .args(&locale)
         .args(["--wal-segsize=1", "--username"])
         .arg(&spec.role)
         .args(&spec.initdb_opts)
         // initdb reads these; the caller's must not change the template.
         .env_remove("PGDATA")
         .env_remove("LANG")
-        .env_remove("LC_ALL");
+        .env_remove("LC_ALL")
+        .env_remove("LANGUAGE");
     run(&mut initdb, "initdb", None)?;
     crate::trace::mark("initdb done");
 

@@ -22,6 +22,7 @@ mod formats;
 mod handout;
 mod lifecycle;
 mod load;
+mod locale;
 mod parallel;
 mod paths;
 mod pool;
