@@ -15,7 +15,7 @@ use crate::standby;
 
 /// How many ready copies the pool keeps by default. Each costs ~35 MB of
 /// tmpfs; two absorb a burst of back-to-back hand-outs while the refill
-/// (~30 ms a copy) keeps up.
+/// (~30 ms a copy) keeps up. Fewer where the budget (`pool::budget`) says.
 pub const DEFAULT_POOL_SIZE: usize = 2;
 const MAX_POOL_SIZE: usize = 32;
 

@@ -71,10 +71,10 @@ The per-user base directory (created with mode 0700 and marked with a \fI.pgtmp\
 The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR). Otherwise pgtmp asks \fBpg_config \-\-bindir\fR, searches PATH, then \fI/usr/lib/postgresql/*/bin\fR (newest first), \fI/usr/pgsql\-*/bin\fR and Homebrew.
 .TP
 \fBPGTMP_POOL_SIZE\fR
-How many ready data directories to keep (default 2, at most 32; 0 turns the pool off).
+How many ready data directories to keep (default 2, at most 32; 0 turns the pool off). Pool entries and standbys together stay within a budget: at most a quarter of the base filesystem's free space and of the available memory, counting what they hold already; a heavy template gets fewer.
 .TP
 \fBPGTMP_STANDBY\fR
-The most standby servers (started ahead, claimed by the next plain hand-out) kept ready per PostgreSQL build and listener (default 16, at most 64; 0 turns standbys off; \fB\-\-standby\fR overrides it). How many are kept follows demand.
+The most standby servers (started ahead, claimed by the next plain hand-out) kept ready per PostgreSQL build and listener (default 16, at most 64; 0 turns standbys off; \fB\-\-standby\fR overrides it). How many are kept follows demand, within the budget above.
 .TP
 \fBPGTMP_STANDBY_TIMEOUT\fR
 How long an unclaimed standby waits before it stops (default 60s).

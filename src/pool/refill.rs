@@ -8,6 +8,7 @@ use std::fs::OpenOptions;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use super::budget::Budget;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::lock;
@@ -81,17 +82,28 @@ pub fn run(layout: &Layout, key: &str, size: usize) -> Result<()> {
         let Some(guard) = lock::try_lock(&lock_path)? else {
             return Ok(()); // another refill is on it
         };
-        fill(layout, key, template.path(), size)?;
+        let complete = fill(layout, key, template.path(), size)?;
         drop(guard);
-        if super::count(layout, key) >= size {
+        if !complete || super::count(layout, key) >= size {
             return Ok(());
         }
     }
 }
 
-fn fill(layout: &Layout, key: &str, template: &Path, size: usize) -> Result<()> {
+/// Adds entries up to `size` while the budget allows; false when it
+/// stopped short.
+fn fill(layout: &Layout, key: &str, template: &Path, size: usize) -> Result<bool> {
+    let mut budget = Budget::new(layout);
     while super::count(layout, key) < size {
+        if !budget.allows(key, false) {
+            eprintln!(
+                "pgtmp refill: the pool of {key} stays at {} entr(ies): another copy ({} MB) would pass the budget",
+                super::count(layout, key),
+                budget.size(key) >> 20
+            );
+            return Ok(false);
+        }
         super::add(layout, key, template)?;
     }
-    Ok(())
+    Ok(true)
 }

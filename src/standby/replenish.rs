@@ -14,6 +14,7 @@ use crate::instance::create::{Launched, NewInstance};
 use crate::instance::{Meta, launch, meta};
 use crate::lock;
 use crate::paths;
+use crate::pool::budget::Budget;
 use crate::pool::{self, template};
 use crate::random;
 
@@ -52,6 +53,7 @@ pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result
         return Ok(()); // another refill is on it
     };
     let deferred = Instant::now();
+    let mut budget = Budget::new(layout);
     loop {
         if super::halted_since(layout, began) {
             return Ok(()); // `stop --all` ran meanwhile
@@ -67,7 +69,17 @@ pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result
         }
         let mut launched = Vec::new();
         let mut failed = None;
+        let mut within_budget = true;
         for _ in 0..(target - ready).min(BATCH) {
+            if !budget.allows(&kind.key, true) {
+                eprintln!(
+                    "pgtmp refill: {class} keeps {} standby(s): another ({} MB and a server) would pass the budget",
+                    tokens(layout, &class).len() + starting_tokens(layout, &class).len(),
+                    budget.size(&kind.key) >> 20
+                );
+                within_budget = false;
+                break;
+            }
             match start(config, kind, &class) {
                 Ok(l) => launched.push(l),
                 Err(e) => {
@@ -86,6 +98,9 @@ pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result
         }
         if let Some(e) = failed {
             return Err(e);
+        }
+        if !within_budget {
+            return Ok(());
         }
     }
 }

@@ -5,6 +5,7 @@
 //! and works again once there is room.
 
 use std::fs;
+use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -344,4 +345,116 @@ fn full_disk_is_collected_and_the_handout_retried() {
     assert!(out.stdout.is_empty(), "{out}");
     assert_nothing_half_written(&t, &base, &out);
     fs::remove_file(ballast).expect("remove ballast");
+}
+
+/// The blocks the files below `dir` take, in bytes (as `du`).
+fn disk_usage(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        for entry in fs::read_dir(&path).into_iter().flatten().flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            total += meta.blocks() * 512;
+            if meta.is_dir() {
+                stack.push(entry.path());
+            }
+        }
+    }
+    total
+}
+
+/// What the copies made ahead hold under `base`: pool entries, and the
+/// instance directories of standbys nobody claimed.
+fn speculative_bytes(base: &Path) -> (u64, usize) {
+    let mut bytes = 0;
+    let mut copies = 0;
+    for key in fs::read_dir(base.join("pool"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if key.path().is_dir() {
+            for entry in fs::read_dir(key.path()).into_iter().flatten().flatten() {
+                bytes += disk_usage(&entry.path());
+                copies += 1;
+            }
+        }
+    }
+    for inst in fs::read_dir(base.join("run"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let standby = fs::read_to_string(inst.path().join("meta.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|m| !m["standby"].is_null());
+        if standby {
+            bytes += disk_usage(&inst.path());
+            copies += 1;
+        }
+    }
+    (bytes, copies)
+}
+
+/// A large fixture on a small tmpfs: the copies made ahead of demand (pool
+/// entries and standbys) stay within their documented budget, a quarter of
+/// the room (free space plus what they hold), so they never take the space
+/// the hand-outs need; and every hand-out succeeds.
+#[test]
+fn copies_made_ahead_stay_within_the_budget() {
+    let t = TestRoot::new();
+    let Some(disk) = Tmpfs::mount(&t, "small", "800m", "disk::copies_made_ahead") else {
+        return;
+    };
+    let base = disk.path().join("base");
+    let fixture = t.join("big.sql");
+    // About 60 MB of rows: the fixture's template weighs ~100 MB.
+    fs::write(
+        &fixture,
+        "create table big as select g, repeat(md5(g::text), 12) as pad \
+         from generate_series(1, 150000) g;\n",
+    )
+    .expect("write fixture");
+    let fixture = fixture.to_str().expect("utf-8 path");
+    for round in 0..5 {
+        let out = t
+            .pgtmp(["-w", "0", "-f", fixture])
+            .env("PGTMP_DIR", &base)
+            .timeout(std::time::Duration::from_secs(300))
+            .run();
+        out.assert_success();
+        let mut client = db::connect(out.one_line());
+        assert_eq!(
+            db::text(&mut client, "select count(*)::text from big"),
+            "150000"
+        );
+        drop(client);
+        assert!(
+            poll::eventually(|| !t.refilling()),
+            "round {round}: the refill never ended\n{}",
+            t.logs()
+        );
+        let (held, copies) = speculative_bytes(&base);
+        let free = free_bytes(disk.path());
+        let _ = writeln!(
+            std::io::stderr(),
+            "disk::copies_made_ahead: round {round}: {copies} copies made ahead, {} MB; {} MB free",
+            held >> 20,
+            free >> 20
+        );
+        assert!(
+            held <= (free + held) / 4,
+            "round {round}: {copies} copies made ahead hold {} MB, over a quarter of {} MB (free {} MB)\n{}",
+            held >> 20,
+            (free + held) >> 20,
+            free >> 20,
+            t.logs()
+        );
+    }
+    t.pgtmp(["stop", "--all"])
+        .env("PGTMP_DIR", &base)
+        .run()
+        .assert_success();
 }
