@@ -201,6 +201,21 @@ pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// Polls `done` every `step` until it holds or `timeout` passes; true if
+/// it held. For a wait whose end someone is waiting on (no backoff).
+pub fn wait_every(timeout: Duration, step: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(step);
+    }
+}
+
 /// Makes `cmd` start in its own session (no controlling terminal, immune to
 /// the caller's hangup and Ctrl-C) with each of `fds` at the number given.
 /// The descriptors are first duplicated above 9 so that placing one cannot

@@ -190,9 +190,13 @@ fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<C
             return Err(e);
         }
         crate::trace::mark("password set");
-    } else if meta.standby.is_some() {
+    } else if let Some(token) = &meta.standby
+        && crate::standby::waiting(&crate::standby::starting(token))
+    {
         // As the password's connection does for TCP: build the relation
-        // cache file now, not in the caller's first connection.
+        // cache file now, not in the caller's first connection. Unless a
+        // caller claimed it while it started and waits for it: then that
+        // caller's own connection is sooner than this one and then theirs.
         drop(client::connect(meta, "test"));
     }
     meta.url = match &meta.password {
