@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use crate::client;
 use crate::interrupt::interrupted;
+use crate::pgtmp::{Handout, Pgtmp};
 use crate::results::{Results, Series, Side};
 use crate::scenarios::Bench;
 
@@ -32,22 +33,7 @@ pub fn burst(bench: &mut Bench, results: &mut Results, rounds: usize) {
                 "{ready} standby server(s) ready when the first burst began"
             ));
         }
-        let mut held = Vec::new();
-        for call in 0..BURST {
-            let t0 = Instant::now();
-            let outcome = bench.pgtmp.start(&[]).and_then(|handout| {
-                let client = client::select1(&handout.url)?;
-                let took = t0.elapsed();
-                held.push((client, handout));
-                Ok(took)
-            });
-            series.record(round * BURST + call, outcome);
-        }
-        // Clients close before their instances stop.
-        for (client, handout) in held {
-            drop(client);
-            drop(handout);
-        }
+        timed_burst(&bench.pgtmp, &mut series, round, None);
     }
     flag_initdb_sized(&mut series, results);
     results.series.push(series);
@@ -97,25 +83,38 @@ pub fn first_burst(bench: &mut Bench, results: &mut Results, rounds: usize) {
                 pgtmp.standbys()
             ));
         }
-        let mut held = Vec::new();
-        for call in 0..BURST {
-            let t0 = Instant::now();
-            let outcome = pgtmp.start(&[]).and_then(|handout| {
-                let client = client::select1(&handout.url)?;
-                let took = t0.elapsed();
-                held.push((client, handout));
-                Ok(took)
-            });
-            series.record(round * BURST + call, outcome);
-        }
-        for (client, handout) in held.into_iter().chain([first]) {
-            drop(client);
-            drop(handout);
-        }
+        timed_burst(&pgtmp, &mut series, round, Some(first));
         // Its standbys too: they would only take a core from what follows.
         pgtmp.stop_all();
     }
     results.series.push(series);
+}
+
+/// [`BURST`] hand-outs back to back, each timed to its first `select 1`
+/// and held (with `also`) until the burst ends, as a test suite would
+/// hold its databases.
+fn timed_burst<'a>(
+    pgtmp: &'a Pgtmp,
+    series: &mut Series,
+    round: usize,
+    also: Option<(postgres::Client, Handout<'a>)>,
+) {
+    let mut held: Vec<_> = also.into_iter().collect();
+    for call in 0..BURST {
+        let t0 = Instant::now();
+        let outcome = pgtmp.start(&[]).and_then(|handout| {
+            let client = client::select1(&handout.url)?;
+            let took = t0.elapsed();
+            held.push((client, handout));
+            Ok(took)
+        });
+        series.record(round * BURST + call, outcome);
+    }
+    // Clients close before their instances stop.
+    for (client, handout) in held {
+        drop(client);
+        drop(handout);
+    }
 }
 
 /// initdb's median, and the burst calls slower than it: those must have
