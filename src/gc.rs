@@ -1,9 +1,9 @@
 //! Garbage collection: what crashed processes left behind. Dead instances
-//! (no process holds their lock), tokens of standbys that died, copies in
+//! (no process holds their lock), tokens of spares that died, copies in
 //! progress whose copier died, pools and templates of other PostgreSQL
 //! builds that nobody used lately, and fixture templates: after a day
 //! unused, or ten minutes once a newer version of the same fixture was
-//! used. With `all`, ready standbys stop too; `make_room` (a hand-out on a
+//! used. With `all`, ready spares stop too; `make_room` (a hand-out on a
 //! full filesystem) also removes what was copied ahead for other templates.
 //! Run by `pgtmp gc` and, quietly, by every background pool refill.
 
@@ -18,7 +18,7 @@ use crate::instance::meta::LOCK;
 use crate::instance::{Meta, registry, stop};
 use crate::lock;
 use crate::paths::{self, Layout};
-use crate::standby;
+use crate::spare;
 
 /// A pool of another key unused this long is emptied (tmpfs is memory).
 const POOL_UNUSED: Duration = Duration::from_secs(60 * 60);
@@ -38,7 +38,7 @@ const GC_PREFIX: &str = ".gc-";
 #[derive(Debug, Default)]
 pub struct Summary {
     pub instances: usize,
-    pub standbys: usize,
+    pub spares: usize,
     pub partial: usize,
     pub pool_entries: usize,
     pub templates: usize,
@@ -50,9 +50,9 @@ enum Extent {
     /// Garbage, and what aged out.
     Garbage,
     /// Also the copies made ahead of demand (pool entries, unclaimed
-    /// standbys) for templates other than the current one.
+    /// spares) for templates other than the current one.
     Speculative,
-    /// Also every standby, pool and template not in use right now.
+    /// Also every spare, pool and template not in use right now.
     All,
 }
 
@@ -65,7 +65,7 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
 
 /// Makes room on a full filesystem for a hand-out of the template `key`:
 /// collects garbage, and removes the copies made ahead of demand for other
-/// templates (their pool entries and unclaimed standbys). The templates
+/// templates (their pool entries and unclaimed spares). The templates
 /// themselves stay: they cost an initdb or a fixture load to make again.
 pub fn make_room(layout: &Layout, key: &str) -> Result<Summary> {
     sweep(layout, Some(key), Extent::Speculative)
@@ -106,7 +106,7 @@ fn sweep(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<Summa
             paths::remove_tree(&dir)?;
         }
     }
-    sum.standbys = standbys(layout, current, extent)?;
+    sum.spares = spares(layout, current, extent)?;
     let superseded = superseded_fixtures(layout);
     for (key, pool) in children(&layout.pool_root()) {
         if !pool.is_dir() {
@@ -168,24 +168,24 @@ fn sweep(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<Summa
     Ok(sum)
 }
 
-/// Removes the tokens of standbys that are gone; with `Extent::All`, stops
+/// Removes the tokens of spares that are gone; with `Extent::All`, stops
 /// the unclaimed ones, with `Extent::Speculative` those of other templates
 /// than `current`. Returns how many were stopped or swept.
-fn standbys(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<usize> {
+fn spares(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<usize> {
     let all = extent == Extent::All;
     let mut n = 0;
-    for (class, dir) in children(&layout.standby_root()) {
+    for (class, dir) in children(&layout.spare_root()) {
         if !dir.is_dir() {
             continue;
         }
         let ours = current.is_some_and(|key| {
             [true, false]
                 .iter()
-                .any(|&tcp| standby::class(key, tcp) == class)
+                .any(|&tcp| spare::class(key, tcp) == class)
         });
         let stop_unclaimed = all || (extent == Extent::Speculative && !ours);
         for (_, token) in children(&dir) {
-            let Some(id) = standby::token_id(&token) else {
+            let Some(id) = spare::token_id(&token) else {
                 continue;
             };
             let instance = layout.instance(id);
@@ -200,12 +200,12 @@ fn standbys(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<us
                 n += 1;
             }
         }
-        let lock_path = layout.standby_lock(&class);
+        let lock_path = layout.spare_lock(&class);
         if all
             && let Some(guard) = lock::try_lock(&lock_path)?
             && fs::remove_dir(&dir).is_ok()
         {
-            let _ = fs::remove_file(layout.standby_demand(&class));
+            let _ = fs::remove_file(layout.spare_demand(&class));
             lock::remove(&lock_path, &guard);
         }
     }

@@ -69,6 +69,9 @@ impl Identity {
         let Some(user) = &self.run_as else {
             return Ok(());
         };
+        if Uid::effective() == user.uid {
+            return Ok(()); // dropped already, by an earlier call
+        }
         let fail = |what: &str, e: nix::Error| {
             Error::other(format!("cannot switch to user {}: {what}: {e}", user.name))
         };
@@ -214,6 +217,23 @@ pub fn wait_every(timeout: Duration, step: Duration, mut done: impl FnMut() -> b
         }
         std::thread::sleep(step);
     }
+}
+
+/// Termination as data: sends each step's signal through `send`, then
+/// waits up to the step's time for `gone`. True once gone; false when the
+/// last step's wait ran out.
+pub fn escalate(
+    steps: &[(Signal, Duration)],
+    mut send: impl FnMut(Signal),
+    mut gone: impl FnMut() -> bool,
+) -> bool {
+    for &(sig, wait) in steps {
+        send(sig);
+        if wait_until(wait, &mut gone) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Makes `cmd` start in its own session (no controlling terminal, immune to

@@ -28,9 +28,9 @@ pub fn burst(bench: &mut Bench, results: &mut Results, rounds: usize) {
             series.note(format!("burst started without a full pool ({why})"));
         }
         if round == 0 {
-            let ready = bench.pgtmp.standbys();
+            let ready = bench.pgtmp.spares();
             series.note(format!(
-                "{ready} standby server(s) ready when the first burst began"
+                "{ready} spare server(s) ready when the first burst began"
             ));
         }
         timed_burst(&bench.pgtmp, &mut series, round, None);
@@ -40,9 +40,9 @@ pub fn burst(bench: &mut Bench, results: &mut Results, rounds: usize) {
 }
 
 /// The first burst after a quiet spell, apart from `burst` (whose later
-/// rounds find the standbys an earlier burst left): each round in a fresh
+/// rounds find the spares an earlier burst left): each round in a fresh
 /// `PGTMP_DIR`, one untimed hand-out (cold: its template is made) held
-/// throughout, the refill let finish (one standby and the pool ready, as
+/// throughout, the refill let finish (one spare and the pool ready, as
 /// after a quiet minute), then [`BURST`] hand-outs back to back, per call.
 pub fn first_burst(bench: &mut Bench, results: &mut Results, rounds: usize) {
     let mut series = Series::new(
@@ -79,12 +79,12 @@ pub fn first_burst(bench: &mut Bench, results: &mut Results, rounds: usize) {
         }
         if round == 0 {
             series.note(format!(
-                "{} standby server(s) ready when each burst began",
-                pgtmp.standbys()
+                "{} spare server(s) ready when each burst began",
+                pgtmp.spares()
             ));
         }
         timed_burst(&pgtmp, &mut series, round, Some(first));
-        // Its standbys too: they would only take a core from what follows.
+        // Its spares too: they would only take a core from what follows.
         pgtmp.stop_all();
     }
     results.series.push(series);

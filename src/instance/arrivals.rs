@@ -25,17 +25,17 @@ const NEEDLE: &[u8] = b"connection received: ";
 /// How much of the log one read takes at most.
 const CHUNK: usize = 64 * 1024;
 
-/// The `-c` setting that makes the server log every connection: from 18,
+/// The `-c` settings that make the server log every connection: from 18,
 /// `receipt` logs just the line we look for (`on` would add two more).
-pub fn setting(data_dir: &Path) -> &'static str {
+pub fn settings(data_dir: &Path) -> &'static [&'static str] {
     let major = std::fs::read_to_string(data_dir.join("PG_VERSION"))
         .ok()
         .and_then(|v| v.trim().parse::<u32>().ok())
         .unwrap_or(0);
     if major >= 18 {
-        "log_connections=receipt"
+        &["log_connections=receipt"]
     } else {
-        "log_connections=on"
+        &["log_connections=on"]
     }
 }
 

@@ -1,8 +1,8 @@
-//! The budget of speculative copies: pool entries and standbys, the full
+//! The budget of speculative copies: pool entries and spares, the full
 //! copies of a template made ahead of demand. They may take at most a
 //! quarter ([`SHARE`]) of the room there is for pgtmp: of the base
 //! filesystem's free space (counting what they already hold), and of the
-//! memory available (counting what they already use: a standby's server,
+//! memory available (counting what they already use: a spare's server,
 //! and on tmpfs, which is memory, their files too). So the more a template
 //! weighs, the fewer copies are made ahead (none once one copy would pass
 //! the quarter), and three quarters always stay for the hand-outs
@@ -10,7 +10,7 @@
 //! copy; what is there already is used, not removed.
 //!
 //! A copy's size is its template's (the sum of the files' allocated
-//! blocks, measured once per refill); a standby's server is counted at
+//! blocks, measured once per refill); a spare's server is counted at
 //! [`SERVER_MEMORY`].
 
 use std::collections::HashMap;
@@ -22,7 +22,7 @@ use crate::paths::Layout;
 
 /// The part of the room speculative copies may take: 1/`SHARE`.
 pub const SHARE: u64 = 4;
-/// The memory of one idle standby's processes beyond its files: shared
+/// The memory of one idle spare's processes beyond its files: shared
 /// buffers (16 MB) and the processes' own.
 pub const SERVER_MEMORY: u64 = 32 << 20;
 
@@ -47,9 +47,9 @@ pub struct Room {
 /// What speculative copies hold now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Held {
-    /// Bytes of files (pool entries and standbys' data directories).
+    /// Bytes of files (pool entries and spares' data directories).
     pub bytes: u64,
-    /// Running standby servers.
+    /// Running spare servers.
     pub servers: u64,
 }
 
@@ -62,7 +62,7 @@ impl<'a> Budget<'a> {
     }
 
     /// Whether one more copy of the template `key` fits, with a server on
-    /// it (`server`: a standby) or not (a pool entry). Yes where the room
+    /// it (`server`: a spare) or not (a pool entry). Yes where the room
     /// cannot be measured.
     pub fn allows(&mut self, key: &str, server: bool) -> bool {
         let Some(room) = room(&self.layout.base) else {
@@ -79,7 +79,7 @@ impl<'a> Budget<'a> {
         for (key, n) in pool_entries(self.layout) {
             held.bytes += n * self.size(&key);
         }
-        for (key, n) in standbys(self.layout) {
+        for (key, n) in spares(self.layout) {
             held.bytes += n * self.size(&key);
             held.servers += n;
         }
@@ -159,10 +159,10 @@ fn pool_entries(layout: &Layout) -> Vec<(String, u64)> {
         .collect()
 }
 
-/// Unclaimed standbys (ready or starting), per template key: the tokens
-/// in `standby/<key>-<listener>/` (see `standby`).
-fn standbys(layout: &Layout) -> Vec<(String, u64)> {
-    subdirs(&layout.standby_root())
+/// Unclaimed spares (ready or starting), per template key: the tokens
+/// in `spare/<key>-<listener>/` (see `spare`).
+fn spares(layout: &Layout) -> Vec<(String, u64)> {
+    subdirs(&layout.spare_root())
         .into_iter()
         .filter_map(|(class, dir)| {
             let key = class.rsplit_once('-')?.0.to_string();
@@ -255,7 +255,7 @@ mod tests {
 
     #[test]
     fn memory_counts_servers_and_tmpfs_files() {
-        // Plenty of disk, 300 MB of memory: a standby (35 MB on tmpfs and
+        // Plenty of disk, 300 MB of memory: a spare (35 MB on tmpfs and
         // a server) fits once; a pool entry on disk costs no memory.
         let r = room(100_000, Some(300), true);
         assert!(fits(r, held(0, 0), 35 * MB, true));

@@ -221,7 +221,7 @@ fn read_only_base_of_an_ordinary_user() {
     };
     let warm = t.start_as(who, &["-w", "0"]);
     db::connect(&warm.url);
-    // Standbys too: a read-only base must not meet a running server.
+    // Spares too: a read-only base must not meet a running server.
     t.pgtmp(["stop", "--all"]).who(who).run().assert_success();
     assert!(
         poll::eventually(|| procs::touching(t.path()).is_empty()),
@@ -287,7 +287,7 @@ fn full_disk_is_collected_and_the_handout_retried() {
         t.pgtmp(args)
             .env("PGTMP_DIR", &base)
             .env("PGTMP_POOL_SIZE", "0")
-            .env("PGTMP_STANDBY", "0")
+            .env("PGTMP_SPARES", "0")
             .run()
     };
     let fixture = t.join("schema.sql");
@@ -365,7 +365,7 @@ fn disk_usage(dir: &Path) -> u64 {
 }
 
 /// What the copies made ahead hold under `base`: pool entries, and the
-/// instance directories of standbys nobody claimed.
+/// instance directories of spares nobody claimed.
 fn speculative_bytes(base: &Path) -> (u64, usize) {
     let mut bytes = 0;
     let mut copies = 0;
@@ -386,11 +386,11 @@ fn speculative_bytes(base: &Path) -> (u64, usize) {
         .flatten()
         .flatten()
     {
-        let standby = fs::read_to_string(inst.path().join("meta.json"))
+        let spare = fs::read_to_string(inst.path().join("meta.json"))
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .is_some_and(|m| !m["standby"].is_null());
-        if standby {
+            .is_some_and(|m| !m["spare"].is_null());
+        if spare {
             bytes += disk_usage(&inst.path());
             copies += 1;
         }
@@ -399,7 +399,7 @@ fn speculative_bytes(base: &Path) -> (u64, usize) {
 }
 
 /// A large fixture on a small tmpfs: the copies made ahead of demand (pool
-/// entries and standbys) stay within their documented budget, a quarter of
+/// entries and spares) stay within their documented budget, a quarter of
 /// the room (free space plus what they hold), so they never take the space
 /// the hand-outs need; and every hand-out succeeds.
 #[test]

@@ -29,6 +29,6 @@ mod pool;
 mod races;
 mod reaper;
 mod security;
-mod standby;
+mod spare;
 mod tcp;
 mod users;

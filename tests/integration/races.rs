@@ -31,7 +31,7 @@ fn pgtmp(t: &TestRoot, holder: Option<&Running>, args: &[&str]) -> Output {
         }
         None => t.pgtmp(args),
     };
-    run.env("PGTMP_STANDBY", "0")
+    run.env("PGTMP_SPARES", "0")
         .timeout(Duration::from_secs(180))
         .run()
 }

@@ -1,4 +1,4 @@
-//! Starting standbys, in the background refill after a hand-out: up to the
+//! Starting spares, in the background refill after a hand-out: up to the
 //! demand-sized target (`demand::target`), a few at once, each from a pool
 //! entry (or a copy of the template) like any hand-out. One process per
 //! class at a time (a file lock), watching the target while starts are in
@@ -8,54 +8,42 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{announce, demand, starting, starting_tokens, token, tokens};
+use super::{Kind, announce, demand, starting, starting_tokens, token, tokens};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::instance::create::{Launched, NewInstance};
-use crate::instance::{Meta, launch, meta};
+use crate::instance::Settings;
+use crate::instance::create::{Launched, NewInstance, Plan};
 use crate::lock;
 use crate::paths;
 use crate::pool::budget::Budget;
 use crate::pool::{self, template};
-use crate::random;
 
 /// A pause in hand-outs this long ends a burst.
 const LULL: Duration = Duration::from_millis(100);
 const LULL_POLL: Duration = Duration::from_millis(10);
-/// The longest a burst defers starting standbys.
+/// The longest a burst defers starting spares.
 const MAX_DEFER: Duration = Duration::from_secs(2);
 
-/// How many standbys start at once: enough in flight that callers of a
+/// How many spares start at once: enough in flight that callers of a
 /// burst, who claim those still starting, find one nearly ready.
 const BATCH: usize = 2;
 /// How often demand is looked at while starts are in flight.
 const DEMAND_POLL: Duration = Duration::from_millis(5);
 
-/// What the standbys of a class are: the hand-out that asked for them
-/// passes this on (as root, the refill no longer knows the caller's role).
-#[derive(Debug, Clone)]
-pub struct Kind {
-    /// The template key.
-    pub key: String,
-    pub role: String,
-    pub bindir: PathBuf,
-    pub tcp: bool,
-}
-
-/// Starts standbys of `kind` until the target is ready, unless `stop
+/// Starts spares of `kind` until the target is ready, unless `stop
 /// --all` ran after `began` (when this refill was started). Up to
 /// [`BATCH`] start at once, and another starts as soon as one is ready
 /// (or was claimed while starting): a burst that outruns the ready ones
 /// always finds one well on its way, not a gap between two batches. A
 /// failure is returned once the starts in flight are done.
 pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result<()> {
-    if config.standby_max == 0 {
+    if config.spare_max == 0 {
         return Ok(());
     }
     let layout = &config.layout;
     let class = super::class(&kind.key, kind.tcp);
-    paths::mkdir_private(&layout.standby_root())?;
-    let Some(_guard) = lock::try_lock(&layout.standby_lock(&class))? else {
+    paths::mkdir_private(&layout.spare_root())?;
+    let Some(_guard) = lock::try_lock(&layout.spare_lock(&class))? else {
         return Ok(()); // another refill is on it
     };
     let deferred = Instant::now();
@@ -77,13 +65,13 @@ pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result
         // `stop --all` ran meanwhile, a start failed, or the budget is
         // spent: start no more.
         stopped = stopped || failed.is_some() || super::halted_since(layout, began);
-        let target = demand::target(layout, &class, config.standby_max);
+        let target = demand::target(layout, &class, config.spare_max);
         let ready = tokens(layout, &class).len() + starting_tokens(layout, &class).len();
         let wanted = !stopped && ready < target;
         if wanted && in_flight < BATCH && !(ready > 0 && burst_goes_on(layout, &class, &deferred)) {
             if !budget.allows(&kind.key, true) {
                 eprintln!(
-                    "pgtmp refill: {class} keeps {ready} standby(s): another ({} MB and a server) would pass the budget",
+                    "pgtmp refill: {class} keeps {ready} spare(s): another ({} MB and a server) would pass the budget",
                     budget.size(&kind.key) >> 20
                 );
                 stopped = true;
@@ -92,7 +80,7 @@ pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result
             match start(config, kind, &class) {
                 Ok((launched, token)) => {
                     crate::trace::mark(&format!(
-                        "refill: started a standby ({ready} ready or starting, target {target}, {in_flight} in flight)"
+                        "refill: started a spare ({ready} ready or starting, target {target}, {in_flight} in flight)"
                     ));
                     let done = done.clone();
                     // The supervisor publishes the token before it
@@ -127,7 +115,7 @@ pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result
     }
 }
 
-/// While hand-outs keep coming and standbys are left, starting more would
+/// While hand-outs keep coming and spares are left, starting more would
 /// only take CPU from those hand-outs: wait for a lull of [`LULL`], for
 /// at most [`MAX_DEFER`]. With none left, starting at once is quicker than
 /// each caller starting its own.
@@ -136,7 +124,7 @@ fn burst_goes_on(layout: &crate::paths::Layout, class: &str, since: &Instant) ->
         && demand::since_last(layout, class).is_some_and(|ms| ms < LULL.as_millis() as u64)
 }
 
-/// Creates one standby instance, starts its supervisor and announces it.
+/// Creates one spare instance, starts its supervisor and announces it.
 fn start(config: &Config, kind: &Kind, class: &str) -> Result<(Launched, PathBuf)> {
     let layout = &config.layout;
     let template = layout.template(&kind.key);
@@ -159,7 +147,7 @@ fn start(config: &Config, kind: &Kind, class: &str) -> Result<(Launched, PathBuf
     Ok((launched?, token))
 }
 
-/// Gives the new standby its data directory and starts its supervisor.
+/// Gives the new spare its data directory and starts its supervisor.
 fn fill_and_launch(
     config: &Config,
     kind: &Kind,
@@ -167,7 +155,7 @@ fn fill_and_launch(
     token: &Path,
 ) -> Result<Launched> {
     let layout = &config.layout;
-    let data_dir = new.dir.join("data");
+    let data_dir = new.data_dir();
     // A pool entry is quicker than a copy; but a refill told to keep no
     // pool (PGTMP_POOL_SIZE=0) would not replace it.
     if config.pool_size == 0 || !pool::claim(layout, &kind.key, &data_dir)? {
@@ -180,29 +168,18 @@ fn fill_and_launch(
         })?;
         pool::copy_tree(held.path(), &data_dir)?;
     }
-    let (socket_dir, socket_dir_separate) =
-        paths::socket_dir(&new.dir, &new.id, config.identity.uid)?;
-    if socket_dir_separate {
-        new.separate_socket_dir(socket_dir.clone());
-    }
-    let meta = Meta {
-        id: new.id.clone(),
+    let meta = new.describe(Plan {
         role: kind.role.clone(),
-        password: kind.tcp.then(random::password),
+        uid: config.identity.uid,
         tcp: kind.tcp,
-        port: if kind.tcp {
-            launch::free_port()?
-        } else {
-            launch::SOCKET_PORT
-        },
-        socket_dir,
-        socket_dir_separate,
         data_dir,
-        timeout_ms: config.standby_timeout.as_millis() as u64,
         bindir: kind.bindir.clone(),
-        started: meta::now_secs(),
-        standby: Some(token.to_path_buf()),
-        ..Meta::default()
-    };
+        settings: Settings {
+            timeout_ms: config.spare_timeout.as_millis() as u64,
+            ..Settings::default()
+        },
+        spare: Some(token.to_path_buf()),
+        ..Plan::default()
+    })?;
     new.launch(&meta)
 }
