@@ -24,9 +24,12 @@ const LULL_POLL: Duration = Duration::from_millis(10);
 /// The longest a burst defers starting spares.
 const MAX_DEFER: Duration = Duration::from_secs(2);
 
-/// How many spares start at once: enough in flight that callers of a
-/// burst, who claim those still starting, find one nearly ready.
+/// How many spares start at once ahead of demand: enough that callers of
+/// a burst, who claim those still starting, find one nearly ready. One a
+/// caller claimed while it starts is no longer ahead of anybody, so it
+/// does not count; at most [`MAX_IN_FLIGHT`] start at once in all.
 const BATCH: usize = 2;
+const MAX_IN_FLIGHT: usize = 4;
 /// How often demand is looked at while starts are in flight.
 const DEMAND_POLL: Duration = Duration::from_millis(5);
 
@@ -66,9 +69,11 @@ pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result
         // spent: start no more.
         stopped = stopped || failed.is_some() || super::halted_since(layout, began);
         let target = demand::target(layout, &class, config.spare_max);
-        let ready = tokens(layout, &class).len() + starting_tokens(layout, &class).len();
+        let ahead = starting_tokens(layout, &class).len();
+        let ready = tokens(layout, &class).len() + ahead;
         let wanted = !stopped && ready < target;
-        if wanted && in_flight < BATCH && !(ready > 0 && burst_goes_on(layout, &class, &deferred)) {
+        let room = ahead < BATCH && in_flight < MAX_IN_FLIGHT;
+        if wanted && room && !(ready > 0 && burst_goes_on(layout, &class, &deferred)) {
             if !budget.allows(&kind.key, true) {
                 eprintln!(
                     "pgtmp refill: {class} keeps {ready} spare(s): another ({} MB and a server) would pass the budget",
