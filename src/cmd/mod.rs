@@ -45,6 +45,7 @@ fn options(global: &GlobalArgs) -> Options {
         run_as: global.run_as.clone(),
         spares: None,
         locale: global.locale.clone(),
+        exe: None,
     }
 }
 

@@ -4,7 +4,6 @@
 
 pub mod arrivals;
 pub mod client;
-pub mod clients;
 pub mod create;
 pub mod endpoint;
 pub mod handshake;

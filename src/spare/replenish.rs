@@ -134,10 +134,7 @@ fn start(config: &Config, kind: &Kind, class: &str) -> Result<(Launched, PathBuf
     let layout = &config.layout;
     let template = layout.template(&kind.key);
     if !template.join("PG_VERSION").exists() {
-        return Err(Error::other(format!(
-            "no template at {}",
-            template.display()
-        )));
+        return Err(Error::NoTemplate(template));
     }
     let new = NewInstance::create(layout)?;
     let token = token(layout, class, &new.id);
@@ -165,12 +162,8 @@ fn fill_and_launch(
     // pool (PGTMP_POOL_SIZE=0) would not replace it.
     if config.pool_size == 0 || !pool::claim(layout, &kind.key, &data_dir)? {
         // Held for reading while it is copied: `gc` leaves it alone.
-        let held = template::hold(layout, &kind.key)?.ok_or_else(|| {
-            Error::other(format!(
-                "no template at {}",
-                layout.template(&kind.key).display()
-            ))
-        })?;
+        let held = template::hold(layout, &kind.key)?
+            .ok_or_else(|| Error::NoTemplate(layout.template(&kind.key)))?;
         pool::copy_tree(held.path(), &data_dir)?;
     }
     let meta = new.describe(Plan {
@@ -186,5 +179,5 @@ fn fill_and_launch(
         spare: Some(token.to_path_buf()),
         ..Plan::default()
     })?;
-    new.launch(&meta)
+    new.launch(&meta, &config.exe)
 }
