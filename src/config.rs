@@ -9,12 +9,13 @@ use std::time::Duration;
 use crate::error::{BaseProblem, Error, Result, SettingProblem};
 use crate::paths::{self, Layout};
 use crate::pg;
+use crate::pool::locale::Locale;
 use crate::pool::template::Spec;
 use crate::process::Identity;
 
 /// How many ready copies the pool keeps by default. Each costs ~35 MB of
 /// tmpfs; two absorb a burst of back-to-back hand-outs while the refill
-/// (~30 ms a copy) keeps up.
+/// (~30 ms a copy) keeps up. Fewer where the budget (`pool::budget`) says.
 pub const DEFAULT_POOL_SIZE: usize = 2;
 const MAX_POOL_SIZE: usize = 32;
 
@@ -41,6 +42,8 @@ pub struct Options {
     pub run_as: Option<String>,
     /// The most spares kept per class (else `PGTMP_SPARES`).
     pub spares: Option<usize>,
+    /// The databases' locale (else `PGTMP_LOCALE`, else C.UTF-8).
+    pub locale: Option<String>,
     /// The pgtmp program that runs supervisors and refills (`__supervise`,
     /// `__refill`). By default the running program when it is pgtmp
     /// (`pgtmp::run`), else the `pgtmp` found on PATH.
@@ -60,6 +63,9 @@ pub struct Config {
     pub spare_max: usize,
     /// How long an unclaimed spare waits before it stops.
     pub spare_timeout: Duration,
+    /// The databases' locale (else `PGTMP_LOCALE`); None: C.UTF-8 (see
+    /// `pool::locale`).
+    pub locale: Option<String>,
     /// The pgtmp program the background processes run.
     pub exe: PathBuf,
 }
@@ -122,6 +128,10 @@ impl Config {
             pg_version: options.pg_version,
             spare_max,
             spare_timeout,
+            locale: match &options.locale {
+                Some(l) => Some(l.clone()),
+                None => std::env::var("PGTMP_LOCALE").ok().filter(|l| !l.is_empty()),
+            },
         })
     }
 
@@ -145,6 +155,7 @@ impl Config {
             install,
             role: self.identity.role.clone(),
             initdb_opts: self.initdb_opts.clone(),
+            locale: Locale::resolve(self.locale.as_deref()),
         })
     }
 }
@@ -154,10 +165,15 @@ const SPARES_VARS: &[&str] = &["PGTMP_SPARES", "PGTMP_STANDBY"];
 /// `PGTMP_SPARE_TIMEOUT`, and its old name.
 const SPARE_TIMEOUT_VARS: &[&str] = &["PGTMP_SPARE_TIMEOUT", "PGTMP_STANDBY_TIMEOUT"];
 
+/// The longest idle timeout `-w` takes: a year (`1y`, as humantime counts
+/// it). Anything longer is a typo; `0` means no timeout at all.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(31_557_600);
+
 /// An idle timeout as `-w` takes it, or a spare timeout: humantime (`90s`,
-/// `5m`) or plain seconds, as pg_tmp takes them. `0` means none; one too
-/// long to count in milliseconds would silently wrap around to a short
-/// one, so it is refused.
+/// `5m`) or plain seconds, as pg_tmp takes them. `0` means none. The
+/// timeout is kept in whole milliseconds, so a shorter one (`500us`,
+/// `1ns`) is rounded up to 1 ms rather than down to 0, which would mean
+/// "never stop"; one over [`MAX_TIMEOUT`] is refused.
 pub fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
     let s = s.trim();
     let timeout = match s.parse::<u64>() {
@@ -165,10 +181,11 @@ pub fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
         Err(_) => humantime::parse_duration(s)
             .map_err(|e| format!("{e} (try `90s`, `5m` or a number of seconds)"))?,
     };
-    if u64::try_from(timeout.as_millis()).is_err() {
-        return Err("too long (use `0` for no idle timeout)".into());
+    if timeout > MAX_TIMEOUT {
+        return Err("longer than the maximum of a year, `1y` (use `0` for no idle timeout)".into());
     }
-    Ok(timeout)
+    let ms = timeout.as_nanos().div_ceil(1_000_000);
+    Ok(Duration::from_millis(ms as u64))
 }
 
 /// The account that owns an existing base directory: as root, the one its
@@ -232,5 +249,13 @@ mod tests {
         assert!(parse_timeout("-3").is_err());
         assert!(parse_timeout("18446744073709552s").is_err());
         assert!(parse_timeout("584942417y").is_err());
+        // Below the millisecond the timeout is kept in: up, never to 0.
+        assert_eq!(parse_timeout("500us").unwrap(), Duration::from_millis(1));
+        assert_eq!(parse_timeout("1ns").unwrap(), Duration::from_millis(1));
+        assert_eq!(parse_timeout("1500us").unwrap(), Duration::from_millis(2));
+        // At most a year.
+        assert_eq!(parse_timeout("1y").unwrap(), super::MAX_TIMEOUT);
+        assert!(parse_timeout("1y 1s").is_err());
+        assert!(parse_timeout("99999999999").is_err());
     }
 }

@@ -36,7 +36,7 @@ fn populate(config: &Config, spec: &template::Spec, dir: &Path) -> Result<PathBu
     let populated = template::ensure(&config.layout, spec).and_then(|template| {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
             .map_err(Error::io("chmod", dir))?;
-        pool::copy_contents(&template, dir)
+        pool::copy_contents(template.path(), dir)
     });
     if let Err(e) = populated {
         // Undo only what we made: the directory was missing or empty.

@@ -63,6 +63,7 @@ const OWN_ENTRIES: &[&str] = &[
     "refill.log",
     "pg_config.cache",
     "digests.json",
+    "gc.lock",
 ];
 
 /// Creates the base directory (mode 0700) if needed and checks that it is a
@@ -243,6 +244,11 @@ impl Layout {
     /// Recent hand-outs of a class, which size its spare pool.
     pub fn spare_demand(&self, class: &str) -> PathBuf {
         self.spare_root().join(format!("{class}.demand"))
+    }
+
+    /// Held by the one process collecting garbage (`gc`).
+    pub fn gc_lock(&self) -> PathBuf {
+        self.base.join("gc.lock")
     }
 
     /// Where `pg_config --bindir` last pointed (it is a slow script).

@@ -175,6 +175,21 @@ pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// Polls `done` every `step` until it holds or `timeout` passes; true if
+/// it held. For a wait whose end someone is waiting on (no backoff).
+pub fn wait_every(timeout: Duration, step: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(step);
+    }
+}
+
 /// Termination as data: sends each step's signal through `send`, then
 /// waits up to the step's time for `gone`. True once gone; false when the
 /// last step's wait ran out.

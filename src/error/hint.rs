@@ -9,7 +9,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::NoSpace { .. } => Some(
-                "free some space there, or set PGTMP_DIR to a directory on a filesystem with room (a server needs about 40 MB)".into(),
+                "`pgtmp gc` removes what killed runs left there, `pgtmp gc --all` also the cached templates and the copies made ahead, `pgtmp list` shows the servers still running; else free some space there, or set PGTMP_DIR to a directory on a filesystem with room (a server needs about 40 MB)".into(),
             ),
             Error::DataDir { source, .. } => match &**source {
                 Error::Io { source, .. } if is_unwritable(source) => Some(
@@ -41,6 +41,9 @@ impl Error {
                 Some("give `-d` a missing or empty directory, or an existing data directory".into())
             }
             Error::NoSuchInstance(_) => Some("`pgtmp list` shows the running instances".into()),
+            Error::Command { output, .. } if output.contains("invalid locale name") => Some(
+                "`locale -a` lists the installed locales; `--locale C.UTF-8` (the default) and `--locale C` need none".into(),
+            ),
             Error::NoProgram => {
                 Some("install pgtmp on PATH, or name it in `Options::exe`".into())
             }

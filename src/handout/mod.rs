@@ -89,7 +89,54 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
         prepare_as_root(config, dir)?;
     }
     config.enter()?;
-    start(config, request).map_err(|e| e.on_filesystem_of(&config.layout.base))
+    let handout = match start(config, request) {
+        // Dead copies of killed hand-outs, or copies made ahead for other
+        // templates, may be what fills it: collect, and try once more.
+        Err(e) if e.is_no_space() => match make_room(config, request) {
+            Some(summary) => {
+                // The one line a hand-out says on its own: it explains the
+                // delay, and what disappeared.
+                eprintln!(
+                    "pgtmp: no space left on the filesystem of {}; removed {summary}; trying again",
+                    config.layout.base.display()
+                );
+                start(config, request)
+            }
+            None => Err(e),
+        },
+        other => other,
+    };
+    handout.map_err(|e| e.on_filesystem_of(&config.layout.base))
+}
+
+/// `gc::make_room` for the template this request needs; None when it found
+/// nothing to remove (or failed: the first error is the one to tell).
+fn make_room(config: &Config, request: &Request) -> Option<String> {
+    let spec = config.template_spec().ok()?;
+    let fixture = Fixture::new(
+        &request.files,
+        &request.extensions,
+        request.now.as_deref(),
+        &request.server_options,
+    )
+    .ok()?;
+    let key = match fixture {
+        Some(f) => f.key(&config.layout, &spec.key()).ok()?,
+        None => spec.key(),
+    };
+    let sum = crate::gc::make_room(&config.layout, &key).ok()?;
+    let removed = [
+        (sum.instances, "dead instance(s)"),
+        (sum.partial, "half-made cop(ies)"),
+        (sum.pool_entries, "pool entr(ies)"),
+        (sum.spares, "spare(s)"),
+        (sum.templates, "template(s)"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect::<Vec<_>>();
+    (!removed.is_empty()).then(|| removed.join(", "))
 }
 
 fn start(config: &Config, request: &Request) -> Result<Handout> {
@@ -243,7 +290,7 @@ fn data_dir(
                     Some(f) => fixture::ensure(config, spec, f, key)?,
                     None => template::ensure(layout, spec)?,
                 };
-                pool::copy_tree(&template, &data)?;
+                pool::copy_tree(template.path(), &data)?;
             }
             Ok((data, false))
         }
