@@ -14,9 +14,12 @@ use std::time::{Duration, SystemTime};
 use crate::error::Result;
 use crate::fixture;
 use crate::instance::meta::LOCK;
-use crate::instance::{Meta, registry, stop};
+use nix::sys::signal::Signal;
+
+use crate::instance::{Meta, registry, shmem, stop};
 use crate::lock;
 use crate::paths::{self, Layout};
+use crate::process;
 use crate::standby;
 
 /// A pool of another key unused this long is emptied (tmpfs is memory).
@@ -30,6 +33,8 @@ const FIXTURE_UNUSED: Duration = Duration::from_secs(24 * 60 * 60);
 const SUPERSEDED_UNUSED: Duration = Duration::from_secs(10 * 60);
 /// Lock and marker files without a template, older than this, are removed.
 const ORPHAN_AGE: Duration = Duration::from_secs(60 * 60);
+/// How long an orphaned server on a half-built template may take to stop.
+const ORPHAN_STOP: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -95,8 +100,7 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
     for (name, path) in children(&layout.templates()) {
         if let Some(rest) = name.strip_prefix(".tmp-") {
             let key = rest.rsplit_once('-').map(|(k, _)| k).unwrap_or(rest);
-            if !lock::is_held(&layout.template_lock(key)) {
-                paths::remove_tree(&path)?;
+            if !lock::is_held(&layout.template_lock(key)) && remove_partial(&path)? {
                 sum.partial += 1;
             }
             continue;
@@ -149,6 +153,24 @@ fn standbys(layout: &Layout, all: bool) -> Result<usize> {
         }
     }
     Ok(n)
+}
+
+/// Removes a template being built whose builder died (its lock is free).
+/// A server may still run on it: a loading server or the single-user
+/// `postgres` that outlived a killed pgtmp. Nobody will use it, so it gets
+/// an immediate shutdown first; the directory is removed only once it is
+/// gone (false: still running, left for the next gc), and after the shared
+/// memory a killed server leaves is released.
+fn remove_partial(dir: &Path) -> Result<bool> {
+    if let Some(pid) = registry::server_in(dir) {
+        process::signal(pid, Signal::SIGQUIT);
+        if !process::wait_until(ORPHAN_STOP, || !process::running(pid)) {
+            return Ok(false);
+        }
+    }
+    shmem::release(dir);
+    paths::remove_tree(dir)?;
+    Ok(true)
 }
 
 /// How long the template `key` may go unused.

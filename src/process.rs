@@ -28,8 +28,9 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// `base_owner`: the owner of an existing base directory, which as root
-    /// is the account to keep using unless `--run-as` says otherwise.
+    /// `base_owner`: as root, the account an existing base directory was
+    /// made for (root's marker in it says so), to keep using unless
+    /// `--run-as` says otherwise.
     pub fn resolve(run_as: Option<&str>, base_owner: Option<u32>) -> Result<Identity> {
         let uid = Uid::current();
         let role = User::from_uid(uid)
@@ -77,6 +78,12 @@ impl Identity {
         nix::unistd::setuid(user.uid).map_err(|e| fail("setuid", e))?;
         Ok(())
     }
+}
+
+/// The uid root runs PostgreSQL as when no base directory says otherwise:
+/// the `--run-as` account, else `postgres`, else `nobody`.
+pub fn default_account(requested: Option<&str>) -> Result<u32> {
+    pick_account(requested, None).map(|u| u.uid.as_raw())
 }
 
 fn pick_account(requested: Option<&str>, base_owner: Option<u32>) -> Result<User> {
@@ -171,11 +178,24 @@ pub fn running(pid: u32) -> bool {
     stat_after_name(pid).is_some_and(|s| !s.starts_with(['Z', 'X']))
 }
 
+/// Whether `pid` exists and can answer now: not a zombie, and not stopped
+/// (state `T` after SIGSTOP or Ctrl-Z, `t` under a debugger), which a
+/// server may stay for ever while its socket still accepts connections.
+pub fn responsive(pid: u32) -> bool {
+    stat_after_name(pid).is_some_and(|s| !s.starts_with(['Z', 'X', 'T', 't']))
+}
+
 /// Whether `pid` is running and is the process that started at `start`.
 pub fn running_since(pid: u32, start: u64) -> bool {
     stat_after_name(pid).is_some_and(|s| {
         !s.starts_with(['Z', 'X']) && s.split_whitespace().nth(19) == Some(&start.to_string())
     })
+}
+
+/// Whether `pid` is the process that started at `start` and can answer now
+/// (see `responsive`).
+pub fn responsive_since(pid: u32, start: u64) -> bool {
+    running_since(pid, start) && responsive(pid)
 }
 
 /// /proc/PID/stat after the command name, which may hold spaces and
@@ -202,15 +222,18 @@ pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
 }
 
 /// Makes `cmd` start in its own session (no controlling terminal, immune to
-/// the caller's hangup and Ctrl-C) with each of `fds` at the number given.
-/// The descriptors are first duplicated above 9 so that placing one cannot
-/// overwrite another, and dup2(2) leaves the placed ones inheritable.
+/// the caller's hangup and Ctrl-C) with each of `fds` at the number given,
+/// and with default signal handling (`default_signals`). The descriptors
+/// are first duplicated above the highest target so that placing one
+/// cannot overwrite another, and dup2(2) leaves the placed ones inheritable.
 pub fn detach(cmd: &mut Command, fds: &[(RawFd, RawFd)]) -> std::io::Result<Vec<OwnedFd>> {
     let mut moved = Vec::new();
     let mut plan = Vec::new();
+    // Above every target: placing one then never overwrites another.
+    let above = fds.iter().map(|&(_, to)| to + 1).max().unwrap_or(0);
     for &(from, to) in fds {
         // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor we then own.
-        let high = unsafe { libc::fcntl(from, libc::F_DUPFD_CLOEXEC, 10) };
+        let high = unsafe { libc::fcntl(from, libc::F_DUPFD_CLOEXEC, above) };
         if high < 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -218,6 +241,7 @@ pub fn detach(cmd: &mut Command, fds: &[(RawFd, RawFd)]) -> std::io::Result<Vec<
         moved.push(unsafe { OwnedFd::from_raw_fd(high) });
         plan.push((high, to));
     }
+    default_signals(cmd);
     // SAFETY: between fork and exec only async-signal-safe calls are made:
     // setsid(2) and dup2(2), and nothing allocates.
     unsafe {
@@ -242,6 +266,9 @@ pub fn detach(cmd: &mut Command, fds: &[(RawFd, RawFd)]) -> std::io::Result<Vec<
 /// outlive the pgtmp that waits for it. The signal is tied to the thread
 /// that spawns, so spawn from the main thread.
 pub fn die_with_parent(cmd: &mut Command, sig: libc::c_int) {
+    // An inherited SIG_IGN would swallow the signal before the program sets
+    // a handler of its own (issue 18.4: an orphaned postmaster).
+    default_signals(cmd);
     #[cfg(target_os = "linux")]
     {
         let parent = std::process::id() as libc::pid_t;
@@ -261,6 +288,48 @@ pub fn die_with_parent(cmd: &mut Command, sig: libc::c_int) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = (cmd, sig);
+}
+
+/// Makes `cmd` start with every signal at its default action and none
+/// blocked. A signal ignored when pgtmp started (a background job `cmd &`
+/// of a non-interactive shell ignores SIGINT and SIGQUIT) stays ignored
+/// across exec(2), and so does a blocked mask: a server or helper started
+/// so would never see the parent-death signal or the stop request meant
+/// for it. Handlers, unlike SIG_IGN, are reset by exec anyway.
+pub fn default_signals(cmd: &mut Command) {
+    // SAFETY: sigaction(2) and sigprocmask(2) are async-signal-safe, and
+    // the closure only uses values on its stack; nothing allocates.
+    let last = libc::SIGRTMAX();
+    unsafe {
+        cmd.pre_exec(move || {
+            reset_signals_up_to(last);
+            Ok(())
+        });
+    }
+}
+
+/// Puts every signal of this process back to its default action and
+/// unblocks all (see `default_signals`): for pgtmp's own background
+/// processes, which are started without a pre-exec hook.
+pub fn reset_signals() {
+    reset_signals_up_to(libc::SIGRTMAX());
+}
+
+fn reset_signals_up_to(last: libc::c_int) {
+    // SAFETY: an all-zero sigaction is SIG_DFL with no flags and an empty
+    // mask; sigaction and sigprocmask only read what we pass. Errors (for
+    // SIGKILL, SIGSTOP and the C library's reserved signals) change nothing.
+    unsafe {
+        let default: libc::sigaction = std::mem::zeroed();
+        for sig in 1..=last {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::sigaction(sig, &default, std::ptr::null_mut());
+            }
+        }
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+    }
 }
 
 /// Lowers this process's CPU priority: background work must not slow the

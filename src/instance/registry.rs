@@ -78,3 +78,22 @@ pub fn postmaster_status(data_dir: &Path) -> Option<(u32, String)> {
     let status = lines.nth(6).map(str::trim).unwrap_or_default().to_string();
     Some((pid, status))
 }
+
+/// The server still running on `data_dir`, if any: the pid in line 1 of
+/// `postmaster.pid` (negated by a single-user `postgres`), provided that
+/// process runs and works in `data_dir`, as every postgres does. A pid
+/// reused by some other process does not count.
+pub fn server_in(data_dir: &Path) -> Option<u32> {
+    let text = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+    let pid = text
+        .lines()
+        .next()?
+        .trim()
+        .parse::<i64>()
+        .ok()?
+        .unsigned_abs();
+    let pid = u32::try_from(pid).ok().filter(|&p| p > 0)?;
+    let cwd = fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
+    let dir = data_dir.canonicalize().ok()?;
+    (cwd == dir && crate::process::running(pid)).then_some(pid)
+}
