@@ -105,25 +105,29 @@ fn wait_started(dir: &std::path::Path) -> Option<Meta> {
     meta
 }
 
-/// Whether the standby's supervisor and postmaster are both running (not
-/// exited, not zombies) and the server says it is ready.
+/// Whether the standby's supervisor and postmaster can both answer (not
+/// exited, not zombies, not stopped: a SIGSTOPped postmaster's socket
+/// still accepts connections, which then hang) and the server says it is
+/// ready.
 fn serving(dir: &Path, meta: &Meta) -> bool {
     let supervisor = meta
         .supervisor_pid
         .zip(meta.supervisor_start)
-        .is_some_and(|(pid, start)| process::running_since(pid, start));
+        .is_some_and(|(pid, start)| process::responsive_since(pid, start));
     supervisor && !State::read(dir).is_some_and(|s| s.stopping) && postmaster_ready(&meta.data_dir)
 }
 
-/// `postmaster.pid` names a running process and says `ready`.
+/// `postmaster.pid` names a running, not stopped process and says `ready`.
 fn postmaster_ready(data_dir: &Path) -> bool {
     registry::postmaster_status(data_dir)
-        .is_some_and(|(pid, status)| status == "ready" && process::running(pid))
+        .is_some_and(|(pid, status)| status == "ready" && process::responsive(pid))
 }
 
 /// A claimed standby that is not serving: its supervisor, if it still
 /// runs, stops and removes it; otherwise `gc` removes it once every
-/// process of it is gone.
+/// process of it is gone. A stopped one is not continued: whoever stopped
+/// it (a debugger, an admin) keeps it as it is, and the stop request
+/// takes effect when it resumes; claimed, it is never offered again.
 fn abandon(meta: &Meta) {
     if let Some((pid, start)) = meta.supervisor_pid.zip(meta.supervisor_start)
         && process::running_since(pid, start)
