@@ -3,6 +3,7 @@
 //! `run` parses the command line, dispatches, and prints an error once.
 //! The modules below `cmd` never write to stdout.
 
+pub mod base;
 pub mod child;
 pub mod cli;
 pub mod cmd;

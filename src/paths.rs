@@ -68,8 +68,10 @@ const OWN_ENTRIES: &[&str] = &[
 /// real directory owned by `owner`, so that nobody else can plant files in
 /// it, and that it is pgtmp's: one it made, or one that was empty. A
 /// directory of the user's (`PGTMP_DIR=/tmp`, `PGTMP_DIR=$HOME`) is refused
-/// before anything in it changes. As root, `chown` hands a fresh directory
-/// to the `--run-as` account.
+/// before anything in it changes. As root, a fresh directory (or one root
+/// made earlier) is handed to the `--run-as` account, and one belonging to
+/// anyone else is refused. Every step works on the directory opened without
+/// following a link (`base` module): a link in its place is refused too.
 pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()> {
     if let Some(parent) = base.parent()
         && !parent.as_os_str().is_empty()
@@ -82,13 +84,14 @@ pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()>
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
         Err(e) => return Err(Error::io("create", base)(e)),
     };
-    let meta = fs::symlink_metadata(base).map_err(Error::io("inspect", base))?;
-    if !meta.is_dir() {
-        return Err(Error::with_hint(
-            format!("{} is not a directory", base.display()),
-            "set PGTMP_DIR to a directory of your own",
-        ));
-    }
+    let dir = match crate::base::open_dir(base) {
+        Ok(dir) => dir,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
+            return Err(not_a_directory(base));
+        }
+        Err(e) => return Err(Error::io("open", base)(e)),
+    };
+    let meta = dir.metadata().map_err(Error::io("inspect", base))?;
     let handed_over = meta.uid() == owner.0;
     let ours_to_take = as_root && meta.uid() == 0;
     if !handed_over && !ours_to_take {
@@ -99,11 +102,15 @@ pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()>
                 meta.uid(),
                 owner.0
             ),
-            "remove it, or set PGTMP_DIR to a directory of your own",
+            if as_root {
+                "remove it, or set PGTMP_DIR to a directory of your own: as root, pgtmp uses only a base it made, or one of the account it runs as (`--run-as`)".to_string()
+            } else {
+                "remove it, or set PGTMP_DIR to a directory of your own".to_string()
+            },
         ));
     }
-    let marker = base.join(MARKER);
-    if !created && !marker.exists() && !holds_only_own_entries(base, owner.0)? {
+    let listed = crate::base::fd_path(&dir);
+    if !created && !crate::base::has_marker(&dir) && !holds_only_own_entries(&listed, owner.0)? {
         return Err(Error::with_hint(
             format!(
                 "{} holds files pgtmp did not make; refusing to use it",
@@ -113,21 +120,33 @@ pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()>
         ));
     }
     if !handed_over {
-        std::os::unix::fs::chown(base, Some(owner.0), Some(owner.1))
+        std::os::unix::fs::fchown(&dir, Some(owner.0), Some(owner.1))
             .map_err(Error::io("chown", base))?;
     }
     if meta.mode() & 0o077 != 0 {
-        fs::set_permissions(base, fs::Permissions::from_mode(0o700))
+        dir.set_permissions(fs::Permissions::from_mode(0o700))
             .map_err(Error::io("chmod", base))?;
     }
-    if !marker.exists() {
-        // Best effort: a base on a read-only filesystem still lists.
-        let text = "This directory belongs to pgtmp, which deletes what it finds here.\n";
-        if fs::write(&marker, text).is_ok() && as_root {
-            let _ = std::os::unix::fs::chown(&marker, Some(owner.0), Some(owner.1));
-        }
-    }
+    crate::base::write_marker(&dir, as_root.then_some(owner.0));
     Ok(())
+}
+
+/// The base is a link or a file: say which, and where a link points.
+fn not_a_directory(base: &Path) -> Error {
+    match fs::read_link(base) {
+        Ok(target) => Error::with_hint(
+            format!(
+                "{} is a symbolic link (to {}); pgtmp does not follow links for its base directory",
+                base.display(),
+                target.display()
+            ),
+            "set PGTMP_DIR to a real directory, not a link",
+        ),
+        Err(_) => Error::with_hint(
+            format!("{} is not a directory", base.display()),
+            "set PGTMP_DIR to a directory of your own",
+        ),
+    }
 }
 
 /// Whether everything in `base` is what an earlier pgtmp would have made
@@ -138,7 +157,9 @@ fn holds_only_own_entries(base: &Path, owner: u32) -> Result<bool> {
     let entries = fs::read_dir(base)
         .and_then(|rd| rd.collect::<std::io::Result<Vec<_>>>())
         .map_err(Error::io("read", base))?;
-    if entries.iter().any(|e| e.file_name() == MARKER) {
+    let marker =
+        |e: &fs::DirEntry| e.file_name() == MARKER && e.file_type().is_ok_and(|t| t.is_file());
+    if entries.iter().any(marker) {
         return Ok(true);
     }
     for entry in entries {
