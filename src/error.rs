@@ -78,6 +78,11 @@ pub enum Error {
     #[error("cannot read fixture {}: {source}", path.display())]
     FixtureInput { path: PathBuf, source: io::Error },
 
+    /// An SQL fixture (or a script it includes) holds a NUL byte, which
+    /// psql would silently drop with the rest of its line.
+    #[error("fixture {} holds a NUL byte (at byte {offset}): psql would silently load it cut short", path.display())]
+    FixtureNul { path: PathBuf, offset: u64 },
+
     /// Loading a fixture failed: `what` names the file and line (or the
     /// `-x`/`--now` step), `message` is PostgreSQL's, `output` the context
     /// psql or pg_restore printed. Nothing was cached.
@@ -232,16 +237,15 @@ impl Error {
                 Some("give `-d` a missing or empty directory, or an existing data directory".into())
             }
             Error::NoSuchInstance(_) => Some("`pgtmp list` shows the running instances".into()),
+            Error::ServerStart {
+                hint: None, log, ..
+            } if log.contains("insufficient file descriptors") => Some(files_hint()),
             Error::ServerStart { hint, .. }
             | Error::Other { hint, .. }
             | Error::FixtureLoad { hint, .. } => hint.clone(),
-            Error::FixtureInput { source, .. }
-                if source.kind() == io::ErrorKind::PermissionDenied =>
-            {
-                Some(
-                    "make it readable by the account PostgreSQL runs as (as root: `postgres`, or the `--run-as` one)".into(),
-                )
-            }
+            Error::FixtureNul { .. } => Some(
+                "an SQL script is text: remove the NUL bytes; give a pg_dump archive in its custom (`-Fc`), tar (`-Ft`) or directory (`-Fd`) format".into(),
+            ),
             Error::MissingClient { major, .. } => Some(format!(
                 "install PostgreSQL's client programs of the same version (Debian/Ubuntu: `apt-get install postgresql-client{}`), or point `--pg-bindir` at a bin directory that has them",
                 major.map(|v| format!("-{v}")).unwrap_or_default()
@@ -249,6 +253,9 @@ impl Error {
             Error::MissingExtension { name, package, .. } => Some(format!(
                 "install it (Debian/Ubuntu: `apt-get install {package}`, the likely package), or drop `-x {name}`"
             )),
+            Error::Io { source, .. } | Error::Exec { source, .. } if out_of_files(source) => {
+                Some(files_hint())
+            }
             Error::Exec { source, .. } => match source.kind() {
                 io::ErrorKind::NotFound => Some(
                     "give the command after `--` as you would run it, e.g. `pgtmp exec -- make test`"
@@ -265,6 +272,29 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// The process (EMFILE) or the system (ENFILE) ran out of file descriptors.
+fn out_of_files(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
+/// What ran out, with the limit in force.
+fn files_hint() -> String {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit into the struct we own.
+    let known = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    let now = if known {
+        format!(" (`ulimit -n` is {})", limit.rlim_cur)
+    } else {
+        String::new()
+    };
+    format!(
+        "the limit on open files ran out{now}: raise it, e.g. `ulimit -n 1024`; PostgreSQL itself needs at least 64"
+    )
 }
 
 /// Permission denied, or a read-only filesystem: either way, not ours to write.

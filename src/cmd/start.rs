@@ -9,7 +9,8 @@ use super::datadir::{prepare_as_root, prepare_user_dir};
 use crate::cli::{GlobalArgs, StartArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::fixture::{self, Fixture};
+use crate::fixture::caller::Caller;
+use crate::fixture::{self, Files, Fixture};
 use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance};
 use crate::instance::launch::{self, SOCKET_PORT};
@@ -62,11 +63,29 @@ pub fn run(args: &StartArgs, global: &GlobalArgs, owner: Option<u32>) -> Result<
     if let Some(dir) = &args.datadir {
         prepare_as_root(&config, dir)?;
     }
-    config.enter()?;
-    start(&config, args, owner).map_err(|e| e.on_filesystem_of(&config.layout.base))
+    config.prepare_base()?;
+    // The `-f` files are the caller's, which the `--run-as` account may not
+    // be able to read: read them now, and as root keep a helper that loads
+    // them, before privileges are dropped.
+    let mut memo = fixture::open_memo(&config.layout);
+    let files = if args.files.is_empty() {
+        Files::default()
+    } else {
+        Files::read(&args.files, &mut memo)?
+    };
+    let caller = Caller::start(&files.inputs, &memo, config.pg_bindir.as_deref())?;
+    config.drop_privileges()?;
+    memo.save();
+    start(&config, args, owner, files, &caller).map_err(|e| e.on_filesystem_of(&config.layout.base))
 }
 
-fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handout> {
+fn start(
+    config: &Config,
+    args: &StartArgs,
+    owner: Option<u32>,
+    files: Files,
+    caller: &Caller,
+) -> Result<Handout> {
     let layout = &config.layout;
     let spec = config.template_spec()?;
     trace::mark("found PostgreSQL");
@@ -77,9 +96,9 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
     };
     // With -f/-x/--now, the template (and so the pool and the standbys)
     // is the fixture's.
-    let fixture = Fixture::from_args(args, &options)?;
+    let fixture = Fixture::from_args(args, &options, files);
     let key = match &fixture {
-        Some(f) => f.key(layout, &spec.key())?,
+        Some(f) => f.key(&spec.key()),
         None => spec.key(),
     };
     trace::mark("template key known");
@@ -138,7 +157,7 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
             let data = new.dir.join("data");
             if !pool::claim(layout, &key, &data)? {
                 let template = match &fixture {
-                    Some(f) => fixture::ensure(config, &spec, f, &key)?,
+                    Some(f) => fixture::ensure(config, &spec, f, &key, caller)?,
                     None => template::ensure(layout, &spec)?,
                 };
                 pool::copy_tree(&template, &data)?;
