@@ -353,3 +353,49 @@ fn stop_all_during_a_refill_leaves_no_standby() {
         t.all_run_entries()
     );
 }
+
+/// Issue 18.11: a standby whose postmaster (or supervisor) was stopped
+/// with SIGSTOP still looks alive, and its socket still accepts
+/// connections, which then hang: the claim must see the state and pass it
+/// over. It is not continued behind the back of whoever stopped it; once
+/// continued, it stops, having been claimed.
+#[test]
+fn stopped_standby_is_never_handed_out() {
+    let t = TestRoot::new();
+    for victim in ["postmaster", "supervisor"] {
+        let _warm = t.start(&[]);
+        wait_standbys(&t, 1);
+        let id = t.standbys()[0].clone();
+        let dir = t.base().join("run").join(&id);
+        for other in t.standbys().into_iter().filter(|o| *o != id) {
+            let u = format!(
+                "postgresql:///test?host={}&user={}",
+                t.base().join("run").join(&other).display(),
+                procs::my_name()
+            );
+            t.pgtmp(["stop", &u]).run().assert_success();
+        }
+        let pid = match victim {
+            "postmaster" => postmaster_pid(&t, &id),
+            _ => meta_field(&dir, "supervisor_pid").as_u64().unwrap() as u32,
+        };
+        procs::signal(pid, "STOP");
+        assert!(
+            poll::eventually(|| procs::state(pid) == Some('T')),
+            "the {victim} did not stop"
+        );
+        let h = t.start(&[]);
+        let same = socket_id(&h.url) == id;
+        procs::signal(pid, "CONT");
+        assert!(!same, "the standby with a stopped {victim} was handed out");
+        let mut client = db::connect(&h.url);
+        assert_eq!(db::text(&mut client, "select 1::text"), "1");
+        drop(client);
+        assert!(
+            poll::eventually(|| !procs::alive(pid)),
+            "the passed-over standby's {victim} runs on after SIGCONT\n{}",
+            t.logs()
+        );
+        t.stop(&h.url);
+    }
+}
