@@ -89,25 +89,21 @@ pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()>
         Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
             return Err(not_a_directory(base));
         }
-        Err(e) => return Err(Error::io("open", base)(e)),
+        // Another user's private directory: say whose it is.
+        Err(e) => {
+            return Err(match fs::symlink_metadata(base) {
+                Ok(m) if m.is_dir() && m.uid() != owner.0 => {
+                    not_ours(base, m.uid(), owner.0, as_root)
+                }
+                _ => Error::io("open", base)(e),
+            });
+        }
     };
     let meta = dir.metadata().map_err(Error::io("inspect", base))?;
     let handed_over = meta.uid() == owner.0;
     let ours_to_take = as_root && meta.uid() == 0;
     if !handed_over && !ours_to_take {
-        return Err(Error::with_hint(
-            format!(
-                "{} belongs to uid {}, not to uid {}; refusing to use it",
-                base.display(),
-                meta.uid(),
-                owner.0
-            ),
-            if as_root {
-                "remove it, or set PGTMP_DIR to a directory of your own: as root, pgtmp uses only a base it made, or one of the account it runs as (`--run-as`)".to_string()
-            } else {
-                "remove it, or set PGTMP_DIR to a directory of your own".to_string()
-            },
-        ));
+        return Err(not_ours(base, meta.uid(), owner.0, as_root));
     }
     let listed = crate::base::fd_path(&dir);
     if !created && !crate::base::has_marker(&dir) && !holds_only_own_entries(&listed, owner.0)? {
@@ -129,6 +125,21 @@ pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()>
     }
     crate::base::write_marker(&dir, as_root.then_some(owner.0));
     Ok(())
+}
+
+/// The base belongs to `uid`, who is neither `owner` nor, as root, root.
+fn not_ours(base: &Path, uid: u32, owner: u32, as_root: bool) -> Error {
+    Error::with_hint(
+        format!(
+            "{} belongs to uid {uid}, not to uid {owner}; refusing to use it",
+            base.display()
+        ),
+        if as_root {
+            "remove it, or set PGTMP_DIR to a directory of your own: as root, pgtmp uses only a base it made, or one of the account it runs as (`--run-as`)"
+        } else {
+            "remove it, or set PGTMP_DIR to a directory of your own"
+        },
+    )
 }
 
 /// The base is a link or a file: say which, and where a link points.
