@@ -156,29 +156,36 @@ fn unclaimed_standby_stops_after_the_standby_timeout() {
     assert!(tokens.is_empty(), "tokens left: {tokens:?}");
 }
 
+/// After a hand-out, one ready standby and no other, so that the next
+/// hand-out would take it: its id, its directory, and the pid of its
+/// `victim` (`postmaster` or `supervisor`).
+fn lone_standby(t: &TestRoot, victim: &str) -> (String, std::path::PathBuf, u32) {
+    let _warm = t.start(&[]);
+    wait_standbys(t, 1);
+    let id = t.standbys()[0].clone();
+    let dir = t.base().join("run").join(&id);
+    let pid = match victim {
+        "postmaster" => postmaster_pid(t, &id),
+        _ => meta_field(&dir, "supervisor_pid").as_u64().unwrap() as u32,
+    };
+    for other in t.standbys().into_iter().filter(|o| *o != id) {
+        let u = format!(
+            "postgresql:///test?host={}&user={}",
+            t.base().join("run").join(&other).display(),
+            procs::my_name()
+        );
+        t.pgtmp(["stop", &u]).run().assert_success();
+    }
+    (id, dir, pid)
+}
+
 /// A standby whose postmaster or supervisor was killed is never handed
 /// out: the claim checks that it is really serving.
 #[test]
 fn killed_standby_is_never_handed_out() {
     let t = TestRoot::new();
     for victim in ["postmaster", "supervisor"] {
-        let _warm = t.start(&[]);
-        wait_standbys(&t, 1);
-        let id = t.standbys()[0].clone();
-        let dir = t.base().join("run").join(&id);
-        let pid = match victim {
-            "postmaster" => postmaster_pid(&t, &id),
-            _ => meta_field(&dir, "supervisor_pid").as_u64().unwrap() as u32,
-        };
-        // Only one standby, so the next hand-out would take this one.
-        for other in t.standbys().into_iter().filter(|o| *o != id) {
-            let u = format!(
-                "postgresql:///test?host={}&user={}",
-                t.base().join("run").join(&other).display(),
-                procs::my_name()
-            );
-            t.pgtmp(["stop", &u]).run().assert_success();
-        }
+        let (id, dir, pid) = lone_standby(&t, victim);
         procs::signal(pid, "KILL");
         let h = t.start(&[]);
         let mut client = db::try_connect(&h.url).unwrap_or_else(|e| {
@@ -363,22 +370,7 @@ fn stop_all_during_a_refill_leaves_no_standby() {
 fn stopped_standby_is_never_handed_out() {
     let t = TestRoot::new();
     for victim in ["postmaster", "supervisor"] {
-        let _warm = t.start(&[]);
-        wait_standbys(&t, 1);
-        let id = t.standbys()[0].clone();
-        let dir = t.base().join("run").join(&id);
-        for other in t.standbys().into_iter().filter(|o| *o != id) {
-            let u = format!(
-                "postgresql:///test?host={}&user={}",
-                t.base().join("run").join(&other).display(),
-                procs::my_name()
-            );
-            t.pgtmp(["stop", &u]).run().assert_success();
-        }
-        let pid = match victim {
-            "postmaster" => postmaster_pid(&t, &id),
-            _ => meta_field(&dir, "supervisor_pid").as_u64().unwrap() as u32,
-        };
+        let (id, _, pid) = lone_standby(&t, victim);
         procs::signal(pid, "STOP");
         assert!(
             poll::eventually(|| procs::state(pid) == Some('T')),
