@@ -68,7 +68,14 @@ pub fn inspect(path: &Path) -> io::Result<Found> {
                 Err(_) => Ok(Found::NotDir),
             }
         }
-        Err(e) => Err(e),
+        // Another user's private directory: whose it is, from lstat.
+        Err(e) => match fs::symlink_metadata(path) {
+            Ok(m) if m.is_dir() => Ok(Found::Dir {
+                uid: m.uid(),
+                made_for: None,
+            }),
+            _ => Err(e),
+        },
     }
 }
 
@@ -110,7 +117,9 @@ pub fn settle_default(primary: PathBuf, usable: impl Fn(&Found) -> bool) -> Path
     let what = match found {
         Found::Link(target) => format!("is a symbolic link to {}", target.display()),
         Found::NotDir => "is not a directory".into(),
-        Found::Dir { uid, .. } => format!("belongs to uid {uid}, and pgtmp did not make it for it"),
+        Found::Dir { uid, .. } => {
+            format!("belongs to uid {uid}, not to an account pgtmp runs as here")
+        }
         Found::Missing => "is gone".into(),
     };
     eprintln!(
