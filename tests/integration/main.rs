@@ -27,6 +27,6 @@ mod paths;
 mod pool;
 mod reaper;
 mod security;
-mod standby;
+mod spare;
 mod tcp;
 mod users;

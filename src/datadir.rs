@@ -107,7 +107,7 @@ fn empty_dir(dir: &Path) {
 }
 
 fn refuse_if_running(config: &Config, dir: &Path) -> Result<()> {
-    let Some(pid) = crate::instance::registry::postmaster_pid(dir) else {
+    let Some(pid) = crate::postmaster::pid(dir) else {
         return Ok(());
     };
     if process::alive(pid) {
@@ -115,7 +115,10 @@ fn refuse_if_running(config: &Config, dir: &Path) -> Result<()> {
         let ours = dir.canonicalize().is_ok_and(|d| {
             crate::instance::registry::live(&config.layout, true)
                 .iter()
-                .any(|(_, m)| m.data_dir.canonicalize().is_ok_and(|m| m == d))
+                .any(|(_, m)| {
+                    m.servers()
+                        .any(|(_, s)| s.data_dir.canonicalize().is_ok_and(|p| p == d))
+                })
         });
         let hint = if ours {
             format!("stop it first: `pgtmp stop -d {}`", dir.display())
@@ -146,6 +149,9 @@ pub fn prepare_as_root(config: &Config, dir: &Path) -> Result<()> {
     let Some(user) = &config.identity.run_as else {
         return Ok(());
     };
+    if !nix::unistd::Uid::effective().is_root() {
+        return Ok(()); // privileges dropped by an earlier hand-out
+    }
     check_path(dir)?;
     hand_over(dir, user).map_err(about(dir))
 }
