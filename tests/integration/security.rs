@@ -430,7 +430,11 @@ fn chown_tree(root: &Path, uid: u32, gid: u32) {
 fn passwords_stay_out_of_process_arguments() {
     let t = TestRoot::new();
     let plain = t.start(&["-t", "-w", "0"]);
-    let (mut cmd, shown) = t.pgtmp(["exec", "-t", "--", "sleep", "3"]).command();
+    // The command runs until the test releases it: on a loaded machine the
+    // scans below take seconds, and a command that ended meanwhile would
+    // let exec stop its instance before the supervisor is held.
+    let hold = "until [ -e release ]; do sleep 0.05; done";
+    let (mut cmd, shown) = t.pgtmp(["exec", "-t", "--", "sh", "-c", hold]).command();
     let mut exec = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -453,7 +457,7 @@ fn passwords_stay_out_of_process_arguments() {
     ];
     let command_pid = procs::touching(t.path())
         .into_iter()
-        .find(|&p| procs::cmdline(p) == "sleep 3")
+        .find(|&p| procs::cmdline(p) == format!("sh -c {hold}"))
         .expect("exec's command");
     let env = fs::read(format!("/proc/{command_pid}/environ")).expect("environ");
     assert!(
@@ -464,6 +468,7 @@ fn passwords_stay_out_of_process_arguments() {
 
     // Hold the supervisor, so that exec's `pgtmp stop` stays in flight.
     procs::signal(exec_inst.supervisor_pid, "STOP");
+    fs::write(t.join("release"), "").expect("release exec's command");
     let stopping = poll::eventually(|| {
         procs::touching(t.path())
             .into_iter()
