@@ -21,8 +21,9 @@ use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::paths::MARKER;
-
+/// The file that marks a base directory as pgtmp's own: pgtmp deletes what
+/// it finds in its base directory, so it must never adopt one of the user's.
+pub const MARKER: &str = ".pgtmp";
 /// What the marker says; root's adds the account it made the base for.
 const MARKER_TEXT: &str = "This directory belongs to pgtmp, which deletes what it finds here.\n";
 const RUN_AS: &str = "run-as uid: ";
@@ -196,12 +197,6 @@ fn unlinkat(dir: &File, name: &str) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
-}
-
-/// A path naming the directory open as `dir` itself, whatever happens to
-/// its name meanwhile: for reading its entries.
-pub fn fd_path(dir: &File) -> PathBuf {
-    PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()))
 }
 
 #[cfg(test)]

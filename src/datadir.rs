@@ -7,7 +7,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, PathProblem, Result};
 use crate::paths;
 use crate::pool::{self, template};
 use crate::process;
@@ -53,21 +53,15 @@ fn populate(config: &Config, spec: &template::Spec, dir: &Path) -> Result<PathBu
 /// Refuses, before anything is touched, a `-d` that cannot be a data
 /// directory: a file, or a path the metadata (JSON) cannot hold.
 fn check_path(dir: &Path) -> Result<()> {
-    let refuse = |what: &str, hint: &str| Error::DataDir {
+    let refuse = |problem| Error::DataDirPath {
         dir: dir.to_path_buf(),
-        source: Box::new(Error::with_hint(what, hint)),
+        problem,
     };
     if dir.to_str().is_none() {
-        return Err(refuse(
-            "the path is not valid UTF-8",
-            "give `-d` a path in UTF-8",
-        ));
+        return Err(refuse(PathProblem::NotUtf8));
     }
     if fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
-        return Err(refuse(
-            "not a directory",
-            "give `-d` a missing or empty directory, or an existing data directory",
-        ));
+        return Err(refuse(PathProblem::NotADirectory));
     }
     Ok(())
 }
@@ -120,18 +114,11 @@ fn refuse_if_running(config: &Config, dir: &Path) -> Result<()> {
                         .any(|(_, s)| s.data_dir.canonicalize().is_ok_and(|p| p == d))
                 })
         });
-        let hint = if ours {
-            format!("stop it first: `pgtmp stop -d {}`", dir.display())
-        } else {
-            format!(
-                "pgtmp did not start it, so `pgtmp stop` cannot stop it: stop it where it was started (e.g. `pg_ctl stop -D {}` as the account it runs as), or give `-d` another directory",
-                dir.display()
-            )
-        };
-        return Err(Error::with_hint(
-            format!("a server (pid {pid}) already runs in {}", dir.display()),
-            hint,
-        ));
+        return Err(Error::DataDirInUse {
+            dir: dir.to_path_buf(),
+            pid,
+            ours,
+        });
     }
     // postgres removes a stale postmaster.pid itself, but takes a killed
     // postmaster that is still a zombie for a running one and refuses.
@@ -163,13 +150,10 @@ fn hand_over(dir: &Path, user: &nix::unistd::User) -> Result<()> {
     let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
     let planted = fs::symlink_metadata(dir).is_ok_and(|m| m.is_symlink() && m.uid() != 0);
     if planted {
-        return Err(Error::with_hint(
-            format!(
-                "{} is a symbolic link another user made; refusing to follow it as root",
-                dir.display()
-            ),
-            "give `-d` the directory itself, or a link of your own",
-        ));
+        return Err(Error::DataDirPath {
+            dir: dir.to_path_buf(),
+            problem: PathProblem::PlantedLink,
+        });
     }
     if !dir.exists() {
         // Missing parents get the usual mode: made private (0700) and
@@ -186,7 +170,7 @@ fn hand_over(dir: &Path, user: &nix::unistd::User) -> Result<()> {
     }
     .map_err(Error::io("open", dir))?;
     let meta = opened.metadata().map_err(Error::io("inspect", dir))?;
-    if meta.uid() == uid || !is_empty(&crate::base::fd_path(&opened))? {
+    if meta.uid() == uid || !is_empty(&crate::platform::fd_path(&opened))? {
         return Ok(());
     }
     std::os::unix::fs::fchown(&opened, Some(uid), Some(gid)).map_err(Error::io("chown", dir))

@@ -162,7 +162,7 @@ fn spares(layout: &Layout, all: bool) -> Result<usize> {
 /// gone (false: still running, left for the next gc), and after the shared
 /// memory a killed server leaves is released.
 fn remove_partial(dir: &Path) -> Result<bool> {
-    if let Some(pid) = registry::server_in(dir) {
+    if let Some(pid) = registry::server_in(dir)? {
         process::signal(pid, Signal::SIGQUIT);
         if !process::wait_until(ORPHAN_STOP, || !process::running(pid)) {
             return Ok(false);

@@ -8,13 +8,12 @@ use std::fs;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::base::MARKER;
+use crate::error::{BaseProblem, Error, Result};
+use crate::platform;
 
 /// Free space a tmpfs needs before we put data directories on it.
 const MIN_TMPFS_ROOM: u64 = 256 * 1024 * 1024;
-
-/// The longest Unix-socket path Linux accepts (`sun_path` less its NUL).
-pub const MAX_SOCKET_PATH: usize = 107;
 
 /// Picks the base directory: `PGTMP_DIR` as given, else a tmpfs with room,
 /// else `$TMPDIR` or `/tmp`. `XDG_RUNTIME_DIR` is skipped for root, whose
@@ -30,9 +29,10 @@ pub fn choose_base(explicit: Option<PathBuf>, uid: u32, as_root: bool) -> PathBu
     {
         return xdg.join("pgtmp");
     }
-    let shm = Path::new("/dev/shm");
-    if has_room(shm) {
-        return shm.join(format!("pgtmp-{uid}"));
+    if let Some(fast) = platform::FAST_DIR.map(Path::new)
+        && has_room(fast)
+    {
+        return fast.join(format!("pgtmp-{uid}"));
     }
     let tmp = std::env::var_os("TMPDIR")
         .map(PathBuf::from)
@@ -47,10 +47,6 @@ fn has_room(dir: &Path) -> bool {
         Err(_) => false,
     }
 }
-
-/// The file that marks a base directory as pgtmp's own: pgtmp deletes what
-/// it finds in its base directory, so it must never adopt one of the user's.
-pub const MARKER: &str = ".pgtmp";
 
 /// What a base directory holds that an earlier pgtmp made without the marker.
 const OWN_ENTRIES: &[&str] = &[
@@ -89,13 +85,13 @@ pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()>
     let dir = match crate::base::open_dir(base) {
         Ok(dir) => dir,
         Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
-            return Err(not_a_directory(base));
+            return Err(refuse(base, not_a_directory(base)));
         }
         // Another user's private directory: say whose it is.
         Err(e) => {
             return Err(match fs::symlink_metadata(base) {
                 Ok(m) if m.is_dir() && m.uid() != owner.0 => {
-                    not_ours(base, m.uid(), owner.0, as_root)
+                    refuse(base, not_ours(m.uid(), owner.0, as_root))
                 }
                 _ => Error::io("open", base)(e),
             });
@@ -105,17 +101,11 @@ pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()>
     let handed_over = meta.uid() == owner.0;
     let ours_to_take = as_root && meta.uid() == 0;
     if !handed_over && !ours_to_take {
-        return Err(not_ours(base, meta.uid(), owner.0, as_root));
+        return Err(refuse(base, not_ours(meta.uid(), owner.0, as_root)));
     }
-    let listed = crate::base::fd_path(&dir);
+    let listed = platform::fd_path(&dir);
     if !created && !crate::base::has_marker(&dir) && !holds_only_own_entries(&listed, owner.0)? {
-        return Err(Error::with_hint(
-            format!(
-                "{} holds files pgtmp did not make; refusing to use it",
-                base.display()
-            ),
-            "set PGTMP_DIR to a new or empty directory: pgtmp deletes what it finds in its own",
-        ));
+        return Err(refuse(base, BaseProblem::Foreign));
     }
     if !handed_over {
         std::os::unix::fs::fchown(&dir, Some(owner.0), Some(owner.1))
@@ -129,36 +119,27 @@ pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()>
     Ok(())
 }
 
+fn refuse(base: &Path, problem: BaseProblem) -> Error {
+    Error::BaseDir {
+        path: base.to_path_buf(),
+        problem,
+    }
+}
+
 /// The base belongs to `uid`, who is neither `owner` nor, as root, root.
-fn not_ours(base: &Path, uid: u32, owner: u32, as_root: bool) -> Error {
-    Error::with_hint(
-        format!(
-            "{} belongs to uid {uid}, not to uid {owner}; refusing to use it",
-            base.display()
-        ),
-        if as_root {
-            "remove it, or set PGTMP_DIR to a directory of your own: as root, pgtmp uses only a base it made, or one of the account it runs as (`--run-as`)"
-        } else {
-            "remove it, or set PGTMP_DIR to a directory of your own"
-        },
-    )
+fn not_ours(uid: u32, owner: u32, as_root: bool) -> BaseProblem {
+    BaseProblem::Owner {
+        uid,
+        want: owner,
+        as_root,
+    }
 }
 
 /// The base is a link or a file: say which, and where a link points.
-fn not_a_directory(base: &Path) -> Error {
+fn not_a_directory(base: &Path) -> BaseProblem {
     match fs::read_link(base) {
-        Ok(target) => Error::with_hint(
-            format!(
-                "{} is a symbolic link (to {}); pgtmp does not follow links for its base directory",
-                base.display(),
-                target.display()
-            ),
-            "set PGTMP_DIR to a real directory, not a link",
-        ),
-        Err(_) => Error::with_hint(
-            format!("{} is not a directory", base.display()),
-            "set PGTMP_DIR to a directory of your own",
-        ),
+        Ok(target) => BaseProblem::Link(target),
+        Err(_) => BaseProblem::NotADirectory,
     }
 }
 
@@ -303,7 +284,7 @@ pub fn mkdir_private(dir: &Path) -> Result<()> {
 /// under /tmp (a long `$TMPDIR` must not break the URL).
 pub fn socket_dir(instance: &Path, id: &str, uid: u32) -> Result<(PathBuf, bool)> {
     let socket_len = instance.as_os_str().len() + "/.s.PGSQL.65535".len();
-    if socket_len <= MAX_SOCKET_PATH {
+    if socket_len <= platform::MAX_SOCKET_PATH {
         return Ok((instance.to_path_buf(), false));
     }
     let dir = PathBuf::from(format!("/tmp/pgtmp-{uid}-{id}"));
@@ -376,7 +357,7 @@ mod tests {
         let id = format!("t{}", std::process::id());
         let (dir, fallback) = socket_dir(&long, &id, 4242).unwrap();
         assert!(fallback);
-        assert!(dir.as_os_str().len() + 15 <= MAX_SOCKET_PATH);
+        assert!(dir.as_os_str().len() + 15 <= platform::MAX_SOCKET_PATH);
         fs::remove_dir(dir).unwrap();
     }
 }

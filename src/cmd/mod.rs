@@ -44,6 +44,7 @@ fn options(global: &GlobalArgs) -> Options {
         pg_version: global.pg_version,
         run_as: global.run_as.clone(),
         spares: None,
+        exe: None,
     }
 }
 
@@ -51,7 +52,7 @@ fn options(global: &GlobalArgs) -> Options {
 pub fn internal(command: Internal) -> Result<()> {
     // Detached for good: nothing of the caller's signal handling applies,
     // and what these start must not inherit it either.
-    crate::process::reset_signals();
+    crate::platform::reset_signals();
     match command {
         Internal::Supervise(dir) => reaper::supervise(&dir),
         Internal::Refill(key) => refill::run(&key),
