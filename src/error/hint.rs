@@ -46,6 +46,9 @@ impl Error {
                 Some("give `-d` a missing or empty directory, or an existing data directory".into())
             }
             Error::NoSuchInstance(_) => Some("`pgtmp list` shows the running instances".into()),
+            Error::Command { output, .. } if super::says_out_of_files(output) => {
+                Some(out_of_files())
+            }
             Error::Command { output, .. } if output.contains("invalid locale name") => Some(
                 "`locale -a` lists the installed locales; `--locale C.UTF-8` (the default) and `--locale C` need none".into(),
             ),
