@@ -201,11 +201,14 @@ pub enum Internal {
     Supervise(PathBuf),
     /// `__refill KEY`: fill the pool, then collect garbage.
     Refill(String),
+    /// `__proxy CONFIG`: run a shared-transaction proxy (its JSON config).
+    Proxy(PathBuf),
 }
 
 impl Internal {
     pub const SUPERVISE: &str = "__supervise";
     pub const REFILL: &str = "__refill";
+    pub const PROXY: &str = "__proxy";
 
     /// Recognises `pgtmp __supervise DIR` and `pgtmp __refill KEY`.
     pub fn from_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Option<Internal> {
@@ -215,6 +218,7 @@ impl Internal {
         match command.to_str()? {
             Internal::SUPERVISE => Some(Internal::Supervise(operand.into())),
             Internal::REFILL => Some(Internal::Refill(operand.into_string().ok()?)),
+            Internal::PROXY => Some(Internal::Proxy(operand.into())),
             _ => None,
         }
     }

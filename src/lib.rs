@@ -17,6 +17,7 @@ pub mod paths;
 pub mod pg;
 pub mod pool;
 pub mod process;
+pub mod proxy;
 pub mod random;
 pub mod reaper;
 pub mod standby;

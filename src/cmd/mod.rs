@@ -54,6 +54,7 @@ pub fn internal(command: Internal) -> Result<()> {
     match command {
         Internal::Supervise(dir) => reaper::supervise(&dir),
         Internal::Refill(key) => refill(&key),
+        Internal::Proxy(config) => crate::proxy::run(&config),
     }
 }
 

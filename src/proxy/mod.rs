@@ -1,0 +1,48 @@
+//! The shared-transaction proxy (`pgtmp --shared-tx`): every connection
+//! through its URL shares one server transaction, so that a test suite's
+//! own connections and the application it drives see each other's data,
+//! and `pgtmp rollback` (or `ROLLBACK TEST 'name'`) throws all of it away
+//! while every connection stays open.
+//!
+//! Layers, each using only those below it: `wire` (the protocol's
+//! messages), `sql` (splitting and classifying statements), `auth`
+//! (SCRAM), `net` (buffered connections), `engine` (clients, sessions and
+//! the translation between them), `serve` (the event loop).
+
+pub mod auth;
+pub mod config;
+pub mod engine;
+pub mod net;
+pub mod serve;
+pub mod sql;
+pub mod status;
+pub mod wire;
+
+pub use config::Config;
+
+use crate::error::{Error, Result};
+
+/// A line in the proxy's log (its stderr).
+pub fn log(msg: &str) {
+    eprintln!(
+        "{} pgtmp-proxy[{}]: {msg}",
+        crate::instance::meta::now_secs(),
+        std::process::id()
+    );
+}
+
+/// `pgtmp __proxy CONFIG`: binds, says `ready` on stdout, serves until
+/// SIGTERM.
+pub fn run(config_path: &std::path::Path) -> Result<()> {
+    let text = std::fs::read_to_string(config_path).map_err(Error::io("read", config_path))?;
+    let config: Config = serde_json::from_str(&text)
+        .map_err(|e| Error::other(format!("corrupt {}: {e}", config_path.display())))?;
+    let listeners =
+        serve::Listeners::bind(&config).map_err(Error::io("listen on", config.socket_path()))?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "ready").and_then(|()| out.flush());
+    }
+    serve::serve(config, listeners).map_err(Error::io("serve on", config_path))
+}
