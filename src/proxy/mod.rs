@@ -22,6 +22,12 @@ pub use config::Config;
 
 use crate::error::{Error, Result};
 
+/// `PGTMP_PROXY_TRACE=1`: every message in and out, in the log.
+pub fn tracing() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("PGTMP_PROXY_TRACE").is_some_and(|v| v != "0"))
+}
+
 /// A line in the proxy's log (its stderr).
 pub fn log(msg: &str) {
     eprintln!(

@@ -25,6 +25,7 @@ mod load;
 mod parallel;
 mod paths;
 mod pool;
+mod proxy;
 mod reaper;
 mod security;
 mod standby;

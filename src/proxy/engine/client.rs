@@ -76,6 +76,12 @@ pub struct Client {
     pub skipping: bool,
     /// The server waits for this client's COPY data.
     pub copy_in: bool,
+    /// A `COPY ... FROM STDIN` was executed and its data is still to come.
+    pub copy_expected: bool,
+    /// A Sync sent before the COPY data (tokio-postgres does), held back:
+    /// the server ignores it in COPY mode, but needs it if the COPY fails
+    /// before that mode begins.
+    pub held_sync: bool,
     /// This batch has had its one error.
     pub error_sent: bool,
     /// An error while applying startup settings (sent as FATAL).
@@ -118,6 +124,8 @@ impl Client {
             in_batch: false,
             skipping: false,
             copy_in: false,
+            copy_expected: false,
+            held_sync: false,
             error_sent: false,
             settle_error: None,
             statements: HashMap::new(),

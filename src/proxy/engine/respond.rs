@@ -102,6 +102,13 @@ impl Engine {
         let Some(s) = self.sessions.get_mut(&sid) else {
             return;
         };
+        if crate::proxy::tracing() {
+            let head = s
+                .queue
+                .front()
+                .map(|i| format!("{:?} for {:?} show={}", i.kind, i.client, i.show));
+            crate::proxy::log(&format!("server {} -> {head:?}", ty as char));
+        }
         // Messages that may come at any time go to whoever the head item
         // is for.
         let head = s.queue.front().map(|i| (i.client, i.show || i.notify));
@@ -142,6 +149,9 @@ impl Engine {
                     return;
                 };
                 self.error(sid, &item, Report::parse(body));
+                if let Some(cid) = item.client {
+                    self.release_held_sync(cid);
+                }
                 let Some(s) = self.sessions.get_mut(&sid) else {
                     return;
                 };
@@ -180,6 +190,8 @@ impl Engine {
             (Kind::Execute | Kind::Query, b'G') => {
                 if let Some(c) = cid.and_then(|c| self.clients.get_mut(&c)) {
                     c.copy_in = true;
+                    // A Sync already sent is ignored in COPY mode.
+                    c.held_sync = false;
                 }
                 false
             }
@@ -444,14 +456,13 @@ impl Engine {
         let idle = c.tx == Tx::Idle;
         if settled {
             match c.settle_error.take() {
-                Some(report) if matches!(c.phase, Phase::Settling) => {
-                    c.fatal(
-                        &Report {
-                            fields: report.fields,
-                        }
-                        .with(b'S', "FATAL")
-                        .with(b'V', "FATAL"),
-                    );
+                Some(mut report) if matches!(c.phase, Phase::Settling) => {
+                    // A role that does not exist is the server's 28000 at
+                    // startup, not set_config's 22023.
+                    if report.text().starts_with("role ") {
+                        report.set(b'C', b"28000".to_vec());
+                    }
+                    c.fatal(&report.with(b'S', "FATAL").with(b'V', "FATAL"));
                 }
                 _ if matches!(c.phase, Phase::Settling) => {
                     self.release(sid, cid);

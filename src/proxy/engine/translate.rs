@@ -257,6 +257,22 @@ impl Engine {
         true
     }
 
+    /// A batch whose Sync was held back for a COPY failed before the COPY
+    /// began: the server skips to a Sync, so it gets one now.
+    pub(super) fn release_held_sync(&mut self, cid: ClientId) {
+        let Some(c) = self.clients.get_mut(&cid) else {
+            return;
+        };
+        if !std::mem::take(&mut c.held_sync) {
+            return;
+        }
+        c.copy_expected = false;
+        let Some(s) = c.session.and_then(|sid| self.sessions.get_mut(&sid)) else {
+            return;
+        };
+        Unit { c, s }.sync();
+    }
+
     /// Continues a simple Query held back while its COPY ran.
     pub(super) fn resume(&mut self, cid: ClientId) {
         let Some(c) = self.clients.get_mut(&cid) else {
@@ -296,12 +312,26 @@ impl Unit<'_> {
 
     fn message(&mut self, ty: u8, frame: &[u8]) -> Result<(), Malformed> {
         let msg = frontend::parse(ty, &frame[5..])?;
+        if crate::proxy::tracing() {
+            crate::proxy::log(&format!(
+                "client {} {} ({:?}, predicted {:?})",
+                self.c.id, ty as char, self.c.tx, self.c.predicted
+            ));
+        }
         match msg {
             Message::CopyData | Message::CopyDone | Message::CopyFail => {
                 if self.c.copy_in {
                     self.s.conn.out().extend_from_slice(frame);
                 }
+                // The client's COPY is over: what it sends next waits for
+                // the batch's end like anything else.
+                if !matches!(msg, Message::CopyData) {
+                    self.c.copy_in = false;
+                    self.c.copy_expected = false;
+                    self.c.held_sync = false;
+                }
             }
+            Message::Sync if self.c.copy_expected => self.c.held_sync = true,
             Message::Sync => self.sync(),
             Message::Flush => {
                 if !self.c.skipping {
@@ -433,7 +463,7 @@ impl Unit<'_> {
         self.c.awaiting = true;
     }
 
-    fn sync(&mut self) {
+    pub(super) fn sync(&mut self) {
         self.c.in_batch = false;
         self.c.skipping = false;
         self.end_batch();
@@ -720,6 +750,7 @@ impl Unit<'_> {
                 if let Some(prepared) = p.prepared {
                     self.prepared(&[prepared]);
                 }
+                self.c.copy_expected |= p.copy_in;
                 let mut out = Vec::new();
                 write::execute(&mut out, &server, max_rows);
                 self.s.send(&out, Item::shown(cid, Kind::Execute));
