@@ -43,8 +43,8 @@ pub struct Client {
     pub conn: Conn,
     pub tcp: bool,
     pub phase: Phase,
-    /// The SSL or GSS request was answered.
-    pub negotiated: bool,
+    /// The SSL (1) and GSS (2) requests answered.
+    pub negotiated: u8,
     /// The protocol minor version spoken (0 or 2).
     pub minor: u16,
     /// What the client got in BackendKeyData, for its cancel requests.
@@ -107,7 +107,7 @@ impl Client {
             conn,
             tcp,
             phase: Phase::Startup,
-            negotiated: false,
+            negotiated: 0,
             minor: 0,
             pid: 0,
             key: Vec::new(),

@@ -37,7 +37,7 @@ impl Engine {
         let Some(c) = self.clients.get_mut(&cid) else {
             return false;
         };
-        if !c.negotiated && c.conn.input().first() == Some(&TLS_HANDSHAKE) {
+        if c.negotiated == 0 && c.conn.input().first() == Some(&TLS_HANDSHAKE) {
             c.conn.out().extend_from_slice(TLS_ALERT);
             c.phase = Phase::Closing;
             return true;
@@ -68,12 +68,15 @@ impl Engine {
                 "08P01",
                 format!("invalid startup packet: {e}"),
             )),
-            Ok(Startup::Ssl | Startup::GssEnc) if c.negotiated => {
-                c.fatal(&Report::fatal("08P01", "unexpected encryption request"));
-            }
-            Ok(Startup::Ssl | Startup::GssEnc) => {
-                c.negotiated = true;
-                c.conn.out().push(b'N');
+            Ok(request @ (Startup::Ssl | Startup::GssEnc)) => {
+                // Each may come once (libpq tries GSS, then SSL).
+                let bit = if request == Startup::Ssl { 1 } else { 2 };
+                if c.negotiated & bit != 0 {
+                    c.fatal(&Report::fatal("08P01", "unexpected encryption request"));
+                } else {
+                    c.negotiated |= bit;
+                    c.conn.out().push(b'N');
+                }
             }
             Ok(Startup::Cancel { pid, key }) => {
                 c.phase = Phase::Gone;
