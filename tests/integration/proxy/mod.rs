@@ -28,8 +28,6 @@ pub struct Shared {
     pub url: String,
     /// The proxy's TCP URL (with its password), if asked for.
     pub tcp_url: Option<String>,
-    /// The instance itself, around the proxy.
-    pub direct: String,
     pub socket_dir: PathBuf,
     /// What `pgtmp list` will read: the proxy's clients.
     pub status: PathBuf,
@@ -99,7 +97,6 @@ impl Shared {
         Shared {
             url,
             tcp_url,
-            direct,
             socket_dir: dir,
             status,
             proxy,

@@ -74,7 +74,10 @@ impl Raw {
     fn start(p: &Shared, minor: u16, extra: &[(&str, &str)]) -> (Raw, Vec<(u8, Vec<u8>)>) {
         let mut r = Raw::open(p);
         let user = crate::support::url::socket(&p.url).user;
-        r.send(&startup(minor, &[&[("user", user.as_str()), ("database", "test")], extra].concat()));
+        r.send(&startup(
+            minor,
+            &[&[("user", user.as_str()), ("database", "test")], extra].concat(),
+        ));
         let got = r.until(b'Z');
         (r, got)
     }
@@ -87,7 +90,8 @@ impl Raw {
     fn next(&mut self) -> Option<(u8, Vec<u8>)> {
         loop {
             if self.buf.len() >= 5 {
-                let len = i32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]) as usize;
+                let len = i32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]])
+                    as usize;
                 if self.buf.len() > len {
                     let m: Vec<u8> = self.buf.drain(..=len).collect();
                     return Some((m[0], m[5..].to_vec()));
@@ -105,9 +109,9 @@ impl Raw {
     fn until(&mut self, ty: u8) -> Vec<(u8, Vec<u8>)> {
         let mut out = Vec::new();
         loop {
-            let m = self
-                .next()
-                .unwrap_or_else(|| panic!("connection closed before {:?}; got {out:?}", ty as char));
+            let m = self.next().unwrap_or_else(|| {
+                panic!("connection closed before {:?}; got {out:?}", ty as char)
+            });
             let done = m.0 == ty;
             out.push(m);
             if done {
@@ -181,7 +185,10 @@ fn protocol_versions_are_negotiated() {
     assert_eq!(key.1.len(), 4 + 32);
     // A newer minor version and unknown options, as PG 19's libpq greases.
     let (mut r, got) = Raw::start(&p, 9999, &[("_pq_.test_option", "1")]);
-    let v = got.iter().find(|m| m.0 == b'v').expect("NegotiateProtocolVersion");
+    let v = got
+        .iter()
+        .find(|m| m.0 == b'v')
+        .expect("NegotiateProtocolVersion");
     assert_eq!(&v.1[..4], &((3i32 << 16) | 2).to_be_bytes());
     assert_eq!(&v.1[4..8], &1i32.to_be_bytes());
     assert_eq!(&v.1[8..], b"_pq_.test_option\0");
@@ -243,12 +250,27 @@ fn flush_suspended_portals_binary_and_function_calls() {
     r.send(&cat(&[&execute("", 0), &sync()]));
     assert_eq!(types(&r.until(b'Z')), "DDCZ");
     // Binary parameter and result: int4 7 + 1.
-    let mut body = cat(&[&cstr(""), &cstr("b"), &[0, 1, 0, 1], &[0, 1], &4i32.to_be_bytes(), &7i32.to_be_bytes()]);
+    let mut body = cat(&[
+        &cstr(""),
+        &cstr("b"),
+        &[0, 1, 0, 1],
+        &[0, 1],
+        &4i32.to_be_bytes(),
+        &7i32.to_be_bytes(),
+    ]);
     body.extend_from_slice(&[0, 1, 0, 1]);
-    r.send(&cat(&[&parse("b", "select $1::int4 + 1"), &msg(b'B', &body), &execute("", 0), &sync()]));
+    r.send(&cat(&[
+        &parse("b", "select $1::int4 + 1"),
+        &msg(b'B', &body),
+        &execute("", 0),
+        &sync(),
+    ]));
     let got = r.until(b'Z');
     let row = got.iter().find(|m| m.0 == b'D').expect("a row");
-    assert_eq!(&row.1[2..], &cat(&[&4i32.to_be_bytes(), &8i32.to_be_bytes()]));
+    assert_eq!(
+        &row.1[2..],
+        &cat(&[&4i32.to_be_bytes(), &8i32.to_be_bytes()])
+    );
     // FunctionCall: int4pl (oid 177) of 40 and 2, binary.
     let mut call = 177i32.to_be_bytes().to_vec();
     call.extend_from_slice(&[0, 1, 0, 1, 0, 2]);
@@ -260,7 +282,10 @@ fn flush_suspended_portals_binary_and_function_calls() {
     r.send(&msg(b'F', &call));
     let got = r.until(b'Z');
     assert_eq!(types(&got), "VZ");
-    assert_eq!(&got[0].1, &cat(&[&4i32.to_be_bytes(), &42i32.to_be_bytes()]));
+    assert_eq!(
+        &got[0].1,
+        &cat(&[&4i32.to_be_bytes(), &42i32.to_be_bytes()])
+    );
 }
 
 #[test]
@@ -272,7 +297,12 @@ fn unnamed_statements_survive_other_clients() {
     // lib/pq and pg8000 parse in one batch and bind in the next.
     a.send(&cat(&[&parse("", "select 'a:' || $1"), &sync()]));
     assert_eq!(types(&a.until(b'Z')), "1Z");
-    b.send(&cat(&[&parse("", "select 'b'"), &bind("", "", &[]), &execute("", 0), &sync()]));
+    b.send(&cat(&[
+        &parse("", "select 'b'"),
+        &bind("", "", &[]),
+        &execute("", 0),
+        &sync(),
+    ]));
     assert_eq!(types(&b.until(b'Z')), "12DCZ");
     a.send(&cat(&[&bind("", "", &["x"]), &execute("", 0), &sync()]));
     let got = a.until(b'Z');
@@ -292,7 +322,16 @@ fn a_broken_client_is_dropped_and_the_others_are_served() {
         // A length that cannot even hold itself.
         vec![b'Q', 0, 0, 0, 2],
         // A Bind whose value runs past the end.
-        msg(b'B', &cat(&[&cstr(""), &cstr(""), &[0, 0, 0, 1], &100i32.to_be_bytes(), b"abc"])),
+        msg(
+            b'B',
+            &cat(&[
+                &cstr(""),
+                &cstr(""),
+                &[0, 0, 0, 1],
+                &100i32.to_be_bytes(),
+                b"abc",
+            ]),
+        ),
         // No such message.
         msg(b'Z', &[]),
         // A Parse with an unterminated name.
@@ -333,7 +372,9 @@ fn a_client_leaving_mid_statement_frees_the_session() {
     r.send(&query("BEGIN; insert into t values (1)"));
     r.until(b'Z');
     r.send(&query("select pg_sleep(600)"));
-    assert!(poll::eventually(|| p.status()["clients"].as_array().is_some_and(|c| c.iter().any(|c| c["state"] == "active"))));
+    assert!(poll::eventually(|| p.status()["clients"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|c| c["state"] == "active"))));
     drop(r);
     // The proxy cancels the statement and rolls the transaction back.
     assert_eq!(int(&mut good, "select count(*) from t"), 0);
@@ -344,9 +385,16 @@ fn cancel_keys_of_protocol_3_2() {
     let t = TestRoot::new();
     let p = Shared::start(&t, false);
     let (mut r, got) = Raw::start(&p, 2, &[]);
-    let key = got.iter().find(|m| m.0 == b'K').expect("BackendKeyData").1.clone();
+    let key = got
+        .iter()
+        .find(|m| m.0 == b'K')
+        .expect("BackendKeyData")
+        .1
+        .clone();
     r.send(&query("select pg_sleep(60)"));
-    assert!(poll::eventually(|| p.status()["sessions"][0]["owner"].is_number()));
+    assert!(poll::eventually(
+        || p.status()["sessions"][0]["owner"].is_number()
+    ));
     // A wrong key does nothing; the right one cancels.
     let mut wrong = key.clone();
     wrong[10] ^= 1;
