@@ -11,6 +11,8 @@
 
 pub mod auth;
 pub mod config;
+#[cfg(test)]
+mod fuzz;
 pub mod engine;
 pub mod net;
 pub mod serve;
