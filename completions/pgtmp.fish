@@ -49,6 +49,7 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "start" -d 'Start an ins
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "initdb" -d 'Prepare a pool entry, or the directory given with -d, and print its path'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "stop" -d 'Stop instances now; delete their data unless kept'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "list" -d 'List this user\'s instances: URL, pid, age, idle, clients, directory'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "rollback" -d 'Throw away what every client of a --shared-tx URL did since the hand-out (or the last rollback); they stay connected'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "gc" -d 'Remove what crashed runs left: dead instances, stale pool entries'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "exec" -d 'Run COMMAND with a fresh database in DATABASE_URL and PG*, then drop it'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "completions" -d 'Print a completion script for SHELL'
@@ -90,6 +91,10 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l run-as -d 'As root,
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l json -d 'Print a JSON array instead of tab-separated rows'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l standbys -d 'List the standbys (servers started ahead, not handed out) instead'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -s h -l help -d 'Print help'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r

@@ -173,6 +173,12 @@ pub enum Command {
         standbys: bool,
     },
 
+    /// Throw away what every client of a --shared-tx URL did since the hand-out (or the last rollback); they stay connected
+    Rollback {
+        /// The URL `pgtmp --shared-tx` printed
+        url: String,
+    },
+
     /// Remove what crashed runs left: dead instances, stale pool entries
     Gc {
         /// Also stop standbys, empty the pool and remove templates (instances stay)

@@ -7,6 +7,7 @@ mod gc;
 mod generate;
 mod initdb;
 mod list;
+mod rollback;
 pub mod start;
 mod stop;
 
@@ -32,6 +33,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Command::Stop(args)) => stop::run(&args, &global),
         Some(Command::List { json, standbys }) => list::run(json, standbys, &global),
         Some(Command::Gc { all }) => gc::run(all, &global),
+        Some(Command::Rollback { url }) => rollback::run(&url),
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),
         Some(Command::Completions { shell }) => generate::completions(shell),
         Some(Command::Man) => generate::man(),

@@ -11,9 +11,9 @@
 
 pub mod auth;
 pub mod config;
+pub mod engine;
 #[cfg(test)]
 mod fuzz;
-pub mod engine;
 pub mod net;
 pub mod serve;
 pub mod sql;

@@ -435,7 +435,9 @@ fn random_clients_never_hurt_the_others() {
         let mut bytes = Vec::new();
         for _ in 0..(next() % 6 + 1) {
             let ty = TYPES[(next() % TYPES.len() as u64) as usize];
-            let body: Vec<u8> = (0..next() % 24).map(|_| (next() % 4) as u8 * 0x3f).collect();
+            let body: Vec<u8> = (0..next() % 24)
+                .map(|_| (next() % 4) as u8 * 0x3f)
+                .collect();
             match next() % 4 {
                 // A length that lies.
                 0 => {

@@ -366,3 +366,29 @@ fn list_shows_the_clients() {
         p.status()
     );
 }
+
+#[test]
+fn pgtmp_rollback_with_connections_open() {
+    let t = TestRoot::new();
+    let p = Shared::start(&t, true);
+    let (mut a, mut b) = (p.connect(), p.connect());
+    a.batch_execute("create table t (id int); insert into t values (1)")
+        .unwrap();
+    for url in [p.url.clone(), p.tcp_url.clone().expect("a TCP URL")] {
+        let out = t.pgtmp(["rollback", &url]).run();
+        out.assert_success();
+        assert_eq!(out.stdout, "", "{out}");
+        let e = b.batch_execute("select * from t").unwrap_err();
+        assert_eq!(code(&e), "42P01");
+        a.batch_execute("create table t (id int)").unwrap();
+    }
+    assert_eq!(int(&mut a, "select 1"), 1);
+    // Not a shared-transaction URL: said so.
+    let plain = t.start(&[]).url;
+    t.pgtmp(["rollback", &plain])
+        .run()
+        .assert_error(1, &["is not a --shared-tx URL", "--shared-tx"]);
+    t.pgtmp(["rollback", "not a url"])
+        .run()
+        .assert_error(1, &["cannot read"]);
+}
