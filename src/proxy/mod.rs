@@ -22,6 +22,9 @@ pub mod wire;
 
 pub use config::Config;
 
+/// `pgtmp __proxy CONFIG`: the proxy's process.
+pub const PROXY: &str = "__proxy";
+
 use crate::error::{Error, Result};
 
 /// `PGTMP_PROXY_TRACE=1`: every message in and out, in the log.

@@ -28,6 +28,6 @@ mod pool;
 mod proxy;
 mod reaper;
 mod security;
-mod standby;
+mod spare;
 mod tcp;
 mod users;

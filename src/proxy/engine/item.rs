@@ -168,10 +168,6 @@ impl Item {
         self
     }
 
-    pub fn on_error(mut self, tx: Tx) -> Item {
-        self.on_error = Some(tx);
-        self
-    }
 
     pub fn errors(mut self, errors: Errors) -> Item {
         self.errors = errors;

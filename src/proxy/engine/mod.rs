@@ -272,8 +272,4 @@ impl Engine {
         progress
     }
 
-    /// A snapshot for `pgtmp list`.
-    pub fn status(&self) -> super::status::Status {
-        super::status::Status::of(self)
-    }
 }

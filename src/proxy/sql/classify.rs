@@ -104,10 +104,6 @@ impl Class {
         }
     }
 
-    /// A statement the proxy acts on itself rather than only passing on.
-    pub fn special(&self) -> bool {
-        !matches!(self, Class::Plain(_))
-    }
 }
 
 /// Classifies one statement of `sql`.

@@ -73,9 +73,6 @@ impl Report {
         }
     }
 
-    pub fn remove(&mut self, field: u8) {
-        self.fields.retain(|(t, _)| *t != field);
-    }
 
     fn write(&self, out: &mut Vec<u8>, ty: u8) {
         message(out, ty, |b| {
@@ -123,13 +120,7 @@ pub fn backend_key_data(out: &mut Vec<u8>, pid: i32, key: &[u8]) {
     });
 }
 
-pub fn parse_complete(out: &mut Vec<u8>) {
-    message(out, b'1', |_| {});
-}
 
-pub fn bind_complete(out: &mut Vec<u8>) {
-    message(out, b'2', |_| {});
-}
 
 pub fn close_complete(out: &mut Vec<u8>) {
     message(out, b'3', |_| {});
@@ -167,6 +158,7 @@ pub fn read_parameter_status(body: &[u8]) -> Option<(String, String)> {
 }
 
 /// A CommandComplete body: its tag.
+#[cfg(test)]
 pub fn read_tag(body: &[u8]) -> &[u8] {
     body.split(|&b| b == 0).next().unwrap_or_default()
 }
