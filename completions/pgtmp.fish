@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgtmp_global_optspecs
-    string join \n k/keep t/tcp p/port= w/wait= o/options= d/datadir= spares= f/file= x/extension= now= F/format= owner-pid= pg-bindir= pg-version= run-as= h/help V/version
+    string join \n k/keep shared-tx t/tcp p/port= w/wait= o/options= d/datadir= spares= f/file= x/extension= now= F/format= owner-pid= pg-bindir= pg-version= run-as= h/help V/version
 end
 
 function __fish_pgtmp_needs_command
@@ -42,6 +42,7 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-bindir -d 'Directory hol
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l shared-tx -d 'One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s V -l version -d 'Print version'
@@ -72,6 +73,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-bindir -d 'Dire
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l shared-tx -d 'One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s d -l datadir -d 'Initialise this directory instead of a pool entry' -r -F
@@ -90,6 +92,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l pg-version -d 'Pick
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l json -d 'Print a JSON array instead of tab-separated rows'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l spares -d 'List the spares (servers started ahead, not handed out) instead'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l clients -d 'List the clients of --shared-tx instances instead: URL, pid, user, database, application, state, address'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
@@ -118,6 +121,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-bindir -d 'Direc
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l shared-tx -d 'One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F

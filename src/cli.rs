@@ -74,6 +74,10 @@ pub struct StartArgs {
     #[arg(short = 'k', long)]
     pub keep: bool,
 
+    /// One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)
+    #[arg(long)]
+    pub shared_tx: bool,
+
     /// Listen on TCP, 127.0.0.1 only, on a free port, with a random password
     #[arg(short = 't', long)]
     pub tcp: bool,
@@ -178,6 +182,10 @@ pub enum Command {
         /// List the spares (servers started ahead, not handed out) instead
         #[arg(long, alias = "standbys")]
         spares: bool,
+
+        /// List the clients of --shared-tx instances instead: URL, pid, user, database, application, state, address
+        #[arg(long, conflicts_with = "spares")]
+        clients: bool,
     },
 
     /// Throw away what every client of a --shared-tx URL did since the hand-out (or the last rollback); they stay connected

@@ -56,6 +56,8 @@ pub struct Config {
     pub spare_max: usize,
     /// How long an unclaimed spare waits before it stops.
     pub spare_timeout: Duration,
+    /// `--shared-tx`: how long a client waits for another's transaction.
+    pub shared_tx_wait: Duration,
 }
 
 impl Config {
@@ -92,6 +94,18 @@ impl Config {
                 )?,
                 None => DEFAULT_SPARE_TIMEOUT,
             };
+        let shared_tx_wait = match std::env::var("PGTMP_SHARED_TX_WAIT") {
+            Ok(v) => parse_timeout(&v)
+                .ok()
+                .filter(|t| !t.is_zero())
+                .ok_or_else(|| {
+                    Error::with_hint(
+                        format!("PGTMP_SHARED_TX_WAIT={v:?} is not a duration"),
+                        "give seconds or e.g. `30s`, `2m` (it must be more than 0)",
+                    )
+                })?,
+            Err(_) => crate::proxy::config::DEFAULT_LOCK_WAIT,
+        };
         let initdb_opts = match std::env::var("PGTMP_INITDB_OPTS") {
             Ok(v) => shell_words::split(&v)
                 .map_err(|e| Error::other(format!("PGTMP_INITDB_OPTS: {e}")))?,
@@ -109,6 +123,7 @@ impl Config {
             pg_version: options.pg_version,
             spare_max,
             spare_timeout,
+            shared_tx_wait,
         })
     }
 

@@ -29,7 +29,11 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             print(&format!("{}\n", path.display()))
         }
         Some(Command::Stop(args)) => stop::run(&args, &global),
-        Some(Command::List { json, spares }) => list::run(json, spares, &global),
+        Some(Command::List {
+            json,
+            spares,
+            clients,
+        }) => list::run(json, spares, clients, &global),
         Some(Command::Gc { all }) => gc::run(all, &global),
         Some(Command::Rollback { url }) => rollback::run(&url),
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),

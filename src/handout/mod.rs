@@ -163,6 +163,9 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
         bindir: spec.install.bindir.clone(),
         settings,
         spare: None,
+        shared_tx: request
+            .shared_tx
+            .then(|| config.shared_tx_wait.as_millis() as u64),
     })?;
     let dir = new.dir.clone();
     let (url, ack) = new.launch(&meta)?.wait()?;

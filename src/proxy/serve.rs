@@ -18,7 +18,6 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use super::config::Config;
 use super::engine::Engine;
 use super::net::Stream;
-use super::status::Status;
 
 /// How often `pgtmp list`'s view is rewritten at most.
 const STATUS_EVERY: Duration = Duration::from_millis(200);
@@ -217,7 +216,7 @@ pub fn serve(config: Config, listeners: Listeners) -> io::Result<()> {
         if status_due.is_some_and(|d| d <= now) {
             status_due = None;
             if let Some(path) = &status_file
-                && let Err(e) = Status::of(&engine).write(path)
+                && let Err(e) = super::status::write(&super::status::of(&engine), path)
             {
                 super::log(&format!("cannot write {}: {e}", path.display()));
             }

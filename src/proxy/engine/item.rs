@@ -168,7 +168,6 @@ impl Item {
         self
     }
 
-
     pub fn errors(mut self, errors: Errors) -> Item {
         self.errors = errors;
         self

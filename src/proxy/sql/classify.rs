@@ -103,7 +103,6 @@ impl Class {
             Class::Plain(_) => "",
         }
     }
-
 }
 
 /// Classifies one statement of `sql`.

@@ -73,7 +73,6 @@ impl Report {
         }
     }
 
-
     fn write(&self, out: &mut Vec<u8>, ty: u8) {
         message(out, ty, |b| {
             for (t, v) in &self.fields {
@@ -119,8 +118,6 @@ pub fn backend_key_data(out: &mut Vec<u8>, pid: i32, key: &[u8]) {
         b.extend_from_slice(key);
     });
 }
-
-
 
 pub fn close_complete(out: &mut Vec<u8>) {
     message(out, b'3', |_| {});
