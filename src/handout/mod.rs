@@ -165,7 +165,7 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
         spare: None,
         shared_tx: request
             .shared_tx
-            .then(|| config.shared_tx_wait.as_millis() as u64),
+            .then_some(config.shared_tx_wait.as_millis() as u64),
     })?;
     let dir = new.dir.clone();
     let (url, ack) = new.launch(&meta)?.wait()?;

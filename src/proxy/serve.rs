@@ -223,6 +223,15 @@ pub fn serve(config: Config, listeners: Listeners) -> io::Result<()> {
         }
     }
     super::log("stopping");
+    // As the server says when it is shut down under its clients.
+    let bye = super::wire::backend::Report::fatal(
+        "57P01",
+        "terminating connection due to administrator command",
+    );
+    for c in engine.clients.values_mut().filter(|c| c.ready()) {
+        bye.error_response(c.conn.out());
+        c.conn.flush();
+    }
     Ok(())
 }
 

@@ -185,7 +185,7 @@ impl Client {
             return "waiting";
         }
         match (self.tx, owner && self.awaiting) {
-            (Tx::InTx, false) => "idle in transaction",
+            (Tx::Open, false) => "idle in transaction",
             (Tx::Failed, _) => "idle in transaction (aborted)",
             (_, true) => "active",
             _ => "idle",

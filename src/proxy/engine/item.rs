@@ -20,7 +20,7 @@ pub enum Tx {
     /// that an error undoes only them (an implicit transaction).
     Guarded,
     /// In a transaction that began with `pgtmp_x`.
-    InTx,
+    Open,
     /// In a transaction that failed: the shared one is aborted until the
     /// client rolls back (to `pgtmp_x` or to one of its own savepoints).
     Failed,
@@ -31,7 +31,7 @@ impl Tx {
     pub fn status(self) -> u8 {
         match self {
             Tx::Idle | Tx::Guarded => b'I',
-            Tx::InTx => b'T',
+            Tx::Open => b'T',
             Tx::Failed => b'E',
         }
     }

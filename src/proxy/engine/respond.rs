@@ -323,7 +323,7 @@ impl Engine {
         };
         c.copy_in = false;
         c.tx = item.on_error.unwrap_or(match c.tx {
-            Tx::InTx => Tx::Failed,
+            Tx::Open => Tx::Failed,
             other => other,
         });
         if item.errors == Errors::Hide || c.error_sent {
@@ -428,7 +428,7 @@ impl Engine {
                 s.settings_applied.clear();
                 return;
             }
-            (b'E', Tx::InTx, _) => c.tx = Tx::Failed,
+            (b'E', Tx::Open, _) => c.tx = Tx::Failed,
             (b'T', Tx::Guarded, _) => {
                 s.command(Some(cid), stmt::RELEASE, Effect::Tx(Tx::Idle));
                 s.sync(None, AtSync::Hidden);

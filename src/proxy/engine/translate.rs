@@ -827,7 +827,7 @@ impl Unit<'_> {
     fn special(&mut self, class: Class, src: Source<'_>) {
         let tag = class.tag();
         let state = self.c.predicted;
-        let in_tx = matches!(state, Tx::InTx | Tx::Failed);
+        let in_tx = matches!(state, Tx::Open | Tx::Failed);
         match class {
             Class::Plain(_) => self.forward(&src, Effect::None),
             _ if state == Tx::Failed && !matches!(class, Class::Commit { .. } | Class::Rollback { .. } | Class::RollbackTo(_) | Class::Test { .. }) => {
@@ -846,8 +846,8 @@ impl Unit<'_> {
                              are ignored: every connection shares one transaction",
                         );
                     }
-                    self.complete(tag, Effect::Tx(Tx::InTx));
-                    self.c.predicted = Tx::InTx;
+                    self.complete(tag, Effect::Tx(Tx::Open));
+                    self.c.predicted = Tx::Open;
                 }
             }
             Class::Commit { chain } | Class::Rollback { chain } if !in_tx => {
@@ -862,7 +862,7 @@ impl Unit<'_> {
                     self.complete(tag, Effect::None);
                 }
             }
-            Class::Commit { chain } if state == Tx::InTx => self.commit(chain),
+            Class::Commit { chain } if state == Tx::Open => self.commit(chain),
             Class::Commit { chain } | Class::Rollback { chain } => self.rollback(chain),
             Class::Savepoint(ref name) | Class::Release(ref name) | Class::RollbackTo(ref name) => {
                 if name.starts_with(RESERVED_PREFIX) {
@@ -882,10 +882,10 @@ impl Unit<'_> {
                     if back {
                         self.s.settings_applied.clear();
                     }
-                    let effect = if back && state == Tx::Failed { Effect::Tx(Tx::InTx) } else { Effect::None };
+                    let effect = if back && state == Tx::Failed { Effect::Tx(Tx::Open) } else { Effect::None };
                     self.forward(&src, effect);
                     if back {
-                        self.c.predicted = Tx::InTx;
+                        self.c.predicted = Tx::Open;
                     }
                 }
             }
@@ -946,8 +946,8 @@ impl Unit<'_> {
         self.complete("COMMIT", Effect::None);
         self.c.predicted = Tx::Idle;
         if chain {
-            self.s.command(cid, stmt::SAVEPOINT, Effect::Tx(Tx::InTx));
-            self.c.predicted = Tx::InTx;
+            self.s.command(cid, stmt::SAVEPOINT, Effect::Tx(Tx::Open));
+            self.c.predicted = Tx::Open;
         }
     }
 
@@ -962,8 +962,8 @@ impl Unit<'_> {
         self.complete("ROLLBACK", Effect::None);
         self.c.predicted = Tx::Idle;
         if chain {
-            self.s.command(cid, stmt::SAVEPOINT, Effect::Tx(Tx::InTx));
-            self.c.predicted = Tx::InTx;
+            self.s.command(cid, stmt::SAVEPOINT, Effect::Tx(Tx::Open));
+            self.c.predicted = Tx::Open;
         }
     }
 
