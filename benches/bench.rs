@@ -40,6 +40,8 @@ mod results;
 mod scenarios;
 #[path = "bench/server.rs"]
 mod server;
+#[path = "bench/shared_tx.rs"]
+mod shared_tx;
 #[path = "bench/stats.rs"]
 mod stats;
 #[path = "bench/targets.rs"]
@@ -127,6 +129,9 @@ fn run(args: &Args) -> Result<(), String> {
     }
     if wanted("concurrent") {
         load::concurrent(&mut bench, &mut results, rounds);
+    }
+    if wanted("shared_tx") {
+        shared_tx::shared_tx(&bench, &mut results, args.samples.min(10));
     }
     if wanted("reap") {
         reap::reap(&mut bench, &mut results, args.samples.min(5));
