@@ -24,12 +24,36 @@ pub const HANDOUT: &str = "shared_tx_handout";
 
 pub fn shared_tx(bench: &Bench, results: &mut Results, samples: usize) {
     let series = [
-        (DIRECT_SIMPLE, "round trip, simple `select 1`: straight to the server", Side::Baseline),
-        (PROXY_SIMPLE, "round trip, simple `select 1`: through --shared-tx", Side::Pgtmp),
-        (DIRECT_PREPARED, "round trip, prepared statement: straight to the server", Side::Baseline),
-        (PROXY_PREPARED, "round trip, prepared statement: through --shared-tx", Side::Pgtmp),
-        (ROLLBACK, "pgtmp rollback URL (2 connections open)", Side::Pgtmp),
-        (HANDOUT, "pgtmp --shared-tx (warm pool) to the first select 1", Side::Pgtmp),
+        (
+            DIRECT_SIMPLE,
+            "round trip, simple `select 1`: straight to the server",
+            Side::Baseline,
+        ),
+        (
+            PROXY_SIMPLE,
+            "round trip, simple `select 1`: through --shared-tx",
+            Side::Pgtmp,
+        ),
+        (
+            DIRECT_PREPARED,
+            "round trip, prepared statement: straight to the server",
+            Side::Baseline,
+        ),
+        (
+            PROXY_PREPARED,
+            "round trip, prepared statement: through --shared-tx",
+            Side::Pgtmp,
+        ),
+        (
+            ROLLBACK,
+            "pgtmp rollback URL (2 connections open)",
+            Side::Pgtmp,
+        ),
+        (
+            HANDOUT,
+            "pgtmp --shared-tx (warm pool) to the first select 1",
+            Side::Pgtmp,
+        ),
     ];
     let first = results.series.len();
     for (key, label, side) in series {
@@ -46,8 +70,10 @@ pub fn shared_tx(bench: &Bench, results: &mut Results, samples: usize) {
             return;
         }
     };
-    let connect = |url: &str| Client::connect(url, NoTls).map_err(|e| format!("connect to {url}: {e}"));
-    let clients = connect(&direct.url).and_then(|d| Ok((d, connect(&shared.url)?, connect(&shared.url)?)));
+    let connect =
+        |url: &str| Client::connect(url, NoTls).map_err(|e| format!("connect to {url}: {e}"));
+    let clients =
+        connect(&direct.url).and_then(|d| Ok((d, connect(&shared.url)?, connect(&shared.url)?)));
     let (mut d, mut p, _other) = match clients {
         Ok(c) => c,
         Err(e) => {
@@ -66,7 +92,13 @@ pub fn shared_tx(bench: &Bench, results: &mut Results, samples: usize) {
         s[2].record(round, prepared(&mut d));
         s[3].record(round, prepared(&mut p));
         let t0 = Instant::now();
-        s[4].record(round, bench.pgtmp.run(&["rollback", &shared.url]).map(|_| t0.elapsed()));
+        s[4].record(
+            round,
+            bench
+                .pgtmp
+                .run(&["rollback", &shared.url])
+                .map(|_| t0.elapsed()),
+        );
         let t0 = Instant::now();
         let fresh = bench
             .pgtmp

@@ -184,12 +184,20 @@ fn proxy_round_trip(r: &Results) -> Target {
         let mut diffs: Vec<f64> = p
             .samples
             .iter()
-            .filter_map(|(round, v)| d.samples.iter().find(|(r2, _)| r2 == round).map(|(_, w)| v - w))
+            .filter_map(|(round, v)| {
+                d.samples
+                    .iter()
+                    .find(|(r2, _)| r2 == round)
+                    .map(|(_, w)| v - w)
+            })
             .collect();
         diffs.sort_by(|a, b| a.total_cmp(b));
         diffs.get(diffs.len() / 2).copied()
     };
-    match (added(DIRECT_SIMPLE, PROXY_SIMPLE), added(DIRECT_PREPARED, PROXY_PREPARED)) {
+    match (
+        added(DIRECT_SIMPLE, PROXY_SIMPLE),
+        added(DIRECT_PREPARED, PROXY_PREPARED),
+    ) {
         (Some(simple), Some(prepared)) => Target {
             goal,
             met: Some(simple <= 0.1 && prepared <= 0.1),
@@ -211,7 +219,8 @@ fn rollback(r: &Results) -> Target {
             met: Some(ms < 5.0),
             detail: format!(
                 "median {ms:.2} ms; a fresh --shared-tx hand-out: {}",
-                median(r, crate::shared_tx::HANDOUT).map_or_else(|| "not measured".into(), |h| format!("{h:.1} ms"))
+                median(r, crate::shared_tx::HANDOUT)
+                    .map_or_else(|| "not measured".into(), |h| format!("{h:.1} ms"))
             ),
         },
         None => unknown(goal, "not measured"),
