@@ -110,7 +110,7 @@ While its command runs, \fBpgtmp exec\fR passes SIGINT, SIGTERM, SIGHUP and SIGQ
 .SH FILES
 .TP
 \fIBASE/run/ID/\fR
-One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\fR and its Unix socket; with \fB\-\-shared\-tx\fR also \fIproxy.json\fR (the proxy's configuration) and \fIproxy\-status.json\fR (its clients).
+One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\fR and its Unix socket; with \fB\-\-shared\-tx\fR also \fIproxy.json\fR (the proxy's configuration), \fIproxy\-status.json\fR (its clients) and \fIproxy.log\fR.
 .TP
 \fIBASE/templates/\fR, \fIBASE/pool/\fR
 The initdb'd template per PostgreSQL build, and ready copies of it.

@@ -72,6 +72,7 @@ pub struct SharedTx {
 /// The proxy's configuration, and its list of clients for `pgtmp list`.
 pub const PROXY_CONFIG: &str = "proxy.json";
 pub const PROXY_STATUS: &str = "proxy-status.json";
+pub const PROXY_LOG: &str = "proxy.log";
 
 /// What a hand-out decides about the instance it gets, whether started for
 /// it or claimed from the spares.

@@ -50,6 +50,15 @@ pub fn run(config_path: &std::path::Path) -> Result<()> {
         .map_err(|e| Error::other(format!("corrupt {}: {e}", config_path.display())))?;
     let listeners =
         serve::Listeners::bind(&config).map_err(Error::io("listen on", config.socket_path()))?;
+    // There from the start, for a `pgtmp list` right after the hand-out
+    // (the loop rewrites it at most every 200 ms).
+    if let Some(path) = &config.status_file {
+        let empty = status::Status {
+            pid: std::process::id(),
+            ..Default::default()
+        };
+        status::write(&empty, path).map_err(Error::io("write", path))?;
+    }
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();

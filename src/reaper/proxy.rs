@@ -1,6 +1,6 @@
 //! Starting an instance's shared-transaction proxy (`--shared-tx`): a
 //! child of the supervisor like the postmasters (`pgtmp __proxy CONFIG`,
-//! SIGTERM if the supervisor dies), its log in `supervise.log`. It is
+//! SIGTERM if the supervisor dies), its log in `proxy.log`. It is
 //! ready once it says so on its stdout, after binding its listeners.
 
 use std::io::{BufRead, BufReader};
@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::instance::Meta;
 use crate::instance::endpoint::Endpoint;
-use crate::instance::meta::{PROXY_CONFIG, PROXY_STATUS, SharedTx};
+use crate::instance::meta::{PROXY_CONFIG, PROXY_LOG, PROXY_STATUS, SharedTx};
 use crate::process;
 use crate::proxy::{self, PROXY};
 
@@ -45,12 +45,20 @@ pub fn start(dir: &Path, meta: &Meta, shared: &SharedTx) -> Result<Child> {
     // The instance directory is private (0700): the password stays there.
     crate::instance::meta::write_atomic(&path, text.as_bytes())?;
     let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
+    // A log of its own: writes through the supervisor's descriptor would
+    // be overwritten by the supervisor's, which does not append.
+    let log_path = dir.join(PROXY_LOG);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(Error::io("open", &log_path))?;
     let mut cmd = Command::new(exe);
     cmd.arg(PROXY)
         .arg(&path)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        .stderr(log);
     process::die_with_parent(&mut cmd, libc::SIGTERM);
     let mut child = cmd.spawn().map_err(Error::io("start the proxy of", dir))?;
     let stdout = child.stdout.take().expect("piped stdout");
@@ -62,7 +70,7 @@ pub fn start(dir: &Path, meta: &Meta, shared: &SharedTx) -> Result<Child> {
     Err(Error::with_hint(
         format!(
             "the shared-transaction proxy did not start (see {})",
-            dir.join(crate::instance::meta::SUPERVISE_LOG).display()
+            log_path.display()
         ),
         "with `-p PORT`, the port must be free for the proxy",
     ))

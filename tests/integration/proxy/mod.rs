@@ -95,7 +95,8 @@ impl Shared {
 
     /// What the supervisor and the proxy logged so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("supervise.log")).unwrap_or_default()
+        let read = |name: &str| std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+        format!("{}{}", read("supervise.log"), read("proxy.log"))
     }
 
     /// The proxy's clients and sessions, as `pgtmp list --json` shows them.

@@ -359,7 +359,7 @@ fn a_broken_client_is_dropped_and_the_others_are_served() {
     let mut r = Raw::open(&p);
     r.send(&[0, 0, 0, 3]);
     assert_eq!(r.next().map(|m| m.0), Some(b'E'));
-    assert!(p.alive());
+    assert!(p.alive(), "{:?}\n{}", p.status(), p.log());
 }
 
 #[test]
