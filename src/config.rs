@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::{BaseProblem, Error, Result, SettingProblem, SharedTxProblem};
 use crate::paths::{self, Layout};
 use crate::pg;
 use crate::pool::template::Spec;
@@ -41,6 +41,10 @@ pub struct Options {
     pub run_as: Option<String>,
     /// The most spares kept per class (else `PGTMP_SPARES`).
     pub spares: Option<usize>,
+    /// The pgtmp program that runs supervisors and refills (`__supervise`,
+    /// `__refill`). By default the running program when it is pgtmp
+    /// (`pgtmp::run`), else the `pgtmp` found on PATH.
+    pub exe: Option<PathBuf>,
 }
 
 /// Everything pgtmp acts on, resolved once.
@@ -58,6 +62,8 @@ pub struct Config {
     pub spare_timeout: Duration,
     /// `--shared-tx`: how long a client waits for another's transaction.
     pub shared_tx_wait: Duration,
+    /// The pgtmp program the background processes run.
+    pub exe: PathBuf,
 }
 
 impl Config {
@@ -69,49 +75,51 @@ impl Config {
             .transpose()?;
         let base = paths::choose_base(explicit, nix::unistd::Uid::current().as_raw(), as_root);
         if base.to_str().is_none() {
-            return Err(Error::with_hint(
-                format!(
-                    "the base directory {} is not valid UTF-8, which connection URLs need",
-                    base.display()
-                ),
-                "set PGTMP_DIR to a path in UTF-8",
-            ));
+            return Err(Error::BaseDir {
+                path: base,
+                problem: BaseProblem::NotUtf8,
+            });
         }
         let identity = Identity::resolve(options.run_as.as_deref(), existing_owner(&base))?;
         let pool_size = env_count(&["PGTMP_POOL_SIZE"], MAX_POOL_SIZE, DEFAULT_POOL_SIZE)?;
         // Checked even when `--spares` overrides it.
         let spare_max = env_count(SPARES_VARS, MAX_SPARES, DEFAULT_SPARES)?;
         let spare_max = options.spares.map_or(spare_max, |n| n.min(MAX_SPARES));
-        let spare_timeout =
-            match env_var(SPARE_TIMEOUT_VARS) {
-                Some((name, v)) => parse_timeout(&v).ok().filter(|t| !t.is_zero()).ok_or_else(
-                    || {
-                        Error::with_hint(
-                            format!("{name}={v:?} is not a duration"),
-                            "give seconds or e.g. `90s`, `5m`; use PGTMP_SPARES=0 for no spares",
-                        )
-                    },
-                )?,
-                None => DEFAULT_SPARE_TIMEOUT,
-            };
+        let spare_timeout = match env_var(SPARE_TIMEOUT_VARS) {
+            Some((name, v)) => match parse_timeout(&v) {
+                Ok(t) if !t.is_zero() => t,
+                _ => return Err(setting(name, v, SettingProblem::Duration)),
+            },
+            None => DEFAULT_SPARE_TIMEOUT,
+        };
         let shared_tx_wait = match std::env::var("PGTMP_SHARED_TX_WAIT") {
-            Ok(v) => parse_timeout(&v)
-                .ok()
-                .filter(|t| !t.is_zero())
-                .ok_or_else(|| {
-                    Error::with_hint(
-                        format!("PGTMP_SHARED_TX_WAIT={v:?} is not a duration"),
-                        "give seconds or e.g. `30s`, `2m` (it must be more than 0)",
-                    )
-                })?,
+            Ok(v) => match parse_timeout(&v) {
+                Ok(t) if !t.is_zero() => t,
+                _ => return Err(Error::SharedTx(SharedTxProblem::Wait(v))),
+            },
             Err(_) => crate::proxy::config::DEFAULT_LOCK_WAIT,
         };
         let initdb_opts = match std::env::var("PGTMP_INITDB_OPTS") {
-            Ok(v) => shell_words::split(&v)
-                .map_err(|e| Error::other(format!("PGTMP_INITDB_OPTS: {e}")))?,
+            Ok(v) => shell_words::split(&v).map_err(|e| {
+                setting(
+                    "PGTMP_INITDB_OPTS",
+                    v.clone(),
+                    SettingProblem::Words(e.to_string()),
+                )
+            })?,
             Err(_) => Vec::new(),
         };
+        let exe = match &options.exe {
+            Some(exe) => exe.clone(),
+            None if crate::is_pgtmp() => {
+                std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?
+            }
+            // Never this program: re-run as `__supervise`, it would hand
+            // out again.
+            None => which::which("pgtmp").map_err(|_| Error::NoProgram)?,
+        };
         Ok(Config {
+            exe,
             layout: Layout::new(base),
             identity,
             pool_size,
@@ -200,13 +208,16 @@ fn env_count(names: &[&'static str], max: usize, default: usize) -> Result<usize
             .parse::<usize>()
             .ok()
             .filter(|n| *n <= max)
-            .ok_or_else(|| {
-                Error::with_hint(
-                    format!("{name}={v:?} is not a number from 0 to {max}"),
-                    format!("unset it to use the default of {default}"),
-                )
-            }),
+            .ok_or_else(|| setting(name, v, SettingProblem::Count { max, default })),
         None => Ok(default),
+    }
+}
+
+fn setting(name: &'static str, value: String, problem: SettingProblem) -> Error {
+    Error::Setting {
+        name,
+        value,
+        problem,
     }
 }
 

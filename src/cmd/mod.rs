@@ -50,6 +50,7 @@ fn options(global: &GlobalArgs) -> Options {
         pg_version: global.pg_version,
         run_as: global.run_as.clone(),
         spares: None,
+        exe: None,
     }
 }
 

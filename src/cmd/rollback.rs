@@ -6,16 +6,11 @@
 
 use postgres::{Config, NoTls};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SharedTxProblem};
 use crate::url;
 
 pub fn run(target: &str) -> Result<()> {
-    let parsed = url::parse(target).ok_or_else(|| {
-        Error::with_hint(
-            format!("cannot read {target:?} as a connection URL"),
-            "give the URL `pgtmp --shared-tx` printed (any of its -F forms)",
-        )
-    })?;
+    let parsed = url::parse(target).ok_or_else(|| Error::NotAUrl(target.to_string()))?;
     let mut config = Config::new();
     match parsed.socket_dir() {
         Some(dir) => config.host_path(dir),
@@ -36,12 +31,8 @@ pub fn run(target: &str) -> Result<()> {
     match client.batch_execute("ROLLBACK TEST") {
         Ok(()) => Ok(()),
         // The server itself does not know the statement.
-        Err(e) if e.code().is_some_and(|c| c.code() == "42601") => Err(Error::with_hint(
-            format!(
-                "{} is not a --shared-tx URL: the server there does not take `ROLLBACK TEST`",
-                url::without_password(target)
-            ),
-            "start the instance with `pgtmp --shared-tx`",
+        Err(e) if e.code().is_some_and(|c| c.code() == "42601") => Err(Error::SharedTx(
+            SharedTxProblem::NotShared(url::without_password(target)),
         )),
         Err(source) => Err(Error::Sql {
             action: "roll the shared transaction back",

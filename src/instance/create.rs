@@ -49,9 +49,7 @@ impl NewInstance {
             socket_dir: None,
             armed: true,
         };
-        let lock = lock::try_lock(&dir.join(LOCK))?.ok_or_else(|| {
-            Error::other(format!("{} is locked by another process", dir.display()))
-        })?;
+        let lock = lock::try_lock(&dir.join(LOCK))?.ok_or_else(|| Error::Locked(dir.clone()))?;
         Ok(NewInstance {
             id,
             dir,
@@ -116,10 +114,10 @@ impl NewInstance {
         Ok(meta)
     }
 
-    /// Writes `meta.json` and starts the supervisor; `wait` for its report.
-    pub fn launch(self, meta: &Meta) -> Result<Launched> {
+    /// Writes `meta.json` and starts the supervisor, the pgtmp program
+    /// `exe`; `wait` for its report.
+    pub fn launch(self, meta: &Meta, exe: &Path) -> Result<Launched> {
         meta.write(&self.dir)?;
-        let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
         let log_path = self.dir.join(SUPERVISE_LOG);
         let log = fs::File::create(&log_path).map_err(Error::io("create", &log_path))?;
         let log_err = log.try_clone().map_err(Error::io("open", &log_path))?;
@@ -198,18 +196,28 @@ impl Launched {
                 self.instance.cleanup.armed = false;
                 Ok((url, Ack::Pipe(self.ack)))
             }
-            Ok(Report::Failed { reason, log, hint }) => {
+            Ok(Report::Failed {
+                reason,
+                log,
+                hint,
+                disk_full,
+            }) => {
                 let _ = self.child.wait();
-                Err(Error::ServerStart { reason, log, hint })
+                Err(Error::ServerStart {
+                    reason,
+                    log,
+                    hint,
+                    disk_full,
+                })
             }
             Err(_) => {
                 let status = self.child.wait().map(|s| s.to_string()).unwrap_or_default();
                 let log = fs::read_to_string(&self.log_path).unwrap_or_default();
-                Err(Error::ServerStart {
-                    reason: format!("the supervisor exited ({status}) before the server was ready"),
-                    log: crate::error::tail(&log, 10),
-                    hint: None,
-                })
+                Err(Error::server_start(
+                    format!("the supervisor exited ({status}) before the server was ready"),
+                    crate::error::tail(&log, 10),
+                    None,
+                ))
             }
         }
     }

@@ -3,7 +3,6 @@
 //! it again, and stopping it.
 
 pub mod client;
-pub mod clients;
 pub mod create;
 pub mod endpoint;
 pub mod handshake;

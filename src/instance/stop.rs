@@ -36,10 +36,7 @@ pub fn stop(dir: &Path) -> Result<Option<PathBuf>> {
             || !registry::is_alive(dir),
         );
         if !stopped {
-            return Err(Error::other(format!(
-                "the instance in {} did not stop",
-                dir.display()
-            )));
+            return Err(Error::NotStopped(dir.to_path_buf()));
         }
     }
     remove(dir, &meta)
@@ -70,7 +67,7 @@ fn signal_all(meta: &Meta, sig: Signal) {
 /// The supervisor's pid, if that process still is the supervisor.
 fn supervisor(meta: &Meta) -> Option<u32> {
     let pid = meta.supervisor_pid?;
-    (process::start_time(pid) == meta.supervisor_start).then_some(pid)
+    (process::start_time(pid).ok().flatten() == meta.supervisor_start).then_some(pid)
 }
 
 /// Removes a stopped instance: everything, or all but a kept data directory.

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::error::{Error, Result, tail};
+use crate::error::{Error, Result, says_disk_full, tail};
 use crate::lock;
 use crate::paths::{self, Layout};
 use crate::pg::Install;
@@ -144,7 +144,7 @@ fn run(cmd: &mut Command, name: &str, stdin: Option<&str>) -> Result<()> {
     .stderr(Stdio::piped());
     // A killed pgtmp takes its initdb along: nobody would wait for it, and
     // it would go on writing into a directory `gc` is about to remove.
-    crate::process::die_with_parent(cmd, libc::SIGKILL);
+    crate::platform::die_with_parent(cmd, libc::SIGKILL);
     let program = cmd.get_program().to_owned();
     let mut child = cmd.spawn().map_err(Error::io("run", &program))?;
     if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
@@ -164,6 +164,7 @@ fn run(cmd: &mut Command, name: &str, stdin: Option<&str>) -> Result<()> {
     Err(Error::Command {
         program: name.to_string(),
         status: out.status.to_string(),
+        disk_full: says_disk_full(&output),
         output: tail(&output, 12),
     })
 }

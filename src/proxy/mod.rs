@@ -46,8 +46,11 @@ pub fn log(msg: &str) {
 /// SIGTERM.
 pub fn run(config_path: &std::path::Path) -> Result<()> {
     let text = std::fs::read_to_string(config_path).map_err(Error::io("read", config_path))?;
-    let config: Config = serde_json::from_str(&text)
-        .map_err(|e| Error::other(format!("corrupt {}: {e}", config_path.display())))?;
+    let config: Config = serde_json::from_str(&text).map_err(|e| Error::Metadata {
+        action: "read",
+        path: config_path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     let listeners =
         serve::Listeners::bind(&config).map_err(Error::io("listen on", config.socket_path()))?;
     // There from the start, for a `pgtmp list` right after the hand-out

@@ -8,11 +8,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SharedTxProblem};
 use crate::instance::Meta;
 use crate::instance::endpoint::Endpoint;
 use crate::instance::meta::{PROXY_CONFIG, PROXY_LOG, PROXY_STATUS, SharedTx};
-use crate::process;
 use crate::proxy::{self, PROXY};
 
 /// How long the proxy may take to listen.
@@ -26,7 +25,7 @@ pub fn start(dir: &Path, meta: &Meta, shared: &SharedTx) -> Result<Child> {
         tcp,
     } = &meta.endpoint
     else {
-        return Err(Error::other("a --shared-tx instance without its listener"));
+        return Err(Error::SharedTx(SharedTxProblem::NoListener));
     };
     let config = proxy::Config {
         socket_dir: socket_dir.clone(),
@@ -59,7 +58,7 @@ pub fn start(dir: &Path, meta: &Meta, shared: &SharedTx) -> Result<Child> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log);
-    process::die_with_parent(&mut cmd, libc::SIGTERM);
+    crate::platform::die_with_parent(&mut cmd, libc::SIGTERM);
     let mut child = cmd.spawn().map_err(Error::io("start the proxy of", dir))?;
     let stdout = child.stdout.take().expect("piped stdout");
     if ready(stdout, READY_TIMEOUT) {
@@ -67,13 +66,7 @@ pub fn start(dir: &Path, meta: &Meta, shared: &SharedTx) -> Result<Child> {
     }
     let _ = child.kill();
     let _ = child.wait();
-    Err(Error::with_hint(
-        format!(
-            "the shared-transaction proxy did not start (see {})",
-            log_path.display()
-        ),
-        "with `-p PORT`, the port must be free for the proxy",
-    ))
+    Err(Error::SharedTx(SharedTxProblem::ProxyStart(log_path)))
 }
 
 /// Whether `ready` comes on the proxy's stdout in time.

@@ -10,7 +10,7 @@ use postgres::Client;
 
 use super::fleet::Fleet;
 use super::signals::StopSignals;
-use crate::instance::{Meta, State, client, clients, meta};
+use crate::instance::{Meta, State, client, meta};
 use crate::process;
 
 #[derive(Debug)]
@@ -57,7 +57,7 @@ pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals
             return Done::ServerExited(why);
         }
         if let (Some(pid), Some(start)) = (meta.owner_pid, meta.owner_start)
-            && process::start_time(pid) != Some(start)
+            && !matches!(process::start_time(pid), Ok(Some(s)) if s == start)
         {
             return Done::OwnerGone(pid);
         }
@@ -89,7 +89,7 @@ pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals
 /// From the kernel's socket tables where there are some, else by asking
 /// the server over a connection kept open for it.
 fn count(meta: &Meta, conn: &mut Option<Client>) -> Option<i64> {
-    if let Some(n) = clients::count(&meta.address()) {
+    if let Ok(n) = meta.address().count_clients() {
         return Some(n);
     }
     if conn.is_none() {

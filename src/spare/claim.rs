@@ -21,7 +21,7 @@ const START_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// the caller's now; None when no live spare is ready.
 pub fn claim(layout: &Layout, class: &str, settings: &Settings) -> Result<Option<(PathBuf, Meta)>> {
     let me = std::process::id();
-    let Some(my_start) = process::start_time(me) else {
+    let Some(my_start) = process::start_time(me)? else {
         return Ok(None);
     };
     let claim_name = format!("{CLAIM_PREFIX}{me}-{my_start}");

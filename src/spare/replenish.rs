@@ -92,10 +92,7 @@ fn start(config: &Config, kind: &Kind, class: &str) -> Result<(Launched, PathBuf
     let layout = &config.layout;
     let template = layout.template(&kind.key);
     if !template.join("PG_VERSION").exists() {
-        return Err(Error::other(format!(
-            "no template at {}",
-            template.display()
-        )));
+        return Err(Error::NoTemplate(template));
     }
     let mut new = NewInstance::create(layout)?;
     let data_dir = new.data_dir();
@@ -118,7 +115,7 @@ fn start(config: &Config, kind: &Kind, class: &str) -> Result<(Launched, PathBuf
         spare: Some(token.clone()),
         ..Plan::default()
     })?;
-    let launched = new.launch(&meta)?;
+    let launched = new.launch(&meta, &config.exe)?;
     announce(&token)?;
     Ok((launched, token))
 }
