@@ -390,5 +390,5 @@ fn pgtmp_rollback_with_connections_open() {
         .assert_error(1, &["is not a --shared-tx URL", "--shared-tx"]);
     t.pgtmp(["rollback", "not a url"])
         .run()
-        .assert_error(1, &["cannot read"]);
+        .assert_error(1, &["is not a PostgreSQL URL"]);
 }
