@@ -59,6 +59,7 @@ impl Error {
             Error::ServerStart { hint, .. } | Error::FixtureLoad { hint, .. } => hint.clone(),
             Error::Fixture(problem) => Some(problem.hint().into()),
             Error::Loader(problem) => problem.hint(),
+            Error::SharedTx(problem) => Some(problem.hint().into()),
             Error::MissingClient { major, .. } => Some(format!(
                 "install PostgreSQL's client programs of the same version (Debian/Ubuntu: `apt-get install postgresql-client{}`), or point `--pg-bindir` at a bin directory that has them",
                 major.map(|v| format!("-{v}")).unwrap_or_default()

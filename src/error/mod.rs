@@ -9,7 +9,7 @@ mod problem;
 
 pub use problem::{
     BaseProblem, FixtureProblem, LoaderProblem, PathProblem, RunAsProblem, SettingProblem,
-    VersionProblem,
+    SharedTxProblem, VersionProblem,
 };
 
 use std::io;
@@ -136,6 +136,10 @@ pub enum Error {
         path: PathBuf,
         reason: String,
     },
+
+    /// `--shared-tx`: its proxy, its settings, `pgtmp rollback`.
+    #[error("{0}")]
+    SharedTx(SharedTxProblem),
 
     /// A refill that found no template to start spares from.
     #[error("no template at {}", .0.display())]
