@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::parse_timeout;
 use crate::format::Format;
 use crate::instance::handshake::SUPERVISE;
+use crate::proxy::PROXY;
 use crate::refill::REFILL;
 use crate::setup::runner::SETUP;
 
@@ -67,9 +68,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "N")]
     pub pg_version: Option<u32>,
 
-    /// As root, run PostgreSQL as USER [default: the base directory's owner, else postgres, else nobody]
+    /// As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]
     #[arg(long, global = true, value_name = "USER")]
     pub run_as: Option<String>,
+
+    /// Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]
+    #[arg(long, global = true, value_name = "NAME", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub locale: Option<String>,
 }
 
 /// How to start an instance (pg_tmp's options).
@@ -78,6 +83,10 @@ pub struct StartArgs {
     /// Keep the data directory after the server stops, and say where
     #[arg(short = 'k', long)]
     pub keep: bool,
+
+    /// One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)
+    #[arg(long)]
+    pub shared_tx: bool,
 
     /// Listen on TCP, 127.0.0.1 only, on a free port, with a random password
     #[arg(short = 't', long)]
@@ -215,6 +224,16 @@ pub enum Command {
         /// List the spares (servers started ahead, not handed out) instead
         #[arg(long, alias = "standbys")]
         spares: bool,
+
+        /// List the clients of --shared-tx instances instead: URL, pid, user, database, application, state, address
+        #[arg(long, conflicts_with = "spares")]
+        clients: bool,
+    },
+
+    /// Throw away what every client of a --shared-tx URL did since the hand-out (or the last rollback); they stay connected
+    Rollback {
+        /// The URL `pgtmp --shared-tx` printed
+        url: String,
     },
 
     /// Save the databases of a running instance as snapshot NAME; list or delete snapshots
@@ -256,6 +275,8 @@ pub enum Internal {
     Refill(String),
     /// `__setup PID`: run the `--setup` commands pgtmp (process PID) sends.
     Setup,
+    /// `__proxy CONFIG`: run a shared-transaction proxy (its JSON config).
+    Proxy(PathBuf),
 }
 
 impl Internal {
@@ -269,6 +290,7 @@ impl Internal {
             SUPERVISE => Some(Internal::Supervise(operand.into())),
             REFILL => Some(Internal::Refill(operand.into_string().ok()?)),
             SETUP => Some(Internal::Setup),
+            PROXY => Some(Internal::Proxy(operand.into())),
             _ => None,
         }
     }

@@ -18,6 +18,7 @@
 //!
 //! See `docs/architecture.md` for the map of the modules.
 
+pub(crate) mod base;
 pub(crate) mod child;
 pub(crate) mod cli;
 pub(crate) mod cmd;
@@ -37,6 +38,7 @@ pub(crate) mod platform;
 pub(crate) mod pool;
 pub(crate) mod postmaster;
 pub(crate) mod process;
+pub(crate) mod proxy;
 pub(crate) mod random;
 pub(crate) mod reaper;
 pub(crate) mod refill;

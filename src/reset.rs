@@ -50,25 +50,29 @@ pub fn reset(config: &Config, url: &str) -> Result<()> {
     Ok(())
 }
 
-/// A copy of the template `key` at `dest`: a pool entry, else a copy.
+/// A copy of the template `key` at `dest`: a pool entry, else a copy made
+/// while the template is held for reading (so `gc` leaves it meanwhile).
 fn copy_template(config: &Config, key: &str, dest: &Path, url: &str) -> Result<()> {
     let layout = &config.layout;
     if pool::claim(layout, key, dest)? {
         return Ok(());
     }
-    let template = layout.template(key);
-    if !template.join("PG_VERSION").exists() {
-        // A plain template can be made again; any other is gone for good
-        // (gc keeps those of running instances: only a hand removed it).
-        let spec = config.template_spec()?;
-        if spec.key() != key {
-            return Err(Error::Refused {
-                action: Action::Reset.verb(),
-                url: url::without_password(url),
-                why: Refusal::TemplateGone,
-            });
+    let template = match template::hold(layout, key)? {
+        Some(held) => held,
+        None => {
+            // A plain template can be made again; any other is gone for
+            // good (gc keeps those of running instances: only a hand or
+            // `gc --all` removed it).
+            let spec = config.template_spec()?;
+            if spec.key() != key {
+                return Err(Error::Refused {
+                    action: Action::Reset.verb(),
+                    url: url::without_password(url),
+                    why: Refusal::TemplateGone,
+                });
+            }
+            template::ensure(layout, &spec)?
         }
-        template::ensure(layout, &spec)?;
-    }
-    pool::copy_tree(&template, dest)
+    };
+    pool::copy_tree(template.path(), dest)
 }

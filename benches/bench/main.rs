@@ -24,6 +24,7 @@ mod restore;
 mod results;
 mod scenarios;
 mod server;
+mod shared_tx;
 mod stats;
 mod targets;
 mod workspace;
@@ -98,11 +99,17 @@ fn run(args: &Args) -> Result<(), String> {
             .as_ref()
             .is_none_or(|o| o.iter().any(|k| k == key))
     };
+    if wanted("burst_first") {
+        load::first_burst(&mut bench, &mut results, rounds);
+    }
     if wanted("burst") {
         load::burst(&mut bench, &mut results, rounds);
     }
     if wanted("concurrent") {
         load::concurrent(&mut bench, &mut results, rounds);
+    }
+    if wanted("shared_tx") {
+        shared_tx::shared_tx(&bench, &mut results, args.samples.min(10));
     }
     if wanted("reap") {
         reap::reap(&mut bench, &mut results, args.samples.min(5));

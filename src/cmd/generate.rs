@@ -71,19 +71,31 @@ The per-user base directory (created with mode 0700 and marked with a \fI.pgtmp\
 The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR). Otherwise pgtmp asks \fBpg_config \-\-bindir\fR, searches PATH, then \fI/usr/lib/postgresql/*/bin\fR (newest first), \fI/usr/pgsql\-*/bin\fR and Homebrew.
 .TP
 \fBPGTMP_POOL_SIZE\fR
-How many ready data directories to keep (default 2, at most 32; 0 turns the pool off).
+How many ready data directories to keep (default 2, at most 32; 0 turns the pool off). Pool entries and spares together stay within a budget: at most a quarter of the base filesystem's free space and of the available memory, counting what they hold already; a heavy template gets fewer.
 .TP
 \fBPGTMP_SPARES\fR
-The most spare servers (started ahead, claimed by the next plain hand-out) kept ready per PostgreSQL build and listener (default 16, at most 64; 0 turns spares off; \fB\-\-spares\fR overrides it). How many are kept follows demand. The old name \fBPGTMP_STANDBY\fR is still read when this one is not set.
+The most spare servers (started ahead, claimed by the next plain hand-out) kept ready per PostgreSQL build and listener (default 16, at most 64; 0 turns spares off; \fB\-\-spares\fR overrides it). How many are kept follows demand, within the budget above. The old name \fBPGTMP_STANDBY\fR is still read when this one is not set.
 .TP
 \fBPGTMP_SPARE_TIMEOUT\fR
 How long an unclaimed spare waits before it stops (default 60s). The old name \fBPGTMP_STANDBY_TIMEOUT\fR is still read when this one is not set.
 .TP
+\fBPGTMP_SHARED_TX_WAIT\fR
+With \fB\-\-shared\-tx\fR: how long a client waits while another holds the shared transaction, before its batch fails with SQLSTATE 55P03 (default 10s).
+.TP
 \fBPGTMP_INITDB_OPTS\fR
 Extra \fBinitdb\fR options; each set of options gets its own template.
 .TP
+\fBPGTMP_LOCALE\fR
+The locale of the databases, as \fB\-\-locale\fR: \fIC.UTF\-8\fR by default (the builtin provider from PostgreSQL 17, the C library's before), \fIC\fR for bytes, or an installed locale. Each locale gets its own template.
+.TP
 \fBPGTMP_TRACE\fR
 When set to 1, print the phases of a call with their times on standard error.
+.SH SHARED TRANSACTIONS
+With \fB\-\-shared\-tx\fR the URL points at a proxy in front of the server, and every connection through it shares one server transaction, begun at hand\-out. A client's BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE and ROLLBACK TO become savepoints of its own; its statements outside a transaction run under a savepoint, so their errors stay its own; it sees its own transaction status, prepared statements, portals and startup parameters. Clients take turns, one batch, transaction, COPY or suspended portal at a time.
+.PP
+\fBpgtmp rollback URL\fR, or \fBROLLBACK TEST 'name'\fR / \fBBEGIN TEST 'name'\fR in SQL, rolls everything back to the hand\-out (or the last rollback) while the clients stay connected. \fBpgtmp list \-\-clients\fR shows the proxy's clients.
+.PP
+Statements that cannot run in a transaction block (VACUUM, CREATE DATABASE, ...) fail with SQLSTATE 25001 and a hint; PREPARE TRANSACTION is refused; CONCURRENTLY is dropped from CREATE INDEX, DROP INDEX and REINDEX. now() stays fixed until the next rollback, sequences are not rolled back, row locks never conflict between clients, LISTEN/NOTIFY delivers nothing, session state (temporary tables, settings the server does not report) is shared.
 .SH EXIT STATUS
 .TP
 \fB0\fR
@@ -101,7 +113,7 @@ While its command runs, \fBpgtmp exec\fR passes SIGINT, SIGTERM, SIGHUP and SIGQ
 .SH FILES
 .TP
 \fIBASE/run/ID/\fR
-One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\fR and its Unix socket.
+One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\fR and its Unix socket; with \fB\-\-shared\-tx\fR also \fIproxy.json\fR (the proxy's configuration), \fIproxy\-status.json\fR (its clients) and \fIproxy.log\fR.
 .TP
 \fIBASE/templates/\fR, \fIBASE/pool/\fR
 The initdb'd template per PostgreSQL build, those of fixtures (\fB\-f\fR), setups (\fB\-\-setup\fR) and snapshots, and ready copies of each.
@@ -122,6 +134,7 @@ url=$(pgtmp \-t \-w 5m)
 pgtmp \-F jdbc
 eval "$(pgtmp \-F env)"
 pgtmp exec \-\- make test
+url=$(pgtmp \-\-shared\-tx); pgtmp rollback "$url"
 pgtmp \-\-setup 'sqitch deploy' \-\-key sqitch.plan \-\-key deploy
 pgtmp snapshot "$url" seeded
 pgtmp \-\-from seeded

@@ -1,5 +1,6 @@
-//! `pgtmp list [--json] [--spares]`: this user's running instances, or
-//! the spares started ahead for them.
+//! `pgtmp list [--json] [--spares | --clients]`: this user's running
+//! instances, the spares started ahead for them, or the clients of the
+//! `--shared-tx` ones.
 
 use std::time::Duration;
 
@@ -7,11 +8,27 @@ use super::{options, print_table};
 use crate::cli::GlobalArgs;
 use crate::config::Config;
 use crate::error::Result;
-use crate::json::ListEntry;
+use crate::json::{ListEntry, SharedTxClient};
 
-pub fn run(json: bool, spares: bool, global: &GlobalArgs) -> Result<()> {
+pub fn run(json: bool, spares: bool, clients: bool, global: &GlobalArgs) -> Result<()> {
     let config = Config::resolve(&options(global))?;
     let rows = crate::list(&config, spares)?;
+    if clients && !json {
+        let header = "URL\tPID\tUSER\tDATABASE\tAPPLICATION\tSTATE\tADDRESS\n";
+        let pairs: Vec<(&str, &SharedTxClient)> = rows
+            .iter()
+            .flat_map(|r| {
+                let clients = r.shared_tx.iter().flat_map(|s| &s.clients);
+                clients.map(|c| (r.url.as_str(), c))
+            })
+            .collect();
+        return print_table(&pairs, false, header, |(url, c)| {
+            format!(
+                "{url}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                c.pid, c.user, c.database, c.application_name, c.state, c.addr
+            )
+        });
+    }
     let header = "URL\tPID\tAGE\tIDLE\tCLIENTS\tDIR\n";
     print_table(&rows, json, header, row)
 }

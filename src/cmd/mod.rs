@@ -8,6 +8,7 @@ mod generate;
 mod initdb;
 mod list;
 mod reset;
+mod rollback;
 mod snapshot;
 mod start;
 mod stop;
@@ -30,10 +31,15 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             print(&format!("{}\n", path.display()))
         }
         Some(Command::Stop(args)) => stop::run(&args, &global),
-        Some(Command::List { json, spares }) => list::run(json, spares, &global),
+        Some(Command::List {
+            json,
+            spares,
+            clients,
+        }) => list::run(json, spares, clients, &global),
         Some(Command::Snapshot(args)) => snapshot::run(&args, &global),
         Some(Command::Reset { url }) => reset::run(&url, &global),
         Some(Command::Gc { all }) => gc::run(all, &global),
+        Some(Command::Rollback { url }) => rollback::run(&url),
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),
         Some(Command::Completions { shell }) => generate::completions(shell),
         Some(Command::Man) => generate::man(),
@@ -48,16 +54,21 @@ fn options(global: &GlobalArgs) -> Options {
         pg_version: global.pg_version,
         run_as: global.run_as.clone(),
         spares: None,
+        locale: global.locale.clone(),
         exe: None,
     }
 }
 
 /// Runs a background process started by re-executing pgtmp.
 pub fn internal(command: Internal) -> Result<()> {
+    // Detached for good: nothing of the caller's signal handling applies,
+    // and what these start must not inherit it either.
+    crate::platform::reset_signals();
     match command {
         Internal::Supervise(dir) => reaper::supervise(&dir),
         Internal::Refill(key) => refill::run(&key),
         Internal::Setup => setup::job::serve(),
+        Internal::Proxy(config) => crate::proxy::run(&config),
     }
 }
 

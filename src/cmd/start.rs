@@ -55,6 +55,7 @@ fn request(args: &StartArgs, format: Format) -> Result<Request> {
         setup_keys: args.setup_keys.clone(),
         from: args.from.clone(),
         owner_pid: args.owner_pid,
+        shared_tx: args.shared_tx,
         ..Request::default()
     })
 }

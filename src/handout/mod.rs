@@ -18,6 +18,8 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::datadir::{prepare_as_root, prepare_user_dir};
 use crate::error::{Error, Result, VersionProblem};
+use crate::fixture::caller::Caller;
+use crate::fixture::{self, Files};
 use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance, Plan};
 use crate::instance::{Meta, Settings, port};
@@ -86,34 +88,112 @@ impl Handout {
 
 /// Hands out an instance as `request` asks. Creates the base directory
 /// and, as root, drops to the `--run-as` account first.
+///
+/// As root with `-f` files, this forks a helper that stays root to load
+/// them (`fixture::caller`): like dropping privileges, that needs the
+/// process to be single-threaded. With `--setup`, as root, it starts the
+/// process that runs the commands as root (`setup::runner`) before that.
 pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     if let Some(dir) = &request.datadir {
         prepare_as_root(config, dir)?;
     }
-    // The `--key` files and the setup commands are the caller's: read the
-    // files and, as root, start the process that would run the commands,
-    // before privileges are dropped.
+    config.prepare_base()?;
+    // The `-f` files are the caller's, which the `--run-as` account may not
+    // be able to read: read them now, and as root keep a helper that loads
+    // them, before privileges are dropped. So are the `--key` files and the
+    // setup commands.
+    let mut memo = fixture::open_memo(&config.layout);
+    let files = if request.files.is_empty() {
+        Files::default()
+    } else {
+        Files::read(&request.files, &mut memo)?
+    };
+    let caller = Caller::start(&files.inputs, &memo, config.pg_bindir.as_deref())?;
     let setup = Setup::new(&request.setup, &request.setup_keys, &request.server_options)?;
-    let mut runner = match setup {
+    let runner = match setup {
         Some(_) if nix::unistd::Uid::effective().is_root() => Some(Runner::spawn(&config.exe)?),
         _ => None,
     };
-    config.enter()?;
-    start(config, request, setup, &mut runner).map_err(|e| e.on_filesystem_of(&config.layout.base))
+    config.drop_privileges()?;
+    memo.save();
+    let mut read = AsCaller {
+        files,
+        caller,
+        setup,
+        runner,
+    };
+    let handout = match start(config, request, &mut read) {
+        // Dead copies of killed hand-outs, or copies made ahead for other
+        // templates, may be what fills it: collect, and try once more.
+        Err(e) if e.is_no_space() => match make_room(config, request, &read) {
+            Some(summary) => {
+                // The one line a hand-out says on its own: it explains the
+                // delay, and what disappeared.
+                eprintln!(
+                    "pgtmp: no space left on the filesystem of {}; removed {summary}; trying again",
+                    config.layout.base.display()
+                );
+                start(config, request, &mut read)
+            }
+            None => Err(e),
+        },
+        other => other,
+    };
+    handout.map_err(|e| e.on_filesystem_of(&config.layout.base))
 }
 
-fn start(
-    config: &Config,
-    request: &Request,
+/// What a hand-out read, and started, as the caller before privileges were
+/// dropped.
+#[derive(Debug)]
+struct AsCaller {
+    /// The `-f` files.
+    files: Files,
+    /// Who loads them.
+    caller: Caller,
     setup: Option<Setup>,
-    runner: &mut Option<Runner>,
-) -> Result<Handout> {
+    /// Who runs the setup's commands; started when needed, if not yet.
+    runner: Option<Runner>,
+}
+
+/// `gc::make_room` for the template this request needs; None when it found
+/// nothing to remove (or failed: the first error is the one to tell).
+fn make_room(config: &Config, request: &Request, read: &AsCaller) -> Option<String> {
+    let spec = config.template_spec().ok()?;
+    let source = Source::new(
+        config,
+        &spec,
+        request,
+        read.files.clone(),
+        read.setup.clone(),
+    );
+    let sum = crate::gc::make_room(&config.layout, &source.ok()?.key).ok()?;
+    let removed = [
+        (sum.instances, "dead instance(s)"),
+        (sum.partial, "half-made cop(ies)"),
+        (sum.pool_entries, "pool entr(ies)"),
+        (sum.spares, "spare(s)"),
+        (sum.templates, "template(s)"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect::<Vec<_>>();
+    (!removed.is_empty()).then(|| removed.join(", "))
+}
+
+fn start(config: &Config, request: &Request, read: &mut AsCaller) -> Result<Handout> {
     let layout = &config.layout;
     let spec = config.template_spec()?;
     trace::mark("found PostgreSQL");
     // With -f/-x/--now, --from or --setup, the template (and so the pool
     // and the spares) is theirs.
-    let source = Source::new(config, &spec, request, setup)?;
+    let source = Source::new(
+        config,
+        &spec,
+        request,
+        read.files.clone(),
+        read.setup.clone(),
+    )?;
     let key = source.key.clone();
     trace::mark("template key known");
     let tcp = request.tcp || request.port.is_some();
@@ -129,9 +209,10 @@ fn start(
             let new = Launch {
                 spec: &spec,
                 source: &source,
+                caller: &read.caller,
                 tcp,
                 settings,
-                runner,
+                runner: &mut read.runner,
             };
             new.run(config, request)?
         }
@@ -186,8 +267,11 @@ fn claim_spare(
 struct Launch<'a> {
     spec: &'a template::Spec,
     source: &'a Source,
+    /// Who loads a fixture's files.
+    caller: &'a Caller,
     tcp: bool,
     settings: Settings,
+    /// Who runs a setup's commands.
     runner: &'a mut Option<Runner>,
 }
 
@@ -216,6 +300,9 @@ impl Launch<'_> {
             settings: self.settings,
             spare: None,
             template: (!user_data_dir).then(|| self.source.key.clone()),
+            shared_tx: request
+                .shared_tx
+                .then_some(config.shared_tx_wait.as_millis() as u64),
         })?;
         let dir = new.dir.clone();
         let (url, ack) = new.launch(&meta, &config.exe)?.wait()?;
@@ -245,10 +332,14 @@ fn data_dir(
         Some(d) => Ok((prepare_user_dir(config, spec, d)?, true)),
         None => {
             if !pool::claim(layout, key, &data)? {
-                let template = launch
-                    .source
-                    .template(config, spec, launch.tcp, launch.runner)?;
-                pool::copy_tree(&template, &data)?;
+                let template = launch.source.template(
+                    config,
+                    spec,
+                    launch.caller,
+                    launch.tcp,
+                    launch.runner,
+                )?;
+                pool::copy_tree(template.path(), &data)?;
             }
             Ok((data, false))
         }

@@ -3,13 +3,12 @@
 //! (`--setup`) on top of either; the key of the outermost one, which the
 //! pool and the spares go by, and making it when it is not there yet.
 
-use std::path::PathBuf;
-
 use super::Request;
 use crate::config::Config;
 use crate::error::{Error, Result, SnapshotProblem};
-use crate::fixture::{self, Fixture};
-use crate::pool::template;
+use crate::fixture::caller::Caller;
+use crate::fixture::{self, Files, Fixture};
+use crate::pool::template::{self, Held};
 use crate::setup::{self, Runner, Setup};
 use crate::snapshot;
 
@@ -25,20 +24,22 @@ pub struct Source {
 }
 
 impl Source {
-    /// What `request` asks for; `setup` was read from it as the caller.
+    /// What `request` asks for; `files` and `setup` were read from it as
+    /// the caller.
     pub fn new(
         config: &Config,
         spec: &template::Spec,
         request: &Request,
+        files: Files,
         setup: Option<Setup>,
     ) -> Result<Source> {
         let layout = &config.layout;
         let fixture = Fixture::new(
-            &request.files,
+            files,
             &request.extensions,
             request.now.as_deref(),
             &request.server_options,
-        )?;
+        );
         let snapshot = match &request.from {
             Some(_) if fixture.is_some() => {
                 return Err(Error::Snapshot(SnapshotProblem::Combined(
@@ -53,7 +54,7 @@ impl Source {
         };
         let base_key = match (&snapshot, &fixture) {
             (Some(s), _) => s.key.clone(),
-            (None, Some(f)) => f.key(layout, &spec.key())?,
+            (None, Some(f)) => f.key(&spec.key()),
             (None, None) => spec.key(),
         };
         let key = match &setup {
@@ -69,18 +70,21 @@ impl Source {
         })
     }
 
-    /// The template to copy, made first if it is not there: `tcp` gives
-    /// setup commands a TCP URL; `runner` runs them.
+    /// The template to copy, held for reading, made first if it is not
+    /// there: `caller` loads a fixture's files; `tcp` gives setup commands
+    /// a TCP URL; `runner` runs them.
     pub fn template(
         &self,
         config: &Config,
         spec: &template::Spec,
+        caller: &Caller,
         tcp: bool,
         runner: &mut Option<Runner>,
-    ) -> Result<PathBuf> {
+    ) -> Result<Held> {
         let base = || match (&self.snapshot, &self.fixture) {
-            (Some(s), _) => Ok(config.layout.template(&s.key)),
-            (None, Some(f)) => fixture::ensure(config, spec, f, &self.base_key),
+            (Some(s), _) => template::hold(&config.layout, &s.key)?
+                .ok_or_else(|| Error::Snapshot(SnapshotProblem::Gone(s.name.clone()))),
+            (None, Some(f)) => fixture::ensure(config, spec, f, &self.base_key, caller),
             (None, None) => template::ensure(&config.layout, spec),
         };
         match &self.setup {

@@ -20,26 +20,29 @@ pub fn last_used(layout: &Layout, key: &str) -> Option<SystemTime> {
     fs::metadata(probe).and_then(|m| m.modified()).ok()
 }
 
-/// Removes the template `key` and its pool, unless one is being written.
+/// Removes the template `key` and its pool, unless one is being written
+/// or copied.
 pub fn remove_template(layout: &Layout, key: &str) -> Result<()> {
     let pool = layout.pool(key);
     if pool.is_dir()
-        && let Some(_guard) = lock::try_lock(&layout.pool_lock(key))?
+        && let Some(guard) = lock::try_lock(&layout.pool_lock(key))?
     {
         paths::remove_tree(&pool)?;
-        let _ = fs::remove_file(layout.pool_lock(key));
+        lock::remove(&layout.pool_lock(key), &guard);
     }
-    if !lock::is_held(&layout.template_lock(key)) {
-        remove_template_dir(layout, key)?;
+    // Held shared by whoever copies it, exclusively by a builder.
+    if let Some(guard) = lock::try_lock(&layout.template_lock(key))? {
+        remove_template_dir(layout, key, &guard)?;
     }
     Ok(())
 }
 
-/// The template directory `key` and the files beside it.
-pub fn remove_template_dir(layout: &Layout, key: &str) -> Result<()> {
+/// The template directory `key` and the files beside it; `held` is its
+/// lock, taken exclusively.
+pub fn remove_template_dir(layout: &Layout, key: &str, held: &fs::File) -> Result<()> {
     paths::remove_tree(&layout.template(key))?;
     let _ = fs::remove_file(layout.template_used(key));
     let _ = fs::remove_file(layout.template_origin(key));
-    let _ = fs::remove_file(layout.template_lock(key));
+    lock::remove(&layout.template_lock(key), held);
     Ok(())
 }

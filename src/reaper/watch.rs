@@ -1,7 +1,8 @@
-//! The idle watch: counts client connections (not our own) every tick,
-//! carries out the requests that come (`reset`, `snapshot`), and returns
-//! once the instance has had no client for the timeout, a server died, a
-//! stop was requested, or the `exec` that owns it is gone.
+//! The idle watch: every tick, counts client connections (not our own) and
+//! looks for connections that came and went since the last tick, carries
+//! out the requests that come (`reset`, `snapshot`); returns once the
+//! instance has had none for the timeout, a server died, a stop was
+//! requested, or the `exec` that owns it is gone.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use postgres::Client;
 use super::Watched;
 use super::fleet::Fleet;
 use super::signals::Woke;
+use crate::instance::arrivals::Arrivals;
 use crate::instance::{Meta, State, client, meta};
 use crate::process;
 
@@ -49,6 +51,7 @@ pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done
     let tick = tick(timeout);
     let mut conn: Option<Client> = None;
     let mut last_busy = Instant::now();
+    let mut arrivals = Arrivals::from_now(dir);
     let mut shown = State {
         clients: 0,
         idle_since_ms: Some(meta::now_ms()),
@@ -80,11 +83,20 @@ pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done
         // A failed count (server busy, connection slots full) counts as busy:
         // never reap on a doubt.
         let clients = count(meta, &mut conn).unwrap_or(-1);
-        if clients != 0 {
+        // A short connection between two ticks counts too.
+        let arrived = if clients == 0 {
+            arrivals.any()
+        } else {
+            arrivals.skip();
+            false
+        };
+        if clients != 0 || arrived {
             last_busy = Instant::now();
         }
-        let idle_since_ms =
-            (clients == 0).then(|| shown.idle_since_ms.unwrap_or_else(meta::now_ms));
+        let idle_since_ms = (clients == 0).then(|| match shown.idle_since_ms {
+            Some(since) if !arrived => since,
+            _ => meta::now_ms(),
+        });
         if clients != shown.clients || idle_since_ms != shown.idle_since_ms {
             shown = State {
                 clients: clients.max(0),

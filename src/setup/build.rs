@@ -13,7 +13,7 @@
 //! else in the cluster.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use super::Setup;
@@ -24,7 +24,8 @@ use crate::format;
 use crate::instance::{client, port};
 use crate::lock;
 use crate::paths;
-use crate::pool::{self, template};
+use crate::pool;
+use crate::pool::template::{self, Held};
 use crate::postmaster::private::{self, Private};
 use crate::random;
 use crate::trace;
@@ -33,44 +34,90 @@ use crate::url;
 /// How long connections the commands left open may take to close.
 const SETTLE: Duration = Duration::from_secs(5);
 
-/// Returns the template of `setup` (key `key`), running it first on a copy
-/// of `base` (the template below it) if it is not cached yet. `tcp`: the
-/// commands get a TCP URL. `runner` runs them; one is started if needed.
+/// Returns the template of `setup` (key `key`), held for reading (see
+/// `template::Held`), running it first on a copy of `base` (the template
+/// below it) if it is not cached yet. `tcp`: the commands get a TCP URL.
+/// `runner` runs them; one is started if needed.
 pub fn ensure(
     config: &Config,
     spec: &template::Spec,
     setup: &Setup,
     key: &str,
-    base: impl FnOnce() -> Result<PathBuf>,
+    base: impl Fn() -> Result<Held>,
     tcp: bool,
     runner: &mut Option<Runner>,
-) -> Result<PathBuf> {
-    let layout = &config.layout;
-    let dir = layout.template(key);
-    if dir.join("PG_VERSION").exists() {
-        return Ok(dir);
-    }
-    let base = base()?;
-    paths::mkdir_private(&layout.templates())?;
-    let _guard = lock::lock(&layout.template_lock(key))?;
-    if dir.join("PG_VERSION").exists() {
-        return Ok(dir); // another caller ran it while we waited
-    }
-    let runner = match runner {
-        Some(runner) => runner,
-        None => runner.insert(Runner::spawn(&config.exe)?),
+) -> Result<Held> {
+    let build = Build {
+        config,
+        spec,
+        setup,
+        key,
+        tcp,
     };
-    let id = random::id();
-    let tmp = layout.templates().join(format!(".tmp-{key}-{id}"));
-    paths::publish(&tmp, &dir, |tmp| {
-        pool::copy_tree(&base, tmp)?;
-        trace::mark("setup copy made");
-        run_into(config, spec, setup, tmp, &id, tcp, runner)
-    })?;
-    let base_key = base.file_name().unwrap_or_default().to_string_lossy();
-    let _ = fs::write(layout.template_origin(key), setup.origin(&base_key));
-    trace::mark("setup template published");
-    Ok(dir)
+    loop {
+        if let Some(held) = template::hold(&config.layout, key)? {
+            return Ok(held);
+        }
+        build.run(&base, runner)?;
+    }
+}
+
+/// What one build of a setup template needs.
+#[derive(Debug)]
+struct Build<'a> {
+    config: &'a Config,
+    spec: &'a template::Spec,
+    setup: &'a Setup,
+    key: &'a str,
+    tcp: bool,
+}
+
+impl Build<'_> {
+    /// Runs the setup into its template unless another caller did.
+    fn run(&self, base: &impl Fn() -> Result<Held>, runner: &mut Option<Runner>) -> Result<()> {
+        let layout = &self.config.layout;
+        let dir = layout.template(self.key);
+        paths::mkdir_private(&layout.templates())?;
+        let _guard = lock::lock(&layout.template_lock(self.key))?;
+        if dir.join("PG_VERSION").exists() {
+            return Ok(()); // another caller ran it while we waited
+        }
+        let runner = match runner {
+            Some(runner) => runner,
+            None => runner.insert(Runner::spawn(&self.config.exe)?),
+        };
+        let id = random::id();
+        let tmp = layout.templates().join(format!(".tmp-{}-{id}", self.key));
+        let mut base_key = String::new();
+        paths::publish(&tmp, &dir, |tmp| {
+            // The template below is held only while it is copied.
+            let base = base()?;
+            pool::copy_tree(base.path(), tmp)?;
+            base_key = base
+                .path()
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into();
+            drop(base);
+            trace::mark("setup copy made");
+            run_into(
+                self.config,
+                self.spec,
+                self.setup,
+                tmp,
+                &id,
+                self.tcp,
+                runner,
+            )
+        })?;
+        let _ = fs::write(
+            layout.template_origin(self.key),
+            self.setup.origin(&base_key),
+        );
+        trace::mark("setup template published");
+        Ok(())
+    }
 }
 
 /// Starts the private server on `data`, runs the commands against it,

@@ -183,6 +183,9 @@ fn gc_keeps_the_template_of_a_running_instance() {
     t.pgtmp(["reset", h.url.as_str()]).run().assert_success();
     assert_eq!(count(&h.url, "select count(*)::text from fixture_t"), "0");
     t.stop(&h.url);
+    // The refill after the reset holds the template while it copies it,
+    // and gc leaves a held template alone.
+    assert!(poll::eventually(|| !t.refilling()), "refill still running");
     backdate();
     t.pgtmp(["gc"]).run().assert_success();
     assert!(
