@@ -135,6 +135,35 @@ fn reset_refuses_what_it_cannot_reset() {
     );
 }
 
+/// A `--shared-tx` URL is the proxy, whose clients' work is one open
+/// transaction: `reset` and `snapshot` refuse it, pointing at `rollback`,
+/// and leave that transaction as it was; no snapshot is recorded.
+#[test]
+fn reset_and_snapshot_refuse_a_shared_tx_proxy() {
+    let t = TestRoot::new();
+    let h = t.start(&["--shared-tx"]);
+    let mut held = db::connect(&h.url);
+    db::execute(&mut held, "create table inside (id int)");
+    let url = h.url.as_str();
+    for args in [&["reset", url][..], &["snapshot", url, "tx"][..]] {
+        let out = t.pgtmp(args).run();
+        out.assert_error(1, &["--shared-tx proxy", "hint:", "pgtmp rollback"]);
+    }
+    assert_eq!(
+        count(
+            url,
+            "select count(*)::text from pg_tables where tablename = 'inside'"
+        ),
+        "1",
+        "the shared transaction was touched"
+    );
+    let list = t.pgtmp(["snapshot", "--list"]).run();
+    list.assert_success();
+    assert_eq!(list.stdout, "", "a snapshot was recorded");
+    drop(held);
+    t.stop(url);
+}
+
 /// A reset is no crash to the supervisor, and the instance keeps its idle
 /// timeout: it stops later for want of clients, as its log says.
 #[test]
