@@ -155,18 +155,25 @@ struct AsCaller {
     runner: Option<Runner>,
 }
 
+impl AsCaller {
+    /// Where `request`'s data comes from, given what was read.
+    fn source(&self, config: &Config, spec: &template::Spec, request: &Request) -> Result<Source> {
+        Source::new(
+            config,
+            spec,
+            request,
+            self.files.clone(),
+            self.setup.clone(),
+        )
+    }
+}
+
 /// `gc::make_room` for the template this request needs; None when it found
 /// nothing to remove (or failed: the first error is the one to tell).
 fn make_room(config: &Config, request: &Request, read: &AsCaller) -> Option<String> {
     let spec = config.template_spec().ok()?;
-    let source = Source::new(
-        config,
-        &spec,
-        request,
-        read.files.clone(),
-        read.setup.clone(),
-    );
-    let sum = crate::gc::make_room(&config.layout, &source.ok()?.key).ok()?;
+    let source = read.source(config, &spec, request).ok()?;
+    let sum = crate::gc::make_room(&config.layout, &source.key).ok()?;
     let removed = [
         (sum.instances, "dead instance(s)"),
         (sum.partial, "half-made cop(ies)"),
@@ -187,13 +194,7 @@ fn start(config: &Config, request: &Request, read: &mut AsCaller) -> Result<Hand
     trace::mark("found PostgreSQL");
     // With -f/-x/--now, --from or --setup, the template (and so the pool
     // and the spares) is theirs.
-    let source = Source::new(
-        config,
-        &spec,
-        request,
-        read.files.clone(),
-        read.setup.clone(),
-    )?;
+    let source = read.source(config, &spec, request)?;
     let key = source.key.clone();
     trace::mark("template key known");
     let tcp = request.tcp || request.port.is_some();

@@ -27,7 +27,7 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::fixture::{field, hex};
+use crate::fixture::{derived_key, field, hex};
 
 /// Bumped when how a setup template is made changes.
 const FORMAT: u32 = 1;
@@ -74,9 +74,7 @@ impl Setup {
     /// The template key: `s` and 128 bits of a SHA-256 over the base
     /// template's key, the settings and the `--key` contents.
     pub fn key(&self, base_key: &str) -> String {
-        let mut hash = self.settings_hash(base_key);
-        field(&mut hash, b"contents", self.contents.as_bytes());
-        format!("{KEY_PREFIX}{}", hex(&hash.finalize()[..16]))
+        derived_key(KEY_PREFIX, self.settings_hash(base_key), &self.contents)
     }
 
     /// What the setup is made of, without the contents: an edit of a

@@ -522,15 +522,7 @@ fn killed_load_leaves_nothing_to_hand_out() {
     );
     child.kill().expect("kill pgtmp");
     let _ = child.wait();
-    let templates = t.base().join("templates");
-    assert!(
-        poll::eventually(|| procs::touching(&templates).is_empty()),
-        "the loading server survives its pgtmp: {:?}",
-        procs::touching(&templates)
-            .into_iter()
-            .map(procs::cmdline)
-            .collect::<Vec<_>>()
-    );
+    t.assert_no_builder_left("the loading server");
     t.assert_only_debris_then_gc('f', "load");
 
     write(&t, "slow.sql", "create table t (x int);\n");

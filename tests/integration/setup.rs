@@ -206,15 +206,7 @@ fn a_setup_killed_midway_leaves_nothing() {
         .expect("a pid");
     child.kill().expect("kill pgtmp");
     let _ = child.wait();
-    let templates = t.base().join("templates");
-    assert!(
-        poll::eventually(|| procs::touching(&templates).is_empty()),
-        "the setup's server survives its pgtmp: {:?}",
-        procs::touching(&templates)
-            .into_iter()
-            .map(procs::cmdline)
-            .collect::<Vec<_>>()
-    );
+    t.assert_no_builder_left("the setup's server");
     assert!(
         poll::eventually(|| !procs::alive(sleeper)),
         "what the setup started survives: {}",

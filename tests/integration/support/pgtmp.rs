@@ -9,9 +9,9 @@ use pgtmp::json::ListEntry;
 use serde_json::Value;
 
 use super::command::Output;
-use super::procs;
 use super::root::TestRoot;
 use super::user::Who;
+use super::{poll, procs};
 
 /// A successful `pgtmp [start]`: the URL it printed and everything it said.
 #[derive(Debug)]
@@ -215,6 +215,20 @@ pub fn templates_of_kind(base: &Path, prefix: char) -> Vec<PathBuf> {
 }
 
 impl TestRoot {
+    /// After the pgtmp building a template was killed: no process (`what`,
+    /// the server it built on) is left working among the templates.
+    pub fn assert_no_builder_left(&self, what: &str) {
+        let templates = self.base().join("templates");
+        assert!(
+            poll::eventually(|| procs::touching(&templates).is_empty()),
+            "{what} survives its pgtmp: {:?}",
+            procs::touching(&templates)
+                .into_iter()
+                .map(procs::cmdline)
+                .collect::<Vec<_>>()
+        );
+    }
+
     /// After a build of a template of kind `prefix` was killed: nothing of
     /// it was published, only debris, which `gc` removes.
     pub fn assert_only_debris_then_gc(&self, prefix: char, what: &str) {
