@@ -110,11 +110,11 @@ _pgtmp() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "url url-with-user jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 -F)
-                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "url url-with-user jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 --owner-pid)
@@ -234,11 +234,11 @@ _pgtmp() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "url url-with-user jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 -F)
-                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "url url-with-user jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 --pg-bindir)
@@ -287,7 +287,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__initdb)
-            opts="-d -h --datadir --pg-bindir --pg-version --run-as --help"
+            opts="-d -k -t -p -w -o -h --datadir --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -298,6 +298,18 @@ _pgtmp() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -436,11 +448,11 @@ _pgtmp() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "url url-with-user jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 -F)
-                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "url url-with-user jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 --owner-pid)
@@ -467,7 +479,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__stop)
-            opts="-d -h --datadir --all --pg-bindir --pg-version --run-as --help"
+            opts="-d -k -w -p -t -o -h --datadir --all --keep --wait --port --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -478,6 +490,26 @@ _pgtmp() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

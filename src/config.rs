@@ -36,17 +36,24 @@ impl Config {
     pub fn resolve(global: &GlobalArgs) -> Result<Config> {
         let as_root = nix::unistd::Uid::effective().is_root();
         // Absolute: the supervisor and postgres do not share our cwd.
-        let explicit = env_path("PGTMP_DIR")
-            .map(|dir| std::path::absolute(&dir).map_err(Error::io("resolve PGTMP_DIR", dir)))
-            .transpose()?;
-        let base = paths::choose_base(explicit, nix::unistd::Uid::current().as_raw(), as_root);
+        let absolute = |name: &'static str| {
+            env_path(name)
+                .map(|dir| std::path::absolute(&dir).map_err(Error::io("resolve", dir)))
+                .transpose()
+        };
+        let base = paths::choose_base(
+            absolute("PGTMP_DIR")?,
+            absolute("SYSTMP")?,
+            nix::unistd::Uid::current().as_raw(),
+            as_root,
+        );
         if base.to_str().is_none() {
             return Err(Error::with_hint(
                 format!(
                     "the base directory {} is not valid UTF-8, which connection URLs need",
                     base.display()
                 ),
-                "set PGTMP_DIR to a path in UTF-8",
+                "set PGTMP_DIR (or SYSTMP) to a path in UTF-8",
             ));
         }
         let identity = Identity::resolve(global.run_as.as_deref(), existing_owner(&base))?;

@@ -139,7 +139,7 @@ fn standbys(layout: &Layout, all: bool) -> Result<usize> {
                 let _ = fs::remove_file(&token);
                 n += 1;
             } else if all && standby::claimed_by(&instance).is_none() {
-                stop::stop(&instance)?;
+                stop::stop(&instance, false)?;
                 n += 1;
             }
         }

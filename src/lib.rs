@@ -3,6 +3,7 @@
 //! `run` parses the command line, dispatches, and prints an error once.
 //! The modules below `cmd` never write to stdout.
 
+pub mod argv;
 pub mod child;
 pub mod cli;
 pub mod cmd;
@@ -19,13 +20,14 @@ pub mod pool;
 pub mod process;
 pub mod random;
 pub mod reaper;
+pub mod server_options;
 pub mod standby;
 pub mod trace;
 pub mod url;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::error::Error;
 
@@ -35,21 +37,13 @@ pub fn run() -> ExitCode {
     let result = match cli::Internal::from_args(std::env::args_os()) {
         Some(internal) => cmd::internal(internal).map(|()| ExitCode::SUCCESS),
         None => {
-            let cli = cli::Cli::parse();
-            if cli.misplaced_start_options() {
+            let command = cli::Cli::command();
+            let args = argv::subcommand_first(std::env::args_os().collect(), &command);
+            let cli = cli::Cli::from_arg_matches(&command.get_matches_from(args))
+                .unwrap_or_else(|e| e.exit());
+            if let Some(message) = cli.usage_error() {
                 cli::Cli::command()
-                    .error(
-                        clap::error::ErrorKind::ArgumentConflict,
-                        "start options (-k -t -p -w -o -d -f -x --now) go after `start`, or with no subcommand at all",
-                    )
-                    .exit();
-            }
-            if matches!(&cli.command, Some(cli::Command::Exec(e)) if e.start.format.is_some()) {
-                cli::Cli::command()
-                    .error(
-                        clap::error::ErrorKind::ArgumentConflict,
-                        "`-F` has no effect with `exec`: COMMAND gets DATABASE_URL and the PG* variables",
-                    )
+                    .error(clap::error::ErrorKind::ArgumentConflict, message)
                     .exit();
             }
             cmd::dispatch(cli)

@@ -10,12 +10,13 @@ mod list;
 pub mod start;
 mod stop;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, GlobalArgs, Internal, StartArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::format::Format;
 use crate::{gc as collector, pool, reaper, standby};
 
 pub use generate::man_page;
@@ -25,11 +26,23 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => hand_out(&cli.start, &global),
         Some(Command::Start(args)) => hand_out(&args, &global),
-        Some(Command::Initdb { datadir }) => {
-            let path = initdb::run(&global, datadir.as_deref())?;
-            print(&format!("{}\n", path.display()))
+        Some(Command::Initdb(args)) => {
+            note_ignored(&args.ignored.given(), "initdb");
+            let path = initdb::run(&global, args.datadir.as_deref())?;
+            print_value(&path.display().to_string())
         }
-        Some(Command::Stop(args)) => stop::run(&args, &global),
+        Some(Command::Stop(args)) => {
+            let ignored = [("-t", args.tcp), ("-o", !args.server_options.is_empty())];
+            note_ignored(
+                &ignored
+                    .iter()
+                    .filter(|(_, given)| *given)
+                    .map(|(f, _)| *f)
+                    .collect::<Vec<_>>(),
+                "stop",
+            );
+            stop::run(&args, &global)
+        }
         Some(Command::List { json, standbys }) => list::run(json, standbys, &global),
         Some(Command::Gc { all }) => gc::run(all, &global),
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),
@@ -46,7 +59,37 @@ fn hand_out(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
         tcp: args.tcp || format.needs_tcp(),
         ..args.clone()
     };
-    start::run(&args, global, args.owner_pid)?.deliver(format)
+    let handout = start::run(&args, global, args.owner_pid)?;
+    // `exec` sets PGUSER for its command itself.
+    if format == Format::Url && args.owner_pid.is_none() {
+        warn_of_pguser(&handout.url);
+    }
+    handout.deliver(format)
+}
+
+/// The socket URL names no user, as pg_tmp's: libpq and most drivers then
+/// take PGUSER, when set, over the OS user whose name the role has.
+fn warn_of_pguser(url: &str) {
+    let role = crate::process::login_name();
+    if let Ok(other) = std::env::var("PGUSER")
+        && !other.is_empty()
+        && other != role
+        && crate::url::parse(url).is_some_and(|t| t.user.is_empty())
+    {
+        eprintln!(
+            "pgtmp: note: PGUSER={other} is set, but the role is {role}: clients that read PGUSER will fail (unset it, or use `-F url-with-user`)"
+        );
+    }
+}
+
+/// Says that pg_tmp options given where they mean nothing are ignored.
+fn note_ignored(flags: &[&str], subcommand: &str) {
+    if !flags.is_empty() {
+        eprintln!(
+            "pgtmp: note: {} ignored: no effect with `{subcommand}`",
+            flags.join(" ")
+        );
+    }
 }
 
 /// Runs a background process started by re-executing pgtmp.
@@ -86,6 +129,15 @@ fn refill(key: &str) -> Result<()> {
     pool::refill::run(&config.layout, key, config.pool_size)?;
     collector::collect(&config.layout, Some(key), false)?;
     standbys
+}
+
+/// Writes a single value (a path) as pg_tmp writes its URL: newline-ended
+/// on a terminal only (see `format::one_value`).
+pub fn print_value(text: &str) -> Result<()> {
+    print(&crate::format::one_value(
+        text,
+        std::io::stdout().is_terminal(),
+    ))
 }
 
 /// Writes the product to stdout; a closed pipe (`pgtmp list | head`) is not

@@ -2,7 +2,7 @@
 //! wait for readiness, print the URL.
 
 use std::fs;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use super::datadir::{prepare_as_root, prepare_user_dir};
@@ -14,10 +14,11 @@ use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance};
 use crate::instance::launch::{self, SOCKET_PORT};
 use crate::instance::meta::{self, Meta};
-use crate::paths;
+use crate::paths::{self, Place};
 use crate::pool::{self, refill, template};
 use crate::process;
 use crate::random;
+use crate::server_options::ServerOptions;
 use crate::standby::{self, claim::Settings, replenish::Kind};
 use crate::trace;
 
@@ -41,10 +42,15 @@ impl Handout {
     /// server at once: nobody knows its URL, so nobody would ever stop it.
     pub fn deliver(self, format: Format) -> Result<()> {
         let text = match format {
-            Format::Url => format!("{}\n", self.url),
+            Format::Url => self.url.clone(),
             other => format::render(other, &Meta::read(&self.dir)?)?,
         };
         let mut out = std::io::stdout().lock();
+        let text = if format.is_one_line() {
+            format::one_value(&text, out.is_terminal())
+        } else {
+            text
+        };
         out.write_all(text.as_bytes())
             .and_then(|()| out.flush())
             .map_err(Error::io("write the URL to", "standard output"))?;
@@ -70,20 +76,19 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
     let layout = &config.layout;
     let spec = config.template_spec()?;
     trace::mark("found PostgreSQL");
-    let options = match &args.server_options {
-        Some(o) => shell_words::split(o)
-            .map_err(|e| Error::other(format!("cannot split `-o {o}`: {e}")))?,
-        None => Vec::new(),
-    };
+    // The command line checked these already (a usage error there).
+    let options = ServerOptions::parse_all(&args.server_options).map_err(Error::other)?;
     // With -f/-x/--now, the template (and so the pool and the standbys)
-    // is the fixture's.
-    let fixture = Fixture::from_args(args, &options)?;
+    // is the fixture's: its load needs neither the port nor the listener.
+    let fixture = Fixture::from_args(args, &options.args)?;
     let key = match &fixture {
         Some(f) => f.key(layout, &spec.key())?,
         None => spec.key(),
     };
     trace::mark("template key known");
-    let tcp = args.tcp || args.port.is_some();
+    // `-o '-p N'` is `-p N`, and comes after it, as pg_tmp passes `-o`.
+    let fixed_port = options.port.or(args.port);
+    let tcp = args.tcp || fixed_port.is_some();
     let settings = Settings {
         keep: args.keep,
         timeout_ms: args.timeout.unwrap_or(DEFAULT_TIMEOUT).as_millis() as u64,
@@ -92,12 +97,8 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
     };
     // Only a plain hand-out can take a server started ahead: a fixed port,
     // server options or a data directory of one's own need their own.
-    let plain = args.port.is_none()
-        && args.datadir.is_none()
-        && args
-            .server_options
-            .as_deref()
-            .is_none_or(|o| o.trim().is_empty());
+    let plain =
+        fixed_port.is_none() && args.datadir.is_none() && options == ServerOptions::default();
     let standbys = plain && config.standby_max > 0;
     let kind = Kind {
         key: key.clone(),
@@ -118,7 +119,7 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
             });
         }
     }
-    if let Some(port) = args.port
+    if let Some(port) = fixed_port
         && launch::port_in_use(port)
     {
         return Err(Error::PortInUse(port));
@@ -126,12 +127,15 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
 
     let mut new = NewInstance::create(layout)?;
     let (data_dir, user_data_dir) = match &args.datadir {
-        // `pgtmp start -d "$(pgtmp initdb)"`, as with pg_tmp: that entry is
-        // ours, so claim it like any pool entry.
-        Some(d) if pool_entry(layout, &key, d) => {
-            let data = new.dir.join("data");
-            fs::rename(d, &data).map_err(Error::io("claim pool entry", d))?;
-            (data, false)
+        // `pgtmp start -d "$(pgtmp initdb)"`, as with pg_tmp: used where it
+        // is, so that `stop -d` with the same path finds it, and deleted
+        // with the instance unless kept.
+        Some(d) if layout.place(d) == Place::Initdb => (prepare_user_dir(config, &spec, d)?, false),
+        Some(d) if layout.place(d) == Place::Internal => {
+            return Err(Error::with_hint(
+                format!("`-d {}` is inside pgtmp's own directories", d.display()),
+                "use `pgtmp initdb` for a data directory to give `-d`, or a directory of your own",
+            ));
         }
         Some(d) => (prepare_user_dir(config, &spec, d)?, true),
         None => {
@@ -154,7 +158,7 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
     if socket_dir_separate {
         new.separate_socket_dir(socket_dir.clone());
     }
-    let port = match (args.port, tcp) {
+    let port = match (fixed_port, tcp) {
         (Some(p), _) => p,
         (None, true) => launch::free_port()?,
         (None, false) => SOCKET_PORT,
@@ -165,14 +169,14 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
         password: tcp.then(random::password),
         tcp,
         port,
-        fixed_port: args.port.is_some(),
+        fixed_port: fixed_port.is_some(),
         socket_dir,
         socket_dir_separate,
         data_dir,
         user_data_dir,
         keep: settings.keep,
         timeout_ms: settings.timeout_ms,
-        server_options: options,
+        server_options: server_args(&options, tcp),
         bindir: spec.install.bindir.clone(),
         started: meta::now_secs(),
         owner_pid: settings.owner_pid,
@@ -212,13 +216,15 @@ fn after_handout(
     }
 }
 
-/// Whether `dir` is an entry of our pool (as `pgtmp initdb` prints them).
-fn pool_entry(layout: &paths::Layout, key: &str, dir: &Path) -> bool {
-    let pool = layout.pool(key);
-    let (Ok(dir), Ok(pool)) = (dir.canonicalize(), pool.canonicalize()) else {
-        return false;
-    };
-    dir.parent() == Some(pool.as_path())
+/// The options `postgres` gets after pgtmp's own: `-o`'s, and its
+/// loopback listen addresses last, so that they win over pgtmp's 127.0.0.1.
+fn server_args(options: &ServerOptions, tcp: bool) -> Vec<String> {
+    let mut args = options.args.clone();
+    if let Some(listen) = options.tcp_listen().filter(|_| tcp) {
+        args.push("-c".into());
+        args.push(format!("listen_addresses={listen}"));
+    }
+    args
 }
 
 /// The data directory's major version must be one whose readiness we can

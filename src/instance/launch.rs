@@ -48,6 +48,8 @@ pub fn spawn(meta: &Meta, dir: &Path) -> Result<Child> {
         .arg(meta.port.to_string())
         .arg("-c")
         .arg(format!("listen_addresses={listen}"))
+        // The template says so too; a `-d` directory made elsewhere may not.
+        .args(["-c", "unix_socket_permissions=0700"])
         .args(&meta.server_options)
         .env_remove("PGDATA")
         .env_remove("PGPORT")

@@ -14,8 +14,14 @@ use crate::paths;
 use crate::process;
 
 /// Stops the instance in `dir`; returns the data directory when it is kept.
-pub fn stop(dir: &Path) -> Result<Option<PathBuf>> {
-    let meta = Meta::read(dir)?;
+/// `keep` (`stop -k`): keep it even if the instance was not to.
+pub fn stop(dir: &Path, keep: bool) -> Result<Option<PathBuf>> {
+    let mut meta = Meta::read(dir)?;
+    if keep && !meta.keep {
+        // The supervisor reads it again before it shuts the server down.
+        meta.keep = true;
+        meta.write(dir)?;
+    }
     if registry::is_alive(dir) {
         ask_to_stop(&meta);
         // Fast shutdown normally takes milliseconds; escalate if it hangs.
@@ -71,17 +77,34 @@ fn supervisor(meta: &Meta) -> Option<u32> {
 }
 
 /// Removes a stopped instance: everything, or all but a kept data directory.
-/// A `-d` data directory lives outside and is never touched. A server that
-/// was killed rather than stopped also leaves shared memory to release.
+/// A `-d` data directory of the user's is never touched; one that `pgtmp
+/// initdb` made lives beside the instance and goes with it unless kept. A
+/// server that was killed rather than stopped also leaves shared memory to
+/// release.
 pub fn remove(dir: &Path, meta: &Meta) -> Result<Option<PathBuf>> {
     super::shmem::release(&meta.data_dir);
     if meta.socket_dir_separate {
         paths::remove_tree(&meta.socket_dir)?;
     }
+    let beside = !meta.user_data_dir && !meta.data_dir.starts_with(dir);
     if meta.keep && !meta.user_data_dir {
-        let _ = std::fs::remove_file(dir.join(super::meta::STATE));
+        if beside {
+            paths::remove_tree(dir)?;
+        } else {
+            let _ = std::fs::remove_file(dir.join(super::meta::STATE));
+        }
         return Ok(Some(meta.data_dir.clone()));
+    }
+    if beside && made_by_initdb(dir, &meta.data_dir) {
+        paths::remove_tree(&meta.data_dir)?;
     }
     paths::remove_tree(dir)?;
     Ok(meta.user_data_dir.then(|| meta.data_dir.clone()))
+}
+
+/// Whether `data` is an entry of `initdb/` in the base of the instance
+/// directory `dir` (`BASE/run/ID`): only those are deleted from outside it.
+fn made_by_initdb(dir: &Path, data: &Path) -> bool {
+    let base = dir.parent().and_then(Path::parent);
+    base.is_some_and(|b| paths::Layout::new(b.to_path_buf()).place(data) == paths::Place::Initdb)
 }

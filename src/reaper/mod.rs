@@ -118,6 +118,10 @@ pub fn supervise(dir: &Path) -> Result<()> {
         }
     };
     log(&format!("stopping: {why}"));
+    // `pgtmp stop -k` says so in meta.json before it signals us.
+    if Meta::read(dir).is_ok_and(|now| now.keep) {
+        meta.keep = true;
+    }
     let _ = State {
         stopping: true,
         ..State::read(dir).unwrap_or_default()
@@ -197,7 +201,7 @@ fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Result<C
     }
     meta.url = match &meta.password {
         Some(pw) => url::tcp(meta.port, &meta.role, pw),
-        None => url::socket(&meta.socket_dir, meta.port, &meta.role),
+        None => url::socket(&meta.socket_dir),
     };
     meta.supervisor_pid = Some(std::process::id());
     meta.supervisor_start = process::start_time(std::process::id());

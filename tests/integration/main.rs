@@ -24,6 +24,7 @@ mod lifecycle;
 mod load;
 mod parallel;
 mod paths;
+mod pg_tmp;
 mod pool;
 mod reaper;
 mod security;
