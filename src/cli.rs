@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
-  url=$(pgtmp)               Unix-socket URL; database `test` is ready
+  url=$(pgtmp)               postgresql:///test?host=%2F...: Unix socket; database `test` is ready
   url=$(pgtmp -t)            TCP URL on 127.0.0.1 with a random password
   pgtmp -F jdbc              jdbc:postgresql://127.0.0.1:PORT/test?user=...&password=...
   eval \"$(pgtmp -F env)\"     export DATABASE_URL, PGHOST, PGPORT, PGUSER, ...
@@ -18,6 +18,7 @@ Examples:
   pgtmp -f schema.sql        the schema loaded once, then served from a cached template
   pgtmp list                 this user's instances
   pgtmp stop \"$url\"          stop now and delete the data
+  pgtmp stop -w 60 -d DIR    as pg_tmp: after 60 s, stop once no client is connected
 ";
 
 /// A private, throwaway PostgreSQL in well under a second.
@@ -254,20 +255,32 @@ pub struct Ignored {
     pub server_options: Vec<String>,
 }
 
+impl StopArgs {
+    /// pg_tmp's options given that mean nothing to `stop`.
+    pub fn ignored(&self) -> Vec<&'static str> {
+        given(&[("-t", self.tcp), ("-o", !self.server_options.is_empty())])
+    }
+}
+
 impl Ignored {
     /// The options given, as `-k`, `-t`, ...
     pub fn given(&self) -> Vec<&'static str> {
-        [
+        given(&[
             ("-k", self.keep),
             ("-t", self.tcp),
             ("-p", self.port.is_some()),
             ("-w", self.timeout.is_some()),
             ("-o", !self.server_options.is_empty()),
-        ]
-        .into_iter()
-        .filter_map(|(flag, given)| given.then_some(flag))
-        .collect()
+        ])
     }
+}
+
+/// The flags of `flags` that were given.
+fn given(flags: &[(&'static str, bool)]) -> Vec<&'static str> {
+    flags
+        .iter()
+        .filter_map(|&(flag, given)| given.then_some(flag))
+        .collect()
 }
 
 #[derive(Debug, Clone, Args)]

@@ -32,15 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             print_value(&path.display().to_string())
         }
         Some(Command::Stop(args)) => {
-            let ignored = [("-t", args.tcp), ("-o", !args.server_options.is_empty())];
-            note_ignored(
-                &ignored
-                    .iter()
-                    .filter(|(_, given)| *given)
-                    .map(|(f, _)| *f)
-                    .collect::<Vec<_>>(),
-                "stop",
-            );
+            note_ignored(&args.ignored(), "stop");
             stop::run(&args, &global)
         }
         Some(Command::List { json, standbys }) => list::run(json, standbys, &global),

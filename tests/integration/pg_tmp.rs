@@ -5,12 +5,12 @@
 //! `stop -d`, and `stop` with pg_tmp's `-k`, `-w` and `-d`.
 
 use std::ffi::OsString;
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::tty::Terminal;
 use crate::support::{TestRoot, Who, db, poll, procs, url, user};
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -138,44 +138,18 @@ fn raw_captures_are_the_url() {
 fn a_terminal_gets_a_newline() {
     let t = TestRoot::new();
     for args in [&["-w", "0"][..], &["initdb"]] {
-        let (mut master, slave) = pty();
+        let mut terminal = Terminal::open();
         let (mut cmd, shown) = t.pgtmp(args).command();
-        cmd.stdout(slave).stderr(Stdio::null()).stdin(Stdio::null());
+        terminal.as_stdout(&mut cmd);
+        cmd.stderr(Stdio::null()).stdin(Stdio::null());
         let status = cmd.status().expect("run pgtmp");
         assert!(status.success(), "{shown}");
-        let mut buf = [0u8; 4096];
-        let n = master.read(&mut buf).expect("read the terminal");
-        let text = String::from_utf8_lossy(&buf[..n]);
+        let text = terminal.output();
         // The terminal turns "\n" into "\r\n".
         assert!(text.ends_with("\r\n"), "{shown} printed {text:?}");
         assert_eq!(text.matches('\n').count(), 1, "{shown} printed {text:?}");
     }
     t.pgtmp(["stop", "--all"]).run().assert_success();
-}
-
-/// A pseudo-terminal: the master to read, the slave as a child's stdout.
-fn pty() -> (std::fs::File, std::fs::File) {
-    use std::os::fd::FromRawFd;
-    let (mut master, mut slave) = (-1, -1);
-    // SAFETY: openpty writes two descriptors into the given ints; the
-    // name, termios and window size pointers may be null.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both descriptors are fresh and owned by nobody else.
-    unsafe {
-        (
-            std::fs::File::from_raw_fd(master),
-            std::fs::File::from_raw_fd(slave),
-        )
-    }
 }
 
 /// `stop -d` names an instance by its data directory, its socket directory
