@@ -76,14 +76,14 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s k -l keep -d 'Keep
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s d -l datadir -d 'Initialise this directory instead of one of pgtmp\'s (never deleted)' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s o -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s p -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s w -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s o -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s k
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s t
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s k
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s d -l datadir -d 'The instance using DIR: its data directory (as `initdb` printed it), or its socket directory (the URL\'s host)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s w -l wait -d 'Wait TIMEOUT, then stop once no client is connected, checking again every TIMEOUT' -r
@@ -94,7 +94,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l pg-version -d 'Pick
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l all -d 'Every instance of this user'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s k -l keep -d 'Keep the data directory, and say where'
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s t -d 'pg_tmp\'s `-t` and `-o`: accepted and ignored'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s t
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r

@@ -233,19 +233,13 @@ pub struct InitdbArgs {
     pub ignored: Ignored,
 }
 
-/// pg_tmp's start options where they mean nothing (`pg_tmp -t initdb`):
+/// pg_tmp's `-t` and `-o` where they mean nothing (`pg_tmp -t stop`):
 /// accepted, as pg_tmp accepts any of its options with any subcommand, and
 /// ignored with a note.
 #[derive(Debug, Clone, Args, Default)]
-pub struct Ignored {
-    #[arg(short = 'k', hide = true)]
-    pub keep: bool,
+pub struct Unused {
     #[arg(short = 't', hide = true)]
     pub tcp: bool,
-    #[arg(short = 'p', hide = true, value_name = "PORT")]
-    pub port: Option<String>,
-    #[arg(short = 'w', hide = true, value_name = "TIMEOUT")]
-    pub timeout: Option<String>,
     #[arg(
         short = 'o',
         hide = true,
@@ -255,22 +249,35 @@ pub struct Ignored {
     pub server_options: Vec<String>,
 }
 
-impl StopArgs {
-    /// pg_tmp's options given that mean nothing to `stop`.
-    pub fn ignored(&self) -> Vec<&'static str> {
+/// The same for `initdb`, where `-k`, `-p` and `-w` mean nothing either.
+#[derive(Debug, Clone, Args, Default)]
+pub struct Ignored {
+    #[command(flatten)]
+    pub unused: Unused,
+    #[arg(short = 'k', hide = true)]
+    pub keep: bool,
+    #[arg(short = 'p', hide = true, value_name = "PORT")]
+    pub port: Option<String>,
+    #[arg(short = 'w', hide = true, value_name = "TIMEOUT")]
+    pub timeout: Option<String>,
+}
+
+impl Unused {
+    /// The options given, as `-t`, `-o`.
+    pub fn given(&self) -> Vec<&'static str> {
         given(&[("-t", self.tcp), ("-o", !self.server_options.is_empty())])
     }
 }
 
 impl Ignored {
-    /// The options given, as `-k`, `-t`, ...
+    /// The options given, as `-k`, `-t`, ... in pg_tmp's order.
     pub fn given(&self) -> Vec<&'static str> {
         given(&[
             ("-k", self.keep),
-            ("-t", self.tcp),
+            ("-t", self.unused.tcp),
             ("-p", self.port.is_some()),
             ("-w", self.timeout.is_some()),
-            ("-o", !self.server_options.is_empty()),
+            ("-o", !self.unused.server_options.is_empty()),
         ])
     }
 }
@@ -314,16 +321,8 @@ pub struct StopArgs {
     #[arg(short = 'p', long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
 
-    /// pg_tmp's `-t` and `-o`: accepted and ignored
-    #[arg(short = 't', hide = true)]
-    pub tcp: bool,
-    #[arg(
-        short = 'o',
-        hide = true,
-        value_name = "OPTS",
-        allow_hyphen_values = true
-    )]
-    pub server_options: Vec<String>,
+    #[command(flatten)]
+    pub unused: Unused,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -32,7 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             print_value(&path.display().to_string())
         }
         Some(Command::Stop(args)) => {
-            note_ignored(&args.ignored(), "stop");
+            note_ignored(&args.unused.given(), "stop");
             stop::run(&args, &global)
         }
         Some(Command::List { json, standbys }) => list::run(json, standbys, &global),
