@@ -430,7 +430,21 @@ fn chown_tree(root: &Path, uid: u32, gid: u32) {
 fn passwords_stay_out_of_process_arguments() {
     let t = TestRoot::new();
     let plain = t.start(&["-t", "-w", "0"]);
-    let (mut cmd, shown) = t.pgtmp(["exec", "-t", "--", "sleep", "3"]).command();
+    // The command ends when told to (not after a fixed time, which a
+    // loaded machine may spend before the supervisor is held below).
+    let go = t.join("go");
+    let wait = "until [ -e \"$0\" ]; do sleep 0.05; done";
+    let (mut cmd, shown) = t
+        .pgtmp([
+            "exec".as_ref(),
+            "-t".as_ref(),
+            "--".as_ref(),
+            "sh".as_ref(),
+            "-c".as_ref(),
+            wait.as_ref(),
+            go.as_os_str(),
+        ])
+        .command();
     let mut exec = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -453,7 +467,7 @@ fn passwords_stay_out_of_process_arguments() {
     ];
     let command_pid = procs::touching(t.path())
         .into_iter()
-        .find(|&p| procs::cmdline(p) == "sleep 3")
+        .find(|&p| procs::cmdline(p).starts_with("sh -c until"))
         .expect("exec's command");
     let env = fs::read(format!("/proc/{command_pid}/environ")).expect("environ");
     assert!(
@@ -462,8 +476,10 @@ fn passwords_stay_out_of_process_arguments() {
     );
     assert_hidden(&t, &passwords, "while exec's command runs");
 
-    // Hold the supervisor, so that exec's `pgtmp stop` stays in flight.
+    // Hold the supervisor, so that exec's `pgtmp stop` stays in flight;
+    // then let the command end.
     procs::signal(exec_inst.supervisor_pid, "STOP");
+    fs::write(&go, "").expect("write the go file");
     let stopping = poll::eventually(|| {
         procs::touching(t.path())
             .into_iter()
