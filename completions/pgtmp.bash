@@ -47,7 +47,7 @@ _pgtmp() {
 
     case "${cmd}" in
         pgtmp)
-            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --tcp --port --wait --options --datadir --standby --file --extension --now --format --owner-pid --pg-bindir --pg-version --run-as --help --version start initdb stop list gc exec completions man"
+            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --pg-bindir --pg-version --run-as --help --version start initdb stop list gc exec completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -85,7 +85,7 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --standby)
+                --spares)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -167,7 +167,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__exec)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --standby --file --extension --now --owner-pid --format --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --owner-pid --format --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -205,7 +205,7 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --standby)
+                --spares)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -333,7 +333,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__list)
-            opts="-h --json --standbys --pg-bindir --pg-version --run-as --help"
+            opts="-h --json --spares --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -385,7 +385,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__start)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --standby --file --extension --now --format --owner-pid --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -423,7 +423,7 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --standby)
+                --spares)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -15,32 +15,65 @@
 //! `String::from_utf8(out.stdout)`) is then the URL itself. `env` and
 //! `json` keep their line structure: each line ends in a newline.
 
-use serde_json::{Value, json};
-
 use crate::error::{Error, Result};
-use crate::instance::{Meta, registry};
+use crate::instance::Meta;
+use crate::json::Connection;
 use crate::pg::Install;
+use crate::postmaster;
 use crate::url::{self, Target};
 
-/// How the hand-out is printed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+/// How the hand-out is printed (see [`Format::about`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Format {
-    /// A postgresql:// URL in pg_tmp's shape (libpq, psycopg, node-postgres, Go, Rust, ...)
     #[default]
     Url,
-    /// The URL with the user name in it, for drivers that find none (node-postgres without USER)
     UrlWithUser,
-    /// A jdbc:postgresql:// URL with user and password; implies -t
     Jdbc,
-    /// A libpq key=value connection string
     Dsn,
-    /// `export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"
     Env,
-    /// A JSON object: url, host, port, user, password, database, directories, pid, version
     Json,
 }
 
 impl Format {
+    pub const ALL: [Format; 6] = [
+        Format::Url,
+        Format::UrlWithUser,
+        Format::Jdbc,
+        Format::Dsn,
+        Format::Env,
+        Format::Json,
+    ];
+
+    /// Its name on the command line (`-F NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Url => "url",
+            Format::UrlWithUser => "url-with-user",
+            Format::Jdbc => "jdbc",
+            Format::Dsn => "dsn",
+            Format::Env => "env",
+            Format::Json => "json",
+        }
+    }
+
+    /// What it prints, as `--help` says it.
+    pub fn about(self) -> &'static str {
+        match self {
+            Format::Url => {
+                "A postgresql:// URL in pg_tmp's shape (libpq, psycopg, node-postgres, Go, Rust, ...)"
+            }
+            Format::UrlWithUser => {
+                "The URL with the user name in it, for drivers that find none (node-postgres without USER)"
+            }
+            Format::Jdbc => "A jdbc:postgresql:// URL with user and password; implies -t",
+            Format::Dsn => "A libpq key=value connection string",
+            Format::Env => "`export` lines for DATABASE_URL and PG*, for eval \"$(pgtmp -F env)\"",
+            Format::Json => {
+                "A JSON object: url, host, port, user, password, database, directories, pid, version"
+            }
+        }
+    }
+
     /// JDBC cannot use a Unix socket without junixsocket, which no
     /// distribution ships with the driver: `-F jdbc` hands out over TCP.
     pub fn needs_tcp(self) -> bool {
@@ -55,8 +88,9 @@ impl Format {
 }
 
 /// The text to print for the instance in `format`: a one-line form without
-/// a newline (see `one_value`), the others newline-terminated.
-pub fn render(format: Format, meta: &Meta) -> Result<String> {
+/// a newline (see `one_value`), the others newline-terminated; `install`
+/// runs its servers (`-F json` names its version).
+pub fn render(format: Format, meta: &Meta, install: &Install) -> Result<String> {
     let t = target(meta)?;
     Ok(match format {
         Format::Url => meta.url.clone(),
@@ -65,12 +99,7 @@ pub fn render(format: Format, meta: &Meta) -> Result<String> {
         Format::Dsn => dsn(&t),
         Format::Env => env_lines(&meta.url, &t),
         Format::Json => {
-            let pid = registry::postmaster_pid(&meta.data_dir);
-            let version = Install {
-                bindir: meta.bindir.clone(),
-            }
-            .version()?;
-            let value = details(meta, &t, pid, &version);
+            let value = connection(meta, install)?;
             let text = serde_json::to_string_pretty(&value).expect("JSON values serialize");
             format!("{text}\n")
         }
@@ -85,6 +114,13 @@ pub fn one_value(text: &str, terminal: bool) -> String {
     } else {
         text.to_string()
     }
+}
+
+/// Every field of `-F json`.
+pub fn connection(meta: &Meta, install: &Install) -> Result<Connection> {
+    let t = target(meta)?;
+    let pid = postmaster::pid(&meta.primary.data_dir);
+    Ok(details(meta, &t, pid, &install.version()?.full))
 }
 
 /// The environment `exec` gives its command and `-F env` prints, in
@@ -110,8 +146,7 @@ pub fn env_vars(url: &str, t: &Target) -> Vec<(&'static str, Option<String>)> {
 /// What the URL says, with the role as the user where the socket URL
 /// leaves it out; the supervisor wrote the URL, so it always parses.
 pub fn target(meta: &Meta) -> Result<Target> {
-    let mut t = url::parse(&meta.url)
-        .ok_or_else(|| Error::other(format!("cannot read back the URL {:?}", meta.url)))?;
+    let mut t = url::parse(&meta.url).ok_or_else(|| Error::NotAUrl(meta.url.clone()))?;
     if t.user.is_empty() {
         t.user = meta.role.clone();
     }
@@ -121,7 +156,7 @@ pub fn target(meta: &Meta) -> Result<Target> {
 /// The URL naming its user: the TCP URL already does.
 fn with_user(meta: &Meta, t: &Target) -> String {
     match t.socket_dir() {
-        Some(dir) => url::socket_with_user(&dir, &t.user),
+        Some(dir) => url::socket_with_user(&dir, t.port, &t.user),
         None => meta.url.clone(),
     }
 }
@@ -130,10 +165,7 @@ fn with_user(meta: &Meta, t: &Target) -> String {
 /// takes no credentials before the host, only as parameters.
 fn jdbc(t: &Target) -> Result<String> {
     let (None, Some(password)) = (t.socket_dir(), &t.password) else {
-        return Err(Error::with_hint(
-            "a JDBC URL needs a TCP instance: JDBC cannot use a Unix socket",
-            "use `-t` (`-F jdbc` implies it)",
-        ));
+        return Err(Error::JdbcNeedsTcp);
     };
     Ok(format!(
         "jdbc:postgresql://{}:{}/{}?user={}&password={}&sslmode=disable",
@@ -197,27 +229,27 @@ fn env_lines(url: &str, t: &Target) -> String {
     out
 }
 
-/// Every field of `-F json`.
-fn details(meta: &Meta, t: &Target, pid: Option<u32>, version: &str) -> Value {
-    json!({
-        "url": meta.url,
-        "jdbc": jdbc(t).ok(),
-        "dsn": dsn(t),
-        "tcp": meta.tcp,
-        "host": t.host,
-        "port": t.port,
-        "user": t.user,
-        "password": t.password,
-        "database": t.dbname,
-        "socket_dir": meta.socket_dir,
-        "data_dir": meta.data_dir,
-        "id": meta.id,
-        "pid": pid,
-        "supervisor_pid": meta.supervisor_pid,
-        "version": version,
-        "keep": meta.keeps_data(),
-        "timeout_secs": meta.timeout_ms / 1000,
-    })
+fn details(meta: &Meta, t: &Target, pid: Option<u32>, version: &str) -> Connection {
+    let at = meta.address();
+    Connection {
+        url: meta.url.clone(),
+        jdbc: jdbc(t).ok(),
+        dsn: dsn(t),
+        tcp: at.tcp,
+        host: t.host.clone(),
+        port: t.port,
+        user: t.user.clone(),
+        password: t.password.clone(),
+        database: t.dbname.clone(),
+        socket_dir: at.socket_dir,
+        data_dir: meta.primary.data_dir.clone(),
+        id: meta.id.clone(),
+        pid,
+        supervisor_pid: meta.supervisor_pid,
+        version: version.to_string(),
+        keep: meta.keeps_data(),
+        timeout_secs: meta.timeout_ms / 1000,
+    }
 }
 
 #[cfg(test)]
@@ -232,26 +264,33 @@ mod tests {
             url,
             role: "o'neil".into(),
             password: None,
-            tcp,
-            port: 5432,
-            fixed_port: false,
-            socket_dir: socket_dir.into(),
-            socket_dir_separate: false,
-            data_dir: PathBuf::from("/nonexistent/data"),
-            user_data_dir: false,
+            primary: crate::instance::Server {
+                tcp,
+                port: 5432,
+                socket_dir: socket_dir.into(),
+                data_dir: PathBuf::from("/nonexistent/data"),
+                bindir: PathBuf::from("/nonexistent/bin"),
+                ..Default::default()
+            },
             keep: false,
             timeout_ms: 60_000,
-            server_options: Vec::new(),
-            bindir: PathBuf::from("/nonexistent/bin"),
             started: 0,
             supervisor_pid: Some(7),
             ..Meta::default()
         }
     }
 
+    fn render(format: Format, meta: &Meta) -> Result<String> {
+        super::render(
+            format,
+            meta,
+            &Install::new(PathBuf::from("/nonexistent/bin")),
+        )
+    }
+
     fn socket_meta() -> Meta {
         let dir = Path::new("/tmp/a b");
-        meta(url::socket(dir), false, dir)
+        meta(url::socket(dir, 5432), false, dir)
     }
 
     fn tcp_meta() -> Meta {
@@ -333,7 +372,7 @@ mod tests {
     #[test]
     fn json_has_every_field() {
         let m = tcp_meta();
-        let v = details(&m, &target(&m).unwrap(), Some(42), "15.18");
+        let v = serde_json::to_value(details(&m, &target(&m).unwrap(), Some(42), "15.18")).unwrap();
         for key in [
             "url",
             "jdbc",
@@ -360,7 +399,7 @@ mod tests {
         assert_eq!(v["password"], "pw");
         assert_eq!(v["pid"], 42);
         let s = socket_meta();
-        let v = details(&s, &target(&s).unwrap(), None, "15.18");
+        let v = serde_json::to_value(details(&s, &target(&s).unwrap(), None, "15.18")).unwrap();
         assert_eq!(v["host"], "/tmp/a b");
         assert!(v["password"].is_null() && v["jdbc"].is_null() && v["pid"].is_null());
     }

@@ -8,13 +8,11 @@ use std::fs;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{BaseProblem, Error, Result};
+use crate::platform;
 
 /// Free space a tmpfs needs before we put data directories on it.
 const MIN_TMPFS_ROOM: u64 = 256 * 1024 * 1024;
-
-/// The longest Unix-socket path Linux accepts (`sun_path` less its NUL).
-pub const MAX_SOCKET_PATH: usize = 107;
 
 /// Picks the base directory: `PGTMP_DIR` as given, else `pgtmp-UID` in
 /// pg_tmp's `$SYSTMP`, else a tmpfs with room, else `$TMPDIR` or `/tmp`.
@@ -41,9 +39,10 @@ pub fn choose_base(
     {
         return xdg.join("pgtmp");
     }
-    let shm = Path::new("/dev/shm");
-    if has_room(shm) {
-        return shm.join(format!("pgtmp-{uid}"));
+    if let Some(fast) = platform::FAST_DIR.map(Path::new)
+        && has_room(fast)
+    {
+        return fast.join(format!("pgtmp-{uid}"));
     }
     let tmp = std::env::var_os("TMPDIR")
         .map(PathBuf::from)
@@ -70,6 +69,8 @@ const OWN_ENTRIES: &[&str] = &[
     "pool",
     "initdb",
     "templates",
+    "spare",
+    // Before pgtmp called them spares (issue 17).
     "standby",
     "refill.log",
     "pg_config.cache",
@@ -96,33 +97,28 @@ pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()>
     };
     let meta = fs::symlink_metadata(base).map_err(Error::io("inspect", base))?;
     if !meta.is_dir() {
-        return Err(Error::with_hint(
-            format!("{} is not a directory", base.display()),
-            "set PGTMP_DIR to a directory of your own",
-        ));
+        return Err(Error::BaseDir {
+            path: base.to_path_buf(),
+            problem: BaseProblem::NotADirectory,
+        });
     }
     let handed_over = meta.uid() == owner.0;
     let ours_to_take = as_root && meta.uid() == 0;
     if !handed_over && !ours_to_take {
-        return Err(Error::with_hint(
-            format!(
-                "{} belongs to uid {}, not to uid {}; refusing to use it",
-                base.display(),
-                meta.uid(),
-                owner.0
-            ),
-            "remove it, or set PGTMP_DIR to a directory of your own",
-        ));
+        return Err(Error::BaseDir {
+            path: base.to_path_buf(),
+            problem: BaseProblem::Owner {
+                uid: meta.uid(),
+                want: owner.0,
+            },
+        });
     }
     let marker = base.join(MARKER);
     if !created && !marker.exists() && !holds_only_own_entries(base, owner.0)? {
-        return Err(Error::with_hint(
-            format!(
-                "{} holds files pgtmp did not make; refusing to use it",
-                base.display()
-            ),
-            "set PGTMP_DIR to a new or empty directory: pgtmp deletes what it finds in its own",
-        ));
+        return Err(Error::BaseDir {
+            path: base.to_path_buf(),
+            problem: BaseProblem::Foreign,
+        });
     }
     if !handed_over {
         std::os::unix::fs::chown(base, Some(owner.0), Some(owner.1))
@@ -208,7 +204,7 @@ impl Layout {
     }
 
     /// Where `dir`, a `-d` directory, lies: in `initdb/`, in what pgtmp
-    /// hands out or builds from (`pool/`, `templates/`, `standby/`), or
+    /// hands out or builds from (`pool/`, `templates/`, `spare/`), or
     /// elsewhere (a directory of the user's, or data a `-k` kept).
     pub fn place(&self, dir: &Path) -> Place {
         let Some(dir) = resolve(dir) else {
@@ -220,7 +216,7 @@ impl Layout {
         if dir.parent() == Some(base.join("initdb").as_path()) {
             return Place::Initdb;
         }
-        let internal = ["pool", "templates", "standby", "initdb"]
+        let internal = ["pool", "templates", "spare", "standby", "initdb"]
             .iter()
             .any(|sub| dir.starts_with(base.join(sub)));
         if internal || dir == base {
@@ -265,30 +261,30 @@ impl Layout {
         self.base.join("refill.log")
     }
 
-    /// `standby/`: one folder per class of standby (template key and
+    /// `spare/`: one folder per class of spare (template key and
     /// listener), holding a token file per ready, unclaimed server.
-    pub fn standby_root(&self) -> PathBuf {
-        self.base.join("standby")
+    pub fn spare_root(&self) -> PathBuf {
+        self.base.join("spare")
     }
 
-    pub fn standby(&self, class: &str) -> PathBuf {
-        self.standby_root().join(class)
+    pub fn spare(&self, class: &str) -> PathBuf {
+        self.spare_root().join(class)
     }
 
-    /// Held by the one process starting standbys of a class.
-    pub fn standby_lock(&self, class: &str) -> PathBuf {
-        self.standby_root().join(format!("{class}.lock"))
+    /// Held by the one process starting spares of a class.
+    pub fn spare_lock(&self, class: &str) -> PathBuf {
+        self.spare_root().join(format!("{class}.lock"))
     }
 
     /// Touched by `stop --all`: refills running since then start no more
-    /// standbys.
-    pub fn standby_halt(&self) -> PathBuf {
-        self.standby_root().join("halt")
+    /// spares.
+    pub fn spare_halt(&self) -> PathBuf {
+        self.spare_root().join("halt")
     }
 
-    /// Recent hand-outs of a class, which size its standby pool.
-    pub fn standby_demand(&self, class: &str) -> PathBuf {
-        self.standby_root().join(format!("{class}.demand"))
+    /// Recent hand-outs of a class, which size its spare pool.
+    pub fn spare_demand(&self, class: &str) -> PathBuf {
+        self.spare_root().join(format!("{class}.demand"))
     }
 
     /// Where `pg_config --bindir` last pointed (it is a slow script).
@@ -334,7 +330,7 @@ pub fn mkdir_private(dir: &Path) -> Result<()> {
 /// under /tmp (a long `$TMPDIR` must not break the URL).
 pub fn socket_dir(instance: &Path, id: &str, uid: u32) -> Result<(PathBuf, bool)> {
     let socket_len = instance.as_os_str().len() + "/.s.PGSQL.65535".len();
-    if socket_len <= MAX_SOCKET_PATH {
+    if socket_len <= platform::MAX_SOCKET_PATH {
         return Ok((instance.to_path_buf(), false));
     }
     let dir = PathBuf::from(format!("/tmp/pgtmp-{uid}-{id}"));
@@ -425,7 +421,7 @@ mod tests {
         let id = format!("t{}", std::process::id());
         let (dir, fallback) = socket_dir(&long, &id, 4242).unwrap();
         assert!(fallback);
-        assert!(dir.as_os_str().len() + 15 <= MAX_SOCKET_PATH);
+        assert!(dir.as_os_str().len() + 15 <= platform::MAX_SOCKET_PATH);
         fs::remove_dir(dir).unwrap();
     }
 }

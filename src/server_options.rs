@@ -94,44 +94,56 @@ impl ServerOptions {
 /// walked as the postmaster's getopt walks its argv.
 pub fn parse(text: &str) -> Result<ServerOptions, String> {
     let words = shell_words::split(text).map_err(|e| format!("cannot split it: {e}"))?;
-    let mut out = ServerOptions::default();
-    let mut words = words.into_iter();
-    while let Some(word) = words.next() {
-        let Some(body) = word.strip_prefix('-').filter(|b| !b.is_empty()) else {
-            return Err(format!(
-                "`{word}` is not an option: `postgres` takes options only"
-            ));
-        };
-        if body == "-" {
-            return Err("`--` would end the server's options: nothing may follow it".into());
-        }
-        // A cluster of short options; `-` is itself an option taking a
-        // value (`--name=value`), as in the postmaster's option string.
-        let mut rest = body;
-        while let Some(letter) = rest.chars().next() {
-            rest = &rest[letter.len_utf8()..];
-            match takes_value(letter) {
-                None => {
-                    return Err(format!(
-                        "`postgres` has no option `-{letter}` (in `{word}`)"
-                    ));
-                }
-                Some(false) => out.flag(letter)?,
-                Some(true) => {
-                    let value = if rest.is_empty() {
-                        words
-                            .next()
-                            .ok_or_else(|| format!("`-{letter}` needs a value"))?
-                    } else {
-                        std::mem::take(&mut rest).to_string()
-                    };
-                    out.option(letter, value)?;
-                    break;
+    ServerOptions::from_words(&words)
+}
+
+impl ServerOptions {
+    /// Reads words already split (a library caller's `Request`), as the
+    /// postmaster's getopt walks its argv.
+    pub fn from_words(words: &[String]) -> Result<ServerOptions, String> {
+        let mut out = ServerOptions::default();
+        out.walk(words.iter().cloned())?;
+        Ok(out)
+    }
+
+    fn walk(&mut self, mut words: impl Iterator<Item = String>) -> Result<(), String> {
+        while let Some(word) = words.next() {
+            let Some(body) = word.strip_prefix('-').filter(|b| !b.is_empty()) else {
+                return Err(format!(
+                    "`{word}` is not an option: `postgres` takes options only"
+                ));
+            };
+            if body == "-" {
+                return Err("`--` would end the server's options: nothing may follow it".into());
+            }
+            // A cluster of short options; `-` is itself an option taking a
+            // value (`--name=value`), as in the postmaster's option string.
+            let mut rest = body;
+            while let Some(letter) = rest.chars().next() {
+                rest = &rest[letter.len_utf8()..];
+                match takes_value(letter) {
+                    None => {
+                        return Err(format!(
+                            "`postgres` has no option `-{letter}` (in `{word}`)"
+                        ));
+                    }
+                    Some(false) => self.flag(letter)?,
+                    Some(true) => {
+                        let value = if rest.is_empty() {
+                            words
+                                .next()
+                                .ok_or_else(|| format!("`-{letter}` needs a value"))?
+                        } else {
+                            std::mem::take(&mut rest).to_string()
+                        };
+                        self.option(letter, value)?;
+                        break;
+                    }
                 }
             }
         }
+        Ok(())
     }
-    Ok(out)
 }
 
 /// Whether the postmaster's option `letter` takes a value; None: no such

@@ -36,23 +36,27 @@ pub struct Target {
 }
 
 /// The Unix-socket URL of an instance, in pg_tmp's shape. Socket-only
-/// instances always listen on the default port 5432, in a directory of
-/// their own, so the URL needs none.
-pub fn socket(dir: &Path) -> String {
-    format!(
+/// servers listen on the default port 5432, in a directory of their own,
+/// so the URL needs none; another port (a listener of pgtmp's own may
+/// have one) is added as `&port=`, which a shell would then need quoted.
+pub fn socket(dir: &Path, port: u16) -> String {
+    let url = format!(
         "postgresql:///{DATABASE}?host={}",
         encode(&dir.to_string_lossy())
-    )
+    );
+    match port {
+        DEFAULT_PORT => url,
+        other => format!("{url}&port={other}"),
+    }
 }
+
+/// libpq's default port, which a URL need not name.
+const DEFAULT_PORT: u16 = 5432;
 
 /// The socket URL naming the user too, for drivers that find no user name
 /// in their environment: `postgresql://NAME@/test?host=...`.
-pub fn socket_with_user(dir: &Path, user: &str) -> String {
-    format!(
-        "postgresql://{}@/{DATABASE}?host={}",
-        encode(user),
-        encode(&dir.to_string_lossy())
-    )
+pub fn socket_with_user(dir: &Path, port: u16, user: &str) -> String {
+    socket(dir, port).replacen(":///", &format!("://{}@/", encode(user)), 1)
 }
 
 /// The TCP host of every instance: loopback only.
@@ -250,11 +254,12 @@ mod tests {
     #[test]
     fn socket_urls_have_pg_tmps_shape() {
         let dir = Path::new("/dev/shm/pgtmp-0/run/abc");
-        let url = socket(dir);
+        let url = socket(dir, 5432);
         assert_eq!(
             url,
             "postgresql:///test?host=%2Fdev%2Fshm%2Fpgtmp-0%2Frun%2Fabc"
         );
+        assert_eq!(parse(&socket(dir, 6543)).unwrap().port, 6543);
         // What scripts do with it: `cut -d= -f2 | sed 's/%2F/\//g'`.
         let cut = url.split('=').nth(1).unwrap().replace("%2F", "/");
         assert_eq!(cut, "/dev/shm/pgtmp-0/run/abc");
@@ -264,7 +269,7 @@ mod tests {
         assert_eq!(t.user, "");
         assert_eq!(t.dbname, "test");
         assert_eq!(t.socket_dir(), Some(PathBuf::from(dir)));
-        let with_user = socket_with_user(dir, "root");
+        let with_user = socket_with_user(dir, 5432, "root");
         assert_eq!(
             with_user,
             "postgresql://root@/test?host=%2Fdev%2Fshm%2Fpgtmp-0%2Frun%2Fabc"
@@ -280,8 +285,8 @@ mod tests {
     fn no_form_needs_quoting_in_a_shell() {
         let dir = Path::new("/tmp/a b&c;$(x)'\"*");
         for url in [
-            socket(dir),
-            socket_with_user(dir, "o'neil & co"),
+            socket(dir, 5432),
+            socket_with_user(dir, 5432, "o'neil & co"),
             tcp(54321, "o'neil", "s3cret"),
         ] {
             assert!(!url.contains(SHELL_SPECIAL), "{url}");
@@ -290,7 +295,7 @@ mod tests {
 
     #[test]
     fn odd_characters_are_escaped() {
-        let t = parse(&socket_with_user(Path::new("/tmp/a b&c"), "o'neil")).unwrap();
+        let t = parse(&socket_with_user(Path::new("/tmp/a b&c"), 5432, "o'neil")).unwrap();
         assert_eq!(t.host, "/tmp/a b&c");
         assert_eq!(t.port, 5432);
         assert_eq!(t.user, "o'neil");
@@ -331,7 +336,7 @@ mod tests {
             without_password(&url),
             "postgresql://alice@127.0.0.1:54321/test?sslmode=disable"
         );
-        let socket = socket(Path::new("/dev/shm/x"));
+        let socket = socket(Path::new("/dev/shm/x"), 5432);
         assert_eq!(without_password(&socket), socket);
         assert_eq!(without_password("garbage"), "garbage");
     }

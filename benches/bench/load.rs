@@ -5,7 +5,6 @@ use std::sync::Barrier;
 use std::time::Instant;
 
 use crate::client;
-use crate::interrupt::interrupted;
 use crate::results::{Results, Series, Side};
 use crate::scenarios::Bench;
 
@@ -16,37 +15,36 @@ pub const CONCURRENT: usize = 10;
 /// test suite would hold its databases), per call.
 pub fn burst(bench: &mut Bench, results: &mut Results, rounds: usize) {
     let mut series = Series::new("burst", "pgtmp burst of 20, per call", Side::Pgtmp, false);
-    for round in 0..rounds {
-        if interrupted() || series.given_up() {
-            break;
-        }
-        eprintln!("bench: burst {}/{rounds}", round + 1);
-        if let Some(why) = bench.settle() {
-            series.note(format!("burst started without a full pool ({why})"));
-        }
-        if round == 0 {
-            let ready = bench.pgtmp.standbys();
-            series.note(format!(
-                "{ready} standby server(s) ready when the first burst began"
-            ));
-        }
-        let mut held = Vec::new();
-        for call in 0..BURST {
-            let t0 = Instant::now();
-            let outcome = bench.pgtmp.start(&[]).and_then(|handout| {
-                let client = client::select1(&handout.url)?;
-                let took = t0.elapsed();
-                held.push((client, handout));
-                Ok(took)
-            });
-            series.record(round * BURST + call, outcome);
-        }
-        // Clients close before their instances stop.
-        for (client, handout) in held {
-            drop(client);
-            drop(handout);
-        }
-    }
+    bench.rounds(
+        &mut series,
+        rounds,
+        "burst",
+        "burst started",
+        |bench, series, round| {
+            if round == 0 {
+                let ready = bench.pgtmp.spares();
+                series.note(format!(
+                    "{ready} spare server(s) ready when the first burst began"
+                ));
+            }
+            let mut held = Vec::new();
+            for call in 0..BURST {
+                let t0 = Instant::now();
+                let outcome = bench.pgtmp.start(&[]).and_then(|handout| {
+                    let client = client::select1(&handout.url)?;
+                    let took = t0.elapsed();
+                    held.push((client, handout));
+                    Ok(took)
+                });
+                series.record(round * BURST + call, outcome);
+            }
+            // Clients close before their instances stop.
+            for (client, handout) in held {
+                drop(client);
+                drop(handout);
+            }
+        },
+    );
     flag_initdb_sized(&mut series, results);
     results.series.push(series);
 }
@@ -97,62 +95,63 @@ pub fn concurrent(bench: &mut Bench, results: &mut Results, rounds: usize) {
         Side::Pgtmp,
         false,
     );
-    for round in 0..rounds {
-        if interrupted() || wall.given_up() {
-            break;
-        }
-        eprintln!("bench: concurrent {}/{rounds}", round + 1);
-        if let Some(why) = bench.settle() {
-            wall.note(format!("started without a full pool ({why})"));
-        }
-        let barrier = Barrier::new(CONCURRENT);
-        let pgtmp = &bench.pgtmp;
-        let outcomes: Vec<_> = std::thread::scope(|s| {
-            let threads: Vec<_> = (0..CONCURRENT)
-                .map(|_| {
-                    s.spawn(|| {
-                        barrier.wait();
-                        let t0 = Instant::now();
-                        let held = pgtmp.start(&[]).and_then(|handout| {
-                            client::select1(&handout.url).map(|client| (client, handout))
-                        });
-                        (t0, Instant::now(), held)
+    bench.rounds(
+        &mut wall,
+        rounds,
+        "concurrent",
+        "started",
+        |bench, wall, round| {
+            let barrier = Barrier::new(CONCURRENT);
+            let pgtmp = &bench.pgtmp;
+            let outcomes: Vec<_> = std::thread::scope(|s| {
+                let threads: Vec<_> = (0..CONCURRENT)
+                    .map(|_| {
+                        s.spawn(|| {
+                            barrier.wait();
+                            let t0 = Instant::now();
+                            let held = pgtmp.start(&[]).and_then(|handout| {
+                                client::select1(&handout.url).map(|client| (client, handout))
+                            });
+                            (t0, Instant::now(), held)
+                        })
                     })
-                })
-                .collect();
-            threads.into_iter().filter_map(|t| t.join().ok()).collect()
-        });
-        let start = outcomes.iter().map(|(t0, _, _)| *t0).min();
-        let end = outcomes.iter().map(|(_, t1, _)| *t1).max();
-        let mut failures = Vec::new();
-        for (i, (t0, t1, held)) in outcomes.iter().enumerate() {
-            let outcome = held.as_ref().map(|_| *t1 - *t0).map_err(Clone::clone);
-            if let Err(e) = &outcome {
-                failures.push(e.clone());
-            }
-            calls.record(round * CONCURRENT + i, outcome);
-        }
-        wall.record(
-            round,
-            match (start, end) {
-                (Some(start), Some(end)) if failures.is_empty() && outcomes.len() == CONCURRENT => {
-                    Ok(end - start)
+                    .collect();
+                threads.into_iter().filter_map(|t| t.join().ok()).collect()
+            });
+            let start = outcomes.iter().map(|(t0, _, _)| *t0).min();
+            let end = outcomes.iter().map(|(_, t1, _)| *t1).max();
+            let mut failures = Vec::new();
+            for (i, (t0, t1, held)) in outcomes.iter().enumerate() {
+                let outcome = held.as_ref().map(|_| *t1 - *t0).map_err(Clone::clone);
+                if let Err(e) = &outcome {
+                    failures.push(e.clone());
                 }
-                _ => Err(format!(
-                    "{} of {CONCURRENT} failed: {}",
-                    CONCURRENT - (outcomes.len() - failures.len()),
-                    failures.first().map_or("thread panicked", String::as_str)
-                )),
-            },
-        );
-        // Clients close before their instances stop.
-        for (_, _, held) in outcomes {
-            if let Ok((client, handout)) = held {
-                drop(client);
-                drop(handout);
+                calls.record(round * CONCURRENT + i, outcome);
             }
-        }
-    }
+            wall.record(
+                round,
+                match (start, end) {
+                    (Some(start), Some(end))
+                        if failures.is_empty() && outcomes.len() == CONCURRENT =>
+                    {
+                        Ok(end - start)
+                    }
+                    _ => Err(format!(
+                        "{} of {CONCURRENT} failed: {}",
+                        CONCURRENT - (outcomes.len() - failures.len()),
+                        failures.first().map_or("thread panicked", String::as_str)
+                    )),
+                },
+            );
+            // Clients close before their instances stop.
+            for (_, _, held) in outcomes {
+                if let Ok((client, handout)) = held {
+                    drop(client);
+                    drop(handout);
+                }
+            }
+        },
+    );
     results.series.push(wall);
     results.series.push(calls);
 }

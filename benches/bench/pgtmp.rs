@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use ::pgtmp::json::ListEntry;
 
 use crate::command::{self, Ran};
 
@@ -120,11 +120,11 @@ impl Pgtmp {
     }
 
     /// The `list --json` entry for `url`.
-    pub fn instance(&self, url: &str) -> Result<Value, String> {
+    pub fn instance(&self, url: &str) -> Result<ListEntry, String> {
         let ran = self.run(&["list", "--json"])?;
-        let list: Vec<Value> = serde_json::from_str(&ran.stdout)
+        let list: Vec<ListEntry> = serde_json::from_str(&ran.stdout)
             .map_err(|e| format!("`pgtmp list --json`: {e}: {:?}", ran.stdout))?;
-        list.into_iter().find(|i| i["url"] == url).ok_or(format!(
+        list.into_iter().find(|i| i.url == url).ok_or(format!(
             "`pgtmp list --json` does not show {url}: {}",
             ran.stdout.trim()
         ))
@@ -155,7 +155,7 @@ impl Pgtmp {
     }
 
     /// Waits until every pool holds [`POOL_SIZE`] entries and no
-    /// background refill still works (starting standbys or copying).
+    /// background refill still works (starting spares or copying).
     pub fn wait_pool_full(&self, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -175,9 +175,9 @@ impl Pgtmp {
     }
 
     /// Whether a refill holds one of the locks it works under:
-    /// `pool/<key>.lock` or `standby/<class>.lock`.
+    /// `pool/<key>.lock` or `spare/<class>.lock`.
     fn refill_running(&self) -> bool {
-        ["pool", "standby"].iter().any(|sub| {
+        ["pool", "spare"].iter().any(|sub| {
             std::fs::read_dir(self.base.join(sub)).is_ok_and(|entries| {
                 entries
                     .flatten()
@@ -187,9 +187,9 @@ impl Pgtmp {
         })
     }
 
-    /// Ready standbys (tokens under `standby/<class>/`).
-    pub fn standbys(&self) -> usize {
-        std::fs::read_dir(self.base.join("standby")).map_or(0, |classes| {
+    /// Ready spares (tokens under `spare/<class>/`).
+    pub fn spares(&self) -> usize {
+        std::fs::read_dir(self.base.join("spare")).map_or(0, |classes| {
             classes
                 .flatten()
                 .filter(|c| c.path().is_dir())

@@ -6,17 +6,19 @@
 
 use std::path::{Path, PathBuf};
 
-use super::datadir::{prepare_as_root, prepare_user_dir};
+use super::options;
 use crate::cli::GlobalArgs;
 use crate::config::Config;
+use crate::datadir::{prepare_as_root, prepare_user_dir};
 use crate::error::Result;
 use crate::paths;
-use crate::pool::{self, refill, template};
+use crate::pool::{self, template};
 use crate::random;
+use crate::refill;
 
 /// Used by `initdb`: the directory made ready, to print.
 pub fn run(global: &GlobalArgs, datadir: Option<&Path>) -> Result<PathBuf> {
-    let config = Config::resolve(global)?;
+    let config = Config::resolve(&options(global))?;
     if let Some(dir) = datadir {
         prepare_as_root(&config, dir)?;
     }

@@ -1,7 +1,7 @@
 //! Bringing a new instance into being: its private `run/<id>` directory and
 //! lock, then its supervisor (`pgtmp __supervise DIR`), whose one-line
 //! report says whether the server came up. Used for hand-outs and for
-//! standbys alike; until the report says ready, a failure removes
+//! spares alike; until the report says ready, a failure removes
 //! everything made here.
 
 use std::fs;
@@ -11,13 +11,15 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use super::meta::{DELIVERED, LOCK, Meta, SUPERVISE_LOG};
+use super::handshake::{ACK, ACK_FD, LOCK_FD, READY_FD, Report, SUPERVISE};
+use super::meta::{DELIVERED, LOCK, Meta, SUPERVISE_LOG, Settings};
+use super::port::{self, SOCKET_PORT};
+use super::server::Server;
 use crate::error::{Error, Result};
 use crate::lock;
 use crate::paths::{self, Layout};
 use crate::process;
 use crate::random;
-use crate::reaper::{ACK, ACK_FD, LOCK_FD, READY_FD, Report};
 
 /// A fresh `run/<id>`, locked; removed on drop unless launched successfully.
 #[derive(Debug)]
@@ -46,9 +48,7 @@ impl NewInstance {
             socket_dir: None,
             armed: true,
         };
-        let lock = lock::try_lock(&dir.join(LOCK))?.ok_or_else(|| {
-            Error::other(format!("{} is locked by another process", dir.display()))
-        })?;
+        let lock = lock::try_lock(&dir.join(LOCK))?.ok_or_else(|| Error::Locked(dir.clone()))?;
         Ok(NewInstance {
             id,
             dir,
@@ -57,15 +57,50 @@ impl NewInstance {
         })
     }
 
-    /// A socket directory outside the instance, to remove with it on failure.
-    pub fn separate_socket_dir(&mut self, dir: PathBuf) {
-        self.cleanup.socket_dir = Some(dir);
+    /// The data directory of its primary, when it lives inside.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
     }
 
-    /// Writes `meta.json` and starts the supervisor; `wait` for its report.
-    pub fn launch(self, meta: &Meta) -> Result<Launched> {
+    /// The metadata of this instance as `plan` wants it: its socket
+    /// directory chosen (and made, when it must lie outside, to be removed
+    /// with it on failure), a port, a password for TCP.
+    pub fn describe(&mut self, plan: Plan) -> Result<Meta> {
+        let (socket_dir, socket_dir_separate) = paths::socket_dir(&self.dir, &self.id, plan.uid)?;
+        if socket_dir_separate {
+            self.cleanup.socket_dir = Some(socket_dir.clone());
+        }
+        let port = match (plan.port, plan.tcp) {
+            (Some(p), _) => p,
+            (None, true) => port::free()?,
+            (None, false) => SOCKET_PORT,
+        };
+        let mut meta = Meta {
+            id: self.id.clone(),
+            role: plan.role,
+            password: plan.tcp.then(random::password),
+            primary: Server {
+                tcp: plan.tcp,
+                port,
+                fixed_port: plan.port.is_some(),
+                socket_dir,
+                socket_dir_separate,
+                data_dir: plan.data_dir,
+                user_data_dir: plan.user_data_dir,
+                server_options: plan.server_options,
+                bindir: plan.bindir,
+            },
+            spare: plan.spare,
+            ..Meta::default()
+        };
+        meta.apply(&plan.settings);
+        Ok(meta)
+    }
+
+    /// Writes `meta.json` and starts the supervisor, the pgtmp program
+    /// `exe`; `wait` for its report.
+    pub fn launch(self, meta: &Meta, exe: &Path) -> Result<Launched> {
         meta.write(&self.dir)?;
-        let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
         let log_path = self.dir.join(SUPERVISE_LOG);
         let log = fs::File::create(&log_path).map_err(Error::io("create", &log_path))?;
         let log_err = log.try_clone().map_err(Error::io("open", &log_path))?;
@@ -73,7 +108,7 @@ impl NewInstance {
         let (read_end, write_end) = pipe()?;
         let (ack_read, ack_write) = pipe()?;
         let mut cmd = Command::new(exe);
-        cmd.arg(crate::cli::Internal::SUPERVISE)
+        cmd.arg(SUPERVISE)
             .arg(&self.dir)
             .stdin(Stdio::null())
             .stdout(log)
@@ -100,6 +135,26 @@ impl NewInstance {
     }
 }
 
+/// What a new instance is to be, before it has a directory.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// The SQL superuser.
+    pub role: String,
+    /// The invoking user's uid (names a socket directory under /tmp).
+    pub uid: u32,
+    pub tcp: bool,
+    /// `-p`: this port and no other.
+    pub port: Option<u16>,
+    pub data_dir: PathBuf,
+    /// `-d`: the user's directory, never deleted.
+    pub user_data_dir: bool,
+    pub server_options: Vec<String>,
+    pub bindir: PathBuf,
+    pub settings: Settings,
+    /// A spare's token.
+    pub spare: Option<PathBuf>,
+}
+
 /// A supervisor started, its report not read yet.
 #[derive(Debug)]
 pub struct Launched {
@@ -122,18 +177,28 @@ impl Launched {
                 self.instance.cleanup.armed = false;
                 Ok((url, Ack::Pipe(self.ack)))
             }
-            Ok(Report::Failed { reason, log, hint }) => {
+            Ok(Report::Failed {
+                reason,
+                log,
+                hint,
+                disk_full,
+            }) => {
                 let _ = self.child.wait();
-                Err(Error::ServerStart { reason, log, hint })
+                Err(Error::ServerStart {
+                    reason,
+                    log,
+                    hint,
+                    disk_full,
+                })
             }
             Err(_) => {
                 let status = self.child.wait().map(|s| s.to_string()).unwrap_or_default();
                 let log = fs::read_to_string(&self.log_path).unwrap_or_default();
-                Err(Error::ServerStart {
-                    reason: format!("the supervisor exited ({status}) before the server was ready"),
-                    log: crate::error::tail(&log, 10),
-                    hint: None,
-                })
+                Err(Error::server_start(
+                    format!("the supervisor exited ({status}) before the server was ready"),
+                    crate::error::tail(&log, 10),
+                    None,
+                ))
             }
         }
     }
@@ -145,7 +210,7 @@ impl Launched {
 pub enum Ack {
     /// The starter's end of the pipe to the supervisor it started.
     Pipe(PipeWriter),
-    /// A claimed standby's `delivered` file.
+    /// A claimed spare's `delivered` file.
     File(PathBuf),
 }
 
@@ -161,7 +226,7 @@ impl Ack {
         }
     }
 
-    /// For a standby's `run/<id>`.
+    /// For a spare's `run/<id>`.
     pub fn file(dir: &Path) -> Ack {
         Ack::File(dir.join(DELIVERED))
     }

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::error::{Error, Result, tail};
+use crate::error::{Error, Result, says_disk_full, tail};
 use crate::lock;
 use crate::paths::{self, Layout};
 use crate::pg::Install;
@@ -124,10 +124,10 @@ fn build(spec: &Spec, dir: &Path) -> Result<()> {
     // port: ~40 ms on tmpfs, and the directory stays cleanly shut down.
     // FILE_COPY (PostgreSQL 15+; older versions only have that) copies the
     // files instead of WAL-logging every page: ~10 ms faster here.
-    let major = fs::read_to_string(dir.join("PG_VERSION")).unwrap_or_default();
-    let create = match major.trim().parse::<u32>() {
-        Ok(v) if v >= 15 => "CREATE DATABASE test STRATEGY = FILE_COPY;\n",
-        _ => "CREATE DATABASE test;\n",
+    let create = if spec.install.version()?.major >= 15 {
+        "CREATE DATABASE test STRATEGY = FILE_COPY;\n"
+    } else {
+        "CREATE DATABASE test;\n"
     };
     let mut single = Command::new(spec.install.postgres());
     single
@@ -150,7 +150,7 @@ fn run(cmd: &mut Command, name: &str, stdin: Option<&str>) -> Result<()> {
     .stderr(Stdio::piped());
     // A killed pgtmp takes its initdb along: nobody would wait for it, and
     // it would go on writing into a directory `gc` is about to remove.
-    crate::process::die_with_parent(cmd, libc::SIGKILL);
+    crate::platform::die_with_parent(cmd, libc::SIGKILL);
     let program = cmd.get_program().to_owned();
     let mut child = cmd.spawn().map_err(Error::io("run", &program))?;
     if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
@@ -170,6 +170,7 @@ fn run(cmd: &mut Command, name: &str, stdin: Option<&str>) -> Result<()> {
     Err(Error::Command {
         program: name.to_string(),
         status: out.status.to_string(),
+        disk_full: says_disk_full(&output),
         output: tail(&output, 12),
     })
 }

@@ -28,6 +28,6 @@ mod pg_tmp;
 mod pool;
 mod reaper;
 mod security;
-mod standby;
+mod spare;
 mod tcp;
 mod users;

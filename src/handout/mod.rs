@@ -1,0 +1,315 @@
+//! The hand-out: a [`Request`] in, a ready instance (a [`Handout`]) out.
+//! It claims a spare server when the request allows one, else a pool
+//! entry, else copies (or first builds) the template; then starts the
+//! instance's supervisor, waits for readiness and starts the background
+//! refill. Nothing here prints: `pgtmp start` prints what it returns, and
+//! other callers (many hand-outs in one process, a test crate) use it as a
+//! value.
+
+mod request;
+
+pub use request::{Request, Topology};
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::datadir::{prepare_as_root, prepare_user_dir};
+use crate::error::{Error, PathProblem, Result, VersionProblem};
+use crate::fixture::{self, Fixture};
+use crate::format::{self, Format};
+use crate::instance::create::{Ack, NewInstance, Plan};
+use crate::instance::{Meta, Settings, port};
+use crate::json::Connection;
+use crate::paths::{Layout, Place};
+use crate::pg::Install;
+use crate::pool::{self, template};
+use crate::process;
+use crate::server_options::ServerOptions;
+use crate::{pg, refill, spare, trace};
+
+/// The default idle timeout, as pg_tmp's.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A ready instance whose URL still has to reach its user. Until
+/// [`Handout::acknowledge`] is called, its supervisor holds it; dropped
+/// without that, the instance is stopped at once, since nobody would know
+/// its URL to stop it.
+#[derive(Debug)]
+pub struct Handout {
+    url: String,
+    dir: PathBuf,
+    /// `-k` without `-d`: where the data stays after the server stops.
+    kept_data_dir: Option<PathBuf>,
+    install: Install,
+    ack: Ack,
+}
+
+impl Handout {
+    /// The connection URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The instance directory, `BASE/run/ID`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the data directory stays after the server stops, when the
+    /// request kept it (and it is not the user's own `-d`).
+    pub fn kept_data_dir(&self) -> Option<&Path> {
+        self.kept_data_dir.as_deref()
+    }
+
+    /// The instance printed in `format`: a one-line form (`url`, `dsn`,
+    /// ...) without a newline, `env` and `json` newline-terminated (see
+    /// [`format::one_value`] for pg_tmp's rule on a terminal).
+    pub fn render(&self, format: Format) -> Result<String> {
+        match format {
+            Format::Url => Ok(self.url.clone()),
+            other => format::render(other, &Meta::read(&self.dir)?, &self.install),
+        }
+    }
+
+    /// Every way to reach the instance (what `-F json` prints).
+    pub fn connection(&self) -> Result<Connection> {
+        format::connection(&Meta::read(&self.dir)?, &self.install)
+    }
+
+    /// Tells the supervisor that the URL reached its user; from then on the
+    /// instance lives until it is idle or stopped.
+    pub fn acknowledge(self) -> Result<()> {
+        self.ack.send()
+    }
+}
+
+/// Hands out an instance as `request` asks. Creates the base directory
+/// and, as root, drops to the `--run-as` account first.
+pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
+    if let Some(dir) = &request.datadir {
+        prepare_as_root(config, dir)?;
+    }
+    config.enter()?;
+    start(config, request).map_err(|e| e.on_filesystem_of(&config.layout.base))
+}
+
+fn start(config: &Config, request: &Request) -> Result<Handout> {
+    let layout = &config.layout;
+    // Read as `postgres` will read them: what would open the server or
+    // break its URL is refused whoever asks (the command line says so
+    // first, as a usage error).
+    let options = ServerOptions::from_words(&request.server_options).map_err(|reason| {
+        Error::ServerOptions {
+            options: request.server_options.join(" "),
+            reason,
+        }
+    })?;
+    // `-o '-p N'` is `-p N`; it comes after `-p`, as pg_tmp passes `-o`.
+    let port = options.port.or(request.port);
+    let spec = config.template_spec()?;
+    trace::mark("found PostgreSQL");
+    // With -f/-x/--now, the template (and so the pool and the spares)
+    // is the fixture's; its load needs neither the port nor the listener.
+    let fixture = Fixture::new(
+        &request.files,
+        &request.extensions,
+        request.now.as_deref(),
+        &options.args,
+    )?;
+    let key = match &fixture {
+        Some(f) => f.key(layout, &spec.key())?,
+        None => spec.key(),
+    };
+    trace::mark("template key known");
+    let tcp = request.tcp || port.is_some();
+    options
+        .check_listener(tcp)
+        .map_err(|reason| Error::ServerOptions {
+            options: request.server_options.join(" "),
+            reason,
+        })?;
+    let settings = settings(request)?;
+    let spares = request.takes_spare() && config.spare_max > 0;
+    let claimed = match spares {
+        true => claim_spare(layout, &key, tcp, &settings)?,
+        false => None,
+    };
+    let (url, dir, ack, meta) = match claimed {
+        Some((dir, meta)) => (meta.url.clone(), dir.clone(), Ack::file(&dir), meta),
+        None => {
+            let new = Launch {
+                spec: &spec,
+                key: &key,
+                fixture: fixture.as_ref(),
+                tcp,
+                port,
+                server_options: server_args(&options, tcp),
+                settings,
+            };
+            new.run(config, request)?
+        }
+    };
+    let kind = spare::Kind {
+        key: key.clone(),
+        role: config.identity.role.clone(),
+        bindir: spec.install.bindir.clone(),
+        tcp,
+    };
+    after_handout(config, &key, spares.then_some(&kind));
+    Ok(Handout {
+        url,
+        kept_data_dir: (request.keep && request.datadir.is_none())
+            .then(|| meta.primary.data_dir.clone()),
+        dir,
+        install: spec.install.clone(),
+        ack,
+    })
+}
+
+/// What the request sets on the instance it gets.
+fn settings(request: &Request) -> Result<Settings> {
+    Ok(Settings {
+        keep: request.keep,
+        timeout_ms: request.timeout.unwrap_or(DEFAULT_TIMEOUT).as_millis() as u64,
+        owner_pid: request.owner_pid,
+        owner_start: match request.owner_pid {
+            Some(pid) => process::start_time(pid)?,
+            None => None,
+        },
+    })
+}
+
+/// A ready spare of the template `key` and listener, now the caller's.
+fn claim_spare(
+    layout: &Layout,
+    key: &str,
+    tcp: bool,
+    settings: &Settings,
+) -> Result<Option<(PathBuf, Meta)>> {
+    let class = spare::class(key, tcp);
+    spare::demand::record(layout, &class);
+    let claimed = spare::claim::claim(layout, &class, settings)?;
+    if claimed.is_some() {
+        trace::mark("spare claimed");
+    }
+    Ok(claimed)
+}
+
+/// A new instance of the template `key`, started for this request.
+struct Launch<'a> {
+    spec: &'a template::Spec,
+    key: &'a str,
+    fixture: Option<&'a Fixture>,
+    tcp: bool,
+    /// `-p`, or `-o '-p N'`.
+    port: Option<u16>,
+    /// What `postgres` gets of `-o` (see `server_args`).
+    server_options: Vec<String>,
+    settings: Settings,
+}
+
+impl Launch<'_> {
+    /// Makes the instance and waits for its supervisor to say it is ready:
+    /// the URL, the directory, how to acknowledge, the metadata.
+    fn run(self, config: &Config, request: &Request) -> Result<(String, PathBuf, Ack, Meta)> {
+        if let Some(port) = self.port
+            && port::in_use(port)
+        {
+            return Err(Error::PortInUse(port));
+        }
+        let mut new = NewInstance::create(&config.layout)?;
+        let (data_dir, user_data_dir) =
+            data_dir(config, self.spec, self.key, self.fixture, request, &new)?;
+        trace::mark("data directory ready");
+        check_version(&data_dir)?;
+        let meta = new.describe(Plan {
+            role: config.identity.role.clone(),
+            uid: config.identity.uid,
+            tcp: self.tcp,
+            port: self.port,
+            data_dir,
+            user_data_dir,
+            server_options: self.server_options,
+            bindir: self.spec.install.bindir.clone(),
+            settings: self.settings,
+            spare: None,
+        })?;
+        let dir = new.dir.clone();
+        let (url, ack) = new.launch(&meta, &config.exe)?.wait()?;
+        trace::mark("server ready");
+        Ok((url, dir, ack, meta))
+    }
+}
+
+/// The data directory of the new instance, and whether it is the user's
+/// own (`-d`): a pool entry, a copy of the (fixture's) template, or `-d`.
+fn data_dir(
+    config: &Config,
+    spec: &template::Spec,
+    key: &str,
+    fixture: Option<&Fixture>,
+    request: &Request,
+    new: &NewInstance,
+) -> Result<(PathBuf, bool)> {
+    let layout = &config.layout;
+    let data = new.data_dir();
+    match &request.datadir {
+        // `pgtmp start -d "$(pgtmp initdb)"`, as with pg_tmp: used where it
+        // is, so that `stop -d` with the same path finds it, and deleted
+        // with the instance unless kept.
+        Some(d) if layout.place(d) == Place::Initdb => {
+            Ok((prepare_user_dir(config, spec, d)?, false))
+        }
+        Some(d) if layout.place(d) == Place::Internal => Err(Error::DataDirPath {
+            dir: d.clone(),
+            problem: PathProblem::Internal,
+        }),
+        Some(d) => Ok((prepare_user_dir(config, spec, d)?, true)),
+        None => {
+            if !pool::claim(layout, key, &data)? {
+                let template = match fixture {
+                    Some(f) => fixture::ensure(config, spec, f, key)?,
+                    None => template::ensure(layout, spec)?,
+                };
+                pool::copy_tree(&template, &data)?;
+            }
+            Ok((data, false))
+        }
+    }
+}
+
+/// Refills the pool and the spares (`spares`: of which kind) and collects
+/// garbage in the background. A failure only costs the next call some
+/// time; the refill log says why.
+fn after_handout(config: &Config, key: &str, spares: Option<&spare::Kind>) {
+    let _ = fs::File::create(config.layout.template_used(key));
+    let _ = refill::spawn(config, key, spares);
+    trace::mark("refill started");
+}
+
+/// The options `postgres` gets after pgtmp's own: `-o`'s, one option per
+/// word as read, and its loopback listen addresses last, so that they win
+/// over pgtmp's 127.0.0.1.
+fn server_args(options: &ServerOptions, tcp: bool) -> Vec<String> {
+    let mut args = options.args.clone();
+    if let Some(listen) = options.tcp_listen().filter(|_| tcp) {
+        args.push("-c".into());
+        args.push(format!("listen_addresses={listen}"));
+    }
+    args
+}
+
+/// The data directory's major version must be one whose readiness we can
+/// see (10+): reading PG_VERSION costs nothing, running postgres does.
+fn check_version(data_dir: &Path) -> Result<()> {
+    if pg::data_dir_major(data_dir)? < pg::MIN_MAJOR {
+        let text = fs::read_to_string(data_dir.join("PG_VERSION")).unwrap_or_default();
+        return Err(Error::PgVersion(VersionProblem::TooOld {
+            data_dir: data_dir.to_path_buf(),
+            version: text.trim().to_string(),
+        }));
+    }
+    Ok(())
+}
