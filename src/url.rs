@@ -56,7 +56,16 @@ const DEFAULT_PORT: u16 = 5432;
 /// The socket URL naming the user too, for drivers that find no user name
 /// in their environment: `postgresql://NAME@/test?host=...`.
 pub fn socket_with_user(dir: &Path, port: u16, user: &str) -> String {
-    socket(dir, port).replacen(":///", &format!("://{}@/", encode(user)), 1)
+    with_user(&socket(dir, port), user)
+}
+
+/// `url` naming `user` if it names no one: a socket URL of `socket`'s
+/// shape gains `NAME@`; any other (the TCP one names its user) is kept.
+pub fn with_user(url: &str, user: &str) -> String {
+    match url.strip_prefix("postgresql:///") {
+        Some(rest) => format!("postgresql://{}@/{rest}", encode(user)),
+        None => url.to_string(),
+    }
 }
 
 /// The TCP host of every instance: loopback only.

@@ -22,14 +22,14 @@ pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
             kept.display()
         );
     }
+    let text = handout.render(format)?;
     // `exec` sets PGUSER for its command itself.
     if format == Format::Url && args.owner_pid.is_none() {
-        warn_of_pguser(handout.url());
+        warn_of_pguser(&text);
     }
     // If the URL cannot be written (stdout closed), no acknowledgement
     // comes and the supervisor stops the server at once.
     let mut out = std::io::stdout().lock();
-    let text = handout.render(format)?;
     let text = if format.is_one_line() {
         format::one_value(&text, out.is_terminal())
     } else {

@@ -27,7 +27,7 @@ use crate::pg::Install;
 use crate::pool::{self, template};
 use crate::process;
 use crate::server_options::ServerOptions;
-use crate::{pg, refill, spare, trace};
+use crate::{pg, refill, spare, trace, url};
 
 /// The default idle timeout, as pg_tmp's.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -38,7 +38,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// its URL to stop it.
 #[derive(Debug)]
 pub struct Handout {
+    /// The URL naming the role: what `url()` gives a library caller.
     url: String,
+    /// As `pgtmp` prints it: pg_tmp's shape, no user for a socket.
+    printed: String,
     dir: PathBuf,
     /// `-k` without `-d`: where the data stays after the server stops.
     kept_data_dir: Option<PathBuf>,
@@ -47,7 +50,10 @@ pub struct Handout {
 }
 
 impl Handout {
-    /// The connection URL.
+    /// The connection URL, naming the user (as `-F url-with-user`): in a
+    /// library caller's process, the OS user need not be the role (as root,
+    /// it is the `--run-as` account once the hand-out has run), and the
+    /// socket URL `pgtmp` prints leaves the user to the OS.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -68,7 +74,7 @@ impl Handout {
     /// [`format::one_value`] for pg_tmp's rule on a terminal).
     pub fn render(&self, format: Format) -> Result<String> {
         match format {
-            Format::Url => Ok(self.url.clone()),
+            Format::Url => Ok(self.printed.clone()),
             other => format::render(other, &Meta::read(&self.dir)?, &self.install),
         }
     }
@@ -159,7 +165,8 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
     };
     after_handout(config, &key, spares.then_some(&kind));
     Ok(Handout {
-        url,
+        url: url::with_user(&url, &config.identity.role),
+        printed: url,
         kept_data_dir: (request.keep && request.datadir.is_none())
             .then(|| meta.primary.data_dir.clone()),
         dir,
