@@ -62,9 +62,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "N")]
     pub pg_version: Option<u32>,
 
-    /// As root, run PostgreSQL as USER [default: the base directory's owner, else postgres, else nobody]
+    /// As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]
     #[arg(long, global = true, value_name = "USER")]
     pub run_as: Option<String>,
+
+    /// Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]
+    #[arg(long, global = true, value_name = "NAME", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub locale: Option<String>,
 }
 
 /// How to start an instance (pg_tmp's options).

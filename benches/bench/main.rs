@@ -102,6 +102,9 @@ fn run(args: &Args) -> Result<(), String> {
             .as_ref()
             .is_none_or(|o| o.iter().any(|k| k == key))
     };
+    if wanted("burst_first") {
+        load::first_burst(&mut bench, &mut results, rounds);
+    }
     if wanted("burst") {
         load::burst(&mut bench, &mut results, rounds);
     }

@@ -42,7 +42,7 @@ fn new_entry(config: &Config, spec: &template::Spec) -> Result<PathBuf> {
     let entry = dir.join(random::id());
     if !pool::claim(layout, &key, &entry)? {
         let tmp = dir.join(format!(".tmp-{}", random::id()));
-        paths::publish(&tmp, &entry, |tmp| pool::copy_tree(&template, tmp))?;
+        paths::publish(&tmp, &entry, |tmp| pool::copy_tree(template.path(), tmp))?;
     }
     let _ = refill::spawn(config, &key, None);
     Ok(entry)

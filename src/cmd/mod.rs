@@ -48,6 +48,7 @@ fn options(global: &GlobalArgs) -> Options {
         pg_version: global.pg_version,
         run_as: global.run_as.clone(),
         spares: None,
+        locale: global.locale.clone(),
         exe: None,
     }
 }
@@ -64,6 +65,9 @@ fn note_ignored(flags: &[&str], subcommand: &str) {
 
 /// Runs a background process started by re-executing pgtmp.
 pub fn internal(command: Internal) -> Result<()> {
+    // Detached for good: nothing of the caller's signal handling applies,
+    // and what these start must not inherit it either.
+    crate::platform::reset_signals();
     match command {
         Internal::Supervise(dir) => reaper::supervise(&dir),
         Internal::Refill(key) => refill::run(&key),

@@ -121,9 +121,11 @@ fn discard(dir: &Path, keep: bool) -> Result<()> {
         .map(|f| f.pid)
         .filter(|&p| process::running(p))
     {
+        // No instance of ours runs it (`select` found none).
         return Err(Error::DataDirInUse {
             dir: dir.to_path_buf(),
             pid,
+            ours: false,
         });
     }
     if keep {

@@ -17,7 +17,8 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::datadir::{prepare_as_root, prepare_user_dir};
 use crate::error::{Error, PathProblem, Result, VersionProblem};
-use crate::fixture::{self, Fixture};
+use crate::fixture::caller::Caller;
+use crate::fixture::{self, Files, Fixture};
 use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance, Plan};
 use crate::instance::{Meta, Settings, port};
@@ -93,15 +94,77 @@ impl Handout {
 
 /// Hands out an instance as `request` asks. Creates the base directory
 /// and, as root, drops to the `--run-as` account first.
+///
+/// As root with `-f` files, this forks a helper that stays root to load
+/// them (`fixture::caller`): like dropping privileges, that needs the
+/// process to be single-threaded.
 pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     if let Some(dir) = &request.datadir {
         prepare_as_root(config, dir)?;
     }
-    config.enter()?;
-    start(config, request).map_err(|e| e.on_filesystem_of(&config.layout.base))
+    config.prepare_base()?;
+    // The `-f` files are the caller's, which the `--run-as` account may not
+    // be able to read: read them now, and as root keep a helper that loads
+    // them, before privileges are dropped.
+    let mut memo = fixture::open_memo(&config.layout);
+    let files = if request.files.is_empty() {
+        Files::default()
+    } else {
+        Files::read(&request.files, &mut memo)?
+    };
+    let caller = Caller::start(&files.inputs, &memo, config.pg_bindir.as_deref())?;
+    config.drop_privileges()?;
+    memo.save();
+    let handout = match start(config, request, files.clone(), &caller) {
+        // Dead copies of killed hand-outs, or copies made ahead for other
+        // templates, may be what fills it: collect, and try once more.
+        Err(e) if e.is_no_space() => match make_room(config, request, &files) {
+            Some(summary) => {
+                // The one line a hand-out says on its own: it explains the
+                // delay, and what disappeared.
+                eprintln!(
+                    "pgtmp: no space left on the filesystem of {}; removed {summary}; trying again",
+                    config.layout.base.display()
+                );
+                start(config, request, files, &caller)
+            }
+            None => Err(e),
+        },
+        other => other,
+    };
+    handout.map_err(|e| e.on_filesystem_of(&config.layout.base))
 }
 
-fn start(config: &Config, request: &Request) -> Result<Handout> {
+/// `gc::make_room` for the template this request needs; None when it found
+/// nothing to remove (or failed: the first error is the one to tell).
+fn make_room(config: &Config, request: &Request, files: &Files) -> Option<String> {
+    let spec = config.template_spec().ok()?;
+    let fixture = Fixture::new(
+        files.clone(),
+        &request.extensions,
+        request.now.as_deref(),
+        &request.server_options,
+    );
+    let key = match fixture {
+        Some(f) => f.key(&spec.key()),
+        None => spec.key(),
+    };
+    let sum = crate::gc::make_room(&config.layout, &key).ok()?;
+    let removed = [
+        (sum.instances, "dead instance(s)"),
+        (sum.partial, "half-made cop(ies)"),
+        (sum.pool_entries, "pool entr(ies)"),
+        (sum.spares, "spare(s)"),
+        (sum.templates, "template(s)"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect::<Vec<_>>();
+    (!removed.is_empty()).then(|| removed.join(", "))
+}
+
+fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> Result<Handout> {
     let layout = &config.layout;
     // Read as `postgres` will read them: what would open the server or
     // break its URL is refused whoever asks (the command line says so
@@ -119,13 +182,13 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
     // With -f/-x/--now, the template (and so the pool and the spares)
     // is the fixture's; its load needs neither the port nor the listener.
     let fixture = Fixture::new(
-        &request.files,
+        files,
         &request.extensions,
         request.now.as_deref(),
         &options.args,
-    )?;
+    );
     let key = match &fixture {
-        Some(f) => f.key(layout, &spec.key())?,
+        Some(f) => f.key(&spec.key()),
         None => spec.key(),
     };
     trace::mark("template key known");
@@ -148,7 +211,7 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
             let new = Launch {
                 spec: &spec,
                 key: &key,
-                fixture: fixture.as_ref(),
+                fixture: fixture.as_ref().map(|f| (f, caller)),
                 tcp,
                 port,
                 server_options: server_args(&options, tcp),
@@ -208,7 +271,8 @@ fn claim_spare(
 struct Launch<'a> {
     spec: &'a template::Spec,
     key: &'a str,
-    fixture: Option<&'a Fixture>,
+    /// The fixture, and who loads its files.
+    fixture: Option<(&'a Fixture, &'a Caller)>,
     tcp: bool,
     /// `-p`, or `-o '-p N'`.
     port: Option<u16>,
@@ -256,7 +320,7 @@ fn data_dir(
     config: &Config,
     spec: &template::Spec,
     key: &str,
-    fixture: Option<&Fixture>,
+    fixture: Option<(&Fixture, &Caller)>,
     request: &Request,
     new: &NewInstance,
 ) -> Result<(PathBuf, bool)> {
@@ -277,10 +341,10 @@ fn data_dir(
         None => {
             if !pool::claim(layout, key, &data)? {
                 let template = match fixture {
-                    Some(f) => fixture::ensure(config, spec, f, key)?,
+                    Some((f, caller)) => fixture::ensure(config, spec, f, key, caller)?,
                     None => template::ensure(layout, spec)?,
                 };
-                pool::copy_tree(&template, &data)?;
+                pool::copy_tree(template.path(), &data)?;
             }
             Ok((data, false))
         }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use super::handshake::{ACK, ACK_FD, LOCK_FD, READY_FD, Report, SUPERVISE};
-use super::meta::{DELIVERED, LOCK, Meta, SUPERVISE_LOG, Settings};
+use super::meta::{DELIVERED, LOCK, Meta, SUPERVISE_LOG, Settings, UNBORN_PREFIX};
 use super::port::{self, SOCKET_PORT};
 use super::server::Server;
 use crate::error::{Error, Result};
@@ -31,24 +31,47 @@ pub struct NewInstance {
 }
 
 impl NewInstance {
-    /// Creates `run/<id>` (a name no other caller can have) and locks it.
+    /// Creates `run/<id>` (a name no other caller can have), locked. It is
+    /// made under a dot-name that `gc` and `list` skip, locked there, and
+    /// only then renamed into place: an instance directory whose lock
+    /// nobody holds is a dead one at once, with nothing to wait for.
     pub fn create(layout: &Layout) -> Result<NewInstance> {
-        paths::mkdir_private(&layout.run_dir())?;
-        let (id, dir) = loop {
-            let id = random::id();
-            let dir = layout.instance(&id);
+        let run = layout.run_dir();
+        paths::mkdir_private(&run)?;
+        let unborn = loop {
+            let dir = run.join(format!("{UNBORN_PREFIX}{}", random::id()));
             match fs::DirBuilder::new().mode(0o700).create(&dir) {
-                Ok(()) => break (id, dir),
+                Ok(()) => break dir,
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(Error::io("create", &dir)(e)),
             }
         };
-        let cleanup = Cleanup {
-            dir: dir.clone(),
+        let mut cleanup = Cleanup {
+            dir: unborn.clone(),
             socket_dir: None,
             armed: true,
         };
-        let lock = lock::try_lock(&dir.join(LOCK))?.ok_or_else(|| Error::Locked(dir.clone()))?;
+        let lock =
+            lock::try_lock(&unborn.join(LOCK))?.ok_or_else(|| Error::Locked(unborn.clone()))?;
+        let (id, dir) = loop {
+            let id = random::id();
+            let dir = layout.instance(&id);
+            // Onto an existing directory only if it is empty, which no
+            // instance's is (it holds its lock file).
+            match fs::rename(&unborn, &dir) {
+                Ok(()) => break (id, dir),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::DirectoryNotEmpty
+                    ) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(Error::io("rename into", &dir)(e)),
+            }
+        };
+        cleanup.dir = dir.clone();
         Ok(NewInstance {
             id,
             dir,

@@ -16,6 +16,8 @@ use crate::url;
 
 pub const META: &str = "meta.json";
 pub const LOCK: &str = "lock";
+/// An instance directory being made, not yet locked and renamed into place.
+pub const UNBORN_PREFIX: &str = ".new-";
 pub const SERVER_LOG: &str = "server.log";
 pub const SUPERVISE_LOG: &str = "supervise.log";
 pub const STATE: &str = "state.json";

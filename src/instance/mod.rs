@@ -2,6 +2,7 @@
 //! directory and metadata, bringing it into being, talking to it, finding
 //! it again, and stopping it.
 
+pub mod arrivals;
 pub mod client;
 pub mod create;
 pub mod endpoint;

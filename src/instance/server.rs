@@ -65,7 +65,8 @@ impl Server {
             port: self.port,
             tcp: self.tcp,
             user_options: &self.server_options,
-            settings: &[],
+            // The idle watch counts connections from these lines.
+            settings: super::arrivals::settings(&self.data_dir),
             log,
         }
     }

@@ -14,6 +14,9 @@ use crate::paths;
 use crate::postmaster;
 use crate::process;
 
+/// How long to wait for an instance that is removing itself.
+const GONE_WAIT: Duration = Duration::from_secs(10);
+
 /// Asking first (SIGTERM to the supervisor, which shuts its servers down
 /// and cleans up), then SIGQUIT and SIGKILL to every process left, each
 /// step waiting for the instance's lock to be free.
@@ -26,7 +29,16 @@ const STEPS: [(Signal, Duration); 3] = [
 /// Stops the instance in `dir`; returns the data directory when it is kept.
 /// `keep` (`stop -k`): keep it even if the instance was not to.
 pub fn stop(dir: &Path, keep: bool) -> Result<Option<PathBuf>> {
-    let mut meta = Meta::read(dir)?;
+    let mut meta = match Meta::read(dir) {
+        Ok(meta) => meta,
+        // Its supervisor is removing it (the idle timeout came first): an
+        // instance that is gone is stopped. Let the removal finish.
+        Err(_) if !dir.join(super::meta::META).exists() => {
+            process::wait_until(GONE_WAIT, || !registry::is_alive(dir));
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
     if keep && !meta.keep {
         // The supervisor reads it again before it shuts the server down.
         meta.keep = true;

@@ -51,9 +51,13 @@ pub fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Resu
             return Err(e);
         }
         trace::mark("password set");
-    } else if meta.spare.is_some() {
+    } else if let Some(token) = &meta.spare
+        && crate::spare::waiting(&crate::spare::starting(token))
+    {
         // As the password's connection does for TCP: build the relation
-        // cache file now, not in the caller's first connection.
+        // cache file now, not in the caller's first connection. Unless a
+        // caller claimed it while it started and waits for it: then that
+        // caller's own connection is sooner than this one and then theirs.
         drop(client::connect(&meta.primary, &meta.role, "test"));
     }
     meta.url = meta.connection_url();

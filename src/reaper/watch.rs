@@ -1,6 +1,7 @@
-//! The idle watch: counts client connections (not our own) every tick and
-//! returns once the instance has had none for the timeout, a server died,
-//! a stop was requested, or the `exec` that owns it is gone.
+//! The idle watch: every tick, counts client connections (not our own) and
+//! looks for connections that came and went since the last tick; returns
+//! once the instance has had none for the timeout, a server died, a stop
+//! was requested, or the `exec` that owns it is gone.
 
 use std::fmt;
 use std::path::Path;
@@ -10,6 +11,7 @@ use postgres::Client;
 
 use super::fleet::Fleet;
 use super::signals::StopSignals;
+use crate::instance::arrivals::Arrivals;
 use crate::instance::{Meta, State, client, meta};
 use crate::process;
 
@@ -44,6 +46,7 @@ pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals
     let tick = tick(timeout);
     let mut conn: Option<Client> = None;
     let mut last_busy = Instant::now();
+    let mut arrivals = Arrivals::from_now(dir);
     let mut shown = State {
         clients: 0,
         idle_since_ms: Some(meta::now_ms()),
@@ -64,11 +67,20 @@ pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals
         // A failed count (server busy, connection slots full) counts as busy:
         // never reap on a doubt.
         let clients = count(meta, &mut conn).unwrap_or(-1);
-        if clients != 0 {
+        // A short connection between two ticks counts too.
+        let arrived = if clients == 0 {
+            arrivals.any()
+        } else {
+            arrivals.skip();
+            false
+        };
+        if clients != 0 || arrived {
             last_busy = Instant::now();
         }
-        let idle_since_ms =
-            (clients == 0).then(|| shown.idle_since_ms.unwrap_or_else(meta::now_ms));
+        let idle_since_ms = (clients == 0).then(|| match shown.idle_since_ms {
+            Some(since) if !arrived => since,
+            _ => meta::now_ms(),
+        });
         if clients != shown.clients || idle_since_ms != shown.idle_since_ms {
             shown = State {
                 clients: clients.max(0),
