@@ -76,9 +76,14 @@ impl ServerOptions {
     }
 
     /// What the listen addresses need, given whether the server listens
-    /// on TCP (`-t`, `-p`): an error that says why, if they do not fit.
-    pub fn check_listener(&self, tcp: bool) -> Result<(), String> {
+    /// on TCP (`-t`, `-p`) and whether a proxy (`--shared-tx`) stands in
+    /// front of it: an error that says why, if they do not fit.
+    pub fn check_listener(&self, tcp: bool, proxied: bool) -> Result<(), String> {
         match self.listen.as_deref().map(str::trim) {
+            Some(_) if proxied => Err(
+                "`listen_addresses` does not apply with `--shared-tx`: clients connect to its proxy, on 127.0.0.1 only"
+                    .into(),
+            ),
             Some(l) if !l.is_empty() && !tcp => Err(format!(
                 "`listen_addresses={l}` needs `-t`: without it, the server listens on its Unix socket only"
             )),
@@ -350,8 +355,9 @@ mod tests {
         ] {
             let o = parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
             assert!(o.args.is_empty(), "{ok}: {o:?}");
-            assert!(o.check_listener(true).is_ok(), "{ok}");
-            assert!(o.check_listener(false).is_err(), "{ok}");
+            assert!(o.check_listener(true, false).is_ok(), "{ok}");
+            assert!(o.check_listener(false, false).is_err(), "{ok}");
+            assert!(o.check_listener(true, true).is_err(), "{ok}");
         }
         let v6 = parse("-h ::1").unwrap();
         assert_eq!(v6.tcp_listen().as_deref(), Some("127.0.0.1,::1"));
@@ -360,8 +366,9 @@ mod tests {
         let v4 = parse("-h 127.0.0.1").unwrap();
         assert_eq!(v4.tcp_listen().as_deref(), Some("127.0.0.1"));
         let empty = parse("-c listen_addresses=").unwrap();
-        assert!(empty.check_listener(false).is_ok());
-        assert!(empty.check_listener(true).is_err());
+        assert!(empty.check_listener(false, false).is_ok());
+        assert!(empty.check_listener(true, false).is_err());
+        assert!(ServerOptions::default().check_listener(true, true).is_ok());
         let last = ServerOptions::parse_all(&["-h ::1", "-h 127.0.0.1"]).unwrap();
         assert_eq!(last.listen.as_deref(), Some("127.0.0.1"));
         assert_eq!(ServerOptions::default().tcp_listen(), None);

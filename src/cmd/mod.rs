@@ -7,6 +7,7 @@ mod gc;
 mod generate;
 mod initdb;
 mod list;
+mod rollback;
 mod start;
 mod stop;
 
@@ -32,8 +33,13 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             note_ignored(&args.unused.given(), "stop");
             stop::run(&args, &global)
         }
-        Some(Command::List { json, spares }) => list::run(json, spares, &global),
+        Some(Command::List {
+            json,
+            spares,
+            clients,
+        }) => list::run(json, spares, clients, &global),
         Some(Command::Gc { all }) => gc::run(all, &global),
+        Some(Command::Rollback { url }) => rollback::run(&url),
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),
         Some(Command::Completions { shell }) => generate::completions(shell),
         Some(Command::Man) => generate::man(),
@@ -71,6 +77,7 @@ pub fn internal(command: Internal) -> Result<()> {
     match command {
         Internal::Supervise(dir) => reaper::supervise(&dir),
         Internal::Refill(key) => refill::run(&key),
+        Internal::Proxy(config) => crate::proxy::run(&config),
     }
 }
 

@@ -194,7 +194,7 @@ fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> R
     trace::mark("template key known");
     let tcp = request.tcp || port.is_some();
     options
-        .check_listener(tcp)
+        .check_listener(tcp, request.shared_tx)
         .map_err(|reason| Error::ServerOptions {
             options: request.server_options.join(" "),
             reason,
@@ -306,6 +306,9 @@ impl Launch<'_> {
             bindir: self.spec.install.bindir.clone(),
             settings: self.settings,
             spare: None,
+            shared_tx: request
+                .shared_tx
+                .then_some(config.shared_tx_wait.as_millis() as u64),
         })?;
         let dir = new.dir.clone();
         let (url, ack) = new.launch(&meta, &config.exe)?.wait()?;

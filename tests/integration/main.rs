@@ -27,6 +27,7 @@ mod parallel;
 mod paths;
 mod pg_tmp;
 mod pool;
+mod proxy;
 mod races;
 mod reaper;
 mod security;
