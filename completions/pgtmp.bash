@@ -113,11 +113,11 @@ _pgtmp() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "url url-with-user jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 -F)
-                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "url url-with-user jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 --owner-pid)
@@ -245,11 +245,11 @@ _pgtmp() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "url url-with-user jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 -F)
-                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "url url-with-user jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 --pg-bindir)
@@ -306,7 +306,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__initdb)
-            opts="-d -h --datadir --pg-bindir --pg-version --run-as --locale --help"
+            opts="-d -t -o -k -p -w -h --datadir --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -317,6 +317,18 @@ _pgtmp() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -497,11 +509,11 @@ _pgtmp() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "url url-with-user jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 -F)
-                    COMPREPLY=($(compgen -W "url jdbc dsn env json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "url url-with-user jdbc dsn env json" -- "${cur}"))
                     return 0
                     ;;
                 --owner-pid)
@@ -532,7 +544,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__stop)
-            opts="-d -h --datadir --all --pg-bindir --pg-version --run-as --locale --help"
+            opts="-d -k -w -p -t -o -h --datadir --all --keep --wait --port --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -543,6 +555,26 @@ _pgtmp() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -26,13 +26,14 @@ end
 
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s p -l port -d 'Listen on this TCP port (implies -t)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
-complete -c pgtmp -n "__fish_pgtmp_needs_command" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -s o -l options -d 'Extra server options, as postgres takes them: \'-c work_mem=64MB -N 20\' (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l spares -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_SPARES] [default: 16]' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
-complete -c pgtmp -n "__fish_pgtmp_needs_command" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL in pg_tmp\'s shape (libpq, psycopg, node-postgres, Go, Rust, ...)'
+url-with-user\t'The URL with the user name in it, for drivers that find none (node-postgres without USER)'
 jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'
 dsn\t'A libpq key=value connection string'
 env\t'`export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"'
@@ -48,7 +49,7 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -s t -l tcp -d 'Listen on TCP,
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s V -l version -d 'Print version'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "start" -d 'Start an instance and print its URL (what `pgtmp` alone does)'
-complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "initdb" -d 'Prepare a pool entry, or the directory given with -d, and print its path'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "initdb" -d 'Prepare a data directory for `start -d` and print its path (or initialise DIR)'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "stop" -d 'Stop instances now; delete their data unless kept'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "list" -d 'List this user\'s instances: URL, pid, age, idle, clients, directory'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "rollback" -d 'Throw away what every client of a --shared-tx URL did since the hand-out (or the last rollback); they stay connected'
@@ -58,13 +59,14 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "completions" -d 'Print 
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s p -l port -d 'Listen on this TCP port (implies -t)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s o -l options -d 'Extra server options, as postgres takes them: \'-c work_mem=64MB -N 20\' (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l spares -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_SPARES] [default: 16]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL in pg_tmp\'s shape (libpq, psycopg, node-postgres, Go, Rust, ...)'
+url-with-user\t'The URL with the user name in it, for drivers that find none (node-postgres without USER)'
 jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'
 dsn\t'A libpq key=value connection string'
 env\t'`export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"'
@@ -78,18 +80,28 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s k -l keep -d 'Keep
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l shared-tx -d 'One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s d -l datadir -d 'Initialise this directory instead of a pool entry' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s d -l datadir -d 'Initialise this directory instead of one of pgtmp\'s (never deleted)' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s o -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s p -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s w -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s t
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s k
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s h -l help -d 'Print help'
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s d -l datadir -d 'The instance using this data directory' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s d -l datadir -d 'The instance using DIR: its data directory (as `initdb` printed it), or its socket directory (the URL\'s host)' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s w -l wait -d 'Wait TIMEOUT, then stop once no client is connected, checking again every TIMEOUT' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s p -l port -d 'Only if it listens on this port (pg_tmp\'s own stopper passes it)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s o -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l all -d 'Every instance of this user'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s k -l keep -d 'Keep the data directory, and say where'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s t
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
@@ -112,14 +124,15 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l all -d 'Also stop spa
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s p -l port -d 'Listen on this TCP port (implies -t)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s o -l options -d 'Extra server options, as postgres takes them: \'-c work_mem=64MB -N 20\' (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l spares -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_SPARES] [default: 16]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL in pg_tmp\'s shape (libpq, psycopg, node-postgres, Go, Rust, ...)'
+url-with-user\t'The URL with the user name in it, for drivers that find none (node-postgres without USER)'
 jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'
 dsn\t'A libpq key=value connection string'
 env\t'`export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"'

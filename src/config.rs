@@ -80,10 +80,15 @@ impl Config {
         let explicit = env_path("PGTMP_DIR")
             .map(|dir| std::path::absolute(&dir).map_err(Error::io("resolve PGTMP_DIR", dir)))
             .transpose()?;
+        // pg_tmp's variable: a base of our own under it, chosen (and
+        // settled, should someone hold its name) like the default one.
+        let systmp = env_path("SYSTMP")
+            .map(|dir| std::path::absolute(&dir).map_err(Error::io("resolve SYSTMP", dir)))
+            .transpose()?;
         let uid = nix::unistd::Uid::current().as_raw();
         let requested = options.run_as.as_deref();
         let default = explicit.is_none();
-        let mut base = paths::choose_base(explicit, uid, as_root);
+        let mut base = paths::choose_base(explicit, systmp, uid, as_root);
         if default {
             // Someone else may hold the default name (it lies in a
             // world-writable directory): move on to one of our own.

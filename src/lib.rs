@@ -18,6 +18,7 @@
 //!
 //! See `docs/architecture.md` for the map of the modules.
 
+pub(crate) mod argv;
 pub(crate) mod base;
 pub(crate) mod child;
 pub(crate) mod cli;
@@ -42,6 +43,7 @@ pub(crate) mod proxy;
 pub(crate) mod random;
 pub(crate) mod reaper;
 pub(crate) mod refill;
+pub(crate) mod server_options;
 pub(crate) mod spare;
 pub(crate) mod trace;
 pub(crate) mod url;
@@ -53,7 +55,7 @@ pub use handout::{Handout, Request, Topology, hand_out};
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 /// Set by `run`: this process is the pgtmp program, which can re-execute
 /// itself as a supervisor or refill.
@@ -70,21 +72,13 @@ pub fn run() -> ExitCode {
     let result = match cli::Internal::from_args(std::env::args_os()) {
         Some(internal) => cmd::internal(internal).map(|()| ExitCode::SUCCESS),
         None => {
-            let cli = cli::Cli::parse();
-            if cli.misplaced_start_options() {
+            let command = cli::Cli::command();
+            let args = argv::subcommand_first(std::env::args_os().collect(), &command);
+            let cli = cli::Cli::from_arg_matches(&command.get_matches_from(args))
+                .unwrap_or_else(|e| e.exit());
+            if let Some(message) = cli.usage_error() {
                 cli::Cli::command()
-                    .error(
-                        clap::error::ErrorKind::ArgumentConflict,
-                        "start options (-k -t -p -w -o -d -f -x --now) go after `start`, or with no subcommand at all",
-                    )
-                    .exit();
-            }
-            if matches!(&cli.command, Some(cli::Command::Exec(e)) if e.start.format.is_some()) {
-                cli::Cli::command()
-                    .error(
-                        clap::error::ErrorKind::ArgumentConflict,
-                        "`-F` has no effect with `exec`: COMMAND gets DATABASE_URL and the PG* variables",
-                    )
+                    .error(clap::error::ErrorKind::ArgumentConflict, message)
                     .exit();
             }
             cmd::dispatch(cli)
@@ -118,7 +112,7 @@ pub fn stop(config: &Config, url: &str) -> Result<Option<std::path::PathBuf>> {
     config.enter()?;
     let mut kept = None;
     for (dir, _) in select(&config.layout, &Selector::url(url)?)? {
-        kept = kept.or(instance::stop::stop(&dir)?);
+        kept = kept.or(instance::stop::stop(&dir, false)?);
     }
     Ok(kept)
 }

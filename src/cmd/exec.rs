@@ -30,7 +30,13 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs) -> Result<u8> {
     }
     let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let env = match url::parse(&url) {
-        Some(target) => format::env_vars(&url, &target),
+        // The socket URL names no user; the role is our login name.
+        Some(mut target) => {
+            if target.user.is_empty() {
+                target.user = crate::process::login_name();
+            }
+            format::env_vars(&url, &target)
+        }
         None => vec![("DATABASE_URL", Some(url.clone()))],
     };
     // Whatever happens to the command, the instance is stopped after it.
@@ -66,7 +72,7 @@ fn start_args(args: &ExecArgs, global: &GlobalArgs) -> Vec<OsString> {
     // Tied to this process, the instance needs no idle timeout unless asked.
     let wait = s.timeout.map(|t| t.as_millis()).unwrap_or(0);
     v.push(format!("--wait={wait}ms").into());
-    if let Some(o) = &s.server_options {
+    for o in &s.server_options {
         v.push(format!("--options={o}").into());
     }
     if let Some(d) = &s.datadir {

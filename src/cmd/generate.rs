@@ -65,7 +65,10 @@ fn escape(text: &str) -> String {
 const EXTRA: &str = r#".SH ENVIRONMENT
 .TP
 \fBPGTMP_DIR\fR
-The per-user base directory (created with mode 0700 and marked with a \fI.pgtmp\fR file; an existing directory must be empty, or pgtmp's, and its owner's). Default: \fI$XDG_RUNTIME_DIR/pgtmp\fR or \fI/dev/shm/pgtmp\-UID\fR when that tmpfs has room, else \fI$TMPDIR/pgtmp\-UID\fR or \fI/tmp/pgtmp\-UID\fR.
+The per-user base directory (created with mode 0700 and marked with a \fI.pgtmp\fR file; an existing directory must be empty, or pgtmp's, and its owner's). Default: \fI$SYSTMP/pgtmp\-UID\fR when \fBSYSTMP\fR is set, else \fI$XDG_RUNTIME_DIR/pgtmp\fR or \fI/dev/shm/pgtmp\-UID\fR when that tmpfs has room, else \fI$TMPDIR/pgtmp\-UID\fR or \fI/tmp/pgtmp\-UID\fR.
+.TP
+\fBSYSTMP\fR
+pg_tmp's variable for where its directories go: without \fBPGTMP_DIR\fR, the base directory is \fI$SYSTMP/pgtmp\-UID\fR, checked and made private like any base (\fBSYSTMP\fR itself may be shared).
 .TP
 \fBPGTMP_PG_BINDIR\fR
 The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR). Otherwise pgtmp asks \fBpg_config \-\-bindir\fR, searches PATH, then \fI/usr/lib/postgresql/*/bin\fR (newest first), \fI/usr/pgsql\-*/bin\fR and Homebrew.
@@ -108,12 +111,21 @@ Failure; the reason is on standard error as \fBpgtmp: error:\fR, with a \fBhint:
 Usage error (bad option or value).
 .PP
 \fBpgtmp exec\fR exits with the command's status, or 128+N when it was killed by signal N; as a shell, 127 when the command is not found and 126 when it cannot be executed.
+.SH STANDARD OUTPUT
+Only the product: the connection (in its \fB\-F\fR form), \fBinitdb\fR's directory, or the \fBlist\fR rows. A single value (the \fBurl\fR, \fBurl\-with\-user\fR, \fBdsn\fR and \fBjdbc\fR forms, \fBinitdb\fR's directory) ends in a newline only when standard output is a terminal, as pg_tmp prints its URL: \fBurl=$(pgtmp)\fR and a raw capture get the value alone. The \fBenv\fR and \fBjson\fR forms and the \fBlist\fR rows end every line in a newline.
+.PP
+The socket URL is pg_tmp's, \fBpostgresql:///test?host=%2Fdir\fR: the directory percent\-encoded and no user, so that it holds nothing a shell splits or expands (but \fB?\fR) and \fBcut \-d= \-f2 | sed 's/%2F/\e//g'\fR gives the socket directory. Clients take the user name from the system; \fB\-F url\-with\-user\fR names it for those that cannot (node\-postgres without \fBUSER\fR).
+.SH PG_TMP
+Installed as \fBpg_tmp\fR (\fBln \-s pgtmp pg_tmp\fR), pgtmp is a drop\-in for it: options and subcommand come in any order (\fBpg_tmp \-w 60 \-d DIR \-p PORT stop\fR); \fBinitdb\fR and \fBstop\fR accept the start options and ignore them with a note; \fBstop \-d DIR\fR takes the directory \fBinitdb\fR printed, the data directory or the URL's socket directory; \fBstop \-k\fR keeps the data, \fBstop \-w N\fR waits N seconds, then stops once no client is connected, looking again every N seconds. Its name changes nothing else.
 .SH SIGNALS
 While its command runs, \fBpgtmp exec\fR passes SIGINT, SIGTERM, SIGHUP and SIGQUIT on to it, except those the command already received: from the terminal (Ctrl\-C goes to the whole foreground process group) or from a process of its own. It stops the instance only once the command has exited.
 .SH FILES
 .TP
 \fIBASE/run/ID/\fR
 One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\fR and its Unix socket; with \fB\-\-shared\-tx\fR also \fIproxy.json\fR (the proxy's configuration), \fIproxy\-status.json\fR (its clients) and \fIproxy.log\fR.
+.TP
+\fIBASE/initdb/ID/\fR
+A data directory \fBpgtmp initdb\fR printed, for \fBstart \-d\fR; deleted with the instance that ran on it unless kept, or by \fBstop \-d\fR.
 .TP
 \fIBASE/templates/\fR, \fIBASE/pool/\fR
 The initdb'd template per PostgreSQL build, and ready copies of it.
@@ -133,5 +145,7 @@ eval "$(pgtmp \-F env)"
 pgtmp exec \-\- make test
 url=$(pgtmp \-\-shared\-tx); pgtmp rollback "$url"
 pgtmp stop \-\-all
+d=$(pgtmp initdb); url=$(pgtmp start \-d $d); pgtmp stop \-d $d
+psql \-\-host "$(echo $url | cut \-d= \-f2 | sed 's/%2F/\e//g')" test
 .fi
 "#;

@@ -11,7 +11,7 @@ mod rollback;
 mod start;
 mod stop;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, GlobalArgs, Internal};
@@ -24,11 +24,15 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => start::run(&cli.start, &global),
         Some(Command::Start(args)) => start::run(&args, &global),
-        Some(Command::Initdb { datadir }) => {
-            let path = initdb::run(&global, datadir.as_deref())?;
-            print(&format!("{}\n", path.display()))
+        Some(Command::Initdb(args)) => {
+            note_ignored(&args.ignored.given(), "initdb");
+            let path = initdb::run(&global, args.datadir.as_deref())?;
+            print_value(&path.display().to_string())
         }
-        Some(Command::Stop(args)) => stop::run(&args, &global),
+        Some(Command::Stop(args)) => {
+            note_ignored(&args.unused.given(), "stop");
+            stop::run(&args, &global)
+        }
         Some(Command::List {
             json,
             spares,
@@ -55,6 +59,16 @@ fn options(global: &GlobalArgs) -> Options {
     }
 }
 
+/// Says that pg_tmp options given where they mean nothing are ignored.
+fn note_ignored(flags: &[&str], subcommand: &str) {
+    if !flags.is_empty() {
+        eprintln!(
+            "pgtmp: note: {} ignored: no effect with `{subcommand}`",
+            flags.join(" ")
+        );
+    }
+}
+
 /// Runs a background process started by re-executing pgtmp.
 pub fn internal(command: Internal) -> Result<()> {
     // Detached for good: nothing of the caller's signal handling applies,
@@ -65,6 +79,15 @@ pub fn internal(command: Internal) -> Result<()> {
         Internal::Refill(key) => refill::run(&key),
         Internal::Proxy(config) => crate::proxy::run(&config),
     }
+}
+
+/// Writes a single value (a path) as pg_tmp writes its URL: newline-ended
+/// on a terminal only (see `format::one_value`).
+pub fn print_value(text: &str) -> Result<()> {
+    print(&crate::format::one_value(
+        text,
+        std::io::stdout().is_terminal(),
+    ))
 }
 
 /// Writes the product to stdout; a closed pipe (`pgtmp list | head`) is not

@@ -50,8 +50,9 @@ pub enum Error {
         problem: SettingProblem,
     },
 
-    /// `-o` cannot be split into words.
-    #[error("cannot split `-o {options}`: {reason}")]
+    /// `-o` that cannot be split into words, or that would open the
+    /// server or break its URL (see `server_options`).
+    #[error("`-o {options}`: {reason}")]
     ServerOptions { options: String, reason: String },
 
     /// The `--run-as` account cannot be used.

@@ -127,6 +127,8 @@ pub enum LoaderProblem {
 pub enum PathProblem {
     NotUtf8,
     NotADirectory,
+    /// Inside pgtmp's pool, templates or spares, which it hands out.
+    Internal,
     /// As root: a symbolic link another user made, never followed.
     PlantedLink,
 }
@@ -154,7 +156,7 @@ impl BaseProblem {
 
     pub fn hint(&self) -> &'static str {
         match self {
-            BaseProblem::NotUtf8 => "set PGTMP_DIR to a path in UTF-8",
+            BaseProblem::NotUtf8 => "set PGTMP_DIR (or SYSTMP) to a path in UTF-8",
             BaseProblem::NotADirectory => "set PGTMP_DIR to a directory of your own",
             BaseProblem::Link(_) => "set PGTMP_DIR to a real directory, not a link",
             BaseProblem::Owner { as_root: false, .. } => {
@@ -346,6 +348,7 @@ impl fmt::Display for PathProblem {
         f.write_str(match self {
             PathProblem::NotUtf8 => "the path is not valid UTF-8",
             PathProblem::NotADirectory => "not a directory",
+            PathProblem::Internal => "it is inside pgtmp's own directories",
             PathProblem::PlantedLink => {
                 "a symbolic link another user made; refusing to follow it as root"
             }
@@ -359,6 +362,9 @@ impl PathProblem {
             PathProblem::NotUtf8 => "give `-d` a path in UTF-8",
             PathProblem::NotADirectory => {
                 "give `-d` a missing or empty directory, or an existing data directory"
+            }
+            PathProblem::Internal => {
+                "use `pgtmp initdb` for a data directory to give `-d`, or a directory of your own"
             }
             PathProblem::PlantedLink => "give `-d` the directory itself, or a link of your own",
         }

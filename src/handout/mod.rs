@@ -16,18 +16,19 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::datadir::{prepare_as_root, prepare_user_dir};
-use crate::error::{Error, Result, VersionProblem};
+use crate::error::{Error, PathProblem, Result, VersionProblem};
 use crate::fixture::caller::Caller;
 use crate::fixture::{self, Files, Fixture};
 use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance, Plan};
 use crate::instance::{Meta, Settings, port};
 use crate::json::Connection;
-use crate::paths::Layout;
+use crate::paths::{Layout, Place};
 use crate::pg::Install;
 use crate::pool::{self, template};
 use crate::process;
-use crate::{pg, refill, spare, trace};
+use crate::server_options::ServerOptions;
+use crate::{pg, refill, spare, trace, url};
 
 /// The default idle timeout, as pg_tmp's.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -38,7 +39,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// its URL to stop it.
 #[derive(Debug)]
 pub struct Handout {
+    /// The URL naming the role: what `url()` gives a library caller.
     url: String,
+    /// As `pgtmp` prints it: pg_tmp's shape, no user for a socket.
+    printed: String,
     dir: PathBuf,
     /// `-k` without `-d`: where the data stays after the server stops.
     kept_data_dir: Option<PathBuf>,
@@ -47,7 +51,10 @@ pub struct Handout {
 }
 
 impl Handout {
-    /// The connection URL.
+    /// The connection URL, naming the user (as `-F url-with-user`): in a
+    /// library caller's process, the OS user need not be the role (as root,
+    /// it is the `--run-as` account once the hand-out has run), and the
+    /// socket URL `pgtmp` prints leaves the user to the OS.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -63,10 +70,12 @@ impl Handout {
         self.kept_data_dir.as_deref()
     }
 
-    /// The instance printed in `format`, newline-terminated.
+    /// The instance printed in `format`: a one-line form (`url`, `dsn`,
+    /// ...) without a newline, `env` and `json` newline-terminated (see
+    /// [`format::one_value`] for pg_tmp's rule on a terminal).
     pub fn render(&self, format: Format) -> Result<String> {
         match format {
-            Format::Url => Ok(format!("{}\n", self.url)),
+            Format::Url => Ok(self.printed.clone()),
             other => format::render(other, &Meta::read(&self.dir)?, &self.install),
         }
     }
@@ -157,22 +166,39 @@ fn make_room(config: &Config, request: &Request, files: &Files) -> Option<String
 
 fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> Result<Handout> {
     let layout = &config.layout;
+    // Read as `postgres` will read them: what would open the server or
+    // break its URL is refused whoever asks (the command line says so
+    // first, as a usage error).
+    let options = ServerOptions::from_words(&request.server_options).map_err(|reason| {
+        Error::ServerOptions {
+            options: request.server_options.join(" "),
+            reason,
+        }
+    })?;
+    // `-o '-p N'` is `-p N`; it comes after `-p`, as pg_tmp passes `-o`.
+    let port = options.port.or(request.port);
     let spec = config.template_spec()?;
     trace::mark("found PostgreSQL");
     // With -f/-x/--now, the template (and so the pool and the spares)
-    // is the fixture's.
+    // is the fixture's; its load needs neither the port nor the listener.
     let fixture = Fixture::new(
         files,
         &request.extensions,
         request.now.as_deref(),
-        &request.server_options,
+        &options.args,
     );
     let key = match &fixture {
         Some(f) => f.key(&spec.key()),
         None => spec.key(),
     };
     trace::mark("template key known");
-    let tcp = request.tcp || request.port.is_some();
+    let tcp = request.tcp || port.is_some();
+    options
+        .check_listener(tcp, request.shared_tx)
+        .map_err(|reason| Error::ServerOptions {
+            options: request.server_options.join(" "),
+            reason,
+        })?;
     let settings = settings(request)?;
     let spares = request.takes_spare() && config.spare_max > 0;
     let claimed = match spares {
@@ -187,6 +213,8 @@ fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> R
                 key: &key,
                 fixture: fixture.as_ref().map(|f| (f, caller)),
                 tcp,
+                port,
+                server_options: server_args(&options, tcp),
                 settings,
             };
             new.run(config, request)?
@@ -200,7 +228,8 @@ fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> R
     };
     after_handout(config, &key, spares.then_some(&kind));
     Ok(Handout {
-        url,
+        url: url::with_user(&url, &config.identity.role),
+        printed: url,
         kept_data_dir: (request.keep && request.datadir.is_none())
             .then(|| meta.primary.data_dir.clone()),
         dir,
@@ -245,6 +274,10 @@ struct Launch<'a> {
     /// The fixture, and who loads its files.
     fixture: Option<(&'a Fixture, &'a Caller)>,
     tcp: bool,
+    /// `-p`, or `-o '-p N'`.
+    port: Option<u16>,
+    /// What `postgres` gets of `-o` (see `server_args`).
+    server_options: Vec<String>,
     settings: Settings,
 }
 
@@ -252,7 +285,7 @@ impl Launch<'_> {
     /// Makes the instance and waits for its supervisor to say it is ready:
     /// the URL, the directory, how to acknowledge, the metadata.
     fn run(self, config: &Config, request: &Request) -> Result<(String, PathBuf, Ack, Meta)> {
-        if let Some(port) = request.port
+        if let Some(port) = self.port
             && port::in_use(port)
         {
             return Err(Error::PortInUse(port));
@@ -266,10 +299,10 @@ impl Launch<'_> {
             role: config.identity.role.clone(),
             uid: config.identity.uid,
             tcp: self.tcp,
-            port: request.port,
+            port: self.port,
             data_dir,
             user_data_dir,
-            server_options: request.server_options.clone(),
+            server_options: self.server_options,
             bindir: self.spec.install.bindir.clone(),
             settings: self.settings,
             spare: None,
@@ -297,12 +330,16 @@ fn data_dir(
     let layout = &config.layout;
     let data = new.data_dir();
     match &request.datadir {
-        // `pgtmp start -d "$(pgtmp initdb)"`, as with pg_tmp: that entry is
-        // ours, so claim it like any pool entry.
-        Some(d) if pool_entry(layout, key, d) => {
-            fs::rename(d, &data).map_err(Error::io("claim pool entry", d))?;
-            Ok((data, false))
+        // `pgtmp start -d "$(pgtmp initdb)"`, as with pg_tmp: used where it
+        // is, so that `stop -d` with the same path finds it, and deleted
+        // with the instance unless kept.
+        Some(d) if layout.place(d) == Place::Initdb => {
+            Ok((prepare_user_dir(config, spec, d)?, false))
         }
+        Some(d) if layout.place(d) == Place::Internal => Err(Error::DataDirPath {
+            dir: d.clone(),
+            problem: PathProblem::Internal,
+        }),
         Some(d) => Ok((prepare_user_dir(config, spec, d)?, true)),
         None => {
             if !pool::claim(layout, key, &data)? {
@@ -326,13 +363,16 @@ fn after_handout(config: &Config, key: &str, spares: Option<&spare::Kind>) {
     trace::mark("refill started");
 }
 
-/// Whether `dir` is an entry of our pool (as `pgtmp initdb` prints them).
-fn pool_entry(layout: &Layout, key: &str, dir: &Path) -> bool {
-    let pool = layout.pool(key);
-    let (Ok(dir), Ok(pool)) = (dir.canonicalize(), pool.canonicalize()) else {
-        return false;
-    };
-    dir.parent() == Some(pool.as_path())
+/// The options `postgres` gets after pgtmp's own: `-o`'s, one option per
+/// word as read, and its loopback listen addresses last, so that they win
+/// over pgtmp's 127.0.0.1.
+fn server_args(options: &ServerOptions, tcp: bool) -> Vec<String> {
+    let mut args = options.args.clone();
+    if let Some(listen) = options.tcp_listen().filter(|_| tcp) {
+        args.push("-c".into());
+        args.push(format!("listen_addresses={listen}"));
+    }
+    args
 }
 
 /// The data directory's major version must be one whose readiness we can

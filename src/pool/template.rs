@@ -16,7 +16,7 @@ use crate::pg::Install;
 use crate::random;
 
 /// Bumped when what a template contains changes, so old ones are not reused.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// Settings every instance starts with; `-o` overrides them. Durability is
 /// worthless for a throwaway database, and these make writes several times
@@ -33,6 +33,9 @@ min_wal_size = 2MB
 checkpoint_timeout = 30min
 shared_buffers = 16MB
 listen_addresses = ''
+# Only the owner may connect through the socket, besides its directory
+# being private: a second line of defence should it ever end up elsewhere.
+unix_socket_permissions = 0700
 # Dynamic shared memory in the data directory, not /dev/shm: an instance
 # killed hard cannot leak PostgreSQL.* segments there, since its directory
 # is removed after it.
@@ -40,13 +43,16 @@ dynamic_shared_memory_type = mmap
 ";
 
 /// Trust on the socket, whose directory only its owner can enter; a password
-/// on TCP, which every local user can reach.
+/// on TCP, which every local user can reach (IPv6 loopback too, for
+/// `-t -o '-h localhost'`).
 const HBA: &str = "\
 # pgtmp: the socket directory is private (mode 0700); TCP needs the password.
 local   all           all                 trust
 local   replication   all                 trust
 host    all           all   127.0.0.1/32  scram-sha-256
 host    replication   all   127.0.0.1/32  scram-sha-256
+host    all           all   ::1/128       scram-sha-256
+host    replication   all   ::1/128       scram-sha-256
 ";
 
 /// What identifies a template: the binaries, the initdb options, the

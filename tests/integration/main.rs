@@ -25,6 +25,7 @@ mod load;
 mod locale;
 mod parallel;
 mod paths;
+mod pg_tmp;
 mod pool;
 mod proxy;
 mod races;

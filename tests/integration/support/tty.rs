@@ -1,10 +1,11 @@
 //! A pseudo-terminal, for tests of what a real Ctrl-C does: typed into the
 //! terminal, it makes the kernel send SIGINT to the terminal's foreground
 //! process group (with `si_code` SI_KERNEL, as from a keyboard), which no
-//! `kill` from a test can imitate.
+//! `kill` from a test can imitate; and of what a program prints when its
+//! stdout is a terminal.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -54,6 +55,19 @@ impl Terminal {
                 Ok(())
             });
         }
+    }
+
+    /// Makes the terminal `cmd`'s stdout (and nothing else of it).
+    pub fn as_stdout(&self, cmd: &mut Command) {
+        cmd.stdout(self.slave.try_clone().expect("dup the terminal"));
+    }
+
+    /// What was written to the terminal and not yet read (one read: the
+    /// caller waits for the writer to finish first).
+    pub fn output(&mut self) -> String {
+        let mut buf = [0u8; 4096];
+        let n = self.master.read(&mut buf).expect("read the terminal");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
     }
 
     /// Types Ctrl-C.
