@@ -24,8 +24,8 @@ pub struct Config {
     pub identity: Identity,
     pub pool_size: usize,
     pub initdb_opts: Vec<String>,
-    pub pg_bindir: Option<PathBuf>,
-    pub pg_version: Option<u32>,
+    /// Where to look for PostgreSQL and which one to take.
+    pub pg: pg::Search,
     /// The most standbys kept ready per class; 0: none.
     pub standby_max: usize,
     /// How long an unclaimed standby waits before it stops.
@@ -69,16 +69,27 @@ impl Config {
                 .map_err(|e| Error::other(format!("PGTMP_INITDB_OPTS: {e}")))?,
             Err(_) => Vec::new(),
         };
+        let layout = Layout::new(base);
+        let pg = pg::Search {
+            bindir: global.pg_bindir.clone(),
+            bindir_env: env_path("PGTMP_PG_BINDIR"),
+            major: global.pg_version,
+            path: std::env::var_os("PGTMP_PG_PATH")
+                .map(|v| {
+                    std::env::split_paths(&v)
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .map(|p| std::path::absolute(&p).unwrap_or(p))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            cache: Some(layout.pg_cache()),
+        };
         Ok(Config {
-            layout: Layout::new(base),
+            layout,
             identity,
             pool_size,
             initdb_opts,
-            pg_bindir: global
-                .pg_bindir
-                .clone()
-                .or_else(|| env_path("PGTMP_PG_BINDIR")),
-            pg_version: global.pg_version,
+            pg,
             standby_max,
             standby_timeout,
         })
@@ -94,11 +105,7 @@ impl Config {
 
     /// Finds PostgreSQL and says which template it needs.
     pub fn template_spec(&self) -> Result<Spec> {
-        let install = pg::find(
-            self.pg_bindir.as_deref(),
-            self.pg_version,
-            Some(&self.layout.pg_cache()),
-        )?;
+        let install = pg::find(&self.pg)?;
         Ok(Spec {
             install,
             role: self.identity.role.clone(),

@@ -28,11 +28,13 @@ pub enum Error {
         source: io::Error,
     },
 
-    /// No usable PostgreSQL installation.
-    #[error("PostgreSQL not found{}; looked in: {looked}", version.map(|v| format!(" (version {v})")).unwrap_or_default())]
+    /// No usable PostgreSQL installation (of `version`, when one was asked
+    /// for; `found` lists the versions there are).
+    #[error("PostgreSQL{} not found{}; looked in: {looked}", version.map(|v| format!(" {v}")).unwrap_or_default(), found_list(found))]
     PgNotFound {
         looked: String,
         version: Option<u32>,
+        found: Vec<String>,
     },
 
     /// A helper program (initdb, postgres --single) failed.
@@ -89,13 +91,15 @@ pub enum Error {
         hint: Option<String>,
     },
 
-    /// A client program pgtmp needs (psql, pg_restore) is not next to
-    /// `postgres`.
-    #[error("{program} not found in {}, next to postgres", bindir.display())]
+    /// A client program pgtmp needs (psql, pg_restore) is neither next to
+    /// `postgres` nor in any other installation pgtmp found (of version
+    /// `minimum` or newer, where that matters).
+    #[error("{program} not found in {} (PostgreSQL {}) nor in any other installation pgtmp found", bindir.display(), major.map(|v| v.to_string()).unwrap_or_else(|| "?".into()))]
     MissingClient {
         program: &'static str,
         bindir: PathBuf,
         major: Option<u32>,
+        minimum: Option<u32>,
     },
 
     /// `-x EXT`: the extension is not installed for this PostgreSQL.
@@ -104,7 +108,8 @@ pub enum Error {
         name: String,
         major: u32,
         bindir: PathBuf,
-        package: String,
+        /// Where this server looks for extensions, if it said.
+        extension_dir: Option<PathBuf>,
     },
 
     /// The filesystem holding `path` (the base directory) is full.
@@ -125,6 +130,15 @@ fn exec_message(program: &str, source: &io::Error) -> String {
     match source.kind() {
         io::ErrorKind::NotFound => format!("{program}: command not found"),
         _ => format!("cannot run {program}: {source}"),
+    }
+}
+
+/// `; found 13.23, 15.14` (or nothing when nothing was found).
+fn found_list(found: &[String]) -> String {
+    if found.is_empty() {
+        String::new()
+    } else {
+        format!(" among {} (`pgtmp versions` lists them)", found.join(", "))
     }
 }
 
@@ -221,7 +235,7 @@ impl Error {
             },
             Error::PgNotFound { version, .. } => Some(match version {
                 Some(v) => format!(
-                    "install it (Debian/Ubuntu: `apt-get install postgresql-{v}`) or point `--pg-bindir`/PGTMP_PG_BINDIR at its bin directory"
+                    "install it (Debian/Ubuntu: `apt-get install postgresql-{v}`, from apt.postgresql.org for a version the distribution lacks) and, if it is not in a usual place, add its bin directory to PGTMP_PG_PATH"
                 ),
                 None => "install PostgreSQL (Debian/Ubuntu: `apt-get install postgresql`, Fedora: `dnf install postgresql-server`, macOS: `brew install postgresql`) or point `--pg-bindir`/PGTMP_PG_BINDIR at its bin directory".into(),
             }),
@@ -242,12 +256,22 @@ impl Error {
                     "make it readable by the account PostgreSQL runs as (as root: `postgres`, or the `--run-as` one)".into(),
                 )
             }
-            Error::MissingClient { major, .. } => Some(format!(
-                "install PostgreSQL's client programs of the same version (Debian/Ubuntu: `apt-get install postgresql-client{}`), or point `--pg-bindir` at a bin directory that has them",
-                major.map(|v| format!("-{v}")).unwrap_or_default()
-            )),
-            Error::MissingExtension { name, package, .. } => Some(format!(
-                "install it (Debian/Ubuntu: `apt-get install {package}`, the likely package), or drop `-x {name}`"
+            Error::MissingClient {
+                program,
+                major,
+                minimum,
+                ..
+            } => Some(crate::pg::packages::client_hint(program, *major, *minimum)),
+            Error::MissingExtension {
+                name,
+                major,
+                bindir,
+                extension_dir,
+            } => Some(crate::pg::packages::extension_hint(
+                name,
+                *major,
+                bindir,
+                extension_dir.as_deref(),
             )),
             Error::Exec { source, .. } => match source.kind() {
                 io::ErrorKind::NotFound => Some(

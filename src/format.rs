@@ -50,11 +50,8 @@ pub fn render(format: Format, meta: &Meta) -> Result<String> {
         Format::Env => return Ok(env_lines(&meta.url, &t)),
         Format::Json => {
             let pid = registry::postmaster_pid(&meta.data_dir);
-            let version = Install {
-                bindir: meta.bindir.clone(),
-            }
-            .version()?;
-            let value = details(meta, &t, pid, &version);
+            let version = Install::at(&meta.bindir)?.version;
+            let value = details(meta, &t, pid, version.as_str());
             serde_json::to_string_pretty(&value).expect("JSON values serialize")
         }
     };

@@ -9,6 +9,7 @@ mod initdb;
 mod list;
 pub mod start;
 mod stop;
+mod versions;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -31,6 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Stop(args)) => stop::run(&args, &global),
         Some(Command::List { json, standbys }) => list::run(json, standbys, &global),
+        Some(Command::Versions { json }) => versions::run(json, &global),
         Some(Command::Gc { all }) => gc::run(all, &global),
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),
         Some(Command::Completions { shell }) => generate::completions(shell),

@@ -15,7 +15,7 @@ use crate::pg::Install;
 use crate::random;
 
 /// Bumped when what a template contains changes, so old ones are not reused.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// Settings every instance starts with; `-o` overrides them. Durability is
 /// worthless for a throwaway database, and these make writes several times
@@ -96,6 +96,7 @@ pub fn ensure(layout: &Layout, spec: &Spec) -> Result<PathBuf> {
 
 /// initdb, settings, and the `test` database, into `dir`.
 fn build(spec: &Spec, dir: &Path) -> Result<()> {
+    let features = spec.install.features();
     let mut initdb = Command::new(spec.install.initdb());
     initdb
         .arg("-D")
@@ -103,6 +104,7 @@ fn build(spec: &Spec, dir: &Path) -> Result<()> {
         .args(["--no-sync", "--auth=trust", "--encoding=UTF8", "--locale=C"])
         .args(["--wal-segsize=1", "--username"])
         .arg(&spec.role)
+        .args(features.initdb_options())
         .args(&spec.initdb_opts)
         // initdb reads these; the caller's must not change the template.
         .env_remove("PGDATA")
@@ -111,24 +113,21 @@ fn build(spec: &Spec, dir: &Path) -> Result<()> {
     run(&mut initdb, "initdb", None)?;
     crate::trace::mark("initdb done");
 
-    append(&dir.join("postgresql.conf"), SETTINGS)?;
+    append(
+        &dir.join("postgresql.conf"),
+        &format!("{SETTINGS}{}", features.settings()),
+    )?;
     fs::write(dir.join("pg_hba.conf"), HBA).map_err(Error::io("write", dir.join("pg_hba.conf")))?;
 
     // Single-user mode creates the database without a server, socket or
     // port: ~40 ms on tmpfs, and the directory stays cleanly shut down.
-    // FILE_COPY (PostgreSQL 15+; older versions only have that) copies the
-    // files instead of WAL-logging every page: ~10 ms faster here.
-    let major = fs::read_to_string(dir.join("PG_VERSION")).unwrap_or_default();
-    let create = match major.trim().parse::<u32>() {
-        Ok(v) if v >= 15 => "CREATE DATABASE test STRATEGY = FILE_COPY;\n",
-        _ => "CREATE DATABASE test;\n",
-    };
+    let create = features.create_database("test");
     let mut single = Command::new(spec.install.postgres());
     single
         .args(["--single", "-D"])
         .arg(dir)
         .args(["-c", "exit_on_error=on", "template1"]);
-    run(&mut single, "postgres --single", Some(create))?;
+    run(&mut single, "postgres --single", Some(&create))?;
     crate::trace::mark("database test created");
     Ok(())
 }

@@ -1,0 +1,60 @@
+//! `pgtmp versions [--json]`: the PostgreSQL installations pgtmp can use,
+//! newest first, and which one it would take; unusable ones are named on
+//! stderr with the reason.
+
+use std::io::IsTerminal;
+
+use super::print;
+use crate::cli::GlobalArgs;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::pg;
+
+pub fn run(json: bool, global: &GlobalArgs) -> Result<()> {
+    let config = Config::resolve(global)?;
+    config.enter()?;
+    let all = pg::discover(&config.pg);
+    for (dir, why) in &all.skipped {
+        eprintln!(
+            "pgtmp: skipping {}: {}",
+            dir.display(),
+            why.replace('\n', " ")
+        );
+    }
+    let rows = pg::rows(&all);
+    if json {
+        let text = serde_json::to_string_pretty(&rows)
+            .map_err(|e| Error::other(format!("cannot print the versions: {e}")))?;
+        print(&format!("{text}\n"))?;
+    } else {
+        print(&text(&rows))?;
+    }
+    if all.chosen.is_none() {
+        // None to use (none at all, or none of `--pg-version`): the same
+        // search gives the error that says where it looked.
+        pg::find(&config.pg)?;
+    }
+    Ok(())
+}
+
+/// Tab-separated rows, with a header on a terminal.
+fn text(rows: &[pg::Listed]) -> String {
+    let mut out = String::new();
+    if std::io::stdout().is_terminal() {
+        out.push_str("VERSION\tBINDIR\tTOOLS\tDEFAULT\n");
+    }
+    for r in rows {
+        let tools = if r.tools.is_empty() {
+            "-".to_string()
+        } else {
+            r.tools.join(",")
+        };
+        out.push_str(&format!(
+            "{}\t{}\t{tools}\t{}\n",
+            r.version,
+            r.bindir.display(),
+            if r.default { "default" } else { "-" }
+        ));
+    }
+    out
+}
