@@ -66,18 +66,17 @@ pub struct Chosen {
     pub path: PathBuf,
     /// The version of the installation it comes from.
     pub version: Version,
-    /// It comes from another installation than the server's (say so once).
-    pub borrowed: bool,
+    /// Why it comes from another installation than the server's, if it
+    /// does (say so once).
+    pub borrowed: Option<String>,
 }
 
 impl Chosen {
     /// What to tell the user when the program is borrowed.
-    pub fn note(&self, server: &Install) -> Option<String> {
-        self.borrowed.then(|| {
+    pub fn note(&self) -> Option<String> {
+        self.borrowed.as_ref().map(|why| {
             format!(
-                "{} has no {}: using {} {} from {}",
-                server.bindir.display(),
-                self.tool,
+                "{why}: using {} {} from {}",
                 self.tool,
                 self.version,
                 self.path.parent().unwrap_or(Path::new("")).display()
@@ -108,9 +107,18 @@ pub fn choose(
             tool,
             path: server.tool(tool),
             version: server.version.clone(),
-            borrowed: false,
+            borrowed: None,
         });
     }
+    let why = match archive {
+        Some(header) if server.has(tool) => format!(
+            "the {tool} {} of {} cannot read archive format {}",
+            server.version,
+            server.bindir.display(),
+            header.format_text()
+        ),
+        _ => format!("{} has no {tool}", server.bindir.display()),
+    };
     let with_tool: Vec<&Install> = others
         .iter()
         .map(|f| &f.install)
@@ -125,7 +133,7 @@ pub fn choose(
             tool,
             path: install.tool(tool),
             version: install.version.clone(),
-            borrowed: true,
+            borrowed: Some(why),
         });
     }
     match (tool, archive) {
@@ -263,11 +271,8 @@ mod tests {
             root.found("pg18", "18.6", true),
         ];
         let psql = choose(Tool::Psql, &server, &others, None).unwrap();
-        assert_eq!(
-            (&psql.path, psql.borrowed),
-            (&root.bin("pg15", "psql"), true)
-        );
-        let note = psql.note(&server).unwrap();
+        assert_eq!(psql.path, root.bin("pg15", "psql"));
+        let note = psql.note().unwrap();
         assert!(
             note.contains("has no psql: using psql 15.14 from"),
             "{note}"
@@ -285,11 +290,13 @@ mod tests {
 
         let own = root.install("pg15", "15.14", true);
         let chosen = choose(Tool::PgRestore, &own, &others, Some(&by15)).unwrap();
-        assert!(!chosen.borrowed && chosen.note(&own).is_none());
+        assert!(chosen.note().is_none());
+        let newer = choose(Tool::PgRestore, &own, &others, Some(&by18)).unwrap();
+        let note = newer.note().unwrap();
         assert!(
-            choose(Tool::PgRestore, &own, &others, Some(&by18))
-                .unwrap()
-                .borrowed
+            note.contains("the pg_restore 15.14 of")
+                && note.contains("cannot read archive format 1.16: using pg_restore 18.6"),
+            "{note}"
         );
     }
 
