@@ -61,6 +61,7 @@ pub fn run(args: &StartArgs, global: &GlobalArgs, owner: Option<u32>) -> Result<
     }
     if let Some(dir) = &args.datadir {
         prepare_as_root(&config, dir)?;
+        config.pg.follow_data_dir(dir);
     }
     config.enter()?;
     start(&config, args, owner).map_err(|e| e.on_filesystem_of(&config.layout.base))
@@ -147,7 +148,7 @@ fn start(config: &Config, args: &StartArgs, owner: Option<u32>) -> Result<Handou
         }
     };
     trace::mark("data directory ready");
-    check_version(&data_dir)?;
+    check_version(&data_dir, &spec.install)?;
 
     let (socket_dir, socket_dir_separate) =
         paths::socket_dir(&new.dir, &new.id, config.identity.uid)?;
@@ -222,8 +223,9 @@ fn pool_entry(layout: &paths::Layout, key: &str, dir: &Path) -> bool {
 }
 
 /// The data directory's major version must be one whose readiness we can
-/// see (10+): reading PG_VERSION costs nothing, running postgres does.
-fn check_version(data_dir: &Path) -> Result<()> {
+/// see (10+), and the binaries' own: reading PG_VERSION costs nothing,
+/// running postgres does, and a server of another major only refuses.
+fn check_version(data_dir: &Path, install: &crate::pg::Install) -> Result<()> {
     let path = data_dir.join("PG_VERSION");
     let text = fs::read_to_string(&path).map_err(Error::io("read", &path))?;
     let major: u32 = text
@@ -232,14 +234,29 @@ fn check_version(data_dir: &Path) -> Result<()> {
         .next()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    if major < crate::pg::MIN_MAJOR {
+    if !crate::pg::Features::of_major(major).supported() {
         return Err(Error::with_hint(
             format!(
-                "{} is PostgreSQL {}, older than 10",
+                "{} is PostgreSQL {}, older than {}",
                 data_dir.display(),
-                text.trim()
+                text.trim(),
+                crate::pg::MIN_MAJOR
             ),
             "use PostgreSQL 10 or newer (`--pg-version`, `--pg-bindir`)",
+        ));
+    }
+    if major != install.version.major {
+        return Err(Error::with_hint(
+            format!(
+                "{} is a PostgreSQL {major} data directory, but {} is PostgreSQL {}",
+                data_dir.display(),
+                install.bindir.display(),
+                install.version
+            ),
+            format!(
+                "without `--pg-version` and `--pg-bindir` pgtmp takes a PostgreSQL {major} itself (`pgtmp versions` lists those found); or give `-d` a directory of version {}",
+                install.version.major
+            ),
         ));
     }
     Ok(())

@@ -39,6 +39,20 @@ pub struct Search {
     pub cache: Option<PathBuf>,
 }
 
+impl Search {
+    /// `-d DIR` of an existing data directory: unless `--pg-bindir` or
+    /// `--pg-version` says otherwise, its `PG_VERSION` is the major to use
+    /// (as `--pg-version` would, so it wins over `PGTMP_PG_BINDIR`).
+    pub fn follow_data_dir(&mut self, data_dir: &Path) {
+        if self.bindir.is_some() || self.major.is_some() {
+            return;
+        }
+        self.major = std::fs::read_to_string(data_dir.join("PG_VERSION"))
+            .ok()
+            .and_then(|v| v.trim().parse().ok());
+    }
+}
+
 /// Install places with one version per directory, newest name first.
 const PATTERNS: [&str; 5] = [
     "/usr/lib/postgresql/*/bin",

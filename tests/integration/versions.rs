@@ -357,3 +357,30 @@ fn spare_claim_on_every_version() {
         }
     });
 }
+
+/// `initdb -d DIR` of a version, then `start -d DIR` without saying which:
+/// the data directory's own version is chosen; another is refused clearly.
+#[test]
+fn datadir_on_every_version() {
+    each_major("a data directory of its own", |t, pg| {
+        let major = pg.major.to_string();
+        let dir = t.join(format!("data-{major}"));
+        let dir_arg = dir.to_str().expect("utf-8");
+        pgtmp(t, &["initdb", "-d", dir_arg, "--pg-version", &major])
+            .run()
+            .assert_success();
+        let out = pgtmp(t, &["start", "-d", dir_arg, "-w", "0", "--standby", "0"]).run();
+        out.assert_success();
+        let u = out.one_line().to_string();
+        assert_version(&u, pg);
+        pgtmp(t, &["stop", &u]).run().assert_success();
+        if let Some(other) = majors().iter().find(|o| o.major != pg.major) {
+            let other = other.major.to_string();
+            let out = pgtmp(t, &["start", "-d", dir_arg, "--pg-version", &other]).run();
+            out.assert_error(
+                1,
+                &[&format!("is a PostgreSQL {major} data directory"), "hint:"],
+            );
+        }
+    });
+}
