@@ -44,6 +44,8 @@ mod server;
 mod stats;
 #[path = "bench/targets.rs"]
 mod targets;
+#[path = "bench/versions.rs"]
+mod versions;
 #[path = "bench/workspace.rs"]
 mod workspace;
 
@@ -130,6 +132,10 @@ fn run(args: &Args) -> Result<(), String> {
     }
     if wanted("reap") {
         reap::reap(&mut bench, &mut results, args.samples.min(5));
+    }
+    if wanted("versions") {
+        // A quarter of the samples: six versions, each with initdb per cold one.
+        versions::run(&mut bench, &mut results, args.samples.div_ceil(4));
     }
     if !interrupt::interrupted() && args.only.is_none() {
         results.footprints.push(footprint::pgtmp(&mut bench));
