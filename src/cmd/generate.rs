@@ -68,7 +68,7 @@ const EXTRA: &str = r#".SH ENVIRONMENT
 The per-user base directory (created with mode 0700 and marked with a \fI.pgtmp\fR file; an existing directory must be empty, or pgtmp's, and its owner's). Default: \fI$XDG_RUNTIME_DIR/pgtmp\fR or \fI/dev/shm/pgtmp\-UID\fR when that tmpfs has room, else \fI$TMPDIR/pgtmp\-UID\fR or \fI/tmp/pgtmp\-UID\fR.
 .TP
 \fBPGTMP_PG_BINDIR\fR
-The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR, but \fB\-\-pg\-version\fR wins over it). Otherwise pgtmp asks \fBpg_config \-\-bindir\fR, searches PATH, \fBPGTMP_PG_PATH\fR, then \fI/usr/lib/postgresql/*/bin\fR, \fI/usr/pgsql\-*/bin\fR, Homebrew and Postgres.app. \fBpgtmp versions\fR lists what it finds; versions are what the binaries say.
+The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR, but \fB\-\-pg\-version\fR wins over it). Otherwise pgtmp asks \fBpg_config \-\-bindir\fR, searches PATH, \fBPGTMP_PG_PATH\fR, then \fI/usr/lib/postgresql/*/bin\fR, \fI/usr/pgsql\-*/bin\fR, Homebrew, Postgres.app, MacPorts and the EnterpriseDB installers. \fBpgtmp versions\fR lists what it finds; versions are what the binaries say.
 .TP
 \fBPGTMP_PG_PATH\fR
 More places to search, separated by colons: bin directories, or prefixes holding \fIbin/\fR (searched after PATH, so the default stays the same). \fB\-\-pg\-version N\fR takes the newest N.x among everything found, and psql or pg_restore missing from a server's installation come from the nearest one that can do the job.

@@ -53,13 +53,18 @@ impl Search {
     }
 }
 
-/// Install places with one version per directory, newest name first.
-const PATTERNS: [&str; 5] = [
+/// Install places with one version per directory, newest name first:
+/// Debian/Ubuntu, PGDG RPMs, Homebrew (Apple silicon, Intel), Postgres.app,
+/// MacPorts, EnterpriseDB's installers (macOS, Linux).
+const PATTERNS: [&str; 8] = [
     "/usr/lib/postgresql/*/bin",
     "/usr/pgsql-*/bin",
     "/opt/homebrew/opt/postgresql@*/bin",
     "/usr/local/opt/postgresql@*/bin",
     "/Applications/Postgres.app/Contents/Versions/*/bin",
+    "/opt/local/lib/postgresql*/bin",
+    "/Library/PostgreSQL/*/bin",
+    "/opt/PostgreSQL/*/bin",
 ];
 
 /// Install places of a single version.
@@ -332,12 +337,12 @@ impl<'a> Candidates<'a> {
                 let dirs = self.search.path.iter().map(|e| bindir_of(e)).collect();
                 (dirs, "PGTMP_PG_PATH")
             }
-            n @ 3..=7 => {
+            n if n - 3 < PATTERNS.len() => {
                 let pattern = PATTERNS[n - 3];
                 (glob_versions(pattern), pattern)
             }
-            n @ 8..=10 => {
-                let place = PLACES[n - 8];
+            n if n - 3 - PATTERNS.len() < PLACES.len() => {
+                let place = PLACES[n - 3 - PATTERNS.len()];
                 (vec![PathBuf::from(place)], place)
             }
             _ => return None,
