@@ -237,7 +237,7 @@ impl Error {
                 Some(v) => format!(
                     "install it (Debian/Ubuntu: `apt-get install postgresql-{v}`, from apt.postgresql.org for a version the distribution lacks) and, if it is not in a usual place, add its bin directory to PGTMP_PG_PATH"
                 ),
-                None => "install PostgreSQL (Debian/Ubuntu: `apt-get install postgresql`, Fedora: `dnf install postgresql-server`, macOS: `brew install postgresql`) or point `--pg-bindir`/PGTMP_PG_BINDIR at its bin directory".into(),
+                None => "install PostgreSQL (Debian/Ubuntu: `apt-get install postgresql`, Fedora: `dnf install postgresql-server`, macOS: `brew install postgresql@17`), or add the bin directory of one pgtmp does not know to PGTMP_PG_PATH".into(),
             }),
             Error::PortInUse(_) => {
                 Some("choose another port with `-p`, or use `-t` to pick a free one".into())

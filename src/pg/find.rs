@@ -206,11 +206,13 @@ fn newest_of(found: &[Found], want: u32) -> Option<usize> {
 /// A directory named by the user: it must be a usable installation.
 fn explicit(dir: &Path, named_by: &str, cache: &mut Cache) -> Result<Install> {
     if !Install::is_complete(dir) {
-        return Err(Error::PgNotFound {
-            looked: format!("{} (from {named_by})", dir.display()),
-            version: None,
-            found: Vec::new(),
-        });
+        return Err(Error::with_hint(
+            format!(
+                "{} (from {named_by}) holds no executable `postgres` and `initdb`",
+                dir.display()
+            ),
+            "point it at the bin directory of a PostgreSQL installation (`pgtmp versions` lists those pgtmp finds by itself)",
+        ));
     }
     Install::read(dir, cache)
 }
