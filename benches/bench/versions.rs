@@ -15,9 +15,8 @@ use pgtmp::pg::Listed;
 
 use crate::command;
 use crate::interrupt::interrupted;
-use crate::pgtmp::Pgtmp;
 use crate::results::{Results, Series, Side};
-use crate::scenarios::{Bench, handout};
+use crate::scenarios::{Bench, first_run, handout};
 use crate::workspace::Workspace;
 
 const POOL_WAIT: Duration = Duration::from_secs(30);
@@ -112,8 +111,7 @@ pub fn run(bench: &mut Bench, results: &mut Results, rounds: usize) {
     }
 }
 
-/// A first run ever on this version: its own fresh `PGTMP_DIR`, removed
-/// once its background refill is done.
+/// A first run ever on this version: its own fresh `PGTMP_DIR`.
 fn cold_start(
     ws: &Workspace,
     bin: &Path,
@@ -122,17 +120,6 @@ fn cold_start(
     round: usize,
     series: &mut Series,
 ) -> Result<Duration, String> {
-    let pgtmp: Pgtmp = ws.pgtmp(bin, &format!("v{major}-cold-{round}"), bindir);
-    let outcome = handout(&pgtmp, &[]);
-    if outcome.is_ok()
-        && let Err(why) = pgtmp.wait_pool_full(POOL_WAIT)
-    {
-        series.note(format!("a cold start's own pool did not fill: {why}"));
-    }
-    pgtmp.stop_all();
-    Workspace::kill_leftovers(&pgtmp.base);
-    if let Err(e) = std::fs::remove_dir_all(&pgtmp.base) {
-        eprintln!("bench: warning: removing {}: {e}", pgtmp.base.display());
-    }
-    outcome
+    let pgtmp = ws.pgtmp(bin, &format!("v{major}-cold-{round}"), bindir);
+    first_run(&pgtmp, series, |p| p.wait_pool_full(POOL_WAIT).err())
 }
