@@ -1,33 +1,57 @@
 //! pgtmp: a private, throwaway PostgreSQL in well under a second.
 //!
-//! `run` parses the command line, dispatches, and prints an error once.
-//! The modules below `cmd` never write to stdout.
+//! The binary is `run`: it parses the command line, dispatches to `cmd`
+//! (the only layer that knows the command line or writes to stdout) and
+//! prints an error once. The library below it takes plain values, and a
+//! small part of it is public, for tools that want hand-outs without the
+//! command line (many in one process, a crate for `cargo test`):
+//!
+//! ```no_run
+//! use pgtmp::{Config, Options, Request, hand_out};
+//!
+//! let config = Config::resolve(&Options::default())?;
+//! let handout = hand_out(&config, &Request { tcp: true, ..Request::default() })?;
+//! println!("{}", handout.url());
+//! handout.acknowledge()?; // from here on it lives until idle
+//! # Ok::<(), pgtmp::Error>(())
+//! ```
+//!
+//! See `docs/architecture.md` for the map of the modules.
 
-pub mod child;
-pub mod cli;
-pub mod cmd;
+pub(crate) mod child;
+pub(crate) mod cli;
+pub(crate) mod cmd;
 pub mod config;
+pub(crate) mod datadir;
 pub mod error;
-pub mod fixture;
+pub(crate) mod fixture;
 pub mod format;
-pub mod gc;
-pub mod instance;
-pub mod lock;
-pub mod paths;
-pub mod pg;
-pub mod pool;
-pub mod process;
-pub mod random;
-pub mod reaper;
-pub mod standby;
-pub mod trace;
-pub mod url;
+pub(crate) mod gc;
+pub mod handout;
+pub(crate) mod instance;
+pub mod json;
+pub(crate) mod lock;
+pub(crate) mod paths;
+pub(crate) mod pg;
+pub(crate) mod pool;
+pub(crate) mod postmaster;
+pub(crate) mod process;
+pub(crate) mod random;
+pub(crate) mod reaper;
+pub(crate) mod refill;
+pub(crate) mod spare;
+pub(crate) mod trace;
+pub(crate) mod url;
+
+pub use config::{Config, Options};
+pub use error::{Error, Result};
+pub use format::Format;
+pub use handout::{Handout, Request, Topology, hand_out};
+pub use pg::Version;
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-
-use crate::error::Error;
 
 /// The whole program; `main` only turns this into an exit status.
 pub fn run() -> ExitCode {
@@ -67,4 +91,72 @@ pub fn report(e: &Error) {
     if let Some(hint) = e.hint() {
         eprintln!("hint: {hint}");
     }
+}
+
+/// This user's running instances (or, with `spares`, the servers started
+/// ahead that nobody claimed yet), as `pgtmp list --json` prints them.
+pub fn list(config: &Config, spares: bool) -> Result<Vec<json::ListEntry>> {
+    config.enter()?;
+    Ok(instance::registry::entries(&config.layout, spares))
+}
+
+/// Stops the instance whose URL `pgtmp` printed (in any of its forms) and
+/// deletes its data unless kept; returns the data directory when kept.
+pub fn stop(config: &Config, url: &str) -> Result<Option<std::path::PathBuf>> {
+    use instance::select::{Selector, select};
+    config.enter()?;
+    let mut kept = None;
+    for (dir, _) in select(&config.layout, &Selector::url(url)?)? {
+        kept = kept.or(instance::stop::stop(&dir)?);
+    }
+    Ok(kept)
+}
+
+/// What `pgtmp versions` reports.
+#[derive(Debug)]
+pub struct Versions {
+    /// Every installation pgtmp can use, newest first.
+    pub installations: Vec<json::Installation>,
+    /// Directories holding a `postgres` that cannot be used, and why.
+    pub unusable: Vec<(std::path::PathBuf, String)>,
+    /// Why none of them is the default: none found, or none of
+    /// `--pg-version`.
+    pub no_default: Option<Error>,
+}
+
+/// The PostgreSQL installations pgtmp can use, as `pgtmp versions` lists
+/// them (versions read from each `postgres --version`, remembered in the
+/// base directory until the binary changes).
+pub fn versions(config: &Config) -> Result<Versions> {
+    config.enter()?;
+    let all = pg::discover(&config.pg);
+    let mut installations: Vec<json::Installation> = all
+        .found
+        .iter()
+        .enumerate()
+        .map(|(i, f)| json::Installation {
+            bindir: f.install.bindir.clone(),
+            default: all.chosen == Some(i),
+            found_by: f.found_by.clone(),
+            major: f.install.version.major,
+            tools: pg::Tool::ALL
+                .iter()
+                .filter(|t| f.install.has(**t))
+                .map(|t| t.name().to_string())
+                .collect(),
+            version: f.install.version.clone(),
+        })
+        .collect();
+    installations.sort_by(|a, b| b.version.cmp(&a.version));
+    // The same search gives the error that says where it looked.
+    let no_default = all
+        .chosen
+        .is_none()
+        .then(|| pg::find(&config.pg).err())
+        .flatten();
+    Ok(Versions {
+        installations,
+        unusable: all.skipped,
+        no_default,
+    })
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use pgtmp::pg::Listed;
+use pgtmp::json::Installation as Listed;
 
 use crate::command;
 use crate::interrupt::interrupted;

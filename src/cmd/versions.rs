@@ -4,41 +4,35 @@
 
 use std::io::IsTerminal;
 
-use super::print;
+use super::{options, print};
 use crate::cli::GlobalArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::pg;
+use crate::json::Installation;
 
 pub fn run(json: bool, global: &GlobalArgs) -> Result<()> {
-    let config = Config::resolve(global)?;
-    config.enter()?;
-    let all = pg::discover(&config.pg);
-    for (dir, why) in &all.skipped {
+    let config = Config::resolve(&options(global))?;
+    let found = crate::versions(&config)?;
+    for (dir, why) in &found.unusable {
         eprintln!(
             "pgtmp: skipping {}: {}",
             dir.display(),
             why.replace('\n', " ")
         );
     }
-    let rows = pg::rows(&all);
     if json {
-        let text = serde_json::to_string_pretty(&rows)
+        let text = serde_json::to_string_pretty(&found.installations)
             .map_err(|e| Error::other(format!("cannot print the versions: {e}")))?;
         print(&format!("{text}\n"))?;
     } else {
-        print(&text(&rows))?;
+        print(&text(&found.installations))?;
     }
-    if all.chosen.is_none() {
-        // None to use (none at all, or none of `--pg-version`): the same
-        // search gives the error that says where it looked.
-        pg::find(&config.pg)?;
-    }
-    Ok(())
+    // None to use (none at all, or none of `--pg-version`).
+    found.no_default.map_or(Ok(()), Err)
 }
 
 /// Tab-separated rows, with a header on a terminal.
-fn text(rows: &[pg::Listed]) -> String {
+fn text(rows: &[Installation]) -> String {
     let mut out = String::new();
     if std::io::stdout().is_terminal() {
         out.push_str("VERSION\tBINDIR\tTOOLS\tDEFAULT\n");

@@ -7,14 +7,12 @@ pub mod archive;
 mod cache;
 mod features;
 mod find;
-mod listing;
 pub mod packages;
 mod tools;
 mod version;
 
 pub use features::{Features, MIN_MAJOR};
-pub use find::{Discovery, Found, Search, discover, find};
-pub use listing::{Listed, rows};
+pub use find::{Found, Search, discover, find};
 pub use tools::{Chosen, Tool, choose as client};
 pub use version::Version;
 
@@ -128,6 +126,19 @@ impl Install {
             version: Version::parse(version).expect("a version"),
         }
     }
+}
+
+/// The major version of the data directory `dir` (its `PG_VERSION`: `15`,
+/// or `9.6` before 10), which may not be the installation's (`-d`).
+pub fn data_dir_major(dir: &Path) -> Result<u32> {
+    let path = dir.join("PG_VERSION");
+    let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
+    Ok(text
+        .trim()
+        .split('.')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
 }
 
 /// Runs `postgres --version`; a binary that does not run (a missing

@@ -11,7 +11,7 @@
 use std::fs;
 use std::path::Path;
 
-use pgtmp::pg::Listed;
+use pgtmp::json::Installation as Listed;
 
 use crate::support::fake::{self, INITDB_FAILURE};
 use crate::support::root::set_mode;

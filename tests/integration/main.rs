@@ -28,7 +28,7 @@ mod paths;
 mod pool;
 mod reaper;
 mod security;
-mod standby;
+mod spare;
 mod tcp;
 mod users;
 mod versions;

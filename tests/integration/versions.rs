@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use pgtmp::pg::Listed;
+use pgtmp::json::Installation as Listed;
 
 use crate::support::command::{Output, Run};
 use crate::support::root::set_mode;
@@ -142,7 +142,7 @@ fn every_supported_major_is_installed() {
 #[test]
 fn handout_on_every_version() {
     each_major("a plain hand-out", |t, pg| {
-        let (u, _) = start(t, pg, &["--standby", "0"]);
+        let (u, _) = start(t, pg, &["--spares", "0"]);
         assert_version(&u, pg);
         let mut client = db::connect(&u);
         db::execute(
@@ -158,7 +158,7 @@ fn handout_on_every_version() {
 #[test]
 fn tcp_on_every_version() {
     each_major("a TCP hand-out", |t, pg| {
-        let (u, _) = start(t, pg, &["-t", "--standby", "0"]);
+        let (u, _) = start(t, pg, &["-t", "--spares", "0"]);
         let parsed = url::tcp(&u);
         assert_eq!(parsed.host, "127.0.0.1", "{u}");
         assert_version(&u, pg);
@@ -202,7 +202,7 @@ fn fixtures_on_every_version() {
         "citext",
         "--now",
         "2020-02-02 20:20:20+00",
-        "--standby",
+        "--spares",
         "0",
     ];
     each_major("fixtures", |t, pg| {
@@ -264,7 +264,7 @@ fn archive(t: &TestRoot, dir: &Path) -> PathBuf {
         .max_by(|a, b| a.version.cmp(&b.version))
         .map(|l| l.bindir.join("pg_dump"))
         .expect("some installation has pg_dump");
-    let out = t.pgtmp(["--standby", "0"]).run();
+    let out = t.pgtmp(["--spares", "0"]).run();
     out.assert_success();
     let source = out.one_line().to_string();
     db::execute(
@@ -300,7 +300,7 @@ fn exec_on_every_version() {
                 "exec",
                 "--pg-version",
                 &major,
-                "--standby",
+                "--spares",
                 "0",
                 "--",
                 PSQL,
@@ -320,7 +320,7 @@ fn exec_on_every_version() {
 
 /// The unclaimed spares of `pg`'s installation (by their `meta.json`).
 fn spares_of(t: &TestRoot, pg: &Listed) -> Vec<String> {
-    t.standbys()
+    t.spares()
         .into_iter()
         .filter(|id| {
             let meta = t.base().join("run").join(id).join("meta.json");
@@ -337,11 +337,11 @@ fn spares_of(t: &TestRoot, pg: &Listed) -> Vec<String> {
 #[test]
 fn spare_claim_on_every_version() {
     each_major("a spare claim", |t, pg| {
-        let (first, _) = start(t, pg, &["--standby", "1"]);
+        let (first, _) = start(t, pg, &["--spares", "1"]);
         let ready = poll::eventually(|| !t.refilling() && !spares_of(t, pg).is_empty());
         assert!(ready, "no spare started\n{}", t.logs());
         let spares = spares_of(t, pg);
-        let (second, _) = start(t, pg, &["--standby", "1"]);
+        let (second, _) = start(t, pg, &["--spares", "1"]);
         let id = url::socket(&second)
             .host
             .file_name()
@@ -369,7 +369,7 @@ fn datadir_on_every_version() {
         pgtmp(t, &["initdb", "-d", dir_arg, "--pg-version", &major])
             .run()
             .assert_success();
-        let out = pgtmp(t, &["start", "-d", dir_arg, "-w", "0", "--standby", "0"]).run();
+        let out = pgtmp(t, &["start", "-d", dir_arg, "-w", "0", "--spares", "0"]).run();
         out.assert_success();
         let u = out.one_line().to_string();
         assert_version(&u, pg);
