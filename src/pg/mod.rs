@@ -8,11 +8,13 @@ mod cache;
 mod features;
 mod find;
 pub mod packages;
+mod places;
 mod tools;
 mod version;
 
 pub use features::{Features, MIN_MAJOR};
-pub use find::{Found, Search, discover, find};
+pub use find::{Found, discover, find};
+pub use places::Search;
 pub use tools::{Chosen, Tool, choose as client};
 pub use version::Version;
 
