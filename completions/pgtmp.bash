@@ -34,6 +34,9 @@ _pgtmp() {
             pgtmp,man)
                 cmd="pgtmp__subcmd__man"
                 ;;
+            pgtmp,rollback)
+                cmd="pgtmp__subcmd__rollback"
+                ;;
             pgtmp,start)
                 cmd="pgtmp__subcmd__start"
                 ;;
@@ -50,7 +53,7 @@ _pgtmp() {
 
     case "${cmd}" in
         pgtmp)
-            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --pg-bindir --pg-version --run-as --help --version start initdb stop list versions gc exec completions man"
+            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --pg-bindir --pg-version --run-as --locale --help --version start initdb stop list rollback versions gc exec completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -136,6 +139,10 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -144,7 +151,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__completions)
-            opts="-h --pg-bindir --pg-version --run-as --help bash elvish fish powershell zsh"
+            opts="-h --pg-bindir --pg-version --run-as --locale --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -159,6 +166,10 @@ _pgtmp() {
                     return 0
                     ;;
                 --run-as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --locale)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -170,7 +181,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__exec)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --owner-pid --format --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --owner-pid --format --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -253,6 +264,10 @@ _pgtmp() {
                     return 0
                     ;;
                 --run-as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --locale)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -264,7 +279,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__gc)
-            opts="-h --all --pg-bindir --pg-version --run-as --help"
+            opts="-h --all --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -282,6 +297,10 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -290,7 +309,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__initdb)
-            opts="-d -h --datadir --pg-bindir --pg-version --run-as --help"
+            opts="-d -h --datadir --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -316,6 +335,10 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -324,7 +347,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__list)
-            opts="-h --json --spares --pg-bindir --pg-version --run-as --help"
+            opts="-h --json --spares --clients --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -339,6 +362,10 @@ _pgtmp() {
                     return 0
                     ;;
                 --run-as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --locale)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -350,7 +377,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__man)
-            opts="-h --pg-bindir --pg-version --run-as --help"
+            opts="-h --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -368,6 +395,40 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgtmp__subcmd__rollback)
+            opts="-h --pg-bindir --pg-version --run-as --locale --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pg-bindir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pg-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -376,7 +437,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__start)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -462,6 +523,10 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -470,7 +535,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__stop)
-            opts="-d -h --datadir --all --pg-bindir --pg-version --run-as --help"
+            opts="-d -h --datadir --all --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -496,6 +561,10 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -504,7 +573,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__versions)
-            opts="-h --json --pg-bindir --pg-version --run-as --help"
+            opts="-h --json --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -519,6 +588,10 @@ _pgtmp() {
                     return 0
                     ;;
                 --run-as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --locale)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

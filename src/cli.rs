@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::parse_timeout;
 use crate::format::Format;
 use crate::instance::handshake::SUPERVISE;
+use crate::proxy::PROXY;
 use crate::refill::REFILL;
 
 const EXAMPLES: &str = "\
@@ -61,9 +62,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "N")]
     pub pg_version: Option<u32>,
 
-    /// As root, run PostgreSQL as USER [default: the base directory's owner, else postgres, else nobody]
+    /// As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]
     #[arg(long, global = true, value_name = "USER")]
     pub run_as: Option<String>,
+
+    /// Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]
+    #[arg(long, global = true, value_name = "NAME", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub locale: Option<String>,
 }
 
 /// How to start an instance (pg_tmp's options).
@@ -72,6 +77,10 @@ pub struct StartArgs {
     /// Keep the data directory after the server stops, and say where
     #[arg(short = 'k', long)]
     pub keep: bool,
+
+    /// One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)
+    #[arg(long)]
+    pub shared_tx: bool,
 
     /// Listen on TCP, 127.0.0.1 only, on a free port, with a random password
     #[arg(short = 't', long)]
@@ -146,7 +155,7 @@ pub struct StartArgs {
 
     /// Print the connection as FORMAT [default: url]
     #[arg(short = 'F', long, value_name = "FORMAT", value_enum)]
-    pub format: Option<FormatArg>,
+    pub format: Option<Format>,
 
     /// Stop when this process is gone (used by `exec`)
     #[arg(long, hide = true, value_name = "PID")]
@@ -177,6 +186,16 @@ pub enum Command {
         /// List the spares (servers started ahead, not handed out) instead
         #[arg(long, alias = "standbys")]
         spares: bool,
+
+        /// List the clients of --shared-tx instances instead: URL, pid, user, database, application, state, address
+        #[arg(long, conflicts_with = "spares")]
+        clients: bool,
+    },
+
+    /// Throw away what every client of a --shared-tx URL did since the hand-out (or the last rollback); they stay connected
+    Rollback {
+        /// The URL `pgtmp --shared-tx` printed
+        url: String,
     },
 
     /// List the PostgreSQL installations pgtmp can use: version, bin directory, client tools, default
@@ -214,6 +233,8 @@ pub enum Internal {
     Supervise(PathBuf),
     /// `__refill KEY`: fill the pool, then collect garbage.
     Refill(String),
+    /// `__proxy CONFIG`: run a shared-transaction proxy (its JSON config).
+    Proxy(PathBuf),
 }
 
 impl Internal {
@@ -225,36 +246,20 @@ impl Internal {
         match command.to_str()? {
             SUPERVISE => Some(Internal::Supervise(operand.into())),
             REFILL => Some(Internal::Refill(operand.into_string().ok()?)),
+            PROXY => Some(Internal::Proxy(operand.into())),
             _ => None,
         }
     }
 }
 
-/// `-F`: how the hand-out is printed (the library's `Format`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)
-    #[default]
-    Url,
-    /// A jdbc:postgresql:// URL with user and password; implies -t
-    Jdbc,
-    /// A libpq key=value connection string
-    Dsn,
-    /// `export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"
-    Env,
-    /// A JSON object: url, host, port, user, password, database, directories, pid, version
-    Json,
-}
+/// `-F`: the library's `Format`, named and described for clap.
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Format::ALL
+    }
 
-impl From<FormatArg> for Format {
-    fn from(f: FormatArg) -> Format {
-        match f {
-            FormatArg::Url => Format::Url,
-            FormatArg::Jdbc => Format::Jdbc,
-            FormatArg::Dsn => Format::Dsn,
-            FormatArg::Env => Format::Env,
-            FormatArg::Json => Format::Json,
-        }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()).help(self.about()))
     }
 }
 

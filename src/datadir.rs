@@ -7,7 +7,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, PathProblem, Result};
 use crate::paths;
 use crate::pool::{self, template};
 use crate::process;
@@ -27,7 +27,7 @@ fn populate(config: &Config, spec: &template::Spec, dir: &Path) -> Result<PathBu
             if !dir.join("PG_VERSION").is_file() {
                 return Err(Error::ForeignDir(dir.to_path_buf()));
             }
-            refuse_if_running(dir)?;
+            refuse_if_running(config, dir)?;
             return dir.canonicalize().map_err(Error::io("resolve", dir));
         }
     } else {
@@ -36,7 +36,7 @@ fn populate(config: &Config, spec: &template::Spec, dir: &Path) -> Result<PathBu
     let populated = template::ensure(&config.layout, spec).and_then(|template| {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
             .map_err(Error::io("chmod", dir))?;
-        pool::copy_contents(&template, dir)
+        pool::copy_contents(template.path(), dir)
     });
     if let Err(e) = populated {
         // Undo only what we made: the directory was missing or empty.
@@ -53,21 +53,15 @@ fn populate(config: &Config, spec: &template::Spec, dir: &Path) -> Result<PathBu
 /// Refuses, before anything is touched, a `-d` that cannot be a data
 /// directory: a file, or a path the metadata (JSON) cannot hold.
 fn check_path(dir: &Path) -> Result<()> {
-    let refuse = |what: &str, hint: &str| Error::DataDir {
+    let refuse = |problem| Error::DataDirPath {
         dir: dir.to_path_buf(),
-        source: Box::new(Error::with_hint(what, hint)),
+        problem,
     };
     if dir.to_str().is_none() {
-        return Err(refuse(
-            "the path is not valid UTF-8",
-            "give `-d` a path in UTF-8",
-        ));
+        return Err(refuse(PathProblem::NotUtf8));
     }
     if fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
-        return Err(refuse(
-            "not a directory",
-            "give `-d` a missing or empty directory, or an existing data directory",
-        ));
+        return Err(refuse(PathProblem::NotADirectory));
     }
     Ok(())
 }
@@ -106,15 +100,25 @@ fn empty_dir(dir: &Path) {
     }
 }
 
-fn refuse_if_running(dir: &Path) -> Result<()> {
+fn refuse_if_running(config: &Config, dir: &Path) -> Result<()> {
     let Some(pid) = crate::postmaster::pid(dir) else {
         return Ok(());
     };
     if process::alive(pid) {
-        return Err(Error::with_hint(
-            format!("a server (pid {pid}) already runs in {}", dir.display()),
-            format!("stop it first: `pgtmp stop -d {}`", dir.display()),
-        ));
+        // `pgtmp stop -d` stops only what pgtmp started.
+        let ours = dir.canonicalize().is_ok_and(|d| {
+            crate::instance::registry::live(&config.layout, true)
+                .iter()
+                .any(|(_, m)| {
+                    m.servers()
+                        .any(|(_, s)| s.data_dir.canonicalize().is_ok_and(|p| p == d))
+                })
+        });
+        return Err(Error::DataDirInUse {
+            dir: dir.to_path_buf(),
+            pid,
+            ours,
+        });
     }
     // postgres removes a stale postmaster.pid itself, but takes a killed
     // postmaster that is still a zombie for a running one and refuses.
@@ -139,8 +143,18 @@ pub fn prepare_as_root(config: &Config, dir: &Path) -> Result<()> {
     hand_over(dir, user).map_err(about(dir))
 }
 
+/// Works on the directory opened without following a link, so that a link
+/// another user planted at the path (in /tmp, say) is never chowned
+/// through; a link root made itself is followed, as root asked for it.
 fn hand_over(dir: &Path, user: &nix::unistd::User) -> Result<()> {
     let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
+    let planted = fs::symlink_metadata(dir).is_ok_and(|m| m.is_symlink() && m.uid() != 0);
+    if planted {
+        return Err(Error::DataDirPath {
+            dir: dir.to_path_buf(),
+            problem: PathProblem::PlantedLink,
+        });
+    }
     if !dir.exists() {
         // Missing parents get the usual mode: made private (0700) and
         // root's, they would shut the `--run-as` account out of its own
@@ -149,12 +163,15 @@ fn hand_over(dir: &Path, user: &nix::unistd::User) -> Result<()> {
             fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
         }
         paths::mkdir_private(dir)?;
-    } else {
-        let empty = is_empty(dir)?;
-        let owned = fs::metadata(dir).map(|m| m.uid() == uid).unwrap_or(false);
-        if !empty || owned {
-            return Ok(());
-        }
     }
-    std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(Error::io("chown", dir))
+    let opened = match crate::base::open_dir(dir) {
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => fs::File::open(dir),
+        other => other,
+    }
+    .map_err(Error::io("open", dir))?;
+    let meta = opened.metadata().map_err(Error::io("inspect", dir))?;
+    if meta.uid() == uid || !is_empty(&crate::platform::fd_path(&opened))? {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(&opened, Some(uid), Some(gid)).map_err(Error::io("chown", dir))
 }

@@ -8,13 +8,12 @@ use std::fs;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::base::MARKER;
+use crate::error::{BaseProblem, Error, Result};
+use crate::platform;
 
 /// Free space a tmpfs needs before we put data directories on it.
 const MIN_TMPFS_ROOM: u64 = 256 * 1024 * 1024;
-
-/// The longest Unix-socket path Linux accepts (`sun_path` less its NUL).
-pub const MAX_SOCKET_PATH: usize = 107;
 
 /// Picks the base directory: `PGTMP_DIR` as given, else a tmpfs with room,
 /// else `$TMPDIR` or `/tmp`. `XDG_RUNTIME_DIR` is skipped for root, whose
@@ -30,9 +29,10 @@ pub fn choose_base(explicit: Option<PathBuf>, uid: u32, as_root: bool) -> PathBu
     {
         return xdg.join("pgtmp");
     }
-    let shm = Path::new("/dev/shm");
-    if has_room(shm) {
-        return shm.join(format!("pgtmp-{uid}"));
+    if let Some(fast) = platform::FAST_DIR.map(Path::new)
+        && has_room(fast)
+    {
+        return fast.join(format!("pgtmp-{uid}"));
     }
     let tmp = std::env::var_os("TMPDIR")
         .map(PathBuf::from)
@@ -48,10 +48,6 @@ fn has_room(dir: &Path) -> bool {
     }
 }
 
-/// The file that marks a base directory as pgtmp's own: pgtmp deletes what
-/// it finds in its base directory, so it must never adopt one of the user's.
-pub const MARKER: &str = ".pgtmp";
-
 /// What a base directory holds that an earlier pgtmp made without the marker.
 const OWN_ENTRIES: &[&str] = &[
     MARKER,
@@ -65,14 +61,17 @@ const OWN_ENTRIES: &[&str] = &[
     "pg_config.cache",
     "pg.cache",
     "digests.json",
+    "gc.lock",
 ];
 
 /// Creates the base directory (mode 0700) if needed and checks that it is a
 /// real directory owned by `owner`, so that nobody else can plant files in
 /// it, and that it is pgtmp's: one it made, or one that was empty. A
 /// directory of the user's (`PGTMP_DIR=/tmp`, `PGTMP_DIR=$HOME`) is refused
-/// before anything in it changes. As root, `chown` hands a fresh directory
-/// to the `--run-as` account.
+/// before anything in it changes. As root, a fresh directory (or one root
+/// made earlier) is handed to the `--run-as` account, and one belonging to
+/// anyone else is refused. Every step works on the directory opened without
+/// following a link (`base` module): a link in its place is refused too.
 pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()> {
     if let Some(parent) = base.parent()
         && !parent.as_os_str().is_empty()
@@ -85,52 +84,65 @@ pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()>
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
         Err(e) => return Err(Error::io("create", base)(e)),
     };
-    let meta = fs::symlink_metadata(base).map_err(Error::io("inspect", base))?;
-    if !meta.is_dir() {
-        return Err(Error::with_hint(
-            format!("{} is not a directory", base.display()),
-            "set PGTMP_DIR to a directory of your own",
-        ));
-    }
+    let dir = match crate::base::open_dir(base) {
+        Ok(dir) => dir,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
+            return Err(refuse(base, not_a_directory(base)));
+        }
+        // Another user's private directory: say whose it is.
+        Err(e) => {
+            return Err(match fs::symlink_metadata(base) {
+                Ok(m) if m.is_dir() && m.uid() != owner.0 => {
+                    refuse(base, not_ours(m.uid(), owner.0, as_root))
+                }
+                _ => Error::io("open", base)(e),
+            });
+        }
+    };
+    let meta = dir.metadata().map_err(Error::io("inspect", base))?;
     let handed_over = meta.uid() == owner.0;
     let ours_to_take = as_root && meta.uid() == 0;
     if !handed_over && !ours_to_take {
-        return Err(Error::with_hint(
-            format!(
-                "{} belongs to uid {}, not to uid {}; refusing to use it",
-                base.display(),
-                meta.uid(),
-                owner.0
-            ),
-            "remove it, or set PGTMP_DIR to a directory of your own",
-        ));
+        return Err(refuse(base, not_ours(meta.uid(), owner.0, as_root)));
     }
-    let marker = base.join(MARKER);
-    if !created && !marker.exists() && !holds_only_own_entries(base, owner.0)? {
-        return Err(Error::with_hint(
-            format!(
-                "{} holds files pgtmp did not make; refusing to use it",
-                base.display()
-            ),
-            "set PGTMP_DIR to a new or empty directory: pgtmp deletes what it finds in its own",
-        ));
+    let listed = platform::fd_path(&dir);
+    if !created && !crate::base::has_marker(&dir) && !holds_only_own_entries(&listed, owner.0)? {
+        return Err(refuse(base, BaseProblem::Foreign));
     }
     if !handed_over {
-        std::os::unix::fs::chown(base, Some(owner.0), Some(owner.1))
+        std::os::unix::fs::fchown(&dir, Some(owner.0), Some(owner.1))
             .map_err(Error::io("chown", base))?;
     }
     if meta.mode() & 0o077 != 0 {
-        fs::set_permissions(base, fs::Permissions::from_mode(0o700))
+        dir.set_permissions(fs::Permissions::from_mode(0o700))
             .map_err(Error::io("chmod", base))?;
     }
-    if !marker.exists() {
-        // Best effort: a base on a read-only filesystem still lists.
-        let text = "This directory belongs to pgtmp, which deletes what it finds here.\n";
-        if fs::write(&marker, text).is_ok() && as_root {
-            let _ = std::os::unix::fs::chown(&marker, Some(owner.0), Some(owner.1));
-        }
-    }
+    crate::base::write_marker(&dir, as_root.then_some(owner.0));
     Ok(())
+}
+
+fn refuse(base: &Path, problem: BaseProblem) -> Error {
+    Error::BaseDir {
+        path: base.to_path_buf(),
+        problem,
+    }
+}
+
+/// The base belongs to `uid`, who is neither `owner` nor, as root, root.
+fn not_ours(uid: u32, owner: u32, as_root: bool) -> BaseProblem {
+    BaseProblem::Owner {
+        uid,
+        want: owner,
+        as_root,
+    }
+}
+
+/// The base is a link or a file: say which, and where a link points.
+fn not_a_directory(base: &Path) -> BaseProblem {
+    match fs::read_link(base) {
+        Ok(target) => BaseProblem::Link(target),
+        Err(_) => BaseProblem::NotADirectory,
+    }
 }
 
 /// Whether everything in `base` is what an earlier pgtmp would have made
@@ -141,7 +153,9 @@ fn holds_only_own_entries(base: &Path, owner: u32) -> Result<bool> {
     let entries = fs::read_dir(base)
         .and_then(|rd| rd.collect::<std::io::Result<Vec<_>>>())
         .map_err(Error::io("read", base))?;
-    if entries.iter().any(|e| e.file_name() == MARKER) {
+    let marker =
+        |e: &fs::DirEntry| e.file_name() == MARKER && e.file_type().is_ok_and(|t| t.is_file());
+    if entries.iter().any(marker) {
         return Ok(true);
     }
     for entry in entries {
@@ -252,6 +266,11 @@ impl Layout {
         self.spare_root().join(format!("{class}.demand"))
     }
 
+    /// Held by the one process collecting garbage (`gc`).
+    pub fn gc_lock(&self) -> PathBuf {
+        self.base.join("gc.lock")
+    }
+
     /// What finding PostgreSQL learnt by running programs: where
     /// `pg_config --bindir` pointed (a slow script) and each `postgres`
     /// binary's version.
@@ -274,7 +293,7 @@ pub fn mkdir_private(dir: &Path) -> Result<()> {
 /// under /tmp (a long `$TMPDIR` must not break the URL).
 pub fn socket_dir(instance: &Path, id: &str, uid: u32) -> Result<(PathBuf, bool)> {
     let socket_len = instance.as_os_str().len() + "/.s.PGSQL.65535".len();
-    if socket_len <= MAX_SOCKET_PATH {
+    if socket_len <= platform::MAX_SOCKET_PATH {
         return Ok((instance.to_path_buf(), false));
     }
     let dir = PathBuf::from(format!("/tmp/pgtmp-{uid}-{id}"));
@@ -347,7 +366,7 @@ mod tests {
         let id = format!("t{}", std::process::id());
         let (dir, fallback) = socket_dir(&long, &id, 4242).unwrap();
         assert!(fallback);
-        assert!(dir.as_os_str().len() + 15 <= MAX_SOCKET_PATH);
+        assert!(dir.as_os_str().len() + 15 <= platform::MAX_SOCKET_PATH);
         fs::remove_dir(dir).unwrap();
     }
 }

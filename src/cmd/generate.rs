@@ -74,19 +74,31 @@ The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR, 
 More places to search, separated by colons: bin directories, or prefixes holding \fIbin/\fR (searched after PATH, so the default stays the same). \fB\-\-pg\-version N\fR takes the newest N.x among everything found, and psql or pg_restore missing from a server's installation come from the nearest one that can do the job.
 .TP
 \fBPGTMP_POOL_SIZE\fR
-How many ready data directories to keep (default 2, at most 32; 0 turns the pool off).
+How many ready data directories to keep (default 2, at most 32; 0 turns the pool off). Pool entries and spares together stay within a budget: at most a quarter of the base filesystem's free space and of the available memory, counting what they hold already; a heavy template gets fewer.
 .TP
 \fBPGTMP_SPARES\fR
-The most spare servers (started ahead, claimed by the next plain hand-out) kept ready per PostgreSQL build and listener (default 16, at most 64; 0 turns spares off; \fB\-\-spares\fR overrides it). How many are kept follows demand. The old name \fBPGTMP_STANDBY\fR is still read when this one is not set.
+The most spare servers (started ahead, claimed by the next plain hand-out) kept ready per PostgreSQL build and listener (default 16, at most 64; 0 turns spares off; \fB\-\-spares\fR overrides it). How many are kept follows demand, within the budget above. The old name \fBPGTMP_STANDBY\fR is still read when this one is not set.
 .TP
 \fBPGTMP_SPARE_TIMEOUT\fR
 How long an unclaimed spare waits before it stops (default 60s). The old name \fBPGTMP_STANDBY_TIMEOUT\fR is still read when this one is not set.
 .TP
+\fBPGTMP_SHARED_TX_WAIT\fR
+With \fB\-\-shared\-tx\fR: how long a client waits while another holds the shared transaction, before its batch fails with SQLSTATE 55P03 (default 10s).
+.TP
 \fBPGTMP_INITDB_OPTS\fR
 Extra \fBinitdb\fR options; each set of options gets its own template.
 .TP
+\fBPGTMP_LOCALE\fR
+The locale of the databases, as \fB\-\-locale\fR: \fIC.UTF\-8\fR by default (the builtin provider from PostgreSQL 17, the C library's before), \fIC\fR for bytes, or an installed locale. Each locale gets its own template.
+.TP
 \fBPGTMP_TRACE\fR
 When set to 1, print the phases of a call with their times on standard error.
+.SH SHARED TRANSACTIONS
+With \fB\-\-shared\-tx\fR the URL points at a proxy in front of the server, and every connection through it shares one server transaction, begun at hand\-out. A client's BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE and ROLLBACK TO become savepoints of its own; its statements outside a transaction run under a savepoint, so their errors stay its own; it sees its own transaction status, prepared statements, portals and startup parameters. Clients take turns, one batch, transaction, COPY or suspended portal at a time.
+.PP
+\fBpgtmp rollback URL\fR, or \fBROLLBACK TEST 'name'\fR / \fBBEGIN TEST 'name'\fR in SQL, rolls everything back to the hand\-out (or the last rollback) while the clients stay connected. \fBpgtmp list \-\-clients\fR shows the proxy's clients.
+.PP
+Statements that cannot run in a transaction block (VACUUM, CREATE DATABASE, ...) fail with SQLSTATE 25001 and a hint; PREPARE TRANSACTION is refused; CONCURRENTLY is dropped from CREATE INDEX, DROP INDEX and REINDEX. now() stays fixed until the next rollback, sequences are not rolled back, row locks never conflict between clients, LISTEN/NOTIFY delivers nothing, session state (temporary tables, settings the server does not report) is shared.
 .SH EXIT STATUS
 .TP
 \fB0\fR
@@ -104,7 +116,7 @@ While its command runs, \fBpgtmp exec\fR passes SIGINT, SIGTERM, SIGHUP and SIGQ
 .SH FILES
 .TP
 \fIBASE/run/ID/\fR
-One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\fR and its Unix socket.
+One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\fR and its Unix socket; with \fB\-\-shared\-tx\fR also \fIproxy.json\fR (the proxy's configuration), \fIproxy\-status.json\fR (its clients) and \fIproxy.log\fR.
 .TP
 \fIBASE/templates/\fR, \fIBASE/pool/\fR
 The initdb'd template per PostgreSQL build, and ready copies of it.
@@ -122,6 +134,7 @@ url=$(pgtmp \-t \-w 5m)
 pgtmp \-F jdbc
 eval "$(pgtmp \-F env)"
 pgtmp exec \-\- make test
+url=$(pgtmp \-\-shared\-tx); pgtmp rollback "$url"
 pgtmp stop \-\-all
 .fi
 "#;

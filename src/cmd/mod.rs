@@ -7,6 +7,7 @@ mod gc;
 mod generate;
 mod initdb;
 mod list;
+mod rollback;
 mod start;
 mod stop;
 mod versions;
@@ -29,9 +30,14 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             print(&format!("{}\n", path.display()))
         }
         Some(Command::Stop(args)) => stop::run(&args, &global),
-        Some(Command::List { json, spares }) => list::run(json, spares, &global),
+        Some(Command::List {
+            json,
+            spares,
+            clients,
+        }) => list::run(json, spares, clients, &global),
         Some(Command::Versions { json }) => versions::run(json, &global),
         Some(Command::Gc { all }) => gc::run(all, &global),
+        Some(Command::Rollback { url }) => rollback::run(&url),
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),
         Some(Command::Completions { shell }) => generate::completions(shell),
         Some(Command::Man) => generate::man(),
@@ -46,14 +52,20 @@ fn options(global: &GlobalArgs) -> Options {
         pg_version: global.pg_version,
         run_as: global.run_as.clone(),
         spares: None,
+        locale: global.locale.clone(),
+        exe: None,
     }
 }
 
 /// Runs a background process started by re-executing pgtmp.
 pub fn internal(command: Internal) -> Result<()> {
+    // Detached for good: nothing of the caller's signal handling applies,
+    // and what these start must not inherit it either.
+    crate::platform::reset_signals();
     match command {
         Internal::Supervise(dir) => reaper::supervise(&dir),
         Internal::Refill(key) => refill::run(&key),
+        Internal::Proxy(config) => crate::proxy::run(&config),
     }
 }
 

@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use super::{options, print};
 use crate::cli::GlobalArgs;
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::json::Installation;
 
 pub fn run(json: bool, global: &GlobalArgs) -> Result<()> {
@@ -21,8 +21,7 @@ pub fn run(json: bool, global: &GlobalArgs) -> Result<()> {
         );
     }
     if json {
-        let text = serde_json::to_string_pretty(&found.installations)
-            .map_err(|e| Error::other(format!("cannot print the versions: {e}")))?;
+        let text = serde_json::to_string_pretty(&found.installations).expect("rows serialize");
         print(&format!("{text}\n"))?;
     } else {
         print(&text(&found.installations))?;

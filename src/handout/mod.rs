@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::datadir::{prepare_as_root, prepare_user_dir};
-use crate::error::{Error, Result};
-use crate::fixture::{self, Fixture};
+use crate::error::{Error, Result, VersionProblem};
+use crate::fixture::caller::Caller;
+use crate::fixture::{self, Files, Fixture};
 use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance, Plan};
 use crate::instance::{Meta, Settings, port};
@@ -58,16 +59,16 @@ impl Handout {
         &self.dir
     }
 
-    /// Where the data directory stays after the server stops, when the
-    /// request kept it (and it is not the user's own `-d`).
-    pub fn kept_data_dir(&self) -> Option<&Path> {
-        self.kept_data_dir.as_deref()
-    }
-
     /// What the user should hear about how the instance was made, once
     /// (say, that psql came from another installation than the server's).
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// Where the data directory stays after the server stops, when the
+    /// request kept it (and it is not the user's own `-d`).
+    pub fn kept_data_dir(&self) -> Option<&Path> {
+        self.kept_data_dir.as_deref()
     }
 
     /// The instance printed in `format`, newline-terminated.
@@ -92,15 +93,78 @@ impl Handout {
 
 /// Hands out an instance as `request` asks. Creates the base directory
 /// and, as root, drops to the `--run-as` account first.
+///
+/// As root with `-f` files, this forks a helper that stays root to load
+/// them (`fixture::caller`): like dropping privileges, that needs the
+/// process to be single-threaded.
 pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     if let Some(dir) = &request.datadir {
         prepare_as_root(config, dir)?;
     }
-    config.enter()?;
-    start(config, request).map_err(|e| e.on_filesystem_of(&config.layout.base))
+    config.prepare_base()?;
+    // The `-f` files are the caller's, which the `--run-as` account may not
+    // be able to read: read them now, and as root keep a helper that loads
+    // them, before privileges are dropped.
+    let mut memo = fixture::open_memo(&config.layout);
+    let files = if request.files.is_empty() {
+        Files::default()
+    } else {
+        Files::read(&request.files, &mut memo)?
+    };
+    let named = config.pg.bindir.as_ref().or(config.pg.bindir_env.as_ref());
+    let caller = Caller::start(&files.inputs, &memo, named.map(PathBuf::as_path))?;
+    config.drop_privileges()?;
+    memo.save();
+    let handout = match start(config, request, files.clone(), &caller) {
+        // Dead copies of killed hand-outs, or copies made ahead for other
+        // templates, may be what fills it: collect, and try once more.
+        Err(e) if e.is_no_space() => match make_room(config, request, &files) {
+            Some(summary) => {
+                // The one line a hand-out says on its own: it explains the
+                // delay, and what disappeared.
+                eprintln!(
+                    "pgtmp: no space left on the filesystem of {}; removed {summary}; trying again",
+                    config.layout.base.display()
+                );
+                start(config, request, files, &caller)
+            }
+            None => Err(e),
+        },
+        other => other,
+    };
+    handout.map_err(|e| e.on_filesystem_of(&config.layout.base))
 }
 
-fn start(config: &Config, request: &Request) -> Result<Handout> {
+/// `gc::make_room` for the template this request needs; None when it found
+/// nothing to remove (or failed: the first error is the one to tell).
+fn make_room(config: &Config, request: &Request, files: &Files) -> Option<String> {
+    let spec = config.template_spec().ok()?;
+    let fixture = Fixture::new(
+        files.clone(),
+        &request.extensions,
+        request.now.as_deref(),
+        &request.server_options,
+    );
+    let key = match fixture {
+        Some(f) => f.key(&spec.key()),
+        None => spec.key(),
+    };
+    let sum = crate::gc::make_room(&config.layout, &key).ok()?;
+    let removed = [
+        (sum.instances, "dead instance(s)"),
+        (sum.partial, "half-made cop(ies)"),
+        (sum.pool_entries, "pool entr(ies)"),
+        (sum.spares, "spare(s)"),
+        (sum.templates, "template(s)"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect::<Vec<_>>();
+    (!removed.is_empty()).then(|| removed.join(", "))
+}
+
+fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> Result<Handout> {
     let layout = &config.layout;
     // An existing `-d` directory says which major it needs.
     let mut search = config.pg.clone();
@@ -112,22 +176,36 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
     // With -f/-x/--now, the template (and so the pool and the spares)
     // is the fixture's.
     let fixture = Fixture::new(
-        &request.files,
+        files,
         &request.extensions,
         request.now.as_deref(),
         &request.server_options,
-    )?;
+    );
     let key = match &fixture {
-        Some(f) => f.key(layout, &spec.key())?,
+        Some(f) => f.key(&spec.key()),
         None => spec.key(),
     };
     trace::mark("template key known");
     let tcp = request.tcp || request.port.is_some();
-    let settings = Settings {
-        keep: request.keep,
-        timeout_ms: request.timeout.unwrap_or(DEFAULT_TIMEOUT).as_millis() as u64,
-        owner_pid: request.owner_pid,
-        owner_start: request.owner_pid.and_then(process::start_time),
+    let settings = settings(request)?;
+    let spares = request.takes_spare() && config.spare_max > 0;
+    let claimed = match spares {
+        true => claim_spare(layout, &key, tcp, &settings)?,
+        false => None,
+    };
+    let mut notes = Vec::new();
+    let (url, dir, ack, meta) = match claimed {
+        Some((dir, meta)) => (meta.url.clone(), dir.clone(), Ack::file(&dir), meta),
+        None => {
+            let new = Launch {
+                spec: &spec,
+                key: &key,
+                fixture: fixture.as_ref().map(|f| (f, caller)),
+                tcp,
+                settings,
+            };
+            new.run(config, request, &mut notes)?
+        }
     };
     let kind = spare::Kind {
         key: key.clone(),
@@ -135,62 +213,104 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
         bindir: spec.install.bindir.clone(),
         tcp,
     };
-    let spares = request.takes_spare() && config.spare_max > 0;
-    let handout = |url, dir: PathBuf, ack, meta: &Meta, notes| {
-        after_handout(config, &key, spares.then_some(&kind));
-        Handout {
-            url,
-            kept_data_dir: (request.keep && request.datadir.is_none())
-                .then(|| meta.primary.data_dir.clone()),
-            dir,
-            install: spec.install.clone(),
+    after_handout(config, &key, spares.then_some(&kind));
+    Ok(Handout {
+        url,
+        kept_data_dir: (request.keep && request.datadir.is_none())
+            .then(|| meta.primary.data_dir.clone()),
+        dir,
+        install: spec.install.clone(),
+        notes,
+        ack,
+    })
+}
+
+/// What the request sets on the instance it gets.
+fn settings(request: &Request) -> Result<Settings> {
+    Ok(Settings {
+        keep: request.keep,
+        timeout_ms: request.timeout.unwrap_or(DEFAULT_TIMEOUT).as_millis() as u64,
+        owner_pid: request.owner_pid,
+        owner_start: match request.owner_pid {
+            Some(pid) => process::start_time(pid)?,
+            None => None,
+        },
+    })
+}
+
+/// A ready spare of the template `key` and listener, now the caller's.
+fn claim_spare(
+    layout: &Layout,
+    key: &str,
+    tcp: bool,
+    settings: &Settings,
+) -> Result<Option<(PathBuf, Meta)>> {
+    let class = spare::class(key, tcp);
+    spare::demand::record(layout, &class);
+    let claimed = spare::claim::claim(layout, &class, settings)?;
+    if claimed.is_some() {
+        trace::mark("spare claimed");
+    }
+    Ok(claimed)
+}
+
+/// A new instance of the template `key`, started for this request.
+struct Launch<'a> {
+    spec: &'a template::Spec,
+    key: &'a str,
+    /// The fixture, and who loads its files.
+    fixture: Option<(&'a Fixture, &'a Caller)>,
+    tcp: bool,
+    settings: Settings,
+}
+
+impl Launch<'_> {
+    /// Makes the instance and waits for its supervisor to say it is ready:
+    /// the URL, the directory, how to acknowledge, the metadata.
+    /// Building a fixture's template may leave `notes` for the user.
+    fn run(
+        self,
+        config: &Config,
+        request: &Request,
+        notes: &mut Vec<String>,
+    ) -> Result<(String, PathBuf, Ack, Meta)> {
+        if let Some(port) = request.port
+            && port::in_use(port)
+        {
+            return Err(Error::PortInUse(port));
+        }
+        let mut new = NewInstance::create(&config.layout)?;
+        let (data_dir, user_data_dir) = data_dir(
+            config,
+            self.spec,
+            self.key,
+            self.fixture,
+            request,
+            &new,
             notes,
-            ack,
-        }
-    };
-    if spares {
-        let class = spare::class(&key, tcp);
-        spare::demand::record(layout, &class);
-        if let Some((dir, meta)) = spare::claim::claim(layout, &class, &settings)? {
-            trace::mark("spare claimed");
-            let ack = Ack::file(&dir);
-            return Ok(handout(meta.url.clone(), dir, ack, &meta, Vec::new()));
-        }
+        )?;
+        trace::mark("data directory ready");
+        check_version(&data_dir, &self.spec.install)?;
+        let meta = new.describe(Plan {
+            role: config.identity.role.clone(),
+            uid: config.identity.uid,
+            tcp: self.tcp,
+            port: request.port,
+            data_dir,
+            user_data_dir,
+            server_options: request.server_options.clone(),
+            bindir: self.spec.install.bindir.clone(),
+            settings: self.settings,
+            spare: None,
+            shared_tx: request
+                .shared_tx
+                .then_some(config.shared_tx_wait.as_millis() as u64),
+        })?;
+        let dir = new.dir.clone();
+        let (url, ack) = new.launch(&meta, &config.exe)?.wait()?;
+        trace::mark("server ready");
+        Ok((url, dir, ack, meta))
     }
-    if let Some(port) = request.port
-        && port::in_use(port)
-    {
-        return Err(Error::PortInUse(port));
-    }
-    let mut new = NewInstance::create(layout)?;
-    let mut notes = Vec::new();
-    let (data_dir, user_data_dir) = data_dir(
-        config,
-        &spec,
-        &key,
-        fixture.as_ref(),
-        request,
-        &new,
-        &mut notes,
-    )?;
-    trace::mark("data directory ready");
-    check_version(&data_dir, &spec.install)?;
-    let meta = new.describe(Plan {
-        role: config.identity.role.clone(),
-        uid: config.identity.uid,
-        tcp,
-        port: request.port,
-        data_dir,
-        user_data_dir,
-        server_options: request.server_options.clone(),
-        bindir: spec.install.bindir.clone(),
-        settings,
-        spare: None,
-    })?;
-    let dir = new.dir.clone();
-    let (url, ack) = new.launch(&meta)?.wait()?;
-    trace::mark("server ready");
-    Ok(handout(url, dir, ack, &meta, notes))
 }
 
 /// The data directory of the new instance, and whether it is the user's
@@ -200,7 +320,7 @@ fn data_dir(
     config: &Config,
     spec: &template::Spec,
     key: &str,
-    fixture: Option<&Fixture>,
+    fixture: Option<(&Fixture, &Caller)>,
     request: &Request,
     new: &NewInstance,
     notes: &mut Vec<String>,
@@ -218,10 +338,10 @@ fn data_dir(
         None => {
             if !pool::claim(layout, key, &data)? {
                 let template = match fixture {
-                    Some(f) => fixture::ensure(config, spec, f, key, notes)?,
+                    Some((f, caller)) => fixture::ensure(config, spec, f, key, caller, notes)?,
                     None => template::ensure(layout, spec)?,
                 };
-                pool::copy_tree(&template, &data)?;
+                pool::copy_tree(template.path(), &data)?;
             }
             Ok((data, false))
         }
@@ -253,29 +373,18 @@ fn check_version(data_dir: &Path, install: &Install) -> Result<()> {
     let major = pg::data_dir_major(data_dir)?;
     if !pg::Features::of_major(major).supported() {
         let text = fs::read_to_string(data_dir.join("PG_VERSION")).unwrap_or_default();
-        return Err(Error::with_hint(
-            format!(
-                "{} is PostgreSQL {}, older than {}",
-                data_dir.display(),
-                text.trim(),
-                pg::MIN_MAJOR
-            ),
-            "use PostgreSQL 10 or newer (`--pg-version`, `--pg-bindir`)",
-        ));
+        return Err(Error::PgVersion(VersionProblem::TooOld {
+            data_dir: data_dir.to_path_buf(),
+            version: text.trim().to_string(),
+        }));
     }
     if major != install.version.major {
-        return Err(Error::with_hint(
-            format!(
-                "{} is a PostgreSQL {major} data directory, but {} is PostgreSQL {}",
-                data_dir.display(),
-                install.bindir.display(),
-                install.version
-            ),
-            format!(
-                "without `--pg-version` and `--pg-bindir` pgtmp takes a PostgreSQL {major} itself (`pgtmp versions` lists those found); or give `-d` a directory of version {}",
-                install.version.major
-            ),
-        ));
+        return Err(Error::PgVersion(VersionProblem::DataDirMismatch {
+            data_dir: data_dir.to_path_buf(),
+            major,
+            bindir: install.bindir.clone(),
+            version: install.version.to_string(),
+        }));
     }
     Ok(())
 }

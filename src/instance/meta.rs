@@ -16,6 +16,8 @@ use crate::url;
 
 pub const META: &str = "meta.json";
 pub const LOCK: &str = "lock";
+/// An instance directory being made, not yet locked and renamed into place.
+pub const UNBORN_PREFIX: &str = ".new-";
 pub const SERVER_LOG: &str = "server.log";
 pub const SUPERVISE_LOG: &str = "supervise.log";
 pub const STATE: &str = "state.json";
@@ -53,11 +55,26 @@ pub struct Meta {
     /// `exec`: stop when this process is gone.
     pub owner_pid: Option<u32>,
     pub owner_start: Option<u64>,
+    /// `--shared-tx`: the proxy in front of the server (the endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_tx: Option<SharedTx>,
     /// A spare waiting to be claimed: its token, `spare/<class>/<id>`.
     /// None once claimed, and for instances started on demand.
     #[serde(default, alias = "standby")]
     pub spare: Option<PathBuf>,
 }
+
+/// The shared-transaction proxy of an instance (`--shared-tx`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedTx {
+    /// How long a client may wait for another's transaction.
+    pub lock_wait_ms: u64,
+}
+
+/// The proxy's configuration, and its list of clients for `pgtmp list`.
+pub const PROXY_CONFIG: &str = "proxy.json";
+pub const PROXY_STATUS: &str = "proxy-status.json";
+pub const PROXY_LOG: &str = "proxy.log";
 
 /// What a hand-out decides about the instance it gets, whether started for
 /// it or claimed from the spares.
@@ -73,17 +90,19 @@ impl Meta {
     pub fn read(dir: &Path) -> Result<Meta> {
         let path = dir.join(META);
         let text = fs::read_to_string(&path).map_err(Error::io("read", &path))?;
-        serde_json::from_str(&text)
-            .map_err(|e| Error::other(format!("corrupt {}: {e}", path.display())))
+        serde_json::from_str(&text).map_err(|e| Error::Metadata {
+            action: "corrupt",
+            path,
+            reason: e.to_string(),
+        })
     }
 
     pub fn write(&self, dir: &Path) -> Result<()> {
         // Only a path that is not UTF-8 can fail here; the callers refuse those.
-        let text = serde_json::to_string_pretty(self).map_err(|e| {
-            Error::other(format!(
-                "cannot describe the instance in {}: {e}",
-                dir.display()
-            ))
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Metadata {
+            action: "cannot describe the instance in",
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
         })?;
         write_atomic(&dir.join(META), text.as_bytes())
     }

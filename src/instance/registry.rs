@@ -7,14 +7,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::meta::{LOCK, META, Meta, State};
+use super::meta::{LOCK, META, Meta, State, UNBORN_PREFIX};
+use crate::error::Result;
 use crate::json::ListEntry;
 use crate::lock;
 use crate::paths::Layout;
 use crate::postmaster;
 
-/// A fresh instance directory may not hold its lock yet; leave it alone
-/// for this long before calling it dead.
+/// An instance directory being made (`.new-`) may not hold its lock yet;
+/// leave it alone for this long before calling it dead.
 const GRACE: Duration = Duration::from_secs(10);
 
 /// Every instance directory, live or not.
@@ -37,16 +38,34 @@ pub fn is_alive(dir: &Path) -> bool {
     lock::is_held(&dir.join(LOCK))
 }
 
-/// Whether `dir` is dead and not one being born: the starter writes
-/// `meta.json` only while holding the lock, so with it there the lock was
-/// taken and released; without it, allow a grace period.
+/// Whether `dir` is dead and not one being born: an instance directory is
+/// renamed into place holding its lock (`NewInstance::create`), so a lock
+/// file nobody holds says its processes are gone. Without one (made by an
+/// older pgtmp, or half removed), allow a grace period.
 pub fn is_abandoned(dir: &Path) -> bool {
     if is_alive(dir) {
         return false;
     }
-    if dir.join(META).exists() {
+    if dir.join(LOCK).exists() || dir.join(META).exists() {
         return true;
     }
+    older_than_grace(dir)
+}
+
+/// Instance directories being made (`.new-<random>`) whose maker died
+/// before renaming them into place.
+pub fn unborn(layout: &Layout) -> Vec<PathBuf> {
+    let Ok(dir) = fs::read_dir(layout.run_dir()) else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(UNBORN_PREFIX))
+        .map(|e| e.path())
+        .filter(|d| !is_alive(d) && older_than_grace(d))
+        .collect()
+}
+
+fn older_than_grace(dir: &Path) -> bool {
     fs::metadata(dir)
         .and_then(|m| m.modified())
         .map(|t| t.elapsed().unwrap_or_default() > GRACE)
@@ -79,6 +98,9 @@ fn entry(dir: PathBuf, m: &Meta) -> ListEntry {
     let state = State::read(&dir).unwrap_or_default();
     let now_ms = super::meta::now_ms();
     let at = m.address();
+    let shared_tx = m.shared_tx.as_ref().map(|_| {
+        crate::proxy::status::read(&dir.join(super::meta::PROXY_STATUS)).unwrap_or_default()
+    });
     ListEntry {
         url: m.url.clone(),
         pid: postmaster::pid(&m.primary.data_dir),
@@ -96,5 +118,22 @@ fn entry(dir: PathBuf, m: &Meta) -> ListEntry {
         keep: m.keep,
         timeout_secs: m.timeout_ms / 1000,
         spare: m.spare.is_some(),
+        shared_tx,
     }
+}
+
+/// The server still running on `data_dir`, if any: the pid in line 1 of
+/// `postmaster.pid` (negated by a single-user `postgres`), provided that
+/// process runs and works in `data_dir`, as every postgres does. A pid
+/// reused by some other process does not count. An error where the
+/// platform cannot tell a process's working directory.
+pub fn server_in(data_dir: &Path) -> Result<Option<u32>> {
+    let Some(pid) = crate::postmaster::PidFile::read(data_dir).map(|f| f.pid) else {
+        return Ok(None);
+    };
+    let Some(cwd) = crate::platform::cwd(pid)? else {
+        return Ok(None);
+    };
+    let here = data_dir.canonicalize().is_ok_and(|dir| dir == cwd);
+    Ok((here && crate::process::running(pid)).then_some(pid))
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use super::Install;
 use super::cache::Cache;
 use super::places::{Candidates, PATTERNS, PLACES, Search};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, VersionProblem};
 
 /// One installation found, and how.
 #[derive(Debug, Clone)]
@@ -51,26 +51,22 @@ fn choose(search: &Search, cache: &mut Cache) -> Result<Install> {
     if let Some(dir) = &search.bindir {
         let install = explicit(dir, "`--pg-bindir`", cache)?;
         return match search.major {
-            Some(want) if install.version.major != want => Err(Error::with_hint(
-                format!(
-                    "{} is PostgreSQL {}, not {want}",
-                    dir.display(),
-                    install.version
-                ),
-                "drop `--pg-version`, or point `--pg-bindir` at the other version",
-            )),
+            Some(want) if install.version.major != want => {
+                Err(Error::PgVersion(VersionProblem::Mismatch {
+                    bindir: dir.clone(),
+                    got: install.version.major,
+                    want,
+                }))
+            }
             _ => Ok(install),
         };
     }
     if let Some(want) = search.major {
         if !super::Features::of_major(want).supported() {
-            return Err(Error::with_hint(
-                format!(
-                    "`--pg-version {want}`: pgtmp runs PostgreSQL {} and newer",
-                    super::MIN_MAJOR
-                ),
-                "`pgtmp versions` lists the installations pgtmp can use",
-            ));
+            return Err(Error::PgVersion(VersionProblem::Unsupported {
+                want,
+                min: super::MIN_MAJOR,
+            }));
         }
         let all = discover_with(search, cache);
         return all
@@ -150,15 +146,12 @@ fn newest_of(found: &[Found], want: u32) -> Option<usize> {
 }
 
 /// A directory named by the user: it must be a usable installation.
-fn explicit(dir: &Path, named_by: &str, cache: &mut Cache) -> Result<Install> {
+fn explicit(dir: &Path, named_by: &'static str, cache: &mut Cache) -> Result<Install> {
     if !Install::is_complete(dir) {
-        return Err(Error::with_hint(
-            format!(
-                "{} (from {named_by}) holds no executable `postgres` and `initdb`",
-                dir.display()
-            ),
-            "point it at the bin directory of a PostgreSQL installation (`pgtmp versions` lists those pgtmp finds by itself)",
-        ));
+        return Err(Error::PgVersion(VersionProblem::NotAnInstall {
+            dir: dir.to_path_buf(),
+            named_by,
+        }));
     }
     Install::read(dir, cache)
 }

@@ -22,7 +22,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::error::{Error, Result, tail};
+use crate::error::{Error, Result, VersionProblem, tail};
 use cache::Cache;
 
 /// One installation: a directory holding `postgres` and `initdb`, and the
@@ -154,14 +154,13 @@ fn run_version(postgres: &Path) -> Result<Version> {
     let text = String::from_utf8_lossy(&out.stdout);
     match Version::parse(&text) {
         Some(v) if out.status.success() => Ok(v),
-        _ => Err(Error::Command {
-            program: format!("{} --version", postgres.display()),
-            status: out.status.to_string(),
+        _ => Err(Error::PgVersion(VersionProblem::Unreadable {
+            program: postgres.to_path_buf(),
             output: tail(
                 &format!("{text}{}", String::from_utf8_lossy(&out.stderr)),
                 4,
             ),
-        }),
+        })),
     }
 }
 

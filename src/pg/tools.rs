@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use super::archive::{self, Header};
 use super::find::Found;
 use super::{Install, Version};
-use crate::error::{Error, Result};
+use crate::error::{ArchiveReader, Error, Result, VersionProblem};
 
 /// A client program pgtmp may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,41 +180,23 @@ fn preference(
 }
 
 fn too_new(header: &Header, have: &[&Install]) -> Error {
-    let made_by = header
-        .pg_dump
-        .as_deref()
-        .map(|v| format!(", made by pg_dump {v}"))
-        .unwrap_or_default();
-    let listed: Vec<String> = have
+    let readers = have
         .iter()
         .map(|i| {
             let (a, b) = archive::newest_readable(i.version.major);
-            format!(
-                "{} in {} (reads up to {a}.{b})",
-                i.version,
-                i.bindir.display()
-            )
+            ArchiveReader {
+                version: i.version.to_string(),
+                major: i.version.major,
+                bindir: i.bindir.clone(),
+                reads: format!("{a}.{b}"),
+            }
         })
         .collect();
-    let needed = header
-        .pg_dump
-        .as_deref()
-        .and_then(Version::parse)
-        .map_or_else(|| "a newer".to_string(), |v| v.major.to_string());
-    Error::with_hint(
-        format!(
-            "the archive format {}{made_by} is newer than every pg_restore pgtmp found: {}",
-            header.format_text(),
-            listed.join(", ")
-        ),
-        format!(
-            "add the bin directory of PostgreSQL {needed}'s client tools to PGTMP_PG_PATH (`pgtmp versions` lists what pgtmp finds), or make the dump with the pg_dump of {}",
-            have.first().map_or_else(
-                || "the server's version".to_string(),
-                |i| format!("PostgreSQL {} or older", i.version.major)
-            )
-        ),
-    )
+    Error::PgVersion(VersionProblem::ArchiveTooNew {
+        format: header.format_text(),
+        pg_dump: header.pg_dump.clone(),
+        readers,
+    })
 }
 
 #[cfg(test)]

@@ -153,29 +153,36 @@ fn unclaimed_spare_stops_after_the_spare_timeout() {
     assert!(tokens.is_empty(), "tokens left: {tokens:?}");
 }
 
+/// After a hand-out, one ready spare and no other, so that the next
+/// hand-out would take it: its id, its directory, and the pid of its
+/// `victim` (`postmaster` or `supervisor`).
+fn lone_spare(t: &TestRoot, victim: &str) -> (String, std::path::PathBuf, u32) {
+    let _warm = t.start(&[]);
+    wait_spares(t, 1);
+    let id = t.spares()[0].clone();
+    let dir = t.base().join("run").join(&id);
+    let pid = match victim {
+        "postmaster" => postmaster_pid(t, &id),
+        _ => meta_field(&dir, "supervisor_pid").as_u64().unwrap() as u32,
+    };
+    for other in t.spares().into_iter().filter(|o| *o != id) {
+        let u = format!(
+            "postgresql:///test?host={}&user={}",
+            t.base().join("run").join(&other).display(),
+            procs::my_name()
+        );
+        t.pgtmp(["stop", &u]).run().assert_success();
+    }
+    (id, dir, pid)
+}
+
 /// A spare whose postmaster or supervisor was killed is never handed
 /// out: the claim checks that it is really serving.
 #[test]
 fn killed_spare_is_never_handed_out() {
     let t = TestRoot::new();
     for victim in ["postmaster", "supervisor"] {
-        let _warm = t.start(&[]);
-        wait_spares(&t, 1);
-        let id = t.spares()[0].clone();
-        let dir = t.base().join("run").join(&id);
-        let pid = match victim {
-            "postmaster" => postmaster_pid(&t, &id),
-            _ => meta_field(&dir, "supervisor_pid").as_u64().unwrap() as u32,
-        };
-        // Only one spare, so the next hand-out would take this one.
-        for other in t.spares().into_iter().filter(|o| *o != id) {
-            let u = format!(
-                "postgresql:///test?host={}&user={}",
-                t.base().join("run").join(&other).display(),
-                procs::my_name()
-            );
-            t.pgtmp(["stop", &u]).run().assert_success();
-        }
+        let (id, dir, pid) = lone_spare(&t, victim);
         procs::signal(pid, "KILL");
         // kill(2) returns before the victim has died; on a loaded machine a
         // claim could still find it running (a race of this test's, not of
@@ -349,6 +356,106 @@ fn stop_all_during_a_refill_leaves_no_spare() {
         "left: {:?}",
         t.all_run_entries()
     );
+}
+
+/// A bin directory whose `postgres` takes `delay` seconds before it starts
+/// a server (not for `--single` or `--version`): spares slow enough for a
+/// burst to outrun them, whatever the machine's speed.
+fn slow_bindir(t: &TestRoot, delay: u32) -> std::path::PathBuf {
+    let real = Path::new(crate::support::PSQL)
+        .parent()
+        .expect("psql's bin directory");
+    let dir = t.mkdir("slowbin");
+    crate::support::fake::write_executable(
+        &dir.join("postgres"),
+        &format!(
+            "#!/bin/sh\ncase \" $* \" in *\" --single \"*|*\" --version \"*|*\" -V \"*) ;; *) sleep {delay};; esac\nexec {} \"$@\"\n",
+            real.join("postgres").display()
+        ),
+    );
+    std::os::unix::fs::symlink(real.join("initdb"), dir.join("initdb")).expect("link initdb");
+    dir
+}
+
+/// A burst that outruns the ready spares: while a caller waits for one
+/// still starting, the refill already starts the next, rather than
+/// waiting for the ones it started to be ready first (which left every
+/// other caller of a first burst waiting a whole start). Spares are made
+/// to take 2 s to start, so the order of events is plain to see.
+#[test]
+fn the_next_spare_starts_while_a_caller_waits_for_one() {
+    let t = TestRoot::new();
+    let bindir = slow_bindir(&t, 2);
+    let bindir = bindir.to_str().expect("utf-8 path");
+    let start = || t.start(&["-w", "0", "--pg-bindir", bindir]);
+    // A quiet spell: one hand-out, one spare ready.
+    start();
+    wait_spares(&t, 1);
+    // The first of a burst takes it; the refill starts another.
+    start();
+    assert!(
+        poll::eventually(|| !t.spares().is_empty()),
+        "no spare started after the one ready was taken\n{}",
+        t.logs()
+    );
+    // The next claims that one while it starts, and waits for it.
+    let waited = start();
+    let returned = std::time::SystemTime::now();
+    let claimed = socket_id(&waited.url);
+    let created = |id: &str| {
+        std::fs::metadata(t.base().join("run").join(id).join("lock"))
+            .and_then(|m| m.modified())
+            .ok()
+    };
+    let early: Vec<(String, Option<std::time::SystemTime>)> = t
+        .spares()
+        .into_iter()
+        .filter(|id| *id != claimed)
+        .map(|id| {
+            let c = created(&id);
+            (id, c)
+        })
+        .collect();
+    assert!(
+        early.iter().any(|(_, c)| c.is_some_and(|c| {
+            returned
+                .duration_since(c)
+                .is_ok_and(|d| d > Duration::from_secs(1))
+        })),
+        "no spare was started while the caller waited for {claimed} (2 s): {early:?}, the caller returned at {returned:?}\n{}",
+        t.logs()
+    );
+}
+
+/// Issue 18.11: a spare whose postmaster (or supervisor) was stopped
+/// with SIGSTOP still looks alive, and its socket still accepts
+/// connections, which then hang: the claim must see the state and pass it
+/// over. It is not continued behind the back of whoever stopped it; once
+/// continued, it stops, having been claimed.
+#[test]
+fn stopped_spare_is_never_handed_out() {
+    let t = TestRoot::new();
+    for victim in ["postmaster", "supervisor"] {
+        let (id, _, pid) = lone_spare(&t, victim);
+        procs::signal(pid, "STOP");
+        assert!(
+            poll::eventually(|| procs::state(pid) == Some('T')),
+            "the {victim} did not stop"
+        );
+        let h = t.start(&[]);
+        let same = socket_id(&h.url) == id;
+        procs::signal(pid, "CONT");
+        assert!(!same, "the spare with a stopped {victim} was handed out");
+        let mut client = db::connect(&h.url);
+        assert_eq!(db::text(&mut client, "select 1::text"), "1");
+        drop(client);
+        assert!(
+            poll::eventually(|| !procs::alive(pid)),
+            "the passed-over spare's {victim} runs on after SIGCONT\n{}",
+            t.logs()
+        );
+        t.stop(&h.url);
+    }
 }
 
 /// The names spares had before (`--standby`, `list --standbys`,
