@@ -93,7 +93,7 @@ fn pg_version_wins_over_pgtmp_pg_bindir() {
     let out = t
         .pgtmp(["--pg-bindir", fake_arg, "--pg-version", "15"])
         .run();
-    out.assert_error(1, &[fake_arg, "is PostgreSQL 16.99, not 15"]);
+    out.assert_error(1, &[fake_arg, "is PostgreSQL 16, not 15"]);
 }
 
 /// `PGTMP_PG_PATH` entries are prefixes or bin directories; they add
