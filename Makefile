@@ -13,7 +13,7 @@ FISHDIR := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 GENERATED := man/pgtmp.1 completions/pgtmp.bash completions/_pgtmp completions/pgtmp.fish
 
 .PHONY: all build run deps deps-run test lint unit generate check-generated install install-pg_tmp uninstall \
-        bench bench-quick clean
+        bench bench-quick check-macos clean
 
 all: build
 
@@ -45,6 +45,13 @@ lint:
 
 unit:
 	$(CARGO) test --locked
+
+## Type-checks the code for macOS (no Apple SDK needed: nothing is linked).
+## Not part of `test` until the platform layer compiles there
+## (docs/platforms.md).
+check-macos:
+	rustup target list --installed | grep -qx x86_64-apple-darwin || rustup target add x86_64-apple-darwin
+	$(CARGO) check --locked --all-targets --target x86_64-apple-darwin
 
 generate:
 	$(CARGO) build --locked --quiet

@@ -40,7 +40,7 @@ env\t'`export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"'
 json\t'A JSON object: url, host, port, user, password, database, directories, pid, version'"
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
-complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
@@ -53,6 +53,7 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "initdb" -d 'Prepare a d
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "stop" -d 'Stop instances now; delete their data unless kept'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "list" -d 'List this user\'s instances: URL, pid, age, idle, clients, directory'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "rollback" -d 'Throw away what every client of a --shared-tx URL did since the hand-out (or the last rollback); they stay connected'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "versions" -d 'List the PostgreSQL installations pgtmp can use: version, bin directory, client tools, default'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "gc" -d 'Remove what crashed runs left: dead instances, stale pool entries'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "exec" -d 'Run COMMAND with a fresh database in DATABASE_URL and PG*, then drop it'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "completions" -d 'Print a completion script for SHELL'
@@ -73,7 +74,7 @@ env\t'`export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"'
 json\t'A JSON object: url, host, port, user, password, database, directories, pid, version'"
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
@@ -85,7 +86,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s o -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s p -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s w -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s t
@@ -96,7 +97,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s w -l wait -d 'Wait 
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s p -l port -d 'Only if it listens on this port (pg_tmp\'s own stopper passes it)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s o -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l all -d 'Every instance of this user'
@@ -104,7 +105,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s k -l keep -d 'Keep 
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s t
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l json -d 'Print a JSON array instead of tab-separated rows'
@@ -112,12 +113,18 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l spares -d 'List the
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l clients -d 'List the clients of --shared-tx instances instead: URL, pid, user, database, application, state, address'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -s h -l help -d 'Print help'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand versions" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand versions" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand versions" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand versions" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand versions" -l json -d 'Print a JSON array instead of tab-separated rows'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand versions" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l all -d 'Also stop spares, empty the pool and remove templates (instances stay)'
@@ -138,7 +145,7 @@ dsn\t'A libpq key=value connection string'
 env\t'`export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"'
 json\t'A JSON object: url, host, port, user, password, database, directories, pid, version'"
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
@@ -146,12 +153,12 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l shared-tx -d 'One t
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -s h -l help -d 'Print help'

@@ -59,7 +59,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DIR")]
     pub pg_bindir: Option<PathBuf>,
 
-    /// Pick this PostgreSQL major version among those installed
+    /// Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR
     #[arg(long, global = true, value_name = "N")]
     pub pg_version: Option<u32>,
 
@@ -199,6 +199,13 @@ pub enum Command {
     Rollback {
         /// The URL `pgtmp --shared-tx` printed
         url: String,
+    },
+
+    /// List the PostgreSQL installations pgtmp can use: version, bin directory, client tools, default
+    Versions {
+        /// Print a JSON array instead of tab-separated rows
+        #[arg(long)]
+        json: bool,
     },
 
     /// Remove what crashed runs left: dead instances, stale pool entries

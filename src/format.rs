@@ -120,7 +120,7 @@ pub fn one_value(text: &str, terminal: bool) -> String {
 pub fn connection(meta: &Meta, install: &Install) -> Result<Connection> {
     let t = target(meta)?;
     let pid = postmaster::pid(&meta.primary.data_dir);
-    Ok(details(meta, &t, pid, &install.version()?.full))
+    Ok(details(meta, &t, pid, install.version.as_str()))
 }
 
 /// The environment `exec` gives its command and `-F env` prints, in
@@ -284,7 +284,10 @@ mod tests {
         super::render(
             format,
             meta,
-            &Install::new(PathBuf::from("/nonexistent/bin")),
+            &Install {
+                bindir: PathBuf::from("/nonexistent/bin"),
+                version: crate::pg::Version::parse("15.18").expect("a version"),
+            },
         )
     }
 

@@ -52,6 +52,7 @@ pub use config::{Config, Options};
 pub use error::{Error, Result};
 pub use format::Format;
 pub use handout::{Handout, Request, Topology, hand_out};
+pub use pg::Version;
 
 use std::process::ExitCode;
 
@@ -115,4 +116,53 @@ pub fn stop(config: &Config, url: &str) -> Result<Option<std::path::PathBuf>> {
         kept = kept.or(instance::stop::stop(&dir, false)?);
     }
     Ok(kept)
+}
+
+/// What `pgtmp versions` reports.
+#[derive(Debug)]
+pub struct Versions {
+    /// Every installation pgtmp can use, newest first.
+    pub installations: Vec<json::Installation>,
+    /// Directories holding a `postgres` that cannot be used, and why.
+    pub unusable: Vec<(std::path::PathBuf, String)>,
+    /// Why none of them is the default: none found, or none of
+    /// `--pg-version`.
+    pub no_default: Option<Error>,
+}
+
+/// The PostgreSQL installations pgtmp can use, as `pgtmp versions` lists
+/// them (versions read from each `postgres --version`, remembered in the
+/// base directory until the binary changes).
+pub fn versions(config: &Config) -> Result<Versions> {
+    config.enter()?;
+    let all = pg::discover(&config.pg);
+    let mut installations: Vec<json::Installation> = all
+        .found
+        .iter()
+        .enumerate()
+        .map(|(i, f)| json::Installation {
+            bindir: f.install.bindir.clone(),
+            default: all.chosen == Some(i),
+            found_by: f.found_by.clone(),
+            major: f.install.version.major,
+            tools: pg::Tool::ALL
+                .iter()
+                .filter(|t| f.install.has(**t))
+                .map(|t| t.name().to_string())
+                .collect(),
+            version: f.install.version.clone(),
+        })
+        .collect();
+    installations.sort_by(|a, b| b.version.cmp(&a.version));
+    // The same search gives the error that says where it looked.
+    let no_default = all
+        .chosen
+        .is_none()
+        .then(|| pg::find(&config.pg).err())
+        .flatten();
+    Ok(Versions {
+        installations,
+        unusable: all.skipped,
+        no_default,
+    })
 }

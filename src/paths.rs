@@ -71,6 +71,7 @@ const OWN_ENTRIES: &[&str] = &[
     "standby",
     "refill.log",
     "pg_config.cache",
+    "pg.cache",
     "digests.json",
     "gc.lock",
 ];
@@ -312,9 +313,11 @@ impl Layout {
         self.base.join("gc.lock")
     }
 
-    /// Where `pg_config --bindir` last pointed (it is a slow script).
+    /// What finding PostgreSQL learnt by running programs: where
+    /// `pg_config --bindir` pointed (a slow script) and each `postgres`
+    /// binary's version.
     pub fn pg_cache(&self) -> PathBuf {
-        self.base.join("pg_config.cache")
+        self.base.join("pg.cache")
     }
 }
 

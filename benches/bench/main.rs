@@ -26,6 +26,7 @@ mod server;
 mod shared_tx;
 mod stats;
 mod targets;
+mod versions;
 mod workspace;
 
 use std::process::ExitCode;
@@ -117,6 +118,10 @@ fn run(args: &Args) -> Result<(), String> {
     }
     if wanted("reap") {
         reap::reap(&mut bench, &mut results, args.samples.min(5));
+    }
+    if wanted("versions") {
+        // A quarter of the samples: six versions, each with initdb per cold one.
+        versions::run(&mut bench, &mut results, args.samples.div_ceil(4));
     }
     if !interrupt::interrupted() && args.only.is_none() {
         results.footprints.push(footprint::pgtmp(&mut bench));

@@ -71,7 +71,10 @@ The per-user base directory (created with mode 0700 and marked with a \fI.pgtmp\
 pg_tmp's variable for where its directories go: without \fBPGTMP_DIR\fR, the base directory is \fI$SYSTMP/pgtmp\-UID\fR, checked and made private like any base (\fBSYSTMP\fR itself may be shared).
 .TP
 \fBPGTMP_PG_BINDIR\fR
-The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR). Otherwise pgtmp asks \fBpg_config \-\-bindir\fR, searches PATH, then \fI/usr/lib/postgresql/*/bin\fR (newest first), \fI/usr/pgsql\-*/bin\fR and Homebrew.
+The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR, but \fB\-\-pg\-version\fR wins over it). Otherwise pgtmp asks \fBpg_config \-\-bindir\fR, searches PATH, \fBPGTMP_PG_PATH\fR, then \fI/usr/lib/postgresql/*/bin\fR, \fI/usr/pgsql\-*/bin\fR, Homebrew, Postgres.app, MacPorts and the EnterpriseDB installers. \fBpgtmp versions\fR lists what it finds; versions are what the binaries say.
+.TP
+\fBPGTMP_PG_PATH\fR
+More places to search, separated by colons: bin directories, or prefixes holding \fIbin/\fR (searched after PATH, so the default stays the same). \fB\-\-pg\-version N\fR takes the newest N.x among everything found, and psql or pg_restore missing from a server's installation come from the nearest one that can do the job.
 .TP
 \fBPGTMP_POOL_SIZE\fR
 How many ready data directories to keep (default 2, at most 32; 0 turns the pool off). Pool entries and spares together stay within a budget: at most a quarter of the base filesystem's free space and of the available memory, counting what they hold already; a heavy template gets fewer.

@@ -10,6 +10,7 @@ mod list;
 mod rollback;
 mod start;
 mod stop;
+mod versions;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -38,6 +39,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             spares,
             clients,
         }) => list::run(json, spares, clients, &global),
+        Some(Command::Versions { json }) => versions::run(json, &global),
         Some(Command::Gc { all }) => gc::run(all, &global),
         Some(Command::Rollback { url }) => rollback::run(&url),
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),

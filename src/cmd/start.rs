@@ -16,6 +16,9 @@ pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
     options.spares = args.spares.map(usize::from);
     let config = Config::resolve(&options)?;
     let handout = handout::hand_out(&config, &request(args, format)?)?;
+    for note in handout.notes() {
+        eprintln!("pgtmp: {note}");
+    }
     if let Some(kept) = handout.kept_data_dir() {
         eprintln!(
             "pgtmp: the data directory will be kept after the server stops: {}",

@@ -8,8 +8,8 @@ mod hint;
 mod problem;
 
 pub use problem::{
-    BaseProblem, FixtureProblem, LoaderProblem, PathProblem, RunAsProblem, SettingProblem,
-    SharedTxProblem, VersionProblem,
+    ArchiveReader, BaseProblem, FixtureProblem, LoaderProblem, PathProblem, RunAsProblem,
+    SettingProblem, SharedTxProblem, VersionProblem,
 };
 
 use std::io;
@@ -59,11 +59,13 @@ pub enum Error {
     #[error("{0}")]
     RunAs(RunAsProblem),
 
-    /// No usable PostgreSQL installation.
-    #[error("PostgreSQL not found{}; looked in: {looked}", version.map(|v| format!(" (version {v})")).unwrap_or_default())]
+    /// No usable PostgreSQL installation (of `version`, when one was asked
+    /// for; `found` lists the versions there are).
+    #[error("PostgreSQL{} not found{}; looked in: {looked}", version.map(|v| format!(" {v}")).unwrap_or_default(), found_list(found))]
     PgNotFound {
         looked: String,
         version: Option<u32>,
+        found: Vec<String>,
     },
 
     /// A PostgreSQL version that is not the one needed, or not known.
@@ -185,13 +187,15 @@ pub enum Error {
         hint: Option<String>,
     },
 
-    /// A client program pgtmp needs (psql, pg_restore) is not next to
-    /// `postgres`.
-    #[error("{program} not found in {}, next to postgres", bindir.display())]
+    /// A client program pgtmp needs (psql, pg_restore) is neither next to
+    /// `postgres` nor in any other installation pgtmp found (of version
+    /// `minimum` or newer, where that matters).
+    #[error("{program} not found in {} (PostgreSQL {}) nor in any other installation pgtmp found", bindir.display(), major.map(|v| v.to_string()).unwrap_or_else(|| "?".into()))]
     MissingClient {
         program: &'static str,
         bindir: PathBuf,
         major: Option<u32>,
+        minimum: Option<u32>,
     },
 
     /// `-x EXT`: the extension is not installed for this PostgreSQL.
@@ -200,7 +204,8 @@ pub enum Error {
         name: String,
         major: u32,
         bindir: PathBuf,
-        package: String,
+        /// Where this server looks for extensions, if it said.
+        extension_dir: Option<PathBuf>,
     },
 
     /// The filesystem holding `path` (the base directory) is full.
@@ -221,6 +226,15 @@ fn exec_message(program: &str, source: &io::Error) -> String {
     match source.kind() {
         io::ErrorKind::NotFound => format!("{program}: command not found"),
         _ => format!("cannot run {program}: {source}"),
+    }
+}
+
+/// `; found 13.23, 15.14` (or nothing when nothing was found).
+fn found_list(found: &[String]) -> String {
+    if found.is_empty() {
+        String::new()
+    } else {
+        format!(" among {} (`pgtmp versions` lists them)", found.join(", "))
     }
 }
 

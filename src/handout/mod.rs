@@ -47,6 +47,8 @@ pub struct Handout {
     /// `-k` without `-d`: where the data stays after the server stops.
     kept_data_dir: Option<PathBuf>,
     install: Install,
+    /// What the user should hear about how it was made.
+    notes: Vec<String>,
     ack: Ack,
 }
 
@@ -62,6 +64,12 @@ impl Handout {
     /// The instance directory, `BASE/run/ID`.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// What the user should hear about how the instance was made, once
+    /// (say, that psql came from another installation than the server's).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// Where the data directory stays after the server stops, when the
@@ -112,7 +120,8 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     } else {
         Files::read(&request.files, &mut memo)?
     };
-    let caller = Caller::start(&files.inputs, &memo, config.pg_bindir.as_deref())?;
+    let named = config.pg.bindir.as_ref().or(config.pg.bindir_env.as_ref());
+    let caller = Caller::start(&files.inputs, &memo, named.map(PathBuf::as_path))?;
     config.drop_privileges()?;
     memo.save();
     let handout = match start(config, request, files.clone(), &caller) {
@@ -177,7 +186,12 @@ fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> R
     })?;
     // `-o '-p N'` is `-p N`; it comes after `-p`, as pg_tmp passes `-o`.
     let port = options.port.or(request.port);
-    let spec = config.template_spec()?;
+    // An existing `-d` directory says which major it needs.
+    let mut search = config.pg.clone();
+    if let Some(dir) = &request.datadir {
+        search.follow_data_dir(dir);
+    }
+    let spec = config.template_spec_with(&search)?;
     trace::mark("found PostgreSQL");
     // With -f/-x/--now, the template (and so the pool and the spares)
     // is the fixture's; its load needs neither the port nor the listener.
@@ -205,6 +219,7 @@ fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> R
         true => claim_spare(layout, &key, tcp, &settings)?,
         false => None,
     };
+    let mut notes = Vec::new();
     let (url, dir, ack, meta) = match claimed {
         Some((dir, meta)) => (meta.url.clone(), dir.clone(), Ack::file(&dir), meta),
         None => {
@@ -217,7 +232,7 @@ fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> R
                 server_options: server_args(&options, tcp),
                 settings,
             };
-            new.run(config, request)?
+            new.run(config, request, &mut notes)?
         }
     };
     let kind = spare::Kind {
@@ -234,6 +249,7 @@ fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> R
             .then(|| meta.primary.data_dir.clone()),
         dir,
         install: spec.install.clone(),
+        notes,
         ack,
     })
 }
@@ -284,17 +300,30 @@ struct Launch<'a> {
 impl Launch<'_> {
     /// Makes the instance and waits for its supervisor to say it is ready:
     /// the URL, the directory, how to acknowledge, the metadata.
-    fn run(self, config: &Config, request: &Request) -> Result<(String, PathBuf, Ack, Meta)> {
+    /// Building a fixture's template may leave `notes` for the user.
+    fn run(
+        self,
+        config: &Config,
+        request: &Request,
+        notes: &mut Vec<String>,
+    ) -> Result<(String, PathBuf, Ack, Meta)> {
         if let Some(port) = self.port
             && port::in_use(port)
         {
             return Err(Error::PortInUse(port));
         }
         let mut new = NewInstance::create(&config.layout)?;
-        let (data_dir, user_data_dir) =
-            data_dir(config, self.spec, self.key, self.fixture, request, &new)?;
+        let (data_dir, user_data_dir) = data_dir(
+            config,
+            self.spec,
+            self.key,
+            self.fixture,
+            request,
+            &new,
+            notes,
+        )?;
         trace::mark("data directory ready");
-        check_version(&data_dir)?;
+        check_version(&data_dir, &self.spec.install)?;
         let meta = new.describe(Plan {
             role: config.identity.role.clone(),
             uid: config.identity.uid,
@@ -319,6 +348,7 @@ impl Launch<'_> {
 
 /// The data directory of the new instance, and whether it is the user's
 /// own (`-d`): a pool entry, a copy of the (fixture's) template, or `-d`.
+/// Building a fixture's template may leave `notes` for the user.
 fn data_dir(
     config: &Config,
     spec: &template::Spec,
@@ -326,6 +356,7 @@ fn data_dir(
     fixture: Option<(&Fixture, &Caller)>,
     request: &Request,
     new: &NewInstance,
+    notes: &mut Vec<String>,
 ) -> Result<(PathBuf, bool)> {
     let layout = &config.layout;
     let data = new.data_dir();
@@ -344,7 +375,7 @@ fn data_dir(
         None => {
             if !pool::claim(layout, key, &data)? {
                 let template = match fixture {
-                    Some((f, caller)) => fixture::ensure(config, spec, f, key, caller)?,
+                    Some((f, caller)) => fixture::ensure(config, spec, f, key, caller, notes)?,
                     None => template::ensure(layout, spec)?,
                 };
                 pool::copy_tree(template.path(), &data)?;
@@ -376,13 +407,23 @@ fn server_args(options: &ServerOptions, tcp: bool) -> Vec<String> {
 }
 
 /// The data directory's major version must be one whose readiness we can
-/// see (10+): reading PG_VERSION costs nothing, running postgres does.
-fn check_version(data_dir: &Path) -> Result<()> {
-    if pg::data_dir_major(data_dir)? < pg::MIN_MAJOR {
+/// see (10+), and the binaries' own: reading PG_VERSION costs nothing,
+/// running postgres does, and a server of another major only refuses.
+fn check_version(data_dir: &Path, install: &Install) -> Result<()> {
+    let major = pg::data_dir_major(data_dir)?;
+    if !pg::Features::of_major(major).supported() {
         let text = fs::read_to_string(data_dir.join("PG_VERSION")).unwrap_or_default();
         return Err(Error::PgVersion(VersionProblem::TooOld {
             data_dir: data_dir.to_path_buf(),
             version: text.trim().to_string(),
+        }));
+    }
+    if major != install.version.major {
+        return Err(Error::PgVersion(VersionProblem::DataDirMismatch {
+            data_dir: data_dir.to_path_buf(),
+            major,
+            bindir: install.bindir.clone(),
+            version: install.version.to_string(),
         }));
     }
     Ok(())

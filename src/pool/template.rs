@@ -145,7 +145,8 @@ fn build_once(layout: &Layout, key: &str, build: impl FnOnce(&Path) -> Result<()
 
 /// initdb, settings, and the `test` database, into `dir`.
 fn build(spec: &Spec, dir: &Path) -> Result<()> {
-    let (locale, fell_back) = spec.locale.initdb_args(spec.install.version()?.major);
+    let features = spec.install.features();
+    let (locale, fell_back) = spec.locale.initdb_args(features);
     if fell_back {
         eprintln!(
             "pgtmp: the {} locale is not installed: the template uses C, which compares bytes (`--locale` picks another)",
@@ -160,6 +161,7 @@ fn build(spec: &Spec, dir: &Path) -> Result<()> {
         .args(&locale)
         .args(["--wal-segsize=1", "--username"])
         .arg(&spec.role)
+        .args(features.initdb_options())
         .args(&spec.initdb_opts)
         // initdb reads these; the caller's must not change the template.
         .env_remove("PGDATA")
@@ -169,24 +171,21 @@ fn build(spec: &Spec, dir: &Path) -> Result<()> {
     run(&mut initdb, "initdb", None)?;
     crate::trace::mark("initdb done");
 
-    append(&dir.join("postgresql.conf"), SETTINGS)?;
+    append(
+        &dir.join("postgresql.conf"),
+        &format!("{SETTINGS}{}", features.settings()),
+    )?;
     fs::write(dir.join("pg_hba.conf"), HBA).map_err(Error::io("write", dir.join("pg_hba.conf")))?;
 
     // Single-user mode creates the database without a server, socket or
     // port: ~40 ms on tmpfs, and the directory stays cleanly shut down.
-    // FILE_COPY (PostgreSQL 15+; older versions only have that) copies the
-    // files instead of WAL-logging every page: ~10 ms faster here.
-    let create = if spec.install.version()?.major >= 15 {
-        "CREATE DATABASE test STRATEGY = FILE_COPY;\n"
-    } else {
-        "CREATE DATABASE test;\n"
-    };
+    let create = features.create_database("test");
     let mut single = Command::new(spec.install.postgres());
     single
         .args(["--single", "-D"])
         .arg(dir)
         .args(["-c", "exit_on_error=on", "template1"]);
-    run(&mut single, "postgres --single", Some(create))?;
+    run(&mut single, "postgres --single", Some(&create))?;
     crate::trace::mark("database test created");
     Ok(())
 }
