@@ -107,6 +107,14 @@ pub enum Error {
         package: String,
     },
 
+    /// `pgtmp prove`: pgTAP is not installed for this PostgreSQL.
+    #[error("pgTAP is not installed for PostgreSQL {major} ({}); `pgtmp prove` creates it in every test database", bindir.display())]
+    MissingPgtap {
+        major: u32,
+        bindir: PathBuf,
+        package: String,
+    },
+
     /// The filesystem holding `path` (the base directory) is full.
     #[error("no space left on the filesystem of {}: {source}", path.display())]
     NoSpace { path: PathBuf, source: Box<Error> },
@@ -139,6 +147,23 @@ fn tail_block(text: &str) -> String {
 }
 
 impl Error {
+    /// `-x pgtap` missing when `prove` asked for it: said for `prove`.
+    pub fn for_prove(self) -> Error {
+        match self {
+            Error::MissingExtension {
+                name,
+                major,
+                bindir,
+                package,
+            } if name == "pgtap" => Error::MissingPgtap {
+                major,
+                bindir,
+                package,
+            },
+            other => other,
+        }
+    }
+
     /// An `Io` error; use as `.map_err(Error::io("create", &path))`.
     pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
         let path = path.into();
@@ -245,6 +270,9 @@ impl Error {
             Error::MissingClient { major, .. } => Some(format!(
                 "install PostgreSQL's client programs of the same version (Debian/Ubuntu: `apt-get install postgresql-client{}`), or point `--pg-bindir` at a bin directory that has them",
                 major.map(|v| format!("-{v}")).unwrap_or_default()
+            )),
+            Error::MissingPgtap { package, .. } => Some(format!(
+                "install it (Debian/Ubuntu: `apt-get install {package}`; elsewhere see https://pgtap.org), or point `--pg-bindir` at a PostgreSQL that has it"
             )),
             Error::MissingExtension { name, package, .. } => Some(format!(
                 "install it (Debian/Ubuntu: `apt-get install {package}`, the likely package), or drop `-x {name}`"

@@ -17,11 +17,14 @@ pub mod paths;
 pub mod pg;
 pub mod pool;
 pub mod process;
+pub mod prove;
+pub mod psql;
 pub mod random;
 pub mod reaper;
 pub mod standby;
 pub mod trace;
 pub mod url;
+pub mod wire;
 
 use std::process::ExitCode;
 
@@ -44,11 +47,16 @@ pub fn run() -> ExitCode {
                     )
                     .exit();
             }
-            if matches!(&cli.command, Some(cli::Command::Exec(e)) if e.start.format.is_some()) {
+            let format_given = match &cli.command {
+                Some(cli::Command::Exec(e)) => e.start.format.is_some(),
+                Some(cli::Command::Prove(p)) => p.start.format.is_some(),
+                _ => false,
+            };
+            if format_given {
                 cli::Cli::command()
                     .error(
                         clap::error::ErrorKind::ArgumentConflict,
-                        "`-F` has no effect with `exec`: COMMAND gets DATABASE_URL and the PG* variables",
+                        "`-F` has no effect with `exec` and `prove`: they hand the database to their commands and tests",
                     )
                     .exit();
             }

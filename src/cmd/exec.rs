@@ -7,9 +7,10 @@
 
 use std::ffi::OsString;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::child;
-use crate::cli::{ExecArgs, GlobalArgs};
+use crate::cli::{ExecArgs, GlobalArgs, StartArgs};
 use crate::error::{EXIT_FAILURE, Error, Result};
 use crate::{format, url};
 
@@ -17,7 +18,11 @@ use crate::{format, url};
 pub fn run(args: &ExecArgs, global: &GlobalArgs) -> Result<u8> {
     let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
     let mut start = Command::new(&exe);
-    start.arg("start").args(start_args(args, global));
+    // Tied to this process, the instance needs no idle timeout unless asked.
+    let wait = args.start.timeout.unwrap_or_default();
+    start
+        .arg("start")
+        .args(start_args(&args.start, global, wait));
     start.arg("--owner-pid").arg(std::process::id().to_string());
     let out = start
         .stdin(Stdio::null())
@@ -51,8 +56,9 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs) -> Result<u8> {
     Ok(child::exit_code(status?))
 }
 
-fn start_args(args: &ExecArgs, global: &GlobalArgs) -> Vec<OsString> {
-    let s = &args.start;
+/// The `pgtmp start` arguments that ask for what `s` asks, with idle
+/// timeout `wait` (what `exec` and `prove` run in a child).
+pub(super) fn start_args(s: &StartArgs, global: &GlobalArgs, wait: Duration) -> Vec<OsString> {
     let mut v: Vec<OsString> = Vec::new();
     if s.keep {
         v.push("-k".into());
@@ -63,9 +69,7 @@ fn start_args(args: &ExecArgs, global: &GlobalArgs) -> Vec<OsString> {
     if let Some(p) = s.port {
         v.push(format!("-p{p}").into());
     }
-    // Tied to this process, the instance needs no idle timeout unless asked.
-    let wait = s.timeout.map(|t| t.as_millis()).unwrap_or(0);
-    v.push(format!("--wait={wait}ms").into());
+    v.push(format!("--wait={}ms", wait.as_millis()).into());
     if let Some(o) = &s.server_options {
         v.push(format!("--options={o}").into());
     }
@@ -88,7 +92,7 @@ fn start_args(args: &ExecArgs, global: &GlobalArgs) -> Vec<OsString> {
     v
 }
 
-fn global_args(g: &GlobalArgs) -> Vec<OsString> {
+pub(super) fn global_args(g: &GlobalArgs) -> Vec<OsString> {
     let mut v: Vec<OsString> = Vec::new();
     if let Some(d) = &g.pg_bindir {
         v.push("--pg-bindir".into());

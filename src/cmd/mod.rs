@@ -7,6 +7,7 @@ mod gc;
 mod generate;
 mod initdb;
 mod list;
+mod prove;
 pub mod start;
 mod stop;
 
@@ -33,6 +34,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Command::List { json, standbys }) => list::run(json, standbys, &global),
         Some(Command::Gc { all }) => gc::run(all, &global),
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),
+        Some(Command::Prove(args)) => return prove::run(&args, &global).map(ExitCode::from),
         Some(Command::Completions { shell }) => generate::completions(shell),
         Some(Command::Man) => generate::man(),
     }?;

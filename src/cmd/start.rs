@@ -55,6 +55,14 @@ impl Handout {
 /// Starts an instance and returns its URL. `owner`: stop when that process
 /// is gone (`exec`).
 pub fn run(args: &StartArgs, global: &GlobalArgs, owner: Option<u32>) -> Result<Handout> {
+    if args.with_pgtap {
+        let mut args = args.clone();
+        args.with_pgtap = false;
+        if !args.extensions.iter().any(|x| x == "pgtap") {
+            args.extensions.push("pgtap".into());
+        }
+        return run(&args, global, owner).map_err(Error::for_prove);
+    }
     let mut config = Config::resolve(global)?;
     if let Some(n) = args.standby {
         config.standby_max = n.into();

@@ -1,0 +1,380 @@
+//! `pgtmp prove [start options] [prove options] PATH...`: pg_prove's
+//! command line and output over `crate::prove`. Picks the files, gets a
+//! server whose `test` database has pgTAP (and the fixtures), runs the
+//! files each in a copy of it, prints each file as it finishes (a
+//! progress line on a terminal meanwhile), then the summary, and writes
+//! the JUnit, JSON and state files asked for.
+
+mod progress;
+mod server;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Instant, SystemTime};
+
+use crate::cli::{GlobalArgs, ProveArgs};
+use crate::config::Config;
+use crate::error::{EXIT_USAGE, Error, Result};
+use crate::prove::console::Console;
+use crate::prove::discover::{self, DEFAULT_EXT};
+use crate::prove::execute::{self, Script, Settings};
+use crate::prove::outcome::FileOutcome;
+use crate::prove::runner::{self, Event, Job, Plan};
+use crate::prove::state::{self, State};
+use crate::prove::summary::{Aggregate, CpuTimes, Style};
+use crate::prove::{json, junit};
+use crate::psql::{self, Print};
+use progress::Progress;
+use server::Server;
+
+/// The exit status of a run stopped by Ctrl-C (the shell's 128 + SIGINT).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Runs the test files; returns the exit status.
+pub fn run(args: &ProveArgs, global: &GlobalArgs) -> Result<u8> {
+    if let Some(code) = refuse_database_options(args) {
+        return Ok(code);
+    }
+    let mut state = if args.state.is_empty() {
+        None
+    } else {
+        Some(State::open(Path::new(state::FILE), &args.state)?)
+    };
+    let mut settings = settings(args)?;
+    let mut jobs = jobs(args, state.as_ref())?;
+    if args.dry {
+        let names: String = jobs.iter().map(|j| format!("{}\n", j.name)).collect();
+        super::print(&names)?;
+        return Ok(0);
+    }
+    for job in &mut jobs {
+        job.needs_psql = execute::needs_psql(&job.script, &settings);
+    }
+    if jobs.iter().any(|j| j.needs_psql.is_some()) {
+        settings.psql = args.psql_bin.clone().or_else(|| server_psql(global));
+    }
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let cpu = CpuTimes::now();
+    let longest = jobs
+        .iter()
+        .map(|j| j.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let console = Console {
+        verbosity: if args.really_quiet {
+            -2
+        } else if args.quiet {
+            -1
+        } else {
+            i8::from(args.verbose)
+        },
+        failures: args.failures,
+        comments: true,
+        directives: args.directives,
+        timer: args.timer,
+        longest,
+    };
+    let server = if jobs.is_empty() {
+        None
+    } else {
+        match Server::start(&args.start, global, args.keep_failed)? {
+            Ok(s) => Some(s),
+            Err(code) => return Ok(code),
+        }
+    };
+    let cancel = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(signal, cancel.clone());
+    }
+    let end = match &server {
+        Some(server) => {
+            let plan = Plan {
+                jobs: jobs.clone(),
+                workers: usize::from(args.jobs),
+                server: server.target.with_dbname("postgres"),
+                template: server.target.dbname.clone(),
+                settings,
+                fail_fast: args.fail_fast,
+            };
+            let mut progress = Progress::new(jobs.len(), console.verbosity < 1);
+            let mut printer = Printer {
+                console: &console,
+                progress: &mut progress,
+                state: state.as_mut(),
+                jobs: &jobs,
+            };
+            runner::run(&plan, &cancel, &mut |event| printer.event(event))
+        }
+        None => {
+            eprintln!("pgtmp: no test files found{}", hint_for_none(args));
+            runner::End::default()
+        }
+    };
+    let wall = clock.elapsed();
+    let mut aggregate = Aggregate::default();
+    for outcome in &end.outcomes {
+        aggregate.add(outcome.name.clone(), outcome.tap.clone());
+    }
+    let style = Style {
+        silent: false,
+        timer: args.timer,
+        all_errors: args.parse,
+        interrupted: end.interrupted,
+    };
+    let summary = aggregate.report(longest, wall, CpuTimes::now().since(cpu), style);
+    super::print(&summary)?;
+    let not_run: Vec<&str> = end.not_run.iter().map(|&i| jobs[i].name.as_str()).collect();
+    if !end.interrupted && !not_run.is_empty() {
+        eprintln!(
+            "pgtmp: stopped after a failure; {} of {} test files did not run",
+            not_run.len(),
+            jobs.len()
+        );
+    }
+    let exit_code = if end.interrupted {
+        EXIT_INTERRUPTED
+    } else {
+        aggregate.exit_code()
+    };
+    let mut report_error = None;
+    if let Some(path) = &args.junit {
+        let report = junit::report(&end.outcomes, started, wall);
+        report_error = junit::write(path, &report).err();
+    }
+    if let Some(path) = &args.json {
+        let input = json::Input {
+            files: &end.outcomes,
+            aggregate: &aggregate,
+            not_run,
+            interrupted: end.interrupted,
+            exit_code,
+            started,
+            wall,
+        };
+        report_error = json::write(path, &input).err().or(report_error);
+    }
+    if let Some(state) = &mut state {
+        report_error = state.commit().err().or(report_error);
+    }
+    if let Some(server) = server {
+        let failed: Vec<&FileOutcome> = end.outcomes.iter().filter(|o| o.failed()).collect();
+        if args.keep_failed && !failed.is_empty() {
+            keep(&server, &failed);
+        } else {
+            server.stop();
+        }
+    }
+    match report_error {
+        Some(e) => Err(e),
+        None => Ok(exit_code),
+    }
+}
+
+/// pg_prove's `-U`, `--dbname` and `--host` pick the database to test in;
+/// here every file gets its own.
+fn refuse_database_options(args: &ProveArgs) -> Option<u8> {
+    let given = [
+        ("-U/--username", args.username.is_some()),
+        ("--dbname", args.dbname.is_some()),
+        ("--host", args.host.is_some()),
+    ];
+    let (name, _) = given.iter().find(|(_, g)| *g)?;
+    eprintln!(
+        "pgtmp: error: `{name}` has no meaning for `pgtmp prove`: every test file runs in a fresh database of its own\n\
+         hint: drop it; load the schema the tests need with `-f`"
+    );
+    Some(EXIT_USAGE)
+}
+
+/// What every file's session starts with: pg_prove's psql settings and
+/// the user's `--set` and `--pset`.
+fn settings(args: &ProveArgs) -> Result<Settings> {
+    let mut vars = psql::vars::defaults();
+    vars.put("QUIET", "on");
+    vars.put("ON_ERROR_STOP", "1");
+    let mut psql_args = Vec::new();
+    for (key, value) in &args.variables {
+        vars.set(key, value)
+            .map_err(|e| usage(format!("`--set {key}={value}`: {e}")))?;
+        psql_args.push("--set".into());
+        psql_args.push(format!("{key}={value}").into());
+    }
+    let mut print = Print::default();
+    let mut force_psql = false;
+    for (key, value) in &args.pset {
+        psql_args.push("--pset".into());
+        psql_args.push(format!("{key}={value}").into());
+        let on = || psql::vars::parse_bool(value).unwrap_or(true);
+        match key.as_str() {
+            "format" if matches!(value.as_str(), "unaligned" | "u") => {}
+            "tuples_only" | "t" => print.tuples_only = on(),
+            "footer" => print.footer = on(),
+            "fieldsep" => print.field_sep = value.clone(),
+            "recordsep" => print.record_sep = value.clone(),
+            "null" => print.null = value.clone(),
+            "pager" | "border" | "title" => {}
+            _ => force_psql = true,
+        }
+    }
+    Ok(Settings {
+        vars,
+        print,
+        psql_args,
+        psql: None,
+        force_psql,
+        ignore_exit: args.ignore_exit,
+    })
+}
+
+/// The jobs in the order they run: `runtests()`, or the files the state
+/// selects and the paths name, shuffled or reversed if asked.
+fn jobs(args: &ProveArgs, state: Option<&State>) -> Result<Vec<Job>> {
+    if args.runtests || args.schema.is_some() || args.pattern.is_some() {
+        if !args.paths.is_empty() {
+            return Err(Error::with_hint(
+                "`--runtests` runs the test functions already in the database; it takes no PATH",
+                "load the test functions with `-f`: `pgtmp prove -f tests.sql -R`",
+            ));
+        }
+        let call = runtests_call(args.schema.as_deref(), args.pattern.as_deref());
+        return Ok(vec![Job {
+            script: Script::Sql(format!("SELECT * FROM {call}")),
+            name: call,
+            needs_psql: None,
+        }]);
+    }
+    let exts = if args.ext.is_empty() {
+        vec![DEFAULT_EXT.to_string()]
+    } else {
+        args.ext.clone()
+    };
+    let mut names: Vec<(String, PathBuf)> = Vec::new();
+    if let Some(state) = state {
+        if state.nothing_saved() {
+            eprintln!(
+                "pgtmp: no saved state in {}, selection will be empty",
+                state::FILE
+            );
+        }
+        names.extend(
+            state
+                .selected()
+                .into_iter()
+                .map(|n| (n.clone(), PathBuf::from(n))),
+        );
+    }
+    if !args.paths.is_empty() || !state.is_some_and(State::selects) {
+        for file in discover::discover(&args.paths, &exts, args.recurse)? {
+            if !names.iter().any(|(n, _)| *n == file.name) {
+                names.push((file.name, file.path));
+            }
+        }
+    }
+    if args.shuffle {
+        shuffle(&mut names);
+    }
+    if args.reverse {
+        names.reverse();
+    }
+    Ok(names
+        .into_iter()
+        .map(|(name, path)| Job {
+            name,
+            script: Script::File(path),
+            needs_psql: None,
+        })
+        .collect())
+}
+
+/// `runtests('schema'::name, 'pattern'::text);`, as pg_prove names it.
+fn runtests_call(schema: Option<&str>, pattern: Option<&str>) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let mut args = Vec::new();
+    if let Some(s) = schema {
+        args.push(format!("{}::name", quote(s)));
+    }
+    if let Some(p) = pattern {
+        args.push(format!("{}::text", quote(p)));
+    }
+    format!("runtests({});", args.join(", "))
+}
+
+/// Fisher–Yates with the process's random source.
+fn shuffle<T>(items: &mut [T]) {
+    for i in (1..items.len()).rev() {
+        let j = (crate::random::u64() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
+
+/// The psql next to the server's binaries.
+fn server_psql(global: &GlobalArgs) -> Option<PathBuf> {
+    let spec = Config::resolve(global).ok()?.template_spec().ok()?;
+    crate::pg::client(&spec.install, "psql").ok()
+}
+
+fn hint_for_none(args: &ProveArgs) -> String {
+    if args.ext.is_empty() {
+        " (looking for *.pg, pg_prove's default: `--ext .sql` for *.sql)".into()
+    } else {
+        String::new()
+    }
+}
+
+fn usage(msg: String) -> Error {
+    Error::other(msg)
+}
+
+/// `--keep-failed`: the server stays up; say where the failing files'
+/// databases are.
+fn keep(server: &Server, failed: &[&FileOutcome]) {
+    let mut text = String::from(
+        "pgtmp: kept the databases of the failing files (the server stops when idle, or `pgtmp stop URL`):\n",
+    );
+    for f in failed {
+        text.push_str(&format!("  {}  {}\n", f.name, server.url_of(&f.database)));
+    }
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// Prints each event of the run as pg_prove would.
+struct Printer<'a> {
+    console: &'a Console,
+    progress: &'a mut Progress,
+    state: Option<&'a mut State>,
+    jobs: &'a [Job],
+}
+
+impl Printer<'_> {
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Started { index } => self.progress.started(index, &self.jobs[index].name),
+            Event::Progress { index, tests } => self.progress.tests(index, tests),
+            Event::Tick => self.progress.tick(),
+            Event::Finished { index, outcome } => {
+                self.progress.clear();
+                let o = &outcome;
+                if !o.stderr.is_empty() {
+                    let _ = std::io::stderr().write_all(o.stderr.as_bytes());
+                }
+                let block = self
+                    .console
+                    .file_block(&o.name, &o.tap, o.started, o.elapsed);
+                let _ = super::print(&block);
+                self.progress.finished(index, o.tap.tests_run, o.failed());
+                if let Some(state) = self.state.as_deref_mut() {
+                    state.observe(
+                        &o.name,
+                        o.tap.failed.len() as u64,
+                        o.tap.has_problems(),
+                        o.tap.todo.len() as u64,
+                        o.elapsed.as_secs_f64(),
+                    );
+                }
+            }
+        }
+    }
+}
