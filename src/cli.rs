@@ -209,13 +209,18 @@ pub enum Internal {
     Supervise(PathBuf),
     /// `__refill KEY`: fill the pool, then collect garbage.
     Refill(String),
+    /// `__psql FILE`: run FILE with `prove`'s in-process psql, connected as
+    /// the PG* variables say (what the tests compare with psql).
+    Psql(PathBuf),
 }
 
 impl Internal {
     pub const SUPERVISE: &str = "__supervise";
     pub const REFILL: &str = "__refill";
+    pub const PSQL: &str = "__psql";
 
-    /// Recognises `pgtmp __supervise DIR` and `pgtmp __refill KEY`.
+    /// Recognises `pgtmp __supervise DIR`, `pgtmp __refill KEY` and
+    /// `pgtmp __psql FILE`.
     pub fn from_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Option<Internal> {
         let _program = args.next();
         let command = args.next()?;
@@ -223,6 +228,7 @@ impl Internal {
         match command.to_str()? {
             Internal::SUPERVISE => Some(Internal::Supervise(operand.into())),
             Internal::REFILL => Some(Internal::Refill(operand.into_string().ok()?)),
+            Internal::PSQL => Some(Internal::Psql(operand.into())),
             _ => None,
         }
     }

@@ -36,7 +36,7 @@ use crate::error::Error;
 pub fn run() -> ExitCode {
     trace::init();
     let result = match cli::Internal::from_args(std::env::args_os()) {
-        Some(internal) => cmd::internal(internal).map(|()| ExitCode::SUCCESS),
+        Some(internal) => cmd::internal(internal),
         None => {
             let cli = cli::Cli::parse();
             if cli.misplaced_start_options() {

@@ -52,10 +52,11 @@ fn hand_out(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
 }
 
 /// Runs a background process started by re-executing pgtmp.
-pub fn internal(command: Internal) -> Result<()> {
+pub fn internal(command: Internal) -> Result<ExitCode> {
     match command {
-        Internal::Supervise(dir) => reaper::supervise(&dir),
-        Internal::Refill(key) => refill(&key),
+        Internal::Supervise(dir) => reaper::supervise(&dir).map(|()| ExitCode::SUCCESS),
+        Internal::Refill(key) => refill(&key).map(|()| ExitCode::SUCCESS),
+        Internal::Psql(file) => prove::psql_alone(&file).map(ExitCode::from),
     }
 }
 

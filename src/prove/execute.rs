@@ -126,7 +126,7 @@ pub fn in_process(
 }
 
 /// The variables psql sets once connected.
-fn connection_vars(vars: &mut Vars, conn: &Connection, target: &Target) {
+pub fn connection_vars(vars: &mut Vars, conn: &Connection, target: &Target) {
     vars.put("DBNAME", target.dbname.as_str());
     vars.put("USER", target.user.as_str());
     vars.put("HOST", target.host.as_str());

@@ -220,6 +220,11 @@ impl Session<'_> {
             },
             "tuples_only" | "t" => return self.toggle("tuples_only", value),
             "footer" => match toggled(self.print.footer, value) {
+                // Given a value, psql sets it without a word.
+                Ok(on) if value.is_some() => {
+                    self.print.footer = on;
+                    return Status::Ok;
+                }
                 Ok(on) => {
                     self.print.footer = on;
                     format!("Default footer is {}.", if on { "on" } else { "off" })
@@ -276,7 +281,8 @@ impl Session<'_> {
             Ok(on) => {
                 debug_assert_eq!(option, "tuples_only");
                 self.print.tuples_only = on;
-                if !self.vars.flag("QUIET") {
+                // Given a value, psql sets it without a word.
+                if value.is_none() && !self.vars.flag("QUIET") {
                     self.out.out(if on {
                         "Tuples only is on.\n"
                     } else {

@@ -165,6 +165,8 @@ impl<'a> Session<'a> {
                 self.depth += 1;
                 let status = self.main_loop(path, &String::from_utf8_lossy(&bytes));
                 self.depth -= 1;
+                // `\q` in an included file ends that file only.
+                self.quit = false;
                 self.file = file;
                 self.lineno = lineno;
                 status

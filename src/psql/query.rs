@@ -65,6 +65,9 @@ impl Session<'_> {
             self.out.out(&format!("Time: {ms:.3} ms\n"));
         }
         let mut ok = error.is_none();
+        if !ok && self.vars.echo() == Echo::Errors {
+            self.log(&format!("STATEMENT:  {query}"));
+        }
         if let (Some(prefix), Some(rows), true) = (gset, gset_rows, ok) {
             ok = self.store_gset(prefix, &columns, rows);
         }
@@ -204,6 +207,9 @@ impl Handler for Printer<'_> {
             rows.push(values);
             return;
         }
+        if values.is_empty() && self.print.tuples_only {
+            return; // `SELECT;`: psql prints nothing for a row of no columns
+        }
         let mut line = String::new();
         for (i, v) in values.iter().enumerate() {
             if i > 0 {
@@ -216,7 +222,7 @@ impl Handler for Printer<'_> {
     }
 
     fn complete(&mut self, tag: &str) {
-        self.last_tag = tag.split(' ').next().unwrap_or_default().to_string();
+        self.last_tag = tag.to_string();
         let had_rows = !self.columns.is_empty();
         if self.gset.is_some() {
             return;

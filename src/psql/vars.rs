@@ -58,6 +58,12 @@ impl Vars {
         if !valid_name(name) {
             return Err(format!("invalid variable name: \"{name}\""));
         }
+        // An empty value turns a Boolean special variable on.
+        let value = if value.is_empty() && is_bool_special(name) {
+            "on"
+        } else {
+            value
+        };
         self.check(name, Some(value))?;
         self.values.insert(name.to_string(), value.to_string());
         Ok(())
@@ -177,6 +183,21 @@ pub fn defaults() -> Vars {
     vars
 }
 
+/// The special variables that hold a Boolean.
+fn is_bool_special(name: &str) -> bool {
+    matches!(
+        name,
+        "AUTOCOMMIT"
+            | "ON_ERROR_STOP"
+            | "QUIET"
+            | "SINGLELINE"
+            | "SINGLESTEP"
+            | "HIDE_TABLEAM"
+            | "HIDE_TOAST_COMPRESSION"
+            | "SHOW_ALL_RESULTS"
+    )
+}
+
 fn default_of(name: &str) -> Option<&'static str> {
     Some(match name {
         "AUTOCOMMIT" => "on",
@@ -198,12 +219,11 @@ fn default_of(name: &str) -> Option<&'static str> {
 }
 
 /// psql's Boolean: a case-insensitive prefix of true/false/yes/no,
-/// on/off (two letters at least), or 1/0. The empty string is a prefix of
-/// `true`, so psql takes it as true.
+/// on/off (two letters at least), or 1/0.
 pub fn parse_bool(value: &str) -> Option<bool> {
     let v = value.to_ascii_lowercase();
     let prefix = |word: &str, min: usize| v.len() >= min && word.starts_with(&v);
-    if prefix("true", 0) || prefix("yes", 1) || prefix("on", 2) || v == "1" {
+    if prefix("true", 1) || prefix("yes", 1) || prefix("on", 2) || v == "1" {
         Some(true)
     } else if prefix("false", 1) || prefix("no", 1) || prefix("off", 2) || v == "0" {
         Some(false)
@@ -297,8 +317,7 @@ mod tests {
         for f in ["off", "of", "false", "f", "no", "n", "0"] {
             assert_eq!(parse_bool(f), Some(false), "{f}");
         }
-        assert_eq!(parse_bool(""), Some(true));
-        for bad in ["o", "maybe", "2", "onn"] {
+        for bad in ["", "o", "maybe", "2", "onn"] {
             assert_eq!(parse_bool(bad), None, "{bad}");
         }
     }
@@ -313,6 +332,8 @@ mod tests {
         assert!(vars.set("ECHO", "loud").is_err());
         vars.unset("ON_ERROR_STOP").unwrap();
         assert_eq!(vars.get("ON_ERROR_STOP"), Some("off"));
+        vars.set("ON_ERROR_STOP", "").unwrap();
+        assert_eq!(vars.get("ON_ERROR_STOP"), Some("on"));
         vars.set("x", "1").unwrap();
         vars.unset("x").unwrap();
         assert_eq!(vars.get("x"), None);

@@ -25,6 +25,8 @@ mod load;
 mod parallel;
 mod paths;
 mod pool;
+mod prove;
+mod prove_psql;
 mod reaper;
 mod security;
 mod standby;

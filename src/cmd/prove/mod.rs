@@ -42,7 +42,7 @@ pub fn run(args: &ProveArgs, global: &GlobalArgs) -> Result<u8> {
     } else {
         Some(State::open(Path::new(state::FILE), &args.state)?)
     };
-    let mut settings = settings(args)?;
+    let mut settings = settings(&args.variables, &args.pset, args.ignore_exit)?;
     let mut jobs = jobs(args, state.as_ref())?;
     if args.dry {
         let names: String = jobs.iter().map(|j| format!("{}\n", j.name)).collect();
@@ -191,12 +191,16 @@ fn refuse_database_options(args: &ProveArgs) -> Option<u8> {
 
 /// What every file's session starts with: pg_prove's psql settings and
 /// the user's `--set` and `--pset`.
-fn settings(args: &ProveArgs) -> Result<Settings> {
+fn settings(
+    variables: &[(String, String)],
+    pset: &[(String, String)],
+    ignore_exit: bool,
+) -> Result<Settings> {
     let mut vars = psql::vars::defaults();
     vars.put("QUIET", "on");
     vars.put("ON_ERROR_STOP", "1");
     let mut psql_args = Vec::new();
-    for (key, value) in &args.variables {
+    for (key, value) in variables {
         vars.set(key, value)
             .map_err(|e| usage(format!("`--set {key}={value}`: {e}")))?;
         psql_args.push("--set".into());
@@ -204,7 +208,7 @@ fn settings(args: &ProveArgs) -> Result<Settings> {
     }
     let mut print = Print::default();
     let mut force_psql = false;
-    for (key, value) in &args.pset {
+    for (key, value) in pset {
         psql_args.push("--pset".into());
         psql_args.push(format!("{key}={value}").into());
         let on = || psql::vars::parse_bool(value).unwrap_or(true);
@@ -225,7 +229,7 @@ fn settings(args: &ProveArgs) -> Result<Settings> {
         psql_args,
         psql: None,
         force_psql,
-        ignore_exit: args.ignore_exit,
+        ignore_exit,
     })
 }
 
@@ -377,4 +381,38 @@ impl Printer<'_> {
             }
         }
     }
+}
+
+/// `pgtmp __psql FILE`: FILE through the in-process psql with pg_prove's
+/// settings, connected as libpq would be by PGHOST, PGPORT, PGUSER,
+/// PGDATABASE and PGPASSWORD; psql's output and exit status.
+pub fn psql_alone(file: &Path) -> Result<u8> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let target = crate::wire::Target {
+        host: var("PGHOST").unwrap_or_else(|| "/tmp".into()),
+        port: var("PGPORT").and_then(|p| p.parse().ok()).unwrap_or(5432),
+        user: var("PGUSER").unwrap_or_default(),
+        password: var("PGPASSWORD"),
+        dbname: var("PGDATABASE").unwrap_or_default(),
+    };
+    let mut conn = crate::wire::Connection::connect(&target, &[("application_name", "psql")])
+        .map_err(|e| Error::other(e.0))?;
+    let settings = settings(&[], &[], false)?;
+    struct Direct;
+    impl psql::Output for Direct {
+        fn out(&mut self, text: &str) {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+        }
+        fn err(&mut self, text: &str) {
+            let _ = std::io::stdout().flush();
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        }
+    }
+    let mut out = Direct;
+    let mut vars = settings.vars.clone();
+    execute::connection_vars(&mut vars, &conn, &target);
+    let mut session = psql::Session::new(&mut conn, vars, settings.print, &mut out);
+    let code = session.run_file(&file.to_string_lossy());
+    let _ = std::io::stdout().flush();
+    Ok(code as u8)
 }
