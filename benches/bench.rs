@@ -30,6 +30,8 @@ mod pgtmp;
 mod plot;
 #[path = "bench/procfs.rs"]
 mod procfs;
+#[path = "bench/prove.rs"]
+mod prove;
 #[path = "bench/reap.rs"]
 mod reap;
 #[path = "bench/report.rs"]
@@ -130,6 +132,9 @@ fn run(args: &Args) -> Result<(), String> {
     }
     if wanted("reap") {
         reap::reap(&mut bench, &mut results, args.samples.min(5));
+    }
+    if wanted("prove") {
+        prove::prove(&mut bench, &mut results, rounds.max(3));
     }
     if !interrupt::interrupted() && args.only.is_none() {
         results.footprints.push(footprint::pgtmp(&mut bench));
