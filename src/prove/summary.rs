@@ -101,11 +101,12 @@ impl Aggregate {
         self.files.iter().map(|(_, t)| t.passed.len() as u64).sum()
     }
 
-    /// Failed tests, parse errors, or a non-zero exit anywhere.
+    /// Failed tests, parse errors, a non-zero exit or a bail out anywhere.
     pub fn has_errors(&self) -> bool {
         self.files.iter().any(|(_, t)| {
             !t.failed.is_empty()
                 || !t.parse_errors.is_empty()
+                || t.bailout.is_some()
                 || (!t.ignore_exit && (t.exit != 0 || t.wait != 0))
         })
     }
