@@ -25,8 +25,16 @@ const PG_PROVE: &str = "/usr/bin/pg_prove";
 
 /// The scenarios of a round, in order.
 const ROUND: [(&str, &str, Side); 4] = [
-    ("prove", "pgtmp prove: 20 pgTAP files, a fresh database each", Side::Pgtmp),
-    ("pg_prove", "pg_prove: the same files, one shared database", Side::Baseline),
+    (
+        "prove",
+        "pgtmp prove: 20 pgTAP files, a fresh database each",
+        Side::Pgtmp,
+    ),
+    (
+        "pg_prove",
+        "pg_prove: the same files, one shared database",
+        Side::Baseline,
+    ),
     ("prove_j2", "pgtmp prove -j2", Side::Pgtmp),
     ("pg_prove_j2", "pg_prove -j2", Side::Baseline),
 ];
@@ -100,8 +108,8 @@ pub fn prove(bench: &mut Bench, results: &mut Results, samples: usize) {
             }
             eprintln!("bench: round {}/{samples}: {}", round + 1, series.key);
             let outcome = match series.key {
-                "prove" => run_prove(bench, &dir, &[]),
-                "prove_j2" => run_prove(bench, &dir, &["-j2"]),
+                "prove" => run_prove(bench, &dir, &[]).and_then(|t| gone(&pgtmp, t)),
+                "prove_j2" => run_prove(bench, &dir, &["-j2"]).and_then(|t| gone(&pgtmp, t)),
                 "pg_prove" => run_pg_prove(&dir, &shared_url, &[]),
                 _ => run_pg_prove(&dir, &shared_url, &["-j2"]),
             };
@@ -124,7 +132,11 @@ fn run_prove(bench: &Bench, dir: &Path, extra: &[&str]) -> Result<Duration, Stri
     timed(&mut cmd)
 }
 
-fn run_pg_prove(dir: &Path, url: &Result<String, String>, extra: &[&str]) -> Result<Duration, String> {
+fn run_pg_prove(
+    dir: &Path,
+    url: &Result<String, String>,
+    extra: &[&str],
+) -> Result<Duration, String> {
     let url = url.as_ref().map_err(Clone::clone)?;
     if !Path::new(PG_PROVE).exists() {
         return Err(format!(
@@ -141,6 +153,29 @@ fn run_pg_prove(dir: &Path, url: &Result<String, String>, extra: &[&str]) -> Res
     timed(&mut cmd)
 }
 
+/// `pgtmp prove` returns once the summary is out; its server is shut down
+/// and removed by its supervisor after that. Wait for it (untimed), so that
+/// this cleanup does not run into the next sample.
+fn gone(pgtmp: &crate::pgtmp::Pgtmp, took: Duration) -> Result<Duration, String> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let ran = pgtmp.run(&["list", "--json"])?;
+        let list: Vec<serde_json::Value> =
+            serde_json::from_str(&ran.stdout).map_err(|e| format!("`pgtmp list --json`: {e}"))?;
+        // The shared database of pg_prove stays.
+        if list.len() <= 1 {
+            return Ok(took);
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the server of `pgtmp prove` still runs: {}",
+                ran.stdout.trim()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The command, start to exit; it must pass every test.
 fn timed(cmd: &mut Command) -> Result<Duration, String> {
     let t0 = Instant::now();
@@ -148,7 +183,10 @@ fn timed(cmd: &mut Command) -> Result<Duration, String> {
     let took = t0.elapsed();
     let want = format!("Files={FILES}, Tests={TESTS},");
     if !ran.stdout.contains(&want) || !ran.stdout.contains("Result: PASS") {
-        return Err(format!("not {want} ... Result: PASS: {}", command::tail(&ran.stdout)));
+        return Err(format!(
+            "not {want} ... Result: PASS: {}",
+            command::tail(&ran.stdout)
+        ));
     }
     Ok(took)
 }

@@ -148,16 +148,16 @@ mod tests {
         };
         let sql = vec![".sql".to_string()];
         assert_eq!(
-            names(discover(&[t.clone()], &sql, false).unwrap()),
+            names(discover(std::slice::from_ref(&t), &sql, false).unwrap()),
             ["t/a.sql", "t/b.sql"]
         );
         assert_eq!(
-            names(discover(&[t.clone()], &sql, true).unwrap()),
+            names(discover(std::slice::from_ref(&t), &sql, true).unwrap()),
             ["t/.hidden.sql", "t/a.sql", "t/b.sql", "t/sub/d.sql"]
         );
         let both = vec![".sql".to_string(), ".pg".to_string()];
         assert_eq!(
-            names(discover(&[t.clone()], &both, false).unwrap()),
+            names(discover(std::slice::from_ref(&t), &both, false).unwrap()),
             ["t/a.sql", "t/b.sql", "t/c.pg"]
         );
         // A file named twice runs once; a file runs whatever its extension.

@@ -220,6 +220,7 @@ fn prepare(plan: &Plan, stop: &AtomicBool, tx: SyncSender<Prepared>) {
             .map(Some)
             .map_err(|e| format!("pgtmp: {}\n", e.0))
         });
+        crate::trace::mark(&format!("prove: database {index} ready"));
         let p = Prepared {
             index,
             database,
@@ -256,6 +257,7 @@ fn work(
         }
         let index = prepared.index;
         let outcome = run_one(plan, prepared, tx, cancel, running);
+        crate::trace::mark(&format!("prove: file {index} done"));
         running.lock().expect("not poisoned").remove(&index);
         let _ = tx.send(Event::Finished {
             index,

@@ -85,6 +85,7 @@ pub fn run(args: &ProveArgs, global: &GlobalArgs) -> Result<u8> {
             Err(code) => return Ok(code),
         }
     };
+    crate::trace::mark("prove: server ready");
     let cancel = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         let _ = signal_hook::flag::register(signal, cancel.clone());
@@ -113,6 +114,7 @@ pub fn run(args: &ProveArgs, global: &GlobalArgs) -> Result<u8> {
             runner::End::default()
         }
     };
+    crate::trace::mark("prove: files done");
     let wall = clock.elapsed();
     let mut aggregate = Aggregate::default();
     for outcome in &end.outcomes {
@@ -166,6 +168,7 @@ pub fn run(args: &ProveArgs, global: &GlobalArgs) -> Result<u8> {
         } else {
             server.stop();
         }
+        crate::trace::mark("prove: server stopped");
     }
     match report_error {
         Some(e) => Err(e),

@@ -2,14 +2,16 @@
 //! --with-pgtap` (so that, as root, only the child drops privileges and
 //! the test files, reports and state are read and written as the caller,
 //! as with `exec`), tied to this process unless `--keep-failed` may need
-//! it afterwards, and stopped at the end.
+//! it afterwards, and asked to stop at the end: its supervisor shuts it
+//! down and removes it after `prove` has returned.
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::cli::{GlobalArgs, StartArgs};
+use crate::config::Config;
 use crate::error::{EXIT_FAILURE, Error, Result};
+use crate::instance::{registry, stop};
 use crate::url;
 use crate::wire::Target;
 
@@ -23,7 +25,6 @@ pub struct Server {
     pub url: String,
     /// Its `test` database, which every file's database copies.
     pub target: Target,
-    exe: PathBuf,
     global: GlobalArgs,
 }
 
@@ -75,7 +76,6 @@ impl Server {
         Ok(Ok(Server {
             url,
             target,
-            exe,
             global: global.clone(),
         }))
     }
@@ -93,18 +93,24 @@ impl Server {
         }
     }
 
-    /// Stops it now (its data goes, unless `-k`).
+    /// Has it stopped (its data goes, unless `-k`) without waiting for
+    /// that: its supervisor shuts it down and removes its directory.
     pub fn stop(self) {
-        // Not the password: every local user can read our children's arguments.
-        let bare = url::without_password(&self.url);
-        let stopped = Command::new(&self.exe)
-            .arg("stop")
-            .arg(&bare)
-            .args(super::super::exec::global_args(&self.global))
-            .stdin(Stdio::null())
-            .status();
-        if !matches!(stopped, Ok(s) if s.success()) {
-            eprintln!("pgtmp: warning: could not stop {bare}; its supervisor will");
+        let found = Config::resolve(&self.global).map(|config| {
+            registry::live(&config.layout, false)
+                .into_iter()
+                .find(|(_, meta)| meta.url == self.url)
+        });
+        let stopped = match found {
+            Ok(Some((dir, _))) => stop::request(&dir),
+            Ok(None) => Ok(()), // already gone
+            Err(e) => Err(e),
+        };
+        if let Err(e) = stopped {
+            eprintln!(
+                "pgtmp: warning: could not stop {}: {e}; its supervisor will",
+                url::without_password(&self.url)
+            );
         }
     }
 }
