@@ -50,7 +50,7 @@ _pgtmp() {
 
     case "${cmd}" in
         pgtmp)
-            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --tcp --port --wait --options --datadir --standby --file --extension --now --format --owner-pid --with-pgtap --pg-bindir --pg-version --run-as --help --version start initdb stop list gc exec prove completions man"
+            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --with-pgtap --pg-bindir --pg-version --run-as --help --version start initdb stop list gc exec prove completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -88,7 +88,7 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --standby)
+                --spares)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -170,7 +170,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__exec)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --standby --file --extension --now --owner-pid --with-pgtap --format --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --owner-pid --with-pgtap --format --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -208,7 +208,7 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --standby)
+                --spares)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -324,7 +324,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__list)
-            opts="-h --json --standbys --pg-bindir --pg-version --run-as --help"
+            opts="-h --json --spares --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -376,7 +376,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__prove)
-            opts="-k -t -p -w -o -d -f -x -j -r -v -q -Q -R -s -P -S -b -D -U -F -h --keep --tcp --port --wait --options --datadir --standby --file --extension --now --owner-pid --with-pgtap --jobs --ext --recurse --verbose --failures --directives --quiet --QUIET --timer --parse --shuffle --reverse --state --runtests --schema --match --pset --set --psql-bin --ignore-exit --dry --fail-fast --keep-failed --junit --json --username --dbname --host --format --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -f -x -j -r -v -q -Q -R -s -P -S -b -D -U -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --owner-pid --with-pgtap --jobs --ext --recurse --verbose --failures --directives --quiet --QUIET --timer --parse --shuffle --reverse --state --runtests --schema --match --pset --set --psql-bin --ignore-exit --dry --fail-fast --keep-failed --junit --json --username --dbname --host --format --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -414,7 +414,7 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --standby)
+                --spares)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -546,7 +546,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__start)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --standby --file --extension --now --format --owner-pid --with-pgtap --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --with-pgtap --pg-bindir --pg-version --run-as --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -584,7 +584,7 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --standby)
+                --spares)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

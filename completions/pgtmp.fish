@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgtmp_global_optspecs
-    string join \n k/keep t/tcp p/port= w/wait= o/options= d/datadir= standby= f/file= x/extension= now= F/format= owner-pid= with-pgtap pg-bindir= pg-version= run-as= h/help V/version
+    string join \n k/keep t/tcp p/port= w/wait= o/options= d/datadir= spares= f/file= x/extension= now= F/format= owner-pid= with-pgtap pg-bindir= pg-version= run-as= h/help V/version
 end
 
 function __fish_pgtmp_needs_command
@@ -28,7 +28,7 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -s p -l port -d 'Listen on thi
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
-complete -c pgtmp -n "__fish_pgtmp_needs_command" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 16]' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l spares -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_SPARES] [default: 16]' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
@@ -59,7 +59,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s p -l port -d 'List
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 16]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l spares -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_SPARES] [default: 16]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
@@ -91,18 +91,18 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l pg-bindir -d 'Direc
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l json -d 'Print a JSON array instead of tab-separated rows'
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l standbys -d 'List the standbys (servers started ahead, not handed out) instead'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l spares -d 'List the spares (servers started ahead, not handed out) instead'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l all -d 'Also stop standbys, empty the pool and remove templates (instances stay)'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l all -d 'Also stop spares, empty the pool and remove templates (instances stay)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s p -l port -d 'Listen on this TCP port (implies -t)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 16]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l spares -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_SPARES] [default: 16]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
@@ -123,7 +123,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s p -l port -d 'List
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s o -l options -d 'Extra server options, e.g. \'-c work_mem=64MB -c max_connections=20\'; not the directories, port or listen addresses, which pgtmp sets' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s d -l datadir -d 'Use this data directory (initialised if missing or empty; never deleted)' -r -F
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l standby -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 16]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l spares -d 'Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_SPARES] [default: 16]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r

@@ -1,11 +1,17 @@
 //! The command line, declared with clap: nothing here reads the environment
 //! or decides anything. Doc comments are the `--help` text, the man page and
-//! the completions, so keep them short and true.
+//! the completions, so keep them short and true. `cmd` turns these types
+//! into the library's plain values; nothing below `cmd` sees them.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::parse_timeout;
+use crate::format::Format;
+use crate::instance::handshake::SUPERVISE;
+use crate::refill::REFILL;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -93,9 +99,9 @@ pub struct StartArgs {
     #[arg(short = 'd', long = "datadir", value_name = "DIR")]
     pub datadir: Option<PathBuf>,
 
-    /// Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_STANDBY] [default: 16]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=64))]
-    pub standby: Option<u8>,
+    /// Keep up to N servers started ahead for the next hand-outs; 0 none [env: PGTMP_SPARES] [default: 16]
+    #[arg(long, alias = "standby", value_name = "N", value_parser = clap::value_parser!(u8).range(0..=64))]
+    pub spares: Option<u8>,
 
     /// Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)
     ///
@@ -140,7 +146,7 @@ pub struct StartArgs {
 
     /// Print the connection as FORMAT [default: url]
     #[arg(short = 'F', long, value_name = "FORMAT", value_enum)]
-    pub format: Option<crate::format::Format>,
+    pub format: Option<FormatArg>,
 
     /// Stop when this process is gone (used by `exec`)
     #[arg(long, hide = true, value_name = "PID")]
@@ -172,14 +178,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
 
-        /// List the standbys (servers started ahead, not handed out) instead
-        #[arg(long)]
-        standbys: bool,
+        /// List the spares (servers started ahead, not handed out) instead
+        #[arg(long, alias = "standbys")]
+        spares: bool,
     },
 
     /// Remove what crashed runs left: dead instances, stale pool entries
     Gc {
-        /// Also stop standbys, empty the pool and remove templates (instances stay)
+        /// Also stop spares, empty the pool and remove templates (instances stay)
         #[arg(long)]
         all: bool,
     },
@@ -215,8 +221,7 @@ pub enum Internal {
 }
 
 impl Internal {
-    pub const SUPERVISE: &str = "__supervise";
-    pub const REFILL: &str = "__refill";
+    /// `__psql FILE`.
     pub const PSQL: &str = "__psql";
 
     /// Recognises `pgtmp __supervise DIR`, `pgtmp __refill KEY` and
@@ -226,10 +231,38 @@ impl Internal {
         let command = args.next()?;
         let operand = args.next()?;
         match command.to_str()? {
-            Internal::SUPERVISE => Some(Internal::Supervise(operand.into())),
-            Internal::REFILL => Some(Internal::Refill(operand.into_string().ok()?)),
+            SUPERVISE => Some(Internal::Supervise(operand.into())),
+            REFILL => Some(Internal::Refill(operand.into_string().ok()?)),
             Internal::PSQL => Some(Internal::Psql(operand.into())),
             _ => None,
+        }
+    }
+}
+
+/// `-F`: how the hand-out is printed (the library's `Format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)
+    #[default]
+    Url,
+    /// A jdbc:postgresql:// URL with user and password; implies -t
+    Jdbc,
+    /// A libpq key=value connection string
+    Dsn,
+    /// `export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"
+    Env,
+    /// A JSON object: url, host, port, user, password, database, directories, pid, version
+    Json,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Url => Format::Url,
+            FormatArg::Jdbc => Format::Jdbc,
+            FormatArg::Dsn => Format::Dsn,
+            FormatArg::Env => Format::Env,
+            FormatArg::Json => Format::Json,
         }
     }
 }
@@ -409,22 +442,6 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `-w`: humantime (`90s`, `5m`) or plain seconds, as pg_tmp takes them.
-/// `0` means no idle timeout; one too long to count in milliseconds would
-/// silently wrap around to a short one, so it is refused.
-pub fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let timeout = match s.parse::<u64>() {
-        Ok(secs) => Duration::from_secs(secs),
-        Err(_) => humantime::parse_duration(s)
-            .map_err(|e| format!("{e} (try `90s`, `5m` or a number of seconds)"))?,
-    };
-    if u64::try_from(timeout.as_millis()).is_err() {
-        return Err("too long (use `0` for no idle timeout)".into());
-    }
-    Ok(timeout)
-}
-
 /// What pgtmp itself decides about a server, and what its URL promises:
 /// the data directory, the socket directory and its permissions, the port
 /// and the listen addresses. `-o` must not override them, or the URL would
@@ -496,18 +513,6 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn timeouts() {
-        assert_eq!(parse_timeout("5").unwrap(), Duration::from_secs(5));
-        assert_eq!(parse_timeout("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_timeout("5m").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse_timeout("0").unwrap(), Duration::ZERO);
-        assert!(parse_timeout("soon").is_err());
-        assert!(parse_timeout("-3").is_err());
-        assert!(parse_timeout("18446744073709552s").is_err());
-        assert!(parse_timeout("584942417y").is_err());
     }
 
     #[test]

@@ -1,16 +1,16 @@
-//! The one place that reads environment variables and defaults and turns
-//! the command line into a `Config` the commands act on.
+//! The one place that reads environment variables and defaults: plain
+//! values in (`Options`: what the command line or a library caller
+//! decided), a `Config` the rest of pgtmp acts on out. Nothing here knows
+//! the command line's types.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
 use crate::paths::{self, Layout};
 use crate::pg;
 use crate::pool::template::Spec;
 use crate::process::Identity;
-use crate::standby;
 
 /// How many ready copies the pool keeps by default. Each costs ~35 MB of
 /// tmpfs; two absorb a burst of back-to-back hand-outs while the refill
@@ -18,6 +18,32 @@ use crate::standby;
 pub const DEFAULT_POOL_SIZE: usize = 2;
 const MAX_POOL_SIZE: usize = 32;
 
+/// The most spares kept per class by default (`PGTMP_SPARES`). Each is
+/// one idle server: ~11 MiB of memory (PSS) and ~35 MB of tmpfs.
+pub const DEFAULT_SPARES: usize = 16;
+/// The most `PGTMP_SPARES` (or `--spares`) may ask for.
+pub const MAX_SPARES: usize = 64;
+
+/// How long an unclaimed spare waits before it stops, by default
+/// (`PGTMP_SPARE_TIMEOUT`): an idle machine ends up running nothing.
+pub const DEFAULT_SPARE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the caller decides; everything else comes from the environment
+/// and the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The directory holding `postgres` and `initdb` (else
+    /// `PGTMP_PG_BINDIR`, else searched for).
+    pub pg_bindir: Option<PathBuf>,
+    /// This PostgreSQL major version among those installed.
+    pub pg_version: Option<u32>,
+    /// As root, run PostgreSQL as this account.
+    pub run_as: Option<String>,
+    /// The most spares kept per class (else `PGTMP_SPARES`).
+    pub spares: Option<usize>,
+}
+
+/// Everything pgtmp acts on, resolved once.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub layout: Layout,
@@ -26,14 +52,14 @@ pub struct Config {
     pub initdb_opts: Vec<String>,
     pub pg_bindir: Option<PathBuf>,
     pub pg_version: Option<u32>,
-    /// The most standbys kept ready per class; 0: none.
-    pub standby_max: usize,
-    /// How long an unclaimed standby waits before it stops.
-    pub standby_timeout: Duration,
+    /// The most spares kept ready per class; 0: none.
+    pub spare_max: usize,
+    /// How long an unclaimed spare waits before it stops.
+    pub spare_timeout: Duration,
 }
 
 impl Config {
-    pub fn resolve(global: &GlobalArgs) -> Result<Config> {
+    pub fn resolve(options: &Options) -> Result<Config> {
         let as_root = nix::unistd::Uid::effective().is_root();
         // Absolute: the supervisor and postgres do not share our cwd.
         let explicit = env_path("PGTMP_DIR")
@@ -49,21 +75,23 @@ impl Config {
                 "set PGTMP_DIR to a path in UTF-8",
             ));
         }
-        let identity = Identity::resolve(global.run_as.as_deref(), existing_owner(&base))?;
-        let pool_size = env_count("PGTMP_POOL_SIZE", MAX_POOL_SIZE, DEFAULT_POOL_SIZE)?;
-        let standby_max = env_count("PGTMP_STANDBY", standby::MAX_MAX, standby::DEFAULT_MAX)?;
-        let standby_timeout = match std::env::var("PGTMP_STANDBY_TIMEOUT") {
-            Ok(v) => crate::cli::parse_timeout(&v)
-                .ok()
-                .filter(|t| !t.is_zero())
-                .ok_or_else(|| {
-                    Error::with_hint(
-                        format!("PGTMP_STANDBY_TIMEOUT={v:?} is not a duration"),
-                        "give seconds or e.g. `90s`, `5m`; use PGTMP_STANDBY=0 for no standbys",
-                    )
-                })?,
-            Err(_) => standby::DEFAULT_TIMEOUT,
-        };
+        let identity = Identity::resolve(options.run_as.as_deref(), existing_owner(&base))?;
+        let pool_size = env_count(&["PGTMP_POOL_SIZE"], MAX_POOL_SIZE, DEFAULT_POOL_SIZE)?;
+        // Checked even when `--spares` overrides it.
+        let spare_max = env_count(SPARES_VARS, MAX_SPARES, DEFAULT_SPARES)?;
+        let spare_max = options.spares.map_or(spare_max, |n| n.min(MAX_SPARES));
+        let spare_timeout =
+            match env_var(SPARE_TIMEOUT_VARS) {
+                Some((name, v)) => parse_timeout(&v).ok().filter(|t| !t.is_zero()).ok_or_else(
+                    || {
+                        Error::with_hint(
+                            format!("{name}={v:?} is not a duration"),
+                            "give seconds or e.g. `90s`, `5m`; use PGTMP_SPARES=0 for no spares",
+                        )
+                    },
+                )?,
+                None => DEFAULT_SPARE_TIMEOUT,
+            };
         let initdb_opts = match std::env::var("PGTMP_INITDB_OPTS") {
             Ok(v) => shell_words::split(&v)
                 .map_err(|e| Error::other(format!("PGTMP_INITDB_OPTS: {e}")))?,
@@ -74,18 +102,19 @@ impl Config {
             identity,
             pool_size,
             initdb_opts,
-            pg_bindir: global
+            pg_bindir: options
                 .pg_bindir
                 .clone()
                 .or_else(|| env_path("PGTMP_PG_BINDIR")),
-            pg_version: global.pg_version,
-            standby_max,
-            standby_timeout,
+            pg_version: options.pg_version,
+            spare_max,
+            spare_timeout,
         })
     }
 
     /// Creates the base directory and, as root, becomes the `--run-as`
-    /// account: everything after this runs unprivileged.
+    /// account: everything after this runs unprivileged. Calling it again
+    /// does no harm.
     pub fn enter(&self) -> Result<()> {
         let as_root = self.identity.run_as.is_some();
         paths::prepare_base(&self.layout.base, self.identity.owner(), as_root)?;
@@ -107,6 +136,28 @@ impl Config {
     }
 }
 
+/// `PGTMP_SPARES`, and the name it had before spares were called so.
+const SPARES_VARS: &[&str] = &["PGTMP_SPARES", "PGTMP_STANDBY"];
+/// `PGTMP_SPARE_TIMEOUT`, and its old name.
+const SPARE_TIMEOUT_VARS: &[&str] = &["PGTMP_SPARE_TIMEOUT", "PGTMP_STANDBY_TIMEOUT"];
+
+/// An idle timeout as `-w` takes it, or a spare timeout: humantime (`90s`,
+/// `5m`) or plain seconds, as pg_tmp takes them. `0` means none; one too
+/// long to count in milliseconds would silently wrap around to a short
+/// one, so it is refused.
+pub fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
+    let s = s.trim();
+    let timeout = match s.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(s)
+            .map_err(|e| format!("{e} (try `90s`, `5m` or a number of seconds)"))?,
+    };
+    if u64::try_from(timeout.as_millis()).is_err() {
+        return Err("too long (use `0` for no idle timeout)".into());
+    }
+    Ok(timeout)
+}
+
 /// The account that owns an existing base directory: as root, the one its
 /// instances run as, so that `pgtmp stop` after `pgtmp --run-as X` finds them.
 fn existing_owner(base: &std::path::Path) -> Option<u32> {
@@ -117,10 +168,19 @@ fn existing_owner(base: &std::path::Path) -> Option<u32> {
         .filter(|&uid| uid != 0)
 }
 
-/// A count from the environment variable `name`, from 0 to `max`.
-fn env_count(name: &str, max: usize, default: usize) -> Result<usize> {
-    match std::env::var(name) {
-        Ok(v) => v
+/// The first of `names` that is set, with its value: a new name first,
+/// then the old ones it replaced.
+fn env_var(names: &[&'static str]) -> Option<(&'static str, String)> {
+    names
+        .iter()
+        .find_map(|&name| std::env::var(name).ok().map(|v| (name, v)))
+}
+
+/// A count from the first set of the environment variables `names`, from
+/// 0 to `max`.
+fn env_count(names: &[&'static str], max: usize, default: usize) -> Result<usize> {
+    match env_var(names) {
+        Some((name, v)) => v
             .trim()
             .parse::<usize>()
             .ok()
@@ -131,7 +191,7 @@ fn env_count(name: &str, max: usize, default: usize) -> Result<usize> {
                     format!("unset it to use the default of {default}"),
                 )
             }),
-        Err(_) => Ok(default),
+        None => Ok(default),
     }
 }
 
@@ -139,4 +199,22 @@ fn env_path(name: &str) -> Option<PathBuf> {
     std::env::var_os(name)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_timeout;
+    use std::time::Duration;
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_timeout("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_timeout("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_timeout("0").unwrap(), Duration::ZERO);
+        assert!(parse_timeout("soon").is_err());
+        assert!(parse_timeout("-3").is_err());
+        assert!(parse_timeout("18446744073709552s").is_err());
+        assert!(parse_timeout("584942417y").is_err());
+    }
 }

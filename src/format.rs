@@ -9,15 +9,15 @@
 //! node-postgres and SQLAlchemy take no `dsn`; pgjdbc and the Rust crates
 //! read no `PG*` variables.
 
-use serde_json::{Value, json};
-
 use crate::error::{Error, Result};
-use crate::instance::{Meta, registry};
+use crate::instance::Meta;
+use crate::json::Connection;
 use crate::pg::Install;
+use crate::postmaster;
 use crate::url::{self, Target};
 
 /// How the hand-out is printed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Format {
     /// A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)
     #[default]
@@ -40,8 +40,9 @@ impl Format {
     }
 }
 
-/// The text to print for the instance in `format`, newline-terminated.
-pub fn render(format: Format, meta: &Meta) -> Result<String> {
+/// The text to print for the instance in `format`, newline-terminated;
+/// `install` runs its servers (`-F json` names its version).
+pub fn render(format: Format, meta: &Meta, install: &Install) -> Result<String> {
     let t = target(meta)?;
     let text = match format {
         Format::Url => meta.url.clone(),
@@ -49,16 +50,18 @@ pub fn render(format: Format, meta: &Meta) -> Result<String> {
         Format::Dsn => dsn(&t),
         Format::Env => return Ok(env_lines(&meta.url, &t)),
         Format::Json => {
-            let pid = registry::postmaster_pid(&meta.data_dir);
-            let version = Install {
-                bindir: meta.bindir.clone(),
-            }
-            .version()?;
-            let value = details(meta, &t, pid, &version);
+            let value = connection(meta, install)?;
             serde_json::to_string_pretty(&value).expect("JSON values serialize")
         }
     };
     Ok(format!("{text}\n"))
+}
+
+/// Every field of `-F json`.
+pub fn connection(meta: &Meta, install: &Install) -> Result<Connection> {
+    let t = target(meta)?;
+    let pid = postmaster::pid(&meta.primary.data_dir);
+    Ok(details(meta, &t, pid, &install.version()?.full))
 }
 
 /// The environment `exec` gives its command and `-F env` prints, in
@@ -158,27 +161,27 @@ fn env_lines(url: &str, t: &Target) -> String {
     out
 }
 
-/// Every field of `-F json`.
-fn details(meta: &Meta, t: &Target, pid: Option<u32>, version: &str) -> Value {
-    json!({
-        "url": meta.url,
-        "jdbc": jdbc(t).ok(),
-        "dsn": dsn(t),
-        "tcp": meta.tcp,
-        "host": t.host,
-        "port": t.port,
-        "user": t.user,
-        "password": t.password,
-        "database": t.dbname,
-        "socket_dir": meta.socket_dir,
-        "data_dir": meta.data_dir,
-        "id": meta.id,
-        "pid": pid,
-        "supervisor_pid": meta.supervisor_pid,
-        "version": version,
-        "keep": meta.keeps_data(),
-        "timeout_secs": meta.timeout_ms / 1000,
-    })
+fn details(meta: &Meta, t: &Target, pid: Option<u32>, version: &str) -> Connection {
+    let at = meta.address();
+    Connection {
+        url: meta.url.clone(),
+        jdbc: jdbc(t).ok(),
+        dsn: dsn(t),
+        tcp: at.tcp,
+        host: t.host.clone(),
+        port: t.port,
+        user: t.user.clone(),
+        password: t.password.clone(),
+        database: t.dbname.clone(),
+        socket_dir: at.socket_dir,
+        data_dir: meta.primary.data_dir.clone(),
+        id: meta.id.clone(),
+        pid,
+        supervisor_pid: meta.supervisor_pid,
+        version: version.to_string(),
+        keep: meta.keeps_data(),
+        timeout_secs: meta.timeout_ms / 1000,
+    }
 }
 
 #[cfg(test)]
@@ -193,21 +196,28 @@ mod tests {
             url,
             role: "o'neil".into(),
             password: None,
-            tcp,
-            port: 5432,
-            fixed_port: false,
-            socket_dir: socket_dir.into(),
-            socket_dir_separate: false,
-            data_dir: PathBuf::from("/nonexistent/data"),
-            user_data_dir: false,
+            primary: crate::instance::Server {
+                tcp,
+                port: 5432,
+                socket_dir: socket_dir.into(),
+                data_dir: PathBuf::from("/nonexistent/data"),
+                bindir: PathBuf::from("/nonexistent/bin"),
+                ..Default::default()
+            },
             keep: false,
             timeout_ms: 60_000,
-            server_options: Vec::new(),
-            bindir: PathBuf::from("/nonexistent/bin"),
             started: 0,
             supervisor_pid: Some(7),
             ..Meta::default()
         }
+    }
+
+    fn render(format: Format, meta: &Meta) -> Result<String> {
+        super::render(
+            format,
+            meta,
+            &Install::new(PathBuf::from("/nonexistent/bin")),
+        )
     }
 
     fn socket_meta() -> Meta {
@@ -269,7 +279,7 @@ mod tests {
     #[test]
     fn json_has_every_field() {
         let m = tcp_meta();
-        let v = details(&m, &target(&m).unwrap(), Some(42), "15.18");
+        let v = serde_json::to_value(details(&m, &target(&m).unwrap(), Some(42), "15.18")).unwrap();
         for key in [
             "url",
             "jdbc",
@@ -296,7 +306,7 @@ mod tests {
         assert_eq!(v["password"], "pw");
         assert_eq!(v["pid"], 42);
         let s = socket_meta();
-        let v = details(&s, &target(&s).unwrap(), None, "15.18");
+        let v = serde_json::to_value(details(&s, &target(&s).unwrap(), None, "15.18")).unwrap();
         assert_eq!(v["host"], "/tmp/a b");
         assert!(v["password"].is_null() && v["jdbc"].is_null() && v["pid"].is_null());
     }

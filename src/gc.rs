@@ -1,9 +1,9 @@
 //! Garbage collection: what crashed processes left behind. Dead instances
-//! (no process holds their lock), tokens of standbys that died, copies in
+//! (no process holds their lock), tokens of spares that died, copies in
 //! progress whose copier died, pools and templates of other PostgreSQL
 //! builds that nobody used lately, and fixture templates: after a day
 //! unused, or ten minutes once a newer version of the same fixture was
-//! used. With `all`, ready standbys stop too.
+//! used. With `all`, ready spares stop too.
 //! Run by `pgtmp gc` and, quietly, by every background pool refill.
 
 use std::collections::{HashMap, HashSet};
@@ -17,7 +17,7 @@ use crate::instance::meta::LOCK;
 use crate::instance::{Meta, registry, stop};
 use crate::lock;
 use crate::paths::{self, Layout};
-use crate::standby;
+use crate::spare;
 
 /// A pool of another key unused this long is emptied (tmpfs is memory).
 const POOL_UNUSED: Duration = Duration::from_secs(60 * 60);
@@ -34,7 +34,7 @@ const ORPHAN_AGE: Duration = Duration::from_secs(60 * 60);
 #[derive(Debug, Default)]
 pub struct Summary {
     pub instances: usize,
-    pub standbys: usize,
+    pub spares: usize,
     pub partial: usize,
     pub pool_entries: usize,
     pub templates: usize,
@@ -67,7 +67,7 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
         }
         sum.instances += 1;
     }
-    sum.standbys = standbys(layout, all)?;
+    sum.spares = spares(layout, all)?;
     let superseded = superseded_fixtures(layout);
     for (key, pool) in children(&layout.pool_root()) {
         if !pool.is_dir() {
@@ -121,31 +121,31 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
     Ok(sum)
 }
 
-/// Removes the tokens of standbys that are gone; with `all`, stops the
+/// Removes the tokens of spares that are gone; with `all`, stops the
 /// unclaimed ones (their supervisors retract their tokens). Returns how
 /// many were stopped or swept.
-fn standbys(layout: &Layout, all: bool) -> Result<usize> {
+fn spares(layout: &Layout, all: bool) -> Result<usize> {
     let mut n = 0;
-    for (class, dir) in children(&layout.standby_root()) {
+    for (class, dir) in children(&layout.spare_root()) {
         if !dir.is_dir() {
             continue;
         }
         for (_, token) in children(&dir) {
-            let Some(id) = standby::token_id(&token) else {
+            let Some(id) = spare::token_id(&token) else {
                 continue;
             };
             let instance = layout.instance(id);
             if !registry::is_alive(&instance) {
                 let _ = fs::remove_file(&token);
                 n += 1;
-            } else if all && standby::claimed_by(&instance).is_none() {
+            } else if all && spare::claimed_by(&instance).is_none() {
                 stop::stop(&instance)?;
                 n += 1;
             }
         }
-        if all && !lock::is_held(&layout.standby_lock(&class)) && fs::remove_dir(&dir).is_ok() {
-            let _ = fs::remove_file(layout.standby_demand(&class));
-            let _ = fs::remove_file(layout.standby_lock(&class));
+        if all && !lock::is_held(&layout.spare_lock(&class)) && fs::remove_dir(&dir).is_ok() {
+            let _ = fs::remove_file(layout.spare_demand(&class));
+            let _ = fs::remove_file(layout.spare_lock(&class));
         }
     }
     Ok(n)

@@ -1,36 +1,59 @@
 //! pgtmp: a private, throwaway PostgreSQL in well under a second.
 //!
-//! `run` parses the command line, dispatches, and prints an error once.
-//! The modules below `cmd` never write to stdout.
+//! The binary is `run`: it parses the command line, dispatches to `cmd`
+//! (the only layer that knows the command line or writes to stdout) and
+//! prints an error once. The library below it takes plain values, and a
+//! small part of it is public, for tools that want hand-outs without the
+//! command line (many in one process, a crate for `cargo test`):
+//!
+//! ```no_run
+//! use pgtmp::{Config, Options, Request, hand_out};
+//!
+//! let config = Config::resolve(&Options::default())?;
+//! let handout = hand_out(&config, &Request { tcp: true, ..Request::default() })?;
+//! println!("{}", handout.url());
+//! handout.acknowledge()?; // from here on it lives until idle
+//! # Ok::<(), pgtmp::Error>(())
+//! ```
+//!
+//! See `docs/architecture.md` for the map of the modules.
 
-pub mod child;
-pub mod cli;
-pub mod cmd;
+pub(crate) mod child;
+pub(crate) mod cli;
+pub(crate) mod cmd;
 pub mod config;
+pub(crate) mod datadir;
 pub mod error;
-pub mod fixture;
+pub(crate) mod fixture;
 pub mod format;
-pub mod gc;
-pub mod instance;
-pub mod lock;
-pub mod paths;
-pub mod pg;
-pub mod pool;
-pub mod process;
-pub mod prove;
-pub mod psql;
-pub mod random;
-pub mod reaper;
-pub mod standby;
-pub mod trace;
-pub mod url;
-pub mod wire;
+pub(crate) mod gc;
+pub mod handout;
+pub(crate) mod instance;
+pub mod json;
+pub(crate) mod lock;
+pub(crate) mod paths;
+pub(crate) mod pg;
+pub(crate) mod pool;
+pub(crate) mod postmaster;
+pub(crate) mod process;
+pub(crate) mod prove;
+pub(crate) mod psql;
+pub(crate) mod random;
+pub(crate) mod reaper;
+pub(crate) mod refill;
+pub(crate) mod spare;
+pub(crate) mod trace;
+pub(crate) mod url;
+pub(crate) mod wire;
+
+pub use config::{Config, Options};
+pub use error::{Error, Result};
+pub use format::Format;
+pub use handout::{Handout, Request, Topology, hand_out};
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-
-use crate::error::Error;
 
 /// The whole program; `main` only turns this into an exit status.
 pub fn run() -> ExitCode {
@@ -75,4 +98,23 @@ pub fn report(e: &Error) {
     if let Some(hint) = e.hint() {
         eprintln!("hint: {hint}");
     }
+}
+
+/// This user's running instances (or, with `spares`, the servers started
+/// ahead that nobody claimed yet), as `pgtmp list --json` prints them.
+pub fn list(config: &Config, spares: bool) -> Result<Vec<json::ListEntry>> {
+    config.enter()?;
+    Ok(instance::registry::entries(&config.layout, spares))
+}
+
+/// Stops the instance whose URL `pgtmp` printed (in any of its forms) and
+/// deletes its data unless kept; returns the data directory when kept.
+pub fn stop(config: &Config, url: &str) -> Result<Option<std::path::PathBuf>> {
+    use instance::select::{Selector, select};
+    config.enter()?;
+    let mut kept = None;
+    for (dir, _) in select(&config.layout, &Selector::url(url)?)? {
+        kept = kept.or(instance::stop::stop(&dir)?);
+    }
+    Ok(kept)
 }

@@ -58,6 +58,8 @@ const OWN_ENTRIES: &[&str] = &[
     "run",
     "pool",
     "templates",
+    "spare",
+    // Before pgtmp called them spares (issue 17).
     "standby",
     "refill.log",
     "pg_config.cache",
@@ -223,30 +225,30 @@ impl Layout {
         self.base.join("refill.log")
     }
 
-    /// `standby/`: one folder per class of standby (template key and
+    /// `spare/`: one folder per class of spare (template key and
     /// listener), holding a token file per ready, unclaimed server.
-    pub fn standby_root(&self) -> PathBuf {
-        self.base.join("standby")
+    pub fn spare_root(&self) -> PathBuf {
+        self.base.join("spare")
     }
 
-    pub fn standby(&self, class: &str) -> PathBuf {
-        self.standby_root().join(class)
+    pub fn spare(&self, class: &str) -> PathBuf {
+        self.spare_root().join(class)
     }
 
-    /// Held by the one process starting standbys of a class.
-    pub fn standby_lock(&self, class: &str) -> PathBuf {
-        self.standby_root().join(format!("{class}.lock"))
+    /// Held by the one process starting spares of a class.
+    pub fn spare_lock(&self, class: &str) -> PathBuf {
+        self.spare_root().join(format!("{class}.lock"))
     }
 
     /// Touched by `stop --all`: refills running since then start no more
-    /// standbys.
-    pub fn standby_halt(&self) -> PathBuf {
-        self.standby_root().join("halt")
+    /// spares.
+    pub fn spare_halt(&self) -> PathBuf {
+        self.spare_root().join("halt")
     }
 
-    /// Recent hand-outs of a class, which size its standby pool.
-    pub fn standby_demand(&self, class: &str) -> PathBuf {
-        self.standby_root().join(format!("{class}.demand"))
+    /// Recent hand-outs of a class, which size its spare pool.
+    pub fn spare_demand(&self, class: &str) -> PathBuf {
+        self.spare_root().join(format!("{class}.demand"))
     }
 
     /// Where `pg_config --bindir` last pointed (it is a slow script).

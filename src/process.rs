@@ -69,6 +69,9 @@ impl Identity {
         let Some(user) = &self.run_as else {
             return Ok(());
         };
+        if Uid::effective() == user.uid {
+            return Ok(()); // dropped already, by an earlier call
+        }
         let fail = |what: &str, e: nix::Error| {
             Error::other(format!("cannot switch to user {}: {what}: {e}", user.name))
         };
@@ -199,6 +202,23 @@ pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(10));
     }
+}
+
+/// Termination as data: sends each step's signal through `send`, then
+/// waits up to the step's time for `gone`. True once gone; false when the
+/// last step's wait ran out.
+pub fn escalate(
+    steps: &[(Signal, Duration)],
+    mut send: impl FnMut(Signal),
+    mut gone: impl FnMut() -> bool,
+) -> bool {
+    for &(sig, wait) in steps {
+        send(sig);
+        if wait_until(wait, &mut gone) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Makes `cmd` start in its own session (no controlling terminal, immune to

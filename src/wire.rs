@@ -83,6 +83,7 @@ impl Report {
         self.field(b'C').unwrap_or_default()
     }
 
+    #[cfg(test)]
     pub fn from_fields(fields: Vec<(u8, String)>) -> Report {
         Report { fields }
     }

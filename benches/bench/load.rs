@@ -25,9 +25,9 @@ pub fn burst(bench: &mut Bench, results: &mut Results, rounds: usize) {
             series.note(format!("burst started without a full pool ({why})"));
         }
         if round == 0 {
-            let ready = bench.pgtmp.standbys();
+            let ready = bench.pgtmp.spares();
             series.note(format!(
-                "{ready} standby server(s) ready when the first burst began"
+                "{ready} spare server(s) ready when the first burst began"
             ));
         }
         let mut held = Vec::new();

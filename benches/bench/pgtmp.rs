@@ -155,7 +155,7 @@ impl Pgtmp {
     }
 
     /// Waits until every pool holds [`POOL_SIZE`] entries and no
-    /// background refill still works (starting standbys or copying).
+    /// background refill still works (starting spares or copying).
     pub fn wait_pool_full(&self, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -175,9 +175,9 @@ impl Pgtmp {
     }
 
     /// Whether a refill holds one of the locks it works under:
-    /// `pool/<key>.lock` or `standby/<class>.lock`.
+    /// `pool/<key>.lock` or `spare/<class>.lock`.
     fn refill_running(&self) -> bool {
-        ["pool", "standby"].iter().any(|sub| {
+        ["pool", "spare"].iter().any(|sub| {
             std::fs::read_dir(self.base.join(sub)).is_ok_and(|entries| {
                 entries
                     .flatten()
@@ -187,9 +187,9 @@ impl Pgtmp {
         })
     }
 
-    /// Ready standbys (tokens under `standby/<class>/`).
-    pub fn standbys(&self) -> usize {
-        std::fs::read_dir(self.base.join("standby")).map_or(0, |classes| {
+    /// Ready spares (tokens under `spare/<class>/`).
+    pub fn spares(&self) -> usize {
+        std::fs::read_dir(self.base.join("spare")).map_or(0, |classes| {
             classes
                 .flatten()
                 .filter(|c| c.path().is_dir())

@@ -21,7 +21,7 @@ pub fn evaluate(r: &Results) -> Vec<Target> {
         warm(r),
         fixture(r),
         burst(r),
-        standby(r),
+        spare(r),
         cold(r),
         footprint(r),
         prove(r, "prove", "pg_prove", "serial"),
@@ -130,8 +130,8 @@ fn burst(r: &Results) -> Target {
     }
 }
 
-/// Issue 4: with standbys, a hand-out costs about one connection.
-fn standby(r: &Results) -> Target {
+/// Issue 4: with spares, a hand-out costs about one connection.
+fn spare(r: &Results) -> Target {
     let goal = "warm and burst medians ≤ 15 ms and ≤ 3× the floor (connect to a running server)";
     let (Some(warm), Some(burst), Some(floor)) =
         (median(r, "warm"), median(r, "burst"), median(r, "floor"))

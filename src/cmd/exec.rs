@@ -88,11 +88,14 @@ pub(super) fn start_args(s: &StartArgs, global: &GlobalArgs, wait: Duration) -> 
     if let Some(n) = &s.now {
         v.push(format!("--now={n}").into());
     }
+    if let Some(n) = s.spares {
+        v.push(format!("--spares={n}").into());
+    }
     v.extend(global_args(global));
     v
 }
 
-pub(super) fn global_args(g: &GlobalArgs) -> Vec<OsString> {
+fn global_args(g: &GlobalArgs) -> Vec<OsString> {
     let mut v: Vec<OsString> = Vec::new();
     if let Some(d) = &g.pg_bindir {
         v.push("--pg-bindir".into());

@@ -80,11 +80,11 @@ The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR).
 \fBPGTMP_POOL_SIZE\fR
 How many ready data directories to keep (default 2, at most 32; 0 turns the pool off).
 .TP
-\fBPGTMP_STANDBY\fR
-The most standby servers (started ahead, claimed by the next plain hand-out) kept ready per PostgreSQL build and listener (default 16, at most 64; 0 turns standbys off; \fB\-\-standby\fR overrides it). How many are kept follows demand.
+\fBPGTMP_SPARES\fR
+The most spare servers (started ahead, claimed by the next plain hand-out) kept ready per PostgreSQL build and listener (default 16, at most 64; 0 turns spares off; \fB\-\-spares\fR overrides it). How many are kept follows demand. The old name \fBPGTMP_STANDBY\fR is still read when this one is not set.
 .TP
-\fBPGTMP_STANDBY_TIMEOUT\fR
-How long an unclaimed standby waits before it stops (default 60s).
+\fBPGTMP_SPARE_TIMEOUT\fR
+How long an unclaimed spare waits before it stops (default 60s). The old name \fBPGTMP_STANDBY_TIMEOUT\fR is still read when this one is not set.
 .TP
 \fBPGTMP_INITDB_OPTS\fR
 Extra \fBinitdb\fR options; each set of options gets its own template.
@@ -115,8 +115,8 @@ One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\f
 \fIBASE/templates/\fR, \fIBASE/pool/\fR
 The initdb'd template per PostgreSQL build, and ready copies of it.
 .TP
-\fIBASE/standby/CLASS/ID\fR
-A token per ready standby server, whose instance is \fIBASE/run/ID/\fR.
+\fIBASE/spare/CLASS/ID\fR
+A token per ready spare server, whose instance is \fIBASE/run/ID/\fR.
 .TP
 \fIBASE/refill.log\fR
 What background pool refills had to say; started afresh past 64 KiB.

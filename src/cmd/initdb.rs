@@ -2,15 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
-use super::datadir::{prepare_as_root, prepare_user_dir};
+use super::options;
 use crate::cli::GlobalArgs;
 use crate::config::Config;
+use crate::datadir::{prepare_as_root, prepare_user_dir};
 use crate::error::Result;
 use crate::pool::{self, template};
 
 /// Used by `initdb`: a pool entry or a `-d` directory, ready to start.
 pub fn run(global: &GlobalArgs, datadir: Option<&Path>) -> Result<PathBuf> {
-    let config = Config::resolve(global)?;
+    let config = Config::resolve(&options(global))?;
     if let Some(dir) = datadir {
         prepare_as_root(&config, dir)?;
     }

@@ -1,37 +1,35 @@
-//! One file per subcommand; `dispatch` routes the parsed command line.
-//! Only this layer writes to stdout.
+//! One file per subcommand: each turns its arguments into the library's
+//! plain values, calls the library and prints what comes back. `dispatch`
+//! routes the parsed command line. Only this layer writes to stdout.
 
-mod datadir;
 mod exec;
 mod gc;
 mod generate;
 mod initdb;
 mod list;
 mod prove;
-pub mod start;
+mod start;
 mod stop;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, GlobalArgs, Internal, StartArgs};
-use crate::config::Config;
+use crate::cli::{Cli, Command, GlobalArgs, Internal};
+use crate::config::Options;
 use crate::error::{Error, Result};
-use crate::{gc as collector, pool, reaper, standby};
-
-pub use generate::man_page;
+use crate::{reaper, refill};
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     let global = cli.global;
     match cli.command {
-        None => hand_out(&cli.start, &global),
-        Some(Command::Start(args)) => hand_out(&args, &global),
+        None => start::run(&cli.start, &global),
+        Some(Command::Start(args)) => start::run(&args, &global),
         Some(Command::Initdb { datadir }) => {
             let path = initdb::run(&global, datadir.as_deref())?;
             print(&format!("{}\n", path.display()))
         }
         Some(Command::Stop(args)) => stop::run(&args, &global),
-        Some(Command::List { json, standbys }) => list::run(json, standbys, &global),
+        Some(Command::List { json, spares }) => list::run(json, spares, &global),
         Some(Command::Gc { all }) => gc::run(all, &global),
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),
         Some(Command::Prove(args)) => return prove::run(&args, &global).map(ExitCode::from),
@@ -41,54 +39,23 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `pgtmp [start]`: start an instance and print it in the format asked for.
-fn hand_out(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
-    let format = args.format.unwrap_or_default();
-    let args = StartArgs {
-        tcp: args.tcp || format.needs_tcp(),
-        ..args.clone()
-    };
-    start::run(&args, global, args.owner_pid)?.deliver(format)
+/// What the options every subcommand takes decide.
+fn options(global: &GlobalArgs) -> Options {
+    Options {
+        pg_bindir: global.pg_bindir.clone(),
+        pg_version: global.pg_version,
+        run_as: global.run_as.clone(),
+        spares: None,
+    }
 }
 
 /// Runs a background process started by re-executing pgtmp.
 pub fn internal(command: Internal) -> Result<ExitCode> {
     match command {
         Internal::Supervise(dir) => reaper::supervise(&dir).map(|()| ExitCode::SUCCESS),
-        Internal::Refill(key) => refill(&key).map(|()| ExitCode::SUCCESS),
+        Internal::Refill(key) => refill::run(&key).map(|()| ExitCode::SUCCESS),
         Internal::Psql(file) => prove::psql_alone(&file).map(ExitCode::from),
     }
-}
-
-/// The background refill: standbys first, at normal priority since a
-/// hand-out may be about to want one (and their servers keep the priority
-/// they start with); then, niced, the pool and a quiet garbage collection.
-fn refill(key: &str) -> Result<()> {
-    use pool::refill::{BINDIR_ENV, ROLE_ENV, STANDBY_ENV};
-    let began = std::time::SystemTime::now();
-    crate::process::new_session();
-    let config = Config::resolve(&GlobalArgs::default())?;
-    let standbys = match (
-        std::env::var(STANDBY_ENV),
-        std::env::var(ROLE_ENV),
-        std::env::var_os(BINDIR_ENV),
-    ) {
-        (Ok(listener), Ok(role), Some(bindir)) => standby::replenish::run(
-            &config,
-            &standby::replenish::Kind {
-                key: key.to_string(),
-                role,
-                bindir: bindir.into(),
-                tcp: listener == "tcp",
-            },
-            began,
-        ),
-        _ => Ok(()),
-    };
-    crate::process::be_nice();
-    pool::refill::run(&config.layout, key, config.pool_size)?;
-    collector::collect(&config.layout, Some(key), false)?;
-    standbys
 }
 
 /// Writes the product to stdout; a closed pipe (`pgtmp list | head`) is not

@@ -1,24 +1,41 @@
-//! The SQL pgtmp itself sends, over the instance's private Unix socket:
+//! The SQL pgtmp itself sends, over a server's private Unix socket:
 //! setting the TCP password and counting client connections.
+
+use std::path::Path;
 
 use postgres::{Client, Config, NoTls};
 
-use super::meta::Meta;
+use super::server::Server;
 use crate::error::{Error, Result};
 
-/// Connects to `dbname` as the instance's superuser.
-pub fn connect(meta: &Meta, dbname: &str) -> Result<Client> {
+/// Connects to `dbname` on the server at `socket_dir` and `port` as `role`;
+/// `action` names the attempt in the error.
+pub fn connect_at(
+    socket_dir: &Path,
+    port: u16,
+    role: &str,
+    dbname: &str,
+    action: &'static str,
+) -> Result<Client> {
     Config::new()
-        .host_path(&meta.socket_dir)
-        .port(meta.port)
-        .user(&meta.role)
+        .host_path(socket_dir)
+        .port(port)
+        .user(role)
         .dbname(dbname)
         .application_name("pgtmp")
         .connect(NoTls)
-        .map_err(|source| Error::Sql {
-            action: "connect to the new server",
-            source,
-        })
+        .map_err(|source| Error::Sql { action, source })
+}
+
+/// Connects to `dbname` of an instance's server as its superuser `role`.
+pub fn connect(server: &Server, role: &str, dbname: &str) -> Result<Client> {
+    connect_at(
+        &server.socket_dir,
+        server.port,
+        role,
+        dbname,
+        "connect to the new server",
+    )
 }
 
 /// The SCRAM-SHA-256 verifier of a password, as pg_authid stores it.
@@ -53,7 +70,8 @@ pub fn count_clients(client: &mut Client) -> std::result::Result<i64, postgres::
     Ok(row.get(0))
 }
 
-fn quote_ident(name: &str) -> String {
+/// An SQL identifier, quoted: for statements that take no parameters.
+pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

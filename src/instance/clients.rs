@@ -9,17 +9,20 @@
 
 use std::fs;
 
-use super::meta::Meta;
+use super::endpoint::Address;
 
-/// Client connections of `meta`'s server; None where /proc/net is missing.
-pub fn count(meta: &Meta) -> Option<i64> {
-    let socket = meta.socket_dir.join(format!(".s.PGSQL.{}", meta.port));
+/// Client connections at `address` (an instance's endpoint); None where
+/// /proc/net is missing.
+pub fn count(address: &Address) -> Option<i64> {
+    let socket = address
+        .socket_dir
+        .join(format!(".s.PGSQL.{}", address.port));
     let unix = fs::read_to_string("/proc/net/unix").ok()?;
     let mut n = unix_connections(&unix, &socket.to_string_lossy());
-    if meta.tcp {
+    if address.tcp {
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
             if let Ok(text) = fs::read_to_string(table) {
-                n += tcp_connections(&text, meta.port);
+                n += tcp_connections(&text, address.port);
             }
         }
     }

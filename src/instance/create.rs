@@ -1,7 +1,7 @@
 //! Bringing a new instance into being: its private `run/<id>` directory and
 //! lock, then its supervisor (`pgtmp __supervise DIR`), whose one-line
 //! report says whether the server came up. Used for hand-outs and for
-//! standbys alike; until the report says ready, a failure removes
+//! spares alike; until the report says ready, a failure removes
 //! everything made here.
 
 use std::fs;
@@ -11,13 +11,15 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use super::meta::{DELIVERED, LOCK, Meta, SUPERVISE_LOG};
+use super::handshake::{ACK, ACK_FD, LOCK_FD, READY_FD, Report, SUPERVISE};
+use super::meta::{DELIVERED, LOCK, Meta, SUPERVISE_LOG, Settings};
+use super::port::{self, SOCKET_PORT};
+use super::server::Server;
 use crate::error::{Error, Result};
 use crate::lock;
 use crate::paths::{self, Layout};
 use crate::process;
 use crate::random;
-use crate::reaper::{ACK, ACK_FD, LOCK_FD, READY_FD, Report};
 
 /// A fresh `run/<id>`, locked; removed on drop unless launched successfully.
 #[derive(Debug)]
@@ -57,9 +59,44 @@ impl NewInstance {
         })
     }
 
-    /// A socket directory outside the instance, to remove with it on failure.
-    pub fn separate_socket_dir(&mut self, dir: PathBuf) {
-        self.cleanup.socket_dir = Some(dir);
+    /// The data directory of its primary, when it lives inside.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// The metadata of this instance as `plan` wants it: its socket
+    /// directory chosen (and made, when it must lie outside, to be removed
+    /// with it on failure), a port, a password for TCP.
+    pub fn describe(&mut self, plan: Plan) -> Result<Meta> {
+        let (socket_dir, socket_dir_separate) = paths::socket_dir(&self.dir, &self.id, plan.uid)?;
+        if socket_dir_separate {
+            self.cleanup.socket_dir = Some(socket_dir.clone());
+        }
+        let port = match (plan.port, plan.tcp) {
+            (Some(p), _) => p,
+            (None, true) => port::free()?,
+            (None, false) => SOCKET_PORT,
+        };
+        let mut meta = Meta {
+            id: self.id.clone(),
+            role: plan.role,
+            password: plan.tcp.then(random::password),
+            primary: Server {
+                tcp: plan.tcp,
+                port,
+                fixed_port: plan.port.is_some(),
+                socket_dir,
+                socket_dir_separate,
+                data_dir: plan.data_dir,
+                user_data_dir: plan.user_data_dir,
+                server_options: plan.server_options,
+                bindir: plan.bindir,
+            },
+            spare: plan.spare,
+            ..Meta::default()
+        };
+        meta.apply(&plan.settings);
+        Ok(meta)
     }
 
     /// Writes `meta.json` and starts the supervisor; `wait` for its report.
@@ -73,7 +110,7 @@ impl NewInstance {
         let (read_end, write_end) = pipe()?;
         let (ack_read, ack_write) = pipe()?;
         let mut cmd = Command::new(exe);
-        cmd.arg(crate::cli::Internal::SUPERVISE)
+        cmd.arg(SUPERVISE)
             .arg(&self.dir)
             .stdin(Stdio::null())
             .stdout(log)
@@ -98,6 +135,26 @@ impl NewInstance {
             log_path,
         })
     }
+}
+
+/// What a new instance is to be, before it has a directory.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// The SQL superuser.
+    pub role: String,
+    /// The invoking user's uid (names a socket directory under /tmp).
+    pub uid: u32,
+    pub tcp: bool,
+    /// `-p`: this port and no other.
+    pub port: Option<u16>,
+    pub data_dir: PathBuf,
+    /// `-d`: the user's directory, never deleted.
+    pub user_data_dir: bool,
+    pub server_options: Vec<String>,
+    pub bindir: PathBuf,
+    pub settings: Settings,
+    /// A spare's token.
+    pub spare: Option<PathBuf>,
 }
 
 /// A supervisor started, its report not read yet.
@@ -145,7 +202,7 @@ impl Launched {
 pub enum Ack {
     /// The starter's end of the pipe to the supervisor it started.
     Pipe(PipeWriter),
-    /// A claimed standby's `delivered` file.
+    /// A claimed spare's `delivered` file.
     File(PathBuf),
 }
 
@@ -161,7 +218,7 @@ impl Ack {
         }
     }
 
-    /// For a standby's `run/<id>`.
+    /// For a spare's `run/<id>`.
     pub fn file(dir: &Path) -> Ack {
         Ack::File(dir.join(DELIVERED))
     }

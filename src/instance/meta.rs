@@ -1,7 +1,7 @@
-//! `meta.json`: what an instance is (URL, port, directories, options). The
-//! starting process writes it before the supervisor runs; the supervisor
-//! completes it (final port, URL, its own pid) once the server is ready.
-//! Written with a rename so readers never see half a file.
+//! `meta.json`: what an instance is (its servers, URL, settings, owner).
+//! The starting process writes it before the supervisor runs; the
+//! supervisor completes it (final ports, URL, its own pid) once the servers
+//! are ready. Written with a rename so readers never see half a file.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -9,41 +9,43 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::endpoint::{Address, Endpoint};
+use super::server::{Role, Server};
 use crate::error::{Error, Result};
+use crate::url;
 
 pub const META: &str = "meta.json";
 pub const LOCK: &str = "lock";
 pub const SERVER_LOG: &str = "server.log";
 pub const SUPERVISE_LOG: &str = "supervise.log";
 pub const STATE: &str = "state.json";
-/// Created by the caller that claimed a standby once it printed the URL.
+/// Created by the caller that claimed a spare once it printed the URL.
 pub const DELIVERED: &str = "delivered";
-/// A claimed standby's token, renamed to `claim-<pid>-<start time>` of the
+/// A claimed spare's token, renamed to `claim-<pid>-<start time>` of the
 /// claiming process.
 pub const CLAIM_PREFIX: &str = "claim-";
 
+/// An instance: its servers, where clients connect, and whose it is.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Meta {
     pub id: String,
-    /// Empty until the server is ready.
+    /// Empty until the servers are ready.
     pub url: String,
+    /// The SQL superuser (not a server's role, see `Role`).
     pub role: String,
     pub password: Option<String>,
-    pub tcp: bool,
-    pub port: u16,
-    /// `-p`: never move to another port.
-    pub fixed_port: bool,
-    pub socket_dir: PathBuf,
-    /// The socket directory is a fallback under /tmp, removed with the instance.
-    pub socket_dir_separate: bool,
-    pub data_dir: PathBuf,
-    /// `-d`: the user's directory, never deleted.
-    pub user_data_dir: bool,
+    /// The primary server, its fields at the top level.
+    #[serde(flatten)]
+    pub primary: Server,
+    /// Streaming replicas of the primary, started after it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<Server>,
+    /// Where the URL points.
+    #[serde(default, skip_serializing_if = "Endpoint::is_primary")]
+    pub endpoint: Endpoint,
     pub keep: bool,
     /// Idle timeout in milliseconds; 0 = none.
     pub timeout_ms: u64,
-    pub server_options: Vec<String>,
-    pub bindir: PathBuf,
     /// Unix seconds.
     pub started: u64,
     pub supervisor_pid: Option<u32>,
@@ -51,10 +53,20 @@ pub struct Meta {
     /// `exec`: stop when this process is gone.
     pub owner_pid: Option<u32>,
     pub owner_start: Option<u64>,
-    /// A standby waiting to be claimed: its token, `standby/<class>/<id>`.
+    /// A spare waiting to be claimed: its token, `spare/<class>/<id>`.
     /// None once claimed, and for instances started on demand.
-    #[serde(default)]
-    pub standby: Option<PathBuf>,
+    #[serde(default, alias = "standby")]
+    pub spare: Option<PathBuf>,
+}
+
+/// What a hand-out decides about the instance it gets, whether started for
+/// it or claimed from the spares.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub keep: bool,
+    pub timeout_ms: u64,
+    pub owner_pid: Option<u32>,
+    pub owner_start: Option<u64>,
 }
 
 impl Meta {
@@ -76,9 +88,49 @@ impl Meta {
         write_atomic(&dir.join(META), text.as_bytes())
     }
 
+    /// Every server with its role, the primary first.
+    pub fn servers(&self) -> impl Iterator<Item = (Role, &Server)> {
+        std::iter::once((Role::Primary, &self.primary))
+            .chain(self.replicas.iter().map(|s| (Role::Replica, s)))
+    }
+
+    /// Where clients connect.
+    pub fn address(&self) -> Address {
+        match &self.endpoint {
+            Endpoint::Primary => self.primary.address(),
+            Endpoint::Listener {
+                socket_dir,
+                port,
+                tcp,
+            } => Address {
+                socket_dir: socket_dir.clone(),
+                port: *port,
+                tcp: *tcp,
+            },
+        }
+    }
+
+    /// The URL of the endpoint: with the password over TCP, else the socket.
+    pub fn connection_url(&self) -> String {
+        let at = self.address();
+        match &self.password {
+            Some(pw) => url::tcp(at.port, &self.role, pw),
+            None => url::socket(&at.socket_dir, at.port, &self.role),
+        }
+    }
+
+    /// Takes a hand-out's settings (a claimed spare becomes the caller's).
+    pub fn apply(&mut self, settings: &Settings) {
+        self.keep = settings.keep;
+        self.timeout_ms = settings.timeout_ms;
+        self.owner_pid = settings.owner_pid;
+        self.owner_start = settings.owner_start;
+        self.started = now_secs();
+    }
+
     /// Whether the data directory outlives the server (`-k`, or `-d`).
     pub fn keeps_data(&self) -> bool {
-        self.keep || self.user_data_dir
+        self.keep || self.primary.user_data_dir
     }
 
     pub fn timeout(&self) -> Option<Duration> {
@@ -132,4 +184,45 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `meta.json` of an instance started before servers and spares
+    /// had their names: a running one must still be listed and stopped.
+    const OLD: &str = r#"{
+  "id": "abc", "url": "postgresql:///test?host=/r/abc&user=me", "role": "me",
+  "password": null, "tcp": false, "port": 5432, "fixed_port": false,
+  "socket_dir": "/r/abc", "socket_dir_separate": false, "data_dir": "/r/abc/data",
+  "user_data_dir": false, "keep": true, "timeout_ms": 60000, "server_options": ["-N", "5"],
+  "bindir": "/usr/lib/postgresql/15/bin", "started": 1, "supervisor_pid": 7,
+  "supervisor_start": 8, "owner_pid": null, "owner_start": null,
+  "standby": "/b/standby/t1-socket/abc"
+}"#;
+
+    #[test]
+    fn reads_the_single_server_layout() {
+        let m: Meta = serde_json::from_str(OLD).unwrap();
+        assert_eq!(m.primary.data_dir, PathBuf::from("/r/abc/data"));
+        assert_eq!(m.primary.server_options, ["-N", "5"]);
+        assert!(m.replicas.is_empty() && m.endpoint.is_primary());
+        assert_eq!(m.spare, Some(PathBuf::from("/b/standby/t1-socket/abc")));
+        assert_eq!(m.address().socket_dir, PathBuf::from("/r/abc"));
+        assert_eq!(m.servers().count(), 1);
+    }
+
+    #[test]
+    fn writes_the_primary_at_the_top_level() {
+        let m: Meta = serde_json::from_str(OLD).unwrap();
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["data_dir"], "/r/abc/data");
+        assert_eq!(v["spare"], "/b/standby/t1-socket/abc");
+        for absent in ["primary", "replicas", "endpoint", "standby"] {
+            assert!(v.get(absent).is_none(), "{absent} in {v}");
+        }
+        let back: Meta = serde_json::from_value(v).unwrap();
+        assert_eq!(back.connection_url(), m.connection_url());
+    }
 }

@@ -1,13 +1,19 @@
-//! One running PostgreSQL: its directory and metadata, starting it, talking
-//! to it, finding it again, and stopping it.
+//! One instance: its servers and the endpoint its clients connect to, its
+//! directory and metadata, bringing it into being, talking to it, finding
+//! it again, and stopping it.
 
 pub mod client;
 pub mod clients;
 pub mod create;
-pub mod launch;
+pub mod endpoint;
+pub mod handshake;
 pub mod meta;
+pub mod port;
 pub mod registry;
+pub mod select;
+pub mod server;
 pub mod shmem;
 pub mod stop;
 
-pub use meta::{Meta, State};
+pub use meta::{Meta, Settings, State};
+pub use server::{Role, Server};

@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::meta::{LOCK, META, Meta, State};
+use crate::json::ListEntry;
 use crate::lock;
 use crate::paths::Layout;
+use crate::postmaster;
 
 /// A fresh instance directory may not hold its lock yet; leave it alone
 /// for this long before calling it dead.
@@ -63,18 +65,36 @@ pub fn live(layout: &Layout, stopping: bool) -> Vec<(PathBuf, Meta)> {
         .collect()
 }
 
-/// The postmaster's pid, from line 1 of `postmaster.pid`.
-pub fn postmaster_pid(data_dir: &Path) -> Option<u32> {
-    postmaster_status(data_dir).map(|(pid, _)| pid)
+/// The live instances (or, with `spares`, the unclaimed spares) as `list`
+/// shows them.
+pub fn entries(layout: &Layout, spares: bool) -> Vec<ListEntry> {
+    live(layout, false)
+        .into_iter()
+        .filter(|(_, m)| m.spare.is_some() == spares)
+        .map(|(dir, m)| entry(dir, &m))
+        .collect()
 }
 
-/// The pid (line 1 of `postmaster.pid`) and the status (line 8,
-/// PostgreSQL 10+: `ready` once it accepts connections; empty until
-/// written). A stale file names a pid that is not the current server.
-pub fn postmaster_status(data_dir: &Path) -> Option<(u32, String)> {
-    let text = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
-    let mut lines = text.lines();
-    let pid = lines.next()?.trim().parse().ok()?;
-    let status = lines.nth(6).map(str::trim).unwrap_or_default().to_string();
-    Some((pid, status))
+fn entry(dir: PathBuf, m: &Meta) -> ListEntry {
+    let state = State::read(&dir).unwrap_or_default();
+    let now_ms = super::meta::now_ms();
+    let at = m.address();
+    ListEntry {
+        url: m.url.clone(),
+        pid: postmaster::pid(&m.primary.data_dir),
+        supervisor_pid: m.supervisor_pid,
+        port: at.port,
+        tcp: at.tcp,
+        started: m.started,
+        age_secs: (now_ms / 1000).saturating_sub(m.started),
+        idle_secs: state
+            .idle_since_ms
+            .map(|since| now_ms.saturating_sub(since) / 1000),
+        clients: state.clients,
+        dir,
+        data_dir: m.primary.data_dir.clone(),
+        keep: m.keep,
+        timeout_secs: m.timeout_ms / 1000,
+        spare: m.spare.is_some(),
+    }
 }

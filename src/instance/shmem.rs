@@ -15,6 +15,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::postmaster::PidFile;
+
 /// How long the dead postmaster's children may take to notice and detach.
 const DETACH_WAIT: Duration = Duration::from_secs(10);
 
@@ -46,13 +48,8 @@ pub fn release(data_dir: &Path) {
 
 /// The postmaster pid and the segment id recorded in `postmaster.pid`.
 fn segment(data_dir: &Path) -> Option<(i32, i32)> {
-    let text = std::fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
-    let lines: Vec<&str> = text.lines().collect();
-    let pid = lines.first()?.trim().parse().ok()?;
-    let mut key_and_id = lines.get(6)?.split_whitespace();
-    let _key = key_and_id.next()?;
-    let id = key_and_id.next()?.parse().ok()?;
-    Some((pid, id))
+    let file = PidFile::read(data_dir)?;
+    Some((i32::try_from(file.pid).ok()?, file.shmem_id?))
 }
 
 /// The pid that created segment `id`, while it exists and we may see it.

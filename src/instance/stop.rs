@@ -11,32 +11,35 @@ use super::meta::Meta;
 use super::registry;
 use crate::error::{Error, Result};
 use crate::paths;
+use crate::postmaster;
 use crate::process;
+
+/// Asking first (SIGTERM to the supervisor, which shuts its servers down
+/// and cleans up), then SIGQUIT and SIGKILL to every process left, each
+/// step waiting for the instance's lock to be free.
+const STEPS: [(Signal, Duration); 3] = [
+    (Signal::SIGTERM, Duration::from_secs(10)),
+    (Signal::SIGQUIT, Duration::from_secs(5)),
+    (Signal::SIGKILL, Duration::from_secs(5)),
+];
 
 /// Stops the instance in `dir`; returns the data directory when it is kept.
 pub fn stop(dir: &Path) -> Result<Option<PathBuf>> {
     let meta = Meta::read(dir)?;
     if registry::is_alive(dir) {
-        ask_to_stop(&meta);
-        // Fast shutdown normally takes milliseconds; escalate if it hangs.
-        let steps = [
-            (Duration::from_secs(10), Some(Signal::SIGQUIT)),
-            (Duration::from_secs(5), Some(Signal::SIGKILL)),
-            (Duration::from_secs(5), None),
-        ];
-        for (wait, next) in steps {
-            if process::wait_until(wait, || !registry::is_alive(dir)) {
-                break;
-            }
-            match next {
-                Some(sig) => signal_all(&meta, sig),
-                None => {
-                    return Err(Error::other(format!(
-                        "the instance in {} did not stop",
-                        dir.display()
-                    )));
-                }
-            }
+        let stopped = process::escalate(
+            &STEPS,
+            |sig| match sig {
+                Signal::SIGTERM => ask_to_stop(&meta),
+                sig => signal_all(&meta, sig),
+            },
+            || !registry::is_alive(dir),
+        );
+        if !stopped {
+            return Err(Error::other(format!(
+                "the instance in {} did not stop",
+                dir.display()
+            )));
         }
     }
     remove(dir, &meta)
@@ -57,22 +60,22 @@ pub fn request(dir: &Path) -> Result<()> {
     }
 }
 
-/// SIGTERM to the supervisor, which shuts the server down and cleans up;
-/// without a supervisor, SIGINT (fast shutdown) to the postmaster.
+/// SIGTERM to the supervisor, which shuts the servers down and cleans up;
+/// without a supervisor, a fast shutdown (SIGINT) of each postmaster.
 fn ask_to_stop(meta: &Meta) {
     match supervisor(meta) {
         Some(pid) => process::signal(pid, Signal::SIGTERM),
         None => {
-            if let Some(pid) = registry::postmaster_pid(&meta.data_dir) {
-                process::signal(pid, Signal::SIGINT);
+            for (_, server) in meta.servers() {
+                postmaster::signal_orphan(&server.data_dir, Signal::SIGINT);
             }
         }
     }
 }
 
 fn signal_all(meta: &Meta, sig: Signal) {
-    if let Some(pid) = registry::postmaster_pid(&meta.data_dir) {
-        process::signal(pid, sig);
+    for (_, server) in meta.servers() {
+        postmaster::signal_orphan(&server.data_dir, sig);
     }
     if let Some(pid) = supervisor(meta) {
         process::signal(pid, sig);
@@ -89,14 +92,17 @@ fn supervisor(meta: &Meta) -> Option<u32> {
 /// A `-d` data directory lives outside and is never touched. A server that
 /// was killed rather than stopped also leaves shared memory to release.
 pub fn remove(dir: &Path, meta: &Meta) -> Result<Option<PathBuf>> {
-    super::shmem::release(&meta.data_dir);
-    if meta.socket_dir_separate {
-        paths::remove_tree(&meta.socket_dir)?;
+    for (_, server) in meta.servers() {
+        super::shmem::release(&server.data_dir);
+        if server.socket_dir_separate {
+            paths::remove_tree(&server.socket_dir)?;
+        }
     }
-    if meta.keep && !meta.user_data_dir {
+    let primary = &meta.primary;
+    if meta.keep && !primary.user_data_dir {
         let _ = std::fs::remove_file(dir.join(super::meta::STATE));
-        return Ok(Some(meta.data_dir.clone()));
+        return Ok(Some(primary.data_dir.clone()));
     }
     paths::remove_tree(dir)?;
-    Ok(meta.user_data_dir.then(|| meta.data_dir.clone()))
+    Ok(primary.user_data_dir.then(|| primary.data_dir.clone()))
 }

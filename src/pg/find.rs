@@ -34,9 +34,7 @@ pub fn find(
                 version,
             });
         }
-        let install = Install {
-            bindir: dir.to_path_buf(),
-        };
+        let install = Install::new(dir.to_path_buf());
         check_version(&install, version)?;
         return Ok(install);
     }
@@ -45,13 +43,13 @@ pub fn find(
         if !Install::is_complete(&dir) {
             continue;
         }
-        let install = Install { bindir: dir };
+        let install = Install::new(dir);
         match version {
             None => return Ok(install),
             Some(v) => {
                 let major = version_from_path(&install.bindir)
                     .map(Ok)
-                    .unwrap_or_else(|| install.major_version());
+                    .unwrap_or_else(|| install.version().map(|v| v.major));
                 if major.ok() == Some(v) {
                     return Ok(install);
                 }
@@ -72,7 +70,8 @@ pub fn client(install: &Install, program: &'static str) -> Result<PathBuf> {
     if super::is_executable(&path) {
         return Ok(path);
     }
-    let major = version_from_path(&install.bindir).or_else(|| install.major_version().ok());
+    let major =
+        version_from_path(&install.bindir).or_else(|| install.version().ok().map(|v| v.major));
     Err(Error::MissingClient {
         program,
         bindir: install.bindir.clone(),
@@ -82,7 +81,7 @@ pub fn client(install: &Install, program: &'static str) -> Result<PathBuf> {
 
 fn check_version(install: &Install, version: Option<u32>) -> Result<()> {
     if let Some(want) = version {
-        let got = install.major_version()?;
+        let got = install.version()?.major;
         if got != want {
             return Err(Error::with_hint(
                 format!(

@@ -8,6 +8,7 @@ pub use find::{client, find};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
 
@@ -15,13 +16,33 @@ use crate::error::{Error, Result};
 /// which readiness detection relies on.
 pub const MIN_MAJOR: u32 = 10;
 
-/// One installation: a directory holding `postgres` and `initdb`.
+/// One installation: a directory holding `postgres` and `initdb`, and the
+/// version they are. The version is data on the install, read from
+/// `postgres --version` the first time anyone asks and never again: a
+/// plain hand-out never needs it, so it costs nothing there.
 #[derive(Debug, Clone)]
 pub struct Install {
     pub bindir: PathBuf,
+    version: OnceLock<Version>,
+}
+
+/// A PostgreSQL version as `postgres --version` gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    /// `15` for 15.18, `9` for 9.6.24.
+    pub major: u32,
+    /// `15.18`, `17beta1`.
+    pub full: String,
 }
 
 impl Install {
+    pub fn new(bindir: PathBuf) -> Install {
+        Install {
+            bindir,
+            version: OnceLock::new(),
+        }
+    }
+
     pub fn postgres(&self) -> PathBuf {
         self.bindir.join("postgres")
     }
@@ -35,36 +56,24 @@ impl Install {
         is_executable(&dir.join("postgres")) && is_executable(&dir.join("initdb"))
     }
 
-    /// The major version, from `postgres --version`.
-    pub fn major_version(&self) -> Result<u32> {
+    /// The version, from `postgres --version` the first time.
+    pub fn version(&self) -> Result<&Version> {
+        if let Some(v) = self.version.get() {
+            return Ok(v);
+        }
         let out = Command::new(self.postgres())
             .arg("--version")
             .output()
             .map_err(Error::io("run", self.postgres()))?;
         let text = String::from_utf8_lossy(&out.stdout);
-        parse_major(&text).ok_or_else(|| {
+        let version = Version::parse(&text).ok_or_else(|| {
             Error::other(format!(
                 "cannot tell the version of {}: it printed {:?}",
                 self.postgres().display(),
                 text.trim()
             ))
-        })
-    }
-
-    /// The full version, `15.18`, from `postgres --version` (for `-F json`).
-    pub fn version(&self) -> Result<String> {
-        let out = Command::new(self.postgres())
-            .arg("--version")
-            .output()
-            .map_err(Error::io("run", self.postgres()))?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        parse_version(&text).ok_or_else(|| {
-            Error::other(format!(
-                "cannot tell the version of {}: it printed {:?}",
-                self.postgres().display(),
-                text.trim()
-            ))
-        })
+        })?;
+        Ok(self.version.get_or_init(|| version))
     }
 
     /// What a template depends on: the binaries' identity. A new package
@@ -86,8 +95,31 @@ fn is_executable(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
+impl Version {
+    /// From `postgres (PostgreSQL) 15.18 (Debian ...)`.
+    pub fn parse(version_output: &str) -> Option<Version> {
+        Some(Version {
+            major: parse_major(version_output)?,
+            full: parse_version(version_output)?,
+        })
+    }
+}
+
+/// The major version of the data directory `dir` (its `PG_VERSION`: `15`,
+/// or `9.6` before 10), which may not be the installation's (`-d`).
+pub fn data_dir_major(dir: &Path) -> Result<u32> {
+    let path = dir.join("PG_VERSION");
+    let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
+    Ok(text
+        .trim()
+        .split('.')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
 /// `postgres (PostgreSQL) 15.18 (Debian ...)` -> `15.18`.
-pub fn parse_version(version_output: &str) -> Option<String> {
+fn parse_version(version_output: &str) -> Option<String> {
     let (_, after) = version_output.split_once(')')?;
     let word = after.split_whitespace().next()?;
     word.starts_with(|c: char| c.is_ascii_digit())
@@ -95,7 +127,7 @@ pub fn parse_version(version_output: &str) -> Option<String> {
 }
 
 /// `postgres (PostgreSQL) 15.18 (Debian ...)` -> 15; `9.6.24` -> 9.
-pub fn parse_major(version_output: &str) -> Option<u32> {
+fn parse_major(version_output: &str) -> Option<u32> {
     let after = version_output.split(')').nth(1).unwrap_or(version_output);
     let number = after
         .split(|c: char| !c.is_ascii_digit() && c != '.')

@@ -118,10 +118,10 @@ fn build(spec: &Spec, dir: &Path) -> Result<()> {
     // port: ~40 ms on tmpfs, and the directory stays cleanly shut down.
     // FILE_COPY (PostgreSQL 15+; older versions only have that) copies the
     // files instead of WAL-logging every page: ~10 ms faster here.
-    let major = fs::read_to_string(dir.join("PG_VERSION")).unwrap_or_default();
-    let create = match major.trim().parse::<u32>() {
-        Ok(v) if v >= 15 => "CREATE DATABASE test STRATEGY = FILE_COPY;\n",
-        _ => "CREATE DATABASE test;\n",
+    let create = if spec.install.version()?.major >= 15 {
+        "CREATE DATABASE test STRATEGY = FILE_COPY;\n"
+    } else {
+        "CREATE DATABASE test;\n"
     };
     let mut single = Command::new(spec.install.postgres());
     single

@@ -34,13 +34,11 @@ pub enum LineKind {
     Other,
 }
 
-/// One line of the file's TAP output, when it came.
+/// One line of the file's TAP output.
 #[derive(Debug, Clone)]
 pub struct Line {
     pub text: String,
     pub kind: LineKind,
-    /// Since the file started.
-    pub at: Duration,
 }
 
 /// One top-level test (pgTAP: one assertion, or one `runtests()` test
@@ -195,7 +193,6 @@ impl Parser {
         self.tap.lines.push(Line {
             text: text.to_string(),
             kind,
-            at,
         });
     }
 

@@ -1,14 +1,14 @@
 //! The idle watch: counts client connections (not our own) every tick and
-//! returns once the instance has had none for the timeout, the server died,
+//! returns once the instance has had none for the timeout, a server died,
 //! a stop was requested, or the `exec` that owns it is gone.
 
 use std::fmt;
 use std::path::Path;
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use postgres::Client;
 
+use super::fleet::Fleet;
 use super::signals::StopSignals;
 use crate::instance::{Meta, State, client, clients, meta};
 use crate::process;
@@ -26,7 +26,7 @@ impl fmt::Display for Done {
         match self {
             Done::Idle(t) => write!(f, "no client for {}", humantime::format_duration(*t)),
             Done::StopRequested => write!(f, "stop requested"),
-            Done::ServerExited(s) => write!(f, "the server exited on its own ({s})"),
+            Done::ServerExited(why) => f.write_str(why),
             Done::OwnerGone(pid) => write!(f, "owner process {pid} is gone"),
         }
     }
@@ -39,7 +39,7 @@ fn tick(timeout: Option<Duration>) -> Duration {
         .unwrap_or(Duration::from_secs(1))
 }
 
-pub fn until_done(dir: &Path, meta: &Meta, child: &mut Child, stop: &StopSignals) -> Done {
+pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals) -> Done {
     let timeout = meta.timeout();
     let tick = tick(timeout);
     let mut conn: Option<Client> = None;
@@ -53,8 +53,8 @@ pub fn until_done(dir: &Path, meta: &Meta, child: &mut Child, stop: &StopSignals
         if stop.wait(tick) {
             return Done::StopRequested;
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            return Done::ServerExited(status.to_string());
+        if let Some(why) = fleet.exited() {
+            return Done::ServerExited(why);
         }
         if let (Some(pid), Some(start)) = (meta.owner_pid, meta.owner_start)
             && process::start_time(pid) != Some(start)
@@ -89,11 +89,11 @@ pub fn until_done(dir: &Path, meta: &Meta, child: &mut Child, stop: &StopSignals
 /// From the kernel's socket tables where there are some, else by asking
 /// the server over a connection kept open for it.
 fn count(meta: &Meta, conn: &mut Option<Client>) -> Option<i64> {
-    if let Some(n) = clients::count(meta) {
+    if let Some(n) = clients::count(&meta.address()) {
         return Some(n);
     }
     if conn.is_none() {
-        *conn = client::connect(meta, "postgres").ok();
+        *conn = client::connect(&meta.primary, &meta.role, "postgres").ok();
     }
     match client::count_clients(conn.as_mut()?) {
         Ok(n) => Some(n),

@@ -149,12 +149,12 @@ fn garbage_judged_at_run_time_fails_cleanly() {
         (vec!["stop", ""], vec![], "not a PostgreSQL URL"),
         (vec!["stop", "-d", "/nonexistent"], vec![], "/nonexistent"),
         // (`exec` of a missing command exits 127, as a shell: exec.rs.)
-        (vec![], vec![("PGTMP_STANDBY", "many")], "PGTMP_STANDBY"),
-        (vec![], vec![("PGTMP_STANDBY", "65")], "PGTMP_STANDBY"),
+        (vec![], vec![("PGTMP_SPARES", "many")], "PGTMP_SPARES"),
+        (vec![], vec![("PGTMP_SPARES", "65")], "PGTMP_SPARES"),
         (
             vec![],
-            vec![("PGTMP_STANDBY_TIMEOUT", "soon")],
-            "PGTMP_STANDBY_TIMEOUT",
+            vec![("PGTMP_SPARE_TIMEOUT", "soon")],
+            "PGTMP_SPARE_TIMEOUT",
         ),
     ];
     for (args, envs, needle) in &cases {

@@ -220,7 +220,7 @@ fn read_only_base_of_an_ordinary_user() {
     };
     let warm = t.start_as(who, &["-w", "0"]);
     db::connect(&warm.url);
-    // Standbys too: a read-only base must not meet a running server.
+    // Spares too: a read-only base must not meet a running server.
     t.pgtmp(["stop", "--all"]).who(who).run().assert_success();
     assert!(
         poll::eventually(|| procs::touching(t.path()).is_empty()),

@@ -20,8 +20,8 @@ fn assert_dropped(t: &TestRoot) {
 fn assert_dropped_as(t: &TestRoot, who: Who) {
     let base = t.base_of(who);
     let run = base.join("run");
-    // Standbys started ahead for later calls are the tool's, not the
-    // instance `exec` used (`standby.rs` tests their own lifetime).
+    // Spares started ahead for later calls are the tool's, not the
+    // instance `exec` used (`spare.rs` tests their own lifetime).
     let entries = || t.run_entries_of(who);
     assert!(
         poll::eventually(|| entries().is_empty()),
@@ -32,14 +32,14 @@ fn assert_dropped_as(t: &TestRoot, who: Who) {
     );
     assert!(t.list_as(who).is_empty(), "instances listed after `exec`");
     let leftovers = || -> Vec<String> {
-        let standby: Vec<u32> = t
-            .standbys_of(who)
+        let spare: Vec<u32> = t
+            .spares_of(who)
             .iter()
             .flat_map(|id| procs::touching(&run.join(id)))
             .collect();
         procs::touching(t.path())
             .into_iter()
-            .filter(|pid| !standby.contains(pid))
+            .filter(|pid| !spare.contains(pid))
             .map(procs::cmdline)
             .filter(|c| !c.contains("__refill"))
             .collect()

@@ -57,7 +57,7 @@ fn killed_supervisor_stops_server_and_next_call_sweeps() {
     let inst = t.instance(&h.url);
     let port = url::tcp(&h.url).port;
     let mut client = db::connect(&h.url);
-    // The refill of this hand-out (it also starts standbys) ends with a
+    // The refill of this hand-out (it also starts spares) ends with a
     // quiet gc; let it end first, or it could sweep before the next call.
     assert!(poll::eventually(|| !t.refilling()), "refill never ended");
     procs::signal(inst.supervisor_pid, "KILL");
@@ -154,12 +154,12 @@ fn killed_handouts_leave_only_what_gc_removes() {
     let mut kills = 0;
     for round in 0..40u64 {
         let pool = if round % 2 == 0 { "2" } else { "0" };
-        // Standbys off: a killed caller's claimed standby stops itself
-        // (standby.rs); here the starter's own paths are under test.
+        // Spares off: a killed caller's claimed spare stops itself
+        // (spare.rs); here the starter's own paths are under test.
         let child = spawn_pgtmp(
             &t,
             &["-w", "0"],
-            &[("PGTMP_POOL_SIZE", pool), ("PGTMP_STANDBY", "0")],
+            &[("PGTMP_POOL_SIZE", pool), ("PGTMP_SPARES", "0")],
         );
         std::thread::sleep(Duration::from_millis(2 + (round * 7) % 90));
         procs::signal(child.id(), "KILL");
@@ -284,11 +284,11 @@ fn killed_refill_never_leaves_a_partial_entry_to_claim() {
     let ready = ready_entries(&t).len();
     assert!(ready >= 4, "complete entries went missing: {ready}");
     for _ in 0..ready {
-        // No standbys: each call must take (and so prove) a pool entry.
+        // No spares: each call must take (and so prove) a pool entry.
         let out = t
             .pgtmp(["-w", "0"])
             .env("PGTMP_POOL_SIZE", "0")
-            .env("PGTMP_STANDBY", "0")
+            .env("PGTMP_SPARES", "0")
             .run();
         out.assert_success();
         let mut client = db::connect(out.one_line());

@@ -612,10 +612,10 @@ fn gc_removes_fixture_templates() {
         "the plain template must stay\n{out}"
     );
 
-    // `gc --all` removes fresh ones as well. (Without standbys: a standby
+    // `gc --all` removes fresh ones as well. (Without spares: a spare
     // of the removed template, still running, would serve this call
     // without making the template again.)
-    t.pgtmp(["-f", "schema.sql", "--standby", "0"])
+    t.pgtmp(["-f", "schema.sql", "--spares", "0"])
         .run()
         .assert_success();
     assert_eq!(fixture_templates(&t).len(), 1);

@@ -2,6 +2,7 @@
 //! key=value form, `export` lines or JSON. Each form must name the server
 //! `list` shows, reach it with a real client, and be taken by `pgtmp stop`.
 
+use pgtmp::json::Connection;
 use serde_json::Value;
 
 use crate::support::{PSQL, TestRoot, db, poll, procs};
@@ -38,45 +39,41 @@ fn json_names_every_field_of_the_instance() {
         };
         let out = t.pgtmp(args).run();
         out.assert_success();
-        let v: Value =
+        let raw: Value =
             serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("not JSON: {e}\n{out}"));
-        let text = |k: &str| {
-            v[k].as_str()
-                .unwrap_or_else(|| panic!("`{k}` is not a string\n{out}"))
-                .to_string()
-        };
-        let url = text("url");
-        let inst = t.instance(&url);
-        assert_eq!(v["pid"].as_u64(), Some(u64::from(inst.pid)), "{out}");
-        assert_eq!(
-            v["supervisor_pid"].as_u64(),
-            Some(u64::from(inst.supervisor_pid)),
-            "{out}"
-        );
-        assert_eq!(v["port"].as_u64(), Some(u64::from(inst.port)), "{out}");
-        assert_eq!(v["tcp"].as_bool(), Some(tcp), "{out}");
-        assert_eq!(text("data_dir"), inst.data_dir.to_str().unwrap(), "{out}");
-        assert_eq!(text("database"), "test", "{out}");
-        assert_eq!(text("user"), procs::my_name(), "{out}");
-        assert!(inst.dir.ends_with(text("id")), "{out}");
+        // Every field is there, even those that may be null.
+        let fields = serde_json::to_value(Connection::default()).unwrap();
+        for key in fields.as_object().unwrap().keys() {
+            assert!(raw.get(key).is_some(), "no `{key}`\n{out}");
+        }
+        let v: Connection =
+            serde_json::from_value(raw).unwrap_or_else(|e| panic!("not a Connection: {e}\n{out}"));
+        let inst = t.instance(&v.url);
+        assert_eq!(v.pid, Some(inst.pid), "{out}");
+        assert_eq!(v.supervisor_pid, Some(inst.supervisor_pid), "{out}");
+        assert_eq!(v.port, inst.port, "{out}");
+        assert_eq!(v.tcp, tcp, "{out}");
+        assert_eq!(v.data_dir, inst.data_dir, "{out}");
+        assert_eq!(v.database, "test", "{out}");
+        assert_eq!(v.user, procs::my_name(), "{out}");
+        assert!(inst.dir.ends_with(&v.id), "{out}");
         let major = std::fs::read_to_string(inst.data_dir.join("PG_VERSION")).unwrap();
         assert!(
-            text("version").starts_with(&format!("{}.", major.trim())),
+            v.version.starts_with(&format!("{}.", major.trim())),
             "{out}"
         );
         if tcp {
-            assert_eq!(text("host"), "127.0.0.1", "{out}");
-            assert!(url.contains(&format!(":{}@", text("password"))), "{out}");
-            assert!(
-                text("jdbc").starts_with("jdbc:postgresql://127.0.0.1:"),
-                "{out}"
-            );
+            assert_eq!(v.host, "127.0.0.1", "{out}");
+            let password = v.password.as_deref().unwrap_or_else(|| panic!("{out}"));
+            assert!(v.url.contains(&format!(":{password}@")), "{out}");
+            let jdbc = v.jdbc.as_deref().unwrap_or_else(|| panic!("{out}"));
+            assert!(jdbc.starts_with("jdbc:postgresql://127.0.0.1:"), "{out}");
         } else {
-            assert_eq!(text("host"), text("socket_dir"), "{out}");
-            assert!(v["password"].is_null() && v["jdbc"].is_null(), "{out}");
+            assert_eq!(v.host, v.socket_dir.to_str().unwrap(), "{out}");
+            assert!(v.password.is_none() && v.jdbc.is_none(), "{out}");
         }
-        assert_eq!(psql(&t, &text("dsn")), me_at_test(), "{out}");
-        let mut client = db::connect(&url);
+        assert_eq!(psql(&t, &v.dsn), me_at_test(), "{out}");
+        let mut client = db::connect(&v.url);
         assert_eq!(db::text(&mut client, "select current_database()"), "test");
     }
 }

@@ -150,7 +150,7 @@ fn stop_unknown_url_fails() {
 
 /// A supervisor killed with SIGKILL takes its postmaster with it
 /// (PR_SET_PDEATHSIG), and `gc` removes what is left on disk. The pool is
-/// off, and so are standbys: a refill ends with a quiet gc of its own,
+/// off, and so are spares: a refill ends with a quiet gc of its own,
 /// which could do the work (or race this one) and hide whether `pgtmp gc`
 /// does it.
 #[test]
@@ -159,7 +159,7 @@ fn gc_cleans_up_after_killed_supervisor() {
     let start = t
         .pgtmp(["-w", "0"])
         .env("PGTMP_POOL_SIZE", "0")
-        .env("PGTMP_STANDBY", "0")
+        .env("PGTMP_SPARES", "0")
         .run();
     start.assert_success();
     let url = start.one_line();
@@ -202,16 +202,16 @@ fn gc_leaves_running_instances_alone() {
 fn killed_starter_leaves_no_server() {
     use std::process::Stdio;
     let t = TestRoot::new();
-    // The template exists from here on; no standbys are started.
-    let warm = t.pgtmp(["-w", "0"]).env("PGTMP_STANDBY", "0").run();
+    // The template exists from here on; no spares are started.
+    let warm = t.pgtmp(["-w", "0"]).env("PGTMP_SPARES", "0").run();
     warm.assert_success();
     t.stop(warm.one_line());
     let delays = [1u64, 3, 6, 10, 15, 20, 30, 45];
     let mut delivered = Vec::new();
     for ms in delays {
-        // Starting a server: a standby is claimed too fast to be killed
-        // mid-way (see `standby::claimer_without_stdout_frees_standby`).
-        let (mut cmd, shown) = t.pgtmp(["-w", "0"]).env("PGTMP_STANDBY", "0").command();
+        // Starting a server: a spare is claimed too fast to be killed
+        // mid-way (see `spare::claimer_without_stdout_frees_spare`).
+        let (mut cmd, shown) = t.pgtmp(["-w", "0"]).env("PGTMP_SPARES", "0").command();
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());

@@ -20,7 +20,7 @@ const PARALLEL: usize = 50;
 const SEQUENTIAL: usize = 300;
 /// The default pool size (`PGTMP_POOL_SIZE` unset).
 const POOL_SIZE: usize = 2;
-/// `pgtmp::pool::refill::LOG_LIMIT`: the refill log starts over past it.
+/// `refill::LOG_LIMIT` (src/refill.rs): the refill log starts over past it.
 const REFILL_LOG_LIMIT: u64 = 64 * 1024;
 
 fn note(msg: &str) {
@@ -283,10 +283,10 @@ fn three_hundred_sequential_handouts_leave_nothing_behind() {
 
     // Every instance reaps itself after its second idle: its server stops
     // (the port closes) and its directory goes.
-    // A TCP standby started since may have been given a port that a reaped
+    // A TCP spare started since may have been given a port that a reaped
     // instance had: that port was free then, so its instance is gone.
-    let standby_ports = || -> Vec<u16> {
-        t.standbys()
+    let spare_ports = || -> Vec<u16> {
+        t.spares()
             .iter()
             .filter_map(|id| {
                 let meta = fs::read(t.base().join("run").join(id).join("meta.json")).ok()?;
@@ -296,7 +296,7 @@ fn three_hundred_sequential_handouts_leave_nothing_behind() {
             .collect()
     };
     let still_listening = || -> Vec<u16> {
-        let taken = standby_ports();
+        let taken = spare_ports();
         ports
             .iter()
             .copied()

@@ -29,6 +29,6 @@ mod prove;
 mod prove_psql;
 mod reaper;
 mod security;
-mod standby;
+mod spare;
 mod tcp;
 mod users;

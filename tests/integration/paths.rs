@@ -11,11 +11,11 @@ const MAX_SOCKET_PATH: usize = 107;
 fn long_base_dir_keeps_socket_path_short() {
     let t = TestRoot::new();
     let base = t.extra_base(format!("{}/base", "d".repeat(110)));
-    // No standbys: only the instance handed out may be in base/run.
+    // No spares: only the instance handed out may be in base/run.
     let out = t
         .pgtmp(["-w", "0"])
         .env("PGTMP_DIR", &base)
-        .env("PGTMP_STANDBY", "0")
+        .env("PGTMP_SPARES", "0")
         .run();
     out.assert_success();
     let handed = out.one_line().to_string();

@@ -28,13 +28,13 @@ fn pool_size_zero_disables_refill() {
     let h = t
         .pgtmp(Vec::<&str>::new())
         .env("PGTMP_POOL_SIZE", "0")
-        .env("PGTMP_STANDBY", "0")
+        .env("PGTMP_SPARES", "0")
         .run();
     h.assert_success();
     db::connect(h.one_line());
     assert!(
         !t.refilling(),
-        "a refill runs although PGTMP_POOL_SIZE=0 and PGTMP_STANDBY=0"
+        "a refill runs although PGTMP_POOL_SIZE=0 and PGTMP_SPARES=0"
     );
     assert_eq!(
         t.pool_entries(),

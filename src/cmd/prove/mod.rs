@@ -319,7 +319,10 @@ fn shuffle<T>(items: &mut [T]) {
 
 /// The psql next to the server's binaries.
 fn server_psql(global: &GlobalArgs) -> Option<PathBuf> {
-    let spec = Config::resolve(global).ok()?.template_spec().ok()?;
+    let spec = Config::resolve(&super::options(global))
+        .ok()?
+        .template_spec()
+        .ok()?;
     crate::pg::client(&spec.install, "psql").ok()
 }
 

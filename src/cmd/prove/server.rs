@@ -1,16 +1,24 @@
-//! The server a `prove` run uses: handed out by a child `pgtmp start
-//! --with-pgtap` (so that, as root, only the child drops privileges and
-//! the test files, reports and state are read and written as the caller,
-//! as with `exec`), tied to this process unless `--keep-failed` may need
-//! it afterwards, and asked to stop at the end: its supervisor shuts it
-//! down and removes it after `prove` has returned.
+//! The server a `prove` run uses: a hand-out of the start options with
+//! pgTAP added to the fixtures, tied to this process unless
+//! `--keep-failed` may need it afterwards, and asked to stop at the end
+//! (its supervisor shuts it down and removes it after `prove` returned).
+//!
+//! The hand-out is the library's `hand_out`, in this process, except as
+//! root: it becomes the `--run-as` account for good, and `prove` must go
+//! on reading the test files and writing the reports and the state as the
+//! caller. Then a child `pgtmp start --with-pgtap` hands it out, as with
+//! `exec`.
 
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use super::super::{options, start};
 use crate::cli::{GlobalArgs, StartArgs};
 use crate::config::Config;
 use crate::error::{EXIT_FAILURE, Error, Result};
+use crate::format::Format;
+use crate::handout::hand_out;
 use crate::instance::{registry, stop};
 use crate::url;
 use crate::wire::Target;
@@ -25,47 +33,53 @@ pub struct Server {
     pub url: String,
     /// Its `test` database, which every file's database copies.
     pub target: Target,
-    global: GlobalArgs,
+    config: Config,
+    /// The instance directory, when handed out here.
+    dir: Option<PathBuf>,
 }
 
 impl Server {
-    /// Starts one, or returns the exit status the child's error ended with
-    /// (it printed the error).
+    /// Hands one out; `Err(code)`: a child printed its error and exited so.
     pub fn start(
-        start: &StartArgs,
+        args: &StartArgs,
         global: &GlobalArgs,
         keep_failed: bool,
     ) -> Result<std::result::Result<Server, u8>> {
-        let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
-        let mut cmd = Command::new(&exe);
+        let mut options = options(global);
+        options.spares = args.spares.map(usize::from);
+        let config = Config::resolve(&options)?;
         // Tied to us, no idle timeout is needed; a server that may outlive
         // us for --keep-failed stops when idle.
-        let wait = match (keep_failed, start.timeout) {
+        let wait = match (keep_failed, args.timeout) {
             (_, Some(t)) => t,
             (true, None) => KEEP_FAILED_TIMEOUT,
             (false, None) => Duration::ZERO,
         };
-        cmd.arg("start")
-            .args(super::super::exec::start_args(start, global, wait))
-            .arg("--with-pgtap");
-        if !keep_failed {
-            cmd.arg("--owner-pid").arg(std::process::id().to_string());
-        }
-        let out = cmd
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(Error::io("run", &exe))?;
-        if !out.status.success() {
-            return Ok(Err(out
-                .status
-                .code()
-                .map(|c| c as u8)
-                .unwrap_or(EXIT_FAILURE)));
-        }
-        let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let owner = (!keep_failed).then(std::process::id);
+        let (url, dir) = if config.identity.run_as.is_some() {
+            match in_child(args, global, wait, owner)? {
+                Ok(url) => (url, None),
+                Err(code) => return Ok(Err(code)),
+            }
+        } else {
+            let mut request = start::request(args, Format::Url)?;
+            start::with_pgtap(&mut request);
+            request.timeout = Some(wait);
+            request.owner_pid = owner;
+            let handout = hand_out(&config, &request).map_err(Error::for_prove)?;
+            if let Some(kept) = handout.kept_data_dir() {
+                eprintln!(
+                    "pgtmp: the data directory will be kept after the server stops: {}",
+                    kept.display()
+                );
+            }
+            let (url, dir) = (handout.url().to_string(), handout.dir().to_path_buf());
+            // Delivered: its user is this process.
+            handout.acknowledge()?;
+            (url, Some(dir))
+        };
         let parsed = url::parse(&url)
-            .ok_or_else(|| Error::other(format!("`pgtmp start` printed {url:?}, not a URL")))?;
+            .ok_or_else(|| Error::other(format!("the hand-out gave {url:?}, not a URL")))?;
         let target = Target {
             host: parsed.host.clone(),
             port: parsed.port,
@@ -76,7 +90,8 @@ impl Server {
         Ok(Ok(Server {
             url,
             target,
-            global: global.clone(),
+            config,
+            dir,
         }))
     }
 
@@ -96,21 +111,47 @@ impl Server {
     /// Has it stopped (its data goes, unless `-k`) without waiting for
     /// that: its supervisor shuts it down and removes its directory.
     pub fn stop(self) {
-        let found = Config::resolve(&self.global).map(|config| {
-            registry::live(&config.layout, false)
+        let dir = self.dir.clone().or_else(|| {
+            registry::live(&self.config.layout, false)
                 .into_iter()
                 .find(|(_, meta)| meta.url == self.url)
+                .map(|(dir, _)| dir)
         });
-        let stopped = match found {
-            Ok(Some((dir, _))) => stop::request(&dir),
-            Ok(None) => Ok(()), // already gone
-            Err(e) => Err(e),
-        };
-        if let Err(e) = stopped {
+        if let Some(dir) = dir
+            && let Err(e) = stop::request(&dir)
+        {
             eprintln!(
                 "pgtmp: warning: could not stop {}: {e}; its supervisor will",
                 url::without_password(&self.url)
             );
         }
     }
+}
+
+/// As root: `pgtmp start --with-pgtap` in a child, which drops privileges
+/// alone; its URL, or the exit status it ended with.
+fn in_child(
+    args: &StartArgs,
+    global: &GlobalArgs,
+    wait: Duration,
+    owner: Option<u32>,
+) -> Result<std::result::Result<String, u8>> {
+    let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
+    let mut cmd = Command::new(&exe);
+    cmd.arg("start")
+        .args(super::super::exec::start_args(args, global, wait))
+        .arg("--with-pgtap");
+    if let Some(pid) = owner {
+        cmd.arg("--owner-pid").arg(pid.to_string());
+    }
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(Error::io("run", &exe))?;
+    if !out.status.success() {
+        let code = out.status.code().map(|c| c as u8).unwrap_or(EXIT_FAILURE);
+        return Ok(Err(code));
+    }
+    Ok(Ok(String::from_utf8_lossy(&out.stdout).trim().to_string()))
 }

@@ -5,6 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use pgtmp::json::ListEntry;
 use serde_json::Value;
 
 use super::command::Output;
@@ -19,7 +20,9 @@ pub struct Handout {
     pub out: Output,
 }
 
-/// One entry of `pgtmp list --json`, every field the contract names.
+/// One entry of `pgtmp list --json`, every field the contract names
+/// (`pgtmp::json::ListEntry`), with the ones a running instance always has
+/// checked to be there.
 #[derive(Debug)]
 pub struct Instance {
     pub raw: Value,
@@ -40,39 +43,35 @@ pub struct Instance {
 
 impl Instance {
     pub fn from_json(raw: &Value) -> Instance {
-        let field = |key: &str| -> &Value {
-            raw.get(key)
-                .unwrap_or_else(|| panic!("`list --json` entry lacks `{key}`: {raw}"))
-        };
+        // Every field is there, even those that may be null.
+        let fields = serde_json::to_value(ListEntry::default()).expect("serializes");
+        for key in fields.as_object().expect("an object").keys() {
+            assert!(
+                raw.get(key).is_some(),
+                "`list --json` entry lacks `{key}`: {raw}"
+            );
+        }
+        let e: ListEntry = serde_json::from_value(raw.clone())
+            .unwrap_or_else(|e| panic!("`list --json` entry is not a ListEntry: {e}: {raw}"));
         let bad = |key: &str, want: &str| -> ! {
             panic!("`list --json` field `{key}` is not {want}: {raw}")
         };
-        let num = |key: &str| field(key).as_u64().unwrap_or_else(|| bad(key, "a number"));
-        let text = |key: &str| field(key).as_str().unwrap_or_else(|| bad(key, "a string"));
-        let flag = |key: &str| field(key).as_bool().unwrap_or_else(|| bad(key, "a bool"));
-        let small = |key: &str| u32::try_from(num(key)).unwrap_or_else(|_| bad(key, "a pid"));
-        let idle = field("idle_secs");
         Instance {
-            url: text("url").to_string(),
-            pid: small("pid"),
-            supervisor_pid: small("supervisor_pid"),
-            port: u16::try_from(num("port")).unwrap_or_else(|_| bad("port", "a port")),
-            tcp: flag("tcp"),
-            started: num("started"),
-            age_secs: num("age_secs"),
-            idle_secs: if idle.is_null() {
-                None
-            } else {
-                Some(
-                    idle.as_u64()
-                        .unwrap_or_else(|| bad("idle_secs", "null or a number")),
-                )
-            },
-            clients: num("clients"),
-            dir: PathBuf::from(text("dir")),
-            data_dir: PathBuf::from(text("data_dir")),
-            keep: flag("keep"),
-            timeout_secs: num("timeout_secs"),
+            url: e.url,
+            pid: e.pid.unwrap_or_else(|| bad("pid", "a pid")),
+            supervisor_pid: e
+                .supervisor_pid
+                .unwrap_or_else(|| bad("supervisor_pid", "a pid")),
+            port: e.port,
+            tcp: e.tcp,
+            started: e.started,
+            age_secs: e.age_secs,
+            idle_secs: e.idle_secs,
+            clients: u64::try_from(e.clients).unwrap_or_else(|_| bad("clients", "a count")),
+            dir: e.dir,
+            data_dir: e.data_dir,
+            keep: e.keep,
+            timeout_secs: e.timeout_secs,
             raw: raw.clone(),
         }
     }
@@ -126,9 +125,9 @@ impl TestRoot {
         out
     }
 
-    /// Names in `base/run` (none if it does not exist), but for standbys
+    /// Names in `base/run` (none if it does not exist), but for spares
     /// nobody claimed: those are the tool's, not the caller's (see
-    /// `standbys` and `all_run_entries`).
+    /// `spares` and `all_run_entries`).
     pub fn run_entries(&self) -> Vec<String> {
         self.run_entries_of(Who::Me)
     }
@@ -137,25 +136,25 @@ impl TestRoot {
         let run = self.base_of(who).join("run");
         names(&run)
             .into_iter()
-            .filter(|n| !is_standby(&run.join(n)))
+            .filter(|n| !is_spare(&run.join(n)))
             .collect()
     }
 
-    /// Every name in `base/run`, standbys included.
+    /// Every name in `base/run`, spares included.
     pub fn all_run_entries(&self) -> Vec<String> {
         names(&self.base().join("run"))
     }
 
-    /// Instance directories of unclaimed standbys, by their `meta.json`.
-    pub fn standbys(&self) -> Vec<String> {
-        self.standbys_of(Who::Me)
+    /// Instance directories of unclaimed spares, by their `meta.json`.
+    pub fn spares(&self) -> Vec<String> {
+        self.spares_of(Who::Me)
     }
 
-    pub fn standbys_of(&self, who: Who) -> Vec<String> {
+    pub fn spares_of(&self, who: Who) -> Vec<String> {
         let run = self.base_of(who).join("run");
         names(&run)
             .into_iter()
-            .filter(|n| is_standby(&run.join(n)))
+            .filter(|n| is_spare(&run.join(n)))
             .collect()
     }
 
@@ -223,12 +222,12 @@ fn collect_logs(dir: &Path, depth: u32, logs: &mut Vec<PathBuf>) {
     }
 }
 
-/// Whether `dir/meta.json` says it is a standby nobody has claimed.
-fn is_standby(dir: &Path) -> bool {
+/// Whether `dir/meta.json` says it is a spare nobody has claimed.
+fn is_spare(dir: &Path) -> bool {
     fs::read_to_string(dir.join("meta.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .is_some_and(|m| !m["standby"].is_null())
+        .is_some_and(|m| !m["spare"].is_null())
 }
 
 fn names(dir: &Path) -> Vec<String> {

@@ -193,7 +193,7 @@ impl TestRoot {
 impl Drop for TestRoot {
     fn drop(&mut self) {
         let used = self.used.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        // A refill still running may start standbys after a `stop --all`:
+        // A refill still running may start spares after a `stop --all`:
         // wait for refills, then stop again.
         for _ in 0..3 {
             for &who in used.iter().filter(|w| !matches!(w, Who::Stranger(_))) {

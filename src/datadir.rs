@@ -107,7 +107,7 @@ fn empty_dir(dir: &Path) {
 }
 
 fn refuse_if_running(dir: &Path) -> Result<()> {
-    let Some(pid) = crate::instance::registry::postmaster_pid(dir) else {
+    let Some(pid) = crate::postmaster::pid(dir) else {
         return Ok(());
     };
     if process::alive(pid) {
@@ -132,6 +132,9 @@ pub fn prepare_as_root(config: &Config, dir: &Path) -> Result<()> {
     let Some(user) = &config.identity.run_as else {
         return Ok(());
     };
+    if !nix::unistd::Uid::effective().is_root() {
+        return Ok(()); // privileges dropped by an earlier hand-out
+    }
     check_path(dir)?;
     hand_over(dir, user).map_err(about(dir))
 }

@@ -1,16 +1,16 @@
-//! The hot standby pool: servers started ahead of demand, so that a
+//! The spare pool: servers started ahead of demand, so that a
 //! hand-out costs about one connection instead of a postmaster start.
 //!
-//! A standby is an ordinary instance in `run/<id>` whose supervisor, once
-//! the server is ready, creates a token `standby/<class>/<id>`; the class is
+//! A spare is an ordinary instance in `run/<id>` whose supervisor, once
+//! the server is ready, creates a token `spare/<class>/<id>`; the class is
 //! the template key and the listener (socket or TCP), which is all a plain
-//! hand-out can differ in. A caller claims a standby by renaming its token
+//! hand-out can differ in. A caller claims a spare by renaming its token
 //! into the instance as `claim-<pid>-<start>`: only one rename can win, and
 //! the name says who won. The claimer checks the server is alive, writes
 //! its own settings (`-k`, `-w`, owner) into `meta.json`, prints the URL,
 //! then creates `delivered`. The supervisor, which polls its token, then
-//! watches the instance like any other. A standby nobody claims within the
-//! standby timeout retracts its token (an unlink, which fails if a claim
+//! watches the instance like any other. A spare nobody claims within the
+//! spare timeout retracts its token (an unlink, which fails if a claim
 //! won the race) and stops. See `replenish` for how many are kept.
 
 pub mod claim;
@@ -24,29 +24,31 @@ use crate::error::{Error, Result};
 use crate::instance::meta::CLAIM_PREFIX;
 use crate::paths::{self, Layout};
 
-/// The most standbys kept per class by default (`PGTMP_STANDBY`). Each is
-/// one idle server: ~11 MiB of memory (PSS) and ~35 MB of tmpfs.
-pub const DEFAULT_MAX: usize = 16;
-/// The most `PGTMP_STANDBY` may ask for.
-pub const MAX_MAX: usize = 64;
+/// What the spares of a class are: the hand-out that asked for them
+/// passes this on to the refill (as root, the refill no longer knows the
+/// caller's role).
+#[derive(Debug, Clone)]
+pub struct Kind {
+    /// The template key.
+    pub key: String,
+    pub role: String,
+    pub bindir: PathBuf,
+    pub tcp: bool,
+}
 
-/// How long an unclaimed standby waits before it stops, by default
-/// (`PGTMP_STANDBY_TIMEOUT`): an idle machine ends up running nothing.
-pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// `stop --all`: refills running now start no more standbys, and once
+/// `stop --all`: refills running now start no more spares, and once
 /// none is starting any, the caller can stop what is left. Returns
 /// whether they all finished within `timeout`.
 pub fn halt(layout: &Layout, timeout: std::time::Duration) -> bool {
-    if paths::mkdir_private(&layout.standby_root()).is_ok() {
-        let _ = fs::File::create(layout.standby_halt());
+    if paths::mkdir_private(&layout.spare_root()).is_ok() {
+        let _ = fs::File::create(layout.spare_halt());
     }
     crate::process::wait_until(timeout, || !starting_any(layout))
 }
 
-/// Whether a refill is starting standbys (holds a class lock).
+/// Whether a refill is starting spares (holds a class lock).
 fn starting_any(layout: &Layout) -> bool {
-    fs::read_dir(layout.standby_root()).is_ok_and(|entries| {
+    fs::read_dir(layout.spare_root()).is_ok_and(|entries| {
         entries
             .flatten()
             .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
@@ -56,7 +58,7 @@ fn starting_any(layout: &Layout) -> bool {
 
 /// Whether `stop --all` ran since `since`.
 pub fn halted_since(layout: &Layout, since: std::time::SystemTime) -> bool {
-    fs::metadata(layout.standby_halt())
+    fs::metadata(layout.spare_halt())
         .and_then(|m| m.modified())
         .is_ok_and(|t| t >= since)
 }
@@ -66,21 +68,21 @@ pub fn class(key: &str, tcp: bool) -> String {
     format!("{key}-{}", if tcp { "tcp" } else { "socket" })
 }
 
-/// The token of standby `id` of `class`.
+/// The token of spare `id` of `class`.
 pub fn token(layout: &Layout, class: &str, id: &str) -> PathBuf {
-    layout.standby(class).join(id)
+    layout.spare(class).join(id)
 }
 
 /// Names a token whose server is still starting: `.starting-<id>`.
 pub const STARTING: &str = ".starting-";
 
-/// The token of a standby still starting, beside its ready token.
+/// The token of a spare still starting, beside its ready token.
 pub fn starting(token: &Path) -> PathBuf {
     let id = token.file_name().unwrap_or_default().to_string_lossy();
     token.with_file_name(format!("{STARTING}{id}"))
 }
 
-/// Refill: a standby is being started. A caller that finds none ready may
+/// Refill: a spare is being started. A caller that finds none ready may
 /// claim it and wait, which beats starting a server of its own.
 pub fn announce(token: &Path) -> Result<()> {
     if let Some(dir) = token.parent() {
@@ -115,7 +117,7 @@ pub fn waiting(token: &Path) -> bool {
     fs::symlink_metadata(token).is_ok()
 }
 
-/// Who claimed the standby in `dir`: the pid and start time in the name of
+/// Who claimed the spare in `dir`: the pid and start time in the name of
 /// its `claim-*` file.
 pub fn claimed_by(dir: &Path) -> Option<(u32, u64)> {
     fs::read_dir(dir).ok()?.flatten().find_map(|e| {
@@ -130,7 +132,7 @@ pub fn tokens(layout: &Layout, class: &str) -> Vec<PathBuf> {
     listed(layout, class, |name| !name.starts_with('.'))
 }
 
-/// The tokens of standbys of `class` still starting, oldest first.
+/// The tokens of spares of `class` still starting, oldest first.
 pub fn starting_tokens(layout: &Layout, class: &str) -> Vec<PathBuf> {
     listed(layout, class, |name| name.starts_with(STARTING))
 }
@@ -142,7 +144,7 @@ pub fn token_id(token: &Path) -> Option<&str> {
 }
 
 fn listed(layout: &Layout, class: &str, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
-    let Ok(dir) = fs::read_dir(layout.standby(class)) else {
+    let Ok(dir) = fs::read_dir(layout.spare(class)) else {
         return Vec::new();
     };
     let mut found: Vec<(std::time::SystemTime, PathBuf)> = dir

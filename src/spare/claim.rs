@@ -1,5 +1,5 @@
-//! Claiming a ready standby for a hand-out: win its token, make sure the
-//! server is really serving (a killed standby is never handed out), and
+//! Claiming a ready spare for a hand-out: win its token, make sure the
+//! server is really serving (a killed spare is never handed out), and
 //! give it the caller's settings.
 
 use std::fs;
@@ -7,26 +7,18 @@ use std::path::{Path, PathBuf};
 
 use super::{starting_tokens, tokens};
 use crate::error::{Error, Result};
-use crate::instance::meta::{self, CLAIM_PREFIX};
+use crate::instance::meta::CLAIM_PREFIX;
 use crate::instance::registry;
-use crate::instance::{Meta, State};
+use crate::instance::{Meta, Settings, State};
 use crate::paths::Layout;
+use crate::postmaster;
 use crate::process;
 
-/// How long a caller waits for a standby it claimed while starting.
+/// How long a caller waits for a spare it claimed while starting.
 const START_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// What a hand-out sets on the standby it claims.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub keep: bool,
-    pub timeout_ms: u64,
-    pub owner_pid: Option<u32>,
-    pub owner_start: Option<u64>,
-}
-
-/// Claims one standby of `class`: its instance directory and metadata, as
-/// the caller's now; None when no live standby is ready.
+/// Claims one spare of `class`: its instance directory and metadata, as
+/// the caller's now; None when no live spare is ready.
 pub fn claim(layout: &Layout, class: &str, settings: &Settings) -> Result<Option<(PathBuf, Meta)>> {
     let me = std::process::id();
     let Some(my_start) = process::start_time(me) else {
@@ -53,7 +45,7 @@ pub fn claim(layout: &Layout, class: &str, settings: &Settings) -> Result<Option
                 }
                 continue; // another caller won it
             }
-            Err(e) => return Err(Error::io("claim standby", &token)(e)),
+            Err(e) => return Err(Error::io("claim spare", &token)(e)),
         }
         let meta = if started {
             Meta::read(&dir).ok()
@@ -67,19 +59,15 @@ pub fn claim(layout: &Layout, class: &str, settings: &Settings) -> Result<Option
             abandon(&meta);
             continue;
         }
-        meta.standby = None;
-        meta.keep = settings.keep;
-        meta.timeout_ms = settings.timeout_ms;
-        meta.owner_pid = settings.owner_pid;
-        meta.owner_start = settings.owner_start;
-        meta.started = meta::now_secs();
+        meta.spare = None;
+        meta.apply(settings);
         meta.write(&dir)?;
         return Ok(Some((dir, meta)));
     }
     Ok(None)
 }
 
-/// Waits for a standby claimed while starting: its supervisor completes
+/// Waits for a spare claimed while starting: its supervisor completes
 /// `meta.json` with the URL once the server is ready (after which it never
 /// writes it again). None if the start failed.
 fn wait_started(dir: &std::path::Path) -> Option<Meta> {
@@ -105,23 +93,21 @@ fn wait_started(dir: &std::path::Path) -> Option<Meta> {
     meta
 }
 
-/// Whether the standby's supervisor and postmaster are both running (not
-/// exited, not zombies) and the server says it is ready.
+/// Whether the spare's supervisor and postmasters are all running (not
+/// exited, not zombies) and every server says it is ready.
 fn serving(dir: &Path, meta: &Meta) -> bool {
     let supervisor = meta
         .supervisor_pid
         .zip(meta.supervisor_start)
         .is_some_and(|(pid, start)| process::running_since(pid, start));
-    supervisor && !State::read(dir).is_some_and(|s| s.stopping) && postmaster_ready(&meta.data_dir)
+    supervisor
+        && !State::read(dir).is_some_and(|s| s.stopping)
+        && meta
+            .servers()
+            .all(|(_, server)| postmaster::serving(&server.data_dir))
 }
 
-/// `postmaster.pid` names a running process and says `ready`.
-fn postmaster_ready(data_dir: &Path) -> bool {
-    registry::postmaster_status(data_dir)
-        .is_some_and(|(pid, status)| status == "ready" && process::running(pid))
-}
-
-/// A claimed standby that is not serving: its supervisor, if it still
+/// A claimed spare that is not serving: its supervisor, if it still
 /// runs, stops and removes it; otherwise `gc` removes it once every
 /// process of it is gone.
 fn abandon(meta: &Meta) {

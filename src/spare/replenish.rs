@@ -1,4 +1,4 @@
-//! Starting standbys, in the background refill after a hand-out: up to the
+//! Starting spares, in the background refill after a hand-out: up to the
 //! demand-sized target (`demand::target`), several at once, each from a
 //! pool entry (or a copy of the template) like any hand-out. One process
 //! per class at a time (a file lock), re-checking the target after each
@@ -7,48 +7,36 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::{announce, demand, starting, starting_tokens, token, tokens};
+use super::{Kind, announce, demand, starting, starting_tokens, token, tokens};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::instance::create::{Launched, NewInstance};
-use crate::instance::{Meta, launch, meta};
+use crate::instance::Settings;
+use crate::instance::create::{Launched, NewInstance, Plan};
 use crate::lock;
 use crate::paths;
 use crate::pool;
-use crate::random;
 
 /// A pause in hand-outs this long ends a burst.
 const LULL: Duration = Duration::from_millis(100);
 const LULL_POLL: Duration = Duration::from_millis(10);
-/// The longest a burst defers starting standbys.
+/// The longest a burst defers starting spares.
 const MAX_DEFER: Duration = Duration::from_secs(2);
 
-/// How many standbys start at once: enough in flight that callers of a
+/// How many spares start at once: enough in flight that callers of a
 /// burst, who claim those still starting, find one nearly ready.
 const BATCH: usize = 2;
 
-/// What the standbys of a class are: the hand-out that asked for them
-/// passes this on (as root, the refill no longer knows the caller's role).
-#[derive(Debug, Clone)]
-pub struct Kind {
-    /// The template key.
-    pub key: String,
-    pub role: String,
-    pub bindir: PathBuf,
-    pub tcp: bool,
-}
-
-/// Starts standbys of `kind` until the target is ready, unless `stop
+/// Starts spares of `kind` until the target is ready, unless `stop
 /// --all` ran after `began` (when this refill was started). A failure is
 /// returned after the batch it happened in.
 pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result<()> {
-    if config.standby_max == 0 {
+    if config.spare_max == 0 {
         return Ok(());
     }
     let layout = &config.layout;
     let class = super::class(&kind.key, kind.tcp);
-    paths::mkdir_private(&layout.standby_root())?;
-    let Some(_guard) = lock::try_lock(&layout.standby_lock(&class))? else {
+    paths::mkdir_private(&layout.spare_root())?;
+    let Some(_guard) = lock::try_lock(&layout.spare_lock(&class))? else {
         return Ok(()); // another refill is on it
     };
     let deferred = Instant::now();
@@ -56,7 +44,7 @@ pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result
         if super::halted_since(layout, began) {
             return Ok(()); // `stop --all` ran meanwhile
         }
-        let target = demand::target(layout, &class, config.standby_max);
+        let target = demand::target(layout, &class, config.spare_max);
         let ready = tokens(layout, &class).len() + starting_tokens(layout, &class).len();
         if ready >= target {
             return Ok(());
@@ -90,7 +78,7 @@ pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result
     }
 }
 
-/// While hand-outs keep coming and standbys are left, starting more would
+/// While hand-outs keep coming and spares are left, starting more would
 /// only take CPU from those hand-outs: wait for a lull of [`LULL`], for
 /// at most [`MAX_DEFER`]. With none left, starting at once is quicker than
 /// each caller starting its own.
@@ -99,7 +87,7 @@ fn burst_goes_on(layout: &crate::paths::Layout, class: &str, since: &Instant) ->
         && demand::since_last(layout, class).is_some_and(|ms| ms < LULL.as_millis() as u64)
 }
 
-/// Creates one standby instance, starts its supervisor and announces it.
+/// Creates one spare instance, starts its supervisor and announces it.
 fn start(config: &Config, kind: &Kind, class: &str) -> Result<(Launched, PathBuf)> {
     let layout = &config.layout;
     let template = layout.template(&kind.key);
@@ -110,37 +98,26 @@ fn start(config: &Config, kind: &Kind, class: &str) -> Result<(Launched, PathBuf
         )));
     }
     let mut new = NewInstance::create(layout)?;
-    let data_dir = new.dir.join("data");
+    let data_dir = new.data_dir();
     // A pool entry is quicker than a copy; but a refill told to keep no
     // pool (PGTMP_POOL_SIZE=0) would not replace it.
     if config.pool_size == 0 || !pool::claim(layout, &kind.key, &data_dir)? {
         pool::copy_tree(&template, &data_dir)?;
     }
-    let (socket_dir, socket_dir_separate) =
-        paths::socket_dir(&new.dir, &new.id, config.identity.uid)?;
-    if socket_dir_separate {
-        new.separate_socket_dir(socket_dir.clone());
-    }
-    let meta = Meta {
-        id: new.id.clone(),
-        role: kind.role.clone(),
-        password: kind.tcp.then(random::password),
-        tcp: kind.tcp,
-        port: if kind.tcp {
-            launch::free_port()?
-        } else {
-            launch::SOCKET_PORT
-        },
-        socket_dir,
-        socket_dir_separate,
-        data_dir,
-        timeout_ms: config.standby_timeout.as_millis() as u64,
-        bindir: kind.bindir.clone(),
-        started: meta::now_secs(),
-        standby: Some(token(layout, class, &new.id)),
-        ..Meta::default()
-    };
     let token = token(layout, class, &new.id);
+    let meta = new.describe(Plan {
+        role: kind.role.clone(),
+        uid: config.identity.uid,
+        tcp: kind.tcp,
+        data_dir,
+        bindir: kind.bindir.clone(),
+        settings: Settings {
+            timeout_ms: config.spare_timeout.as_millis() as u64,
+            ..Settings::default()
+        },
+        spare: Some(token.clone()),
+        ..Plan::default()
+    })?;
     let launched = new.launch(&meta)?;
     announce(&token)?;
     Ok((launched, token))

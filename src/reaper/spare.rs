@@ -1,19 +1,19 @@
-//! The supervisor of a standby: waits for a caller to claim the server (its
+//! The supervisor of a spare: waits for a caller to claim the server (its
 //! token gone, a `claim-<pid>-<start>` file in its place) and for that
-//! caller to deliver the URL, or gives up after the standby timeout.
+//! caller to deliver the URL, or gives up after the spare timeout.
 
 use std::path::Path;
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 use super::ACK_TIMEOUT;
+use super::fleet::Fleet;
 use super::signals::StopSignals;
 use crate::instance::Meta;
 use crate::instance::meta::DELIVERED;
 use crate::process;
-use crate::standby;
+use crate::spare;
 
-/// How often an unclaimed standby looks at its token.
+/// How often an unclaimed spare looks at its token.
 const POLL: Duration = Duration::from_millis(100);
 /// How often a claimed one looks for the delivery.
 const DELIVERY_POLL: Duration = Duration::from_millis(5);
@@ -30,35 +30,37 @@ pub fn serve(
     dir: &Path,
     meta: &mut Meta,
     token: &Path,
-    child: &mut Child,
+    fleet: &mut Fleet,
     stop: &StopSignals,
 ) -> Outcome {
-    let timeout = meta.timeout().unwrap_or(standby::DEFAULT_TIMEOUT);
+    let timeout = meta
+        .timeout()
+        .unwrap_or(crate::config::DEFAULT_SPARE_TIMEOUT);
     let since = Instant::now();
     loop {
         if stop.wait(POLL) {
-            standby::retract(token);
+            spare::retract(token);
             return Outcome::Stop("stop requested".into());
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            standby::retract(token);
-            return Outcome::Stop(format!("the server exited on its own ({status})"));
+        if let Some(why) = fleet.exited() {
+            spare::retract(token);
+            return Outcome::Stop(why);
         }
-        if !standby::waiting(token) {
+        if !spare::waiting(token) {
             break;
         }
         if since.elapsed() >= timeout {
-            if standby::retract(token) {
+            if spare::retract(token) {
                 return Outcome::Stop(format!(
-                    "standby unclaimed for {}",
+                    "spare unclaimed for {}",
                     humantime::format_duration(timeout)
                 ));
             }
             break; // a claim won the race
         }
     }
-    let Some((pid, start)) = standby::claimed_by(dir) else {
-        return Outcome::Stop("the standby token was removed".into());
+    let Some((pid, start)) = spare::claimed_by(dir) else {
+        return Outcome::Stop("the spare token was removed".into());
     };
     super::log(&format!("claimed by process {pid}"));
     let claimed = Instant::now();
@@ -84,8 +86,8 @@ pub fn serve(
         if stop.wait(DELIVERY_POLL) {
             return Outcome::Stop("stop requested".into());
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            return Outcome::Stop(format!("the server exited on its own ({status})"));
+        if let Some(why) = fleet.exited() {
+            return Outcome::Stop(why);
         }
     }
 }

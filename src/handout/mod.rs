@@ -1,0 +1,239 @@
+//! The hand-out: a [`Request`] in, a ready instance (a [`Handout`]) out.
+//! It claims a spare server when the request allows one, else a pool
+//! entry, else copies (or first builds) the template; then starts the
+//! instance's supervisor, waits for readiness and starts the background
+//! refill. Nothing here prints: `pgtmp start` prints what it returns, and
+//! other callers (many hand-outs in one process, a test crate) use it as a
+//! value.
+
+mod request;
+
+pub use request::{Request, Topology};
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::datadir::{prepare_as_root, prepare_user_dir};
+use crate::error::{Error, Result};
+use crate::fixture::{self, Fixture};
+use crate::format::{self, Format};
+use crate::instance::create::{Ack, NewInstance, Plan};
+use crate::instance::{Meta, Settings, port};
+use crate::json::Connection;
+use crate::paths::Layout;
+use crate::pg::Install;
+use crate::pool::{self, template};
+use crate::process;
+use crate::{pg, refill, spare, trace};
+
+/// The default idle timeout, as pg_tmp's.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A ready instance whose URL still has to reach its user. Until
+/// [`Handout::acknowledge`] is called, its supervisor holds it; dropped
+/// without that, the instance is stopped at once, since nobody would know
+/// its URL to stop it.
+#[derive(Debug)]
+pub struct Handout {
+    url: String,
+    dir: PathBuf,
+    /// `-k` without `-d`: where the data stays after the server stops.
+    kept_data_dir: Option<PathBuf>,
+    install: Install,
+    ack: Ack,
+}
+
+impl Handout {
+    /// The connection URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The instance directory, `BASE/run/ID`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the data directory stays after the server stops, when the
+    /// request kept it (and it is not the user's own `-d`).
+    pub fn kept_data_dir(&self) -> Option<&Path> {
+        self.kept_data_dir.as_deref()
+    }
+
+    /// The instance printed in `format`, newline-terminated.
+    pub fn render(&self, format: Format) -> Result<String> {
+        match format {
+            Format::Url => Ok(format!("{}\n", self.url)),
+            other => format::render(other, &Meta::read(&self.dir)?, &self.install),
+        }
+    }
+
+    /// Every way to reach the instance (what `-F json` prints).
+    pub fn connection(&self) -> Result<Connection> {
+        format::connection(&Meta::read(&self.dir)?, &self.install)
+    }
+
+    /// Tells the supervisor that the URL reached its user; from then on the
+    /// instance lives until it is idle or stopped.
+    pub fn acknowledge(self) -> Result<()> {
+        self.ack.send()
+    }
+}
+
+/// Hands out an instance as `request` asks. Creates the base directory
+/// and, as root, drops to the `--run-as` account first.
+pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
+    if let Some(dir) = &request.datadir {
+        prepare_as_root(config, dir)?;
+    }
+    config.enter()?;
+    start(config, request).map_err(|e| e.on_filesystem_of(&config.layout.base))
+}
+
+fn start(config: &Config, request: &Request) -> Result<Handout> {
+    let layout = &config.layout;
+    let spec = config.template_spec()?;
+    trace::mark("found PostgreSQL");
+    // With -f/-x/--now, the template (and so the pool and the spares)
+    // is the fixture's.
+    let fixture = Fixture::new(
+        &request.files,
+        &request.extensions,
+        request.now.as_deref(),
+        &request.server_options,
+    )?;
+    let key = match &fixture {
+        Some(f) => f.key(layout, &spec.key())?,
+        None => spec.key(),
+    };
+    trace::mark("template key known");
+    let tcp = request.tcp || request.port.is_some();
+    let settings = Settings {
+        keep: request.keep,
+        timeout_ms: request.timeout.unwrap_or(DEFAULT_TIMEOUT).as_millis() as u64,
+        owner_pid: request.owner_pid,
+        owner_start: request.owner_pid.and_then(process::start_time),
+    };
+    let kind = spare::Kind {
+        key: key.clone(),
+        role: config.identity.role.clone(),
+        bindir: spec.install.bindir.clone(),
+        tcp,
+    };
+    let spares = request.takes_spare() && config.spare_max > 0;
+    let handout = |url, dir: PathBuf, ack, meta: &Meta| {
+        after_handout(config, &key, spares.then_some(&kind));
+        Handout {
+            url,
+            kept_data_dir: (request.keep && request.datadir.is_none())
+                .then(|| meta.primary.data_dir.clone()),
+            dir,
+            install: spec.install.clone(),
+            ack,
+        }
+    };
+    if spares {
+        let class = spare::class(&key, tcp);
+        spare::demand::record(layout, &class);
+        if let Some((dir, meta)) = spare::claim::claim(layout, &class, &settings)? {
+            trace::mark("spare claimed");
+            let ack = Ack::file(&dir);
+            return Ok(handout(meta.url.clone(), dir, ack, &meta));
+        }
+    }
+    if let Some(port) = request.port
+        && port::in_use(port)
+    {
+        return Err(Error::PortInUse(port));
+    }
+    let mut new = NewInstance::create(layout)?;
+    let (data_dir, user_data_dir) = data_dir(config, &spec, &key, fixture.as_ref(), request, &new)?;
+    trace::mark("data directory ready");
+    check_version(&data_dir)?;
+    let meta = new.describe(Plan {
+        role: config.identity.role.clone(),
+        uid: config.identity.uid,
+        tcp,
+        port: request.port,
+        data_dir,
+        user_data_dir,
+        server_options: request.server_options.clone(),
+        bindir: spec.install.bindir.clone(),
+        settings,
+        spare: None,
+    })?;
+    let dir = new.dir.clone();
+    let (url, ack) = new.launch(&meta)?.wait()?;
+    trace::mark("server ready");
+    Ok(handout(url, dir, ack, &meta))
+}
+
+/// The data directory of the new instance, and whether it is the user's
+/// own (`-d`): a pool entry, a copy of the (fixture's) template, or `-d`.
+fn data_dir(
+    config: &Config,
+    spec: &template::Spec,
+    key: &str,
+    fixture: Option<&Fixture>,
+    request: &Request,
+    new: &NewInstance,
+) -> Result<(PathBuf, bool)> {
+    let layout = &config.layout;
+    let data = new.data_dir();
+    match &request.datadir {
+        // `pgtmp start -d "$(pgtmp initdb)"`, as with pg_tmp: that entry is
+        // ours, so claim it like any pool entry.
+        Some(d) if pool_entry(layout, key, d) => {
+            fs::rename(d, &data).map_err(Error::io("claim pool entry", d))?;
+            Ok((data, false))
+        }
+        Some(d) => Ok((prepare_user_dir(config, spec, d)?, true)),
+        None => {
+            if !pool::claim(layout, key, &data)? {
+                let template = match fixture {
+                    Some(f) => fixture::ensure(config, spec, f, key)?,
+                    None => template::ensure(layout, spec)?,
+                };
+                pool::copy_tree(&template, &data)?;
+            }
+            Ok((data, false))
+        }
+    }
+}
+
+/// Refills the pool and the spares (`spares`: of which kind) and collects
+/// garbage in the background. A failure only costs the next call some
+/// time; the refill log says why.
+fn after_handout(config: &Config, key: &str, spares: Option<&spare::Kind>) {
+    let _ = fs::File::create(config.layout.template_used(key));
+    let _ = refill::spawn(config, key, spares);
+    trace::mark("refill started");
+}
+
+/// Whether `dir` is an entry of our pool (as `pgtmp initdb` prints them).
+fn pool_entry(layout: &Layout, key: &str, dir: &Path) -> bool {
+    let pool = layout.pool(key);
+    let (Ok(dir), Ok(pool)) = (dir.canonicalize(), pool.canonicalize()) else {
+        return false;
+    };
+    dir.parent() == Some(pool.as_path())
+}
+
+/// The data directory's major version must be one whose readiness we can
+/// see (10+): reading PG_VERSION costs nothing, running postgres does.
+fn check_version(data_dir: &Path) -> Result<()> {
+    if pg::data_dir_major(data_dir)? < pg::MIN_MAJOR {
+        let text = fs::read_to_string(data_dir.join("PG_VERSION")).unwrap_or_default();
+        return Err(Error::with_hint(
+            format!(
+                "{} is PostgreSQL {}, older than 10",
+                data_dir.display(),
+                text.trim()
+            ),
+            "use PostgreSQL 10 or newer (`--pg-version`, `--pg-bindir`)",
+        ));
+    }
+    Ok(())
+}

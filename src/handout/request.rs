@@ -1,0 +1,55 @@
+//! What a hand-out asks for: the library's form of `pgtmp start`'s
+//! options, plain values that any caller can fill in.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A request for one instance. `Request::default()` is what `pgtmp` with
+/// no options asks for: a socket-only server, the default idle timeout,
+/// the data deleted when it stops.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// Keep the data directory after the server stops (`-k`).
+    pub keep: bool,
+    /// Listen on 127.0.0.1 too, with a password (`-t`).
+    pub tcp: bool,
+    /// Listen on this TCP port (`-p`; implies `tcp`).
+    pub port: Option<u16>,
+    /// Stop after this long without clients (`-w`): `None` the default
+    /// (60 s), `Some(Duration::ZERO)` never.
+    pub timeout: Option<Duration>,
+    /// Extra server options, one word each (`-o`, split as a shell would).
+    pub server_options: Vec<String>,
+    /// Use this data directory, never deleted (`-d`).
+    pub datadir: Option<PathBuf>,
+    /// SQL files, directories of them or pg_dump archives to load (`-f`).
+    pub files: Vec<PathBuf>,
+    /// Extensions to create (`-x`).
+    pub extensions: Vec<String>,
+    /// Freeze now() at this timestamp (`--now`).
+    pub now: Option<String>,
+    /// Stop when this process is gone (what `exec` asks).
+    pub owner_pid: Option<u32>,
+    /// The servers of the instance.
+    pub topology: Topology,
+}
+
+/// Which servers an instance has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Topology {
+    /// One primary server.
+    #[default]
+    Single,
+}
+
+impl Request {
+    /// Whether a server started ahead (a spare) can serve this request: a
+    /// fixed port, server options or a data directory of one's own need
+    /// their own server.
+    pub fn takes_spare(&self) -> bool {
+        self.port.is_none()
+            && self.datadir.is_none()
+            && self.server_options.is_empty()
+            && self.topology == Topology::Single
+    }
+}

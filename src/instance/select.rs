@@ -1,0 +1,90 @@
+//! Which instances a URL, a data directory or `--all` names, as `pgtmp
+//! stop` takes them: any form `pgtmp` printed, or one naming the same
+//! endpoint.
+
+use std::path::{Path, PathBuf};
+
+use super::{Meta, registry};
+use crate::error::{Error, Result};
+use crate::paths::Layout;
+use crate::url;
+
+/// What `stop` was asked to stop.
+#[derive(Debug)]
+pub enum Selector {
+    Url(String, url::Target),
+    Dir(PathBuf),
+    All,
+}
+
+impl Selector {
+    /// A URL `pgtmp` printed, in any of its forms.
+    pub fn url(u: &str) -> Result<Selector> {
+        let target =
+            url::parse(u).ok_or_else(|| Error::other(format!("{u:?} is not a PostgreSQL URL")))?;
+        Ok(Selector::Url(u.to_string(), target))
+    }
+
+    /// The instance running in data directory `d`.
+    pub fn dir(d: &Path) -> Selector {
+        Selector::Dir(d.canonicalize().unwrap_or_else(|_| d.to_path_buf()))
+    }
+
+    fn matches(&self, meta: &Meta) -> bool {
+        match self {
+            Selector::Url(u, target) => meta.url == *u || same_server(meta, target),
+            Selector::Dir(d) => meta.servers().any(|(_, s)| same_dir(&s.data_dir, d)),
+            Selector::All => true,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Selector::Url(u, _) => u.clone(),
+            Selector::Dir(d) => d.display().to_string(),
+            Selector::All => "--all".to_string(),
+        }
+    }
+}
+
+/// The live instances `selector` names; an error when a URL or a
+/// directory names none.
+pub fn select(layout: &Layout, selector: &Selector) -> Result<Vec<(PathBuf, Meta)>> {
+    // Include those already stopping: `stop` then waits for them.
+    let live = registry::live(layout, true);
+    if let Selector::All = selector {
+        return Ok(live);
+    }
+    let found: Vec<_> = live
+        .into_iter()
+        .filter(|(_, m)| selector.matches(m))
+        .collect();
+    if found.is_empty() {
+        return Err(Error::NoSuchInstance(selector.describe()));
+    }
+    Ok(found)
+}
+
+/// Whether `target` names the instance's endpoint.
+fn same_server(meta: &Meta, target: &url::Target) -> bool {
+    let at = meta.address();
+    match target.socket_dir() {
+        Some(dir) => same_dir(&at.socket_dir, &dir) && at.port == target.port,
+        // Our TCP servers listen on loopback only: a URL naming another
+        // host is never one of ours, whatever its port.
+        None => at.tcp && at.port == target.port && is_loopback(&target.host),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    a == b || a.canonicalize().ok() == b.canonicalize().ok() && a.exists()
+}
