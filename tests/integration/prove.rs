@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::support::{PSQL, TestRoot, db, poll, procs, url};
+use crate::support::{PSQL, TestRoot, Who, db, poll, procs, url, user};
 
 const PG_PROVE: &str = "/usr/bin/pg_prove";
 
@@ -243,6 +243,48 @@ fn each_file_runs_in_a_database_of_its_own() {
     }
     // The server of a run is gone once it returns.
     assert!(poll::eventually(|| t.list().is_empty()), "{:?}", t.list());
+}
+
+/// As root, the server comes from a child `pgtmp start`; as anyone else,
+/// from the hand-out in `prove`'s own process. Both ways, the tests are
+/// read and the reports written as the caller.
+#[test]
+fn root_and_ordinary_users_alike() {
+    let t = TestRoot::new();
+    isolation_files(&t, 3);
+    let mut whos = vec![Who::Me];
+    if procs::is_root() {
+        whos.push(Who::User(user::ordinary()));
+    }
+    for who in whos {
+        let home = t.home_of(who);
+        let dir = if who == Who::Me {
+            t.path().to_path_buf()
+        } else {
+            home
+        };
+        let report = dir.join("report.xml");
+        let out = t
+            .pgtmp([
+                "prove".as_ref(),
+                "-f".as_ref(),
+                t.join("seen.sql").as_os_str(),
+                "--junit".as_ref(),
+                report.as_os_str(),
+                t.join("iso").as_os_str(),
+            ])
+            .who(who)
+            .current_dir(&dir)
+            .run();
+        out.assert_success();
+        assert!(out.stdout.contains("Files=3, Tests=12,"), "{out}");
+        assert!(report.is_file(), "no report\n{out}");
+        assert!(
+            poll::eventually(|| t.list_as(who).is_empty()),
+            "{:?}",
+            t.list_as(who)
+        );
+    }
 }
 
 #[test]
