@@ -20,38 +20,20 @@ use fallible_iterator::FallibleIterator;
 use postgres_protocol::authentication::{md5_hash, sasl};
 use postgres_protocol::message::{backend::Message, frontend};
 
-/// Where to connect, and as whom.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// A socket directory (absolute path) or a TCP host.
-    pub host: String,
-    pub port: u16,
-    pub user: String,
-    pub password: Option<String>,
-    pub dbname: String,
-}
+pub use crate::url::Target;
 
-impl Target {
-    /// The same server, another database.
-    pub fn with_dbname(&self, dbname: &str) -> Target {
-        Target {
-            dbname: dbname.to_string(),
-            ..self.clone()
-        }
-    }
-
-    fn describe(&self) -> String {
-        if self.host.starts_with('/') {
-            format!(
-                "connection to server on socket \"{}/.s.PGSQL.{}\" failed",
-                self.host, self.port
-            )
-        } else {
-            format!(
-                "connection to server at \"{}\", port {} failed",
-                self.host, self.port
-            )
-        }
+/// How libpq names a server that could not be reached.
+fn describe(target: &Target) -> String {
+    if target.host.starts_with('/') {
+        format!(
+            "connection to server on socket \"{}/.s.PGSQL.{}\" failed",
+            target.host, target.port
+        )
+    } else {
+        format!(
+            "connection to server at \"{}\", port {} failed",
+            target.host, target.port
+        )
     }
 }
 
@@ -207,7 +189,7 @@ impl Connection {
     /// Connects and authenticates (trust, password, md5 or SCRAM).
     /// `params`: more startup parameters (`application_name`, `options`).
     pub fn connect(target: &Target, params: &[(&str, &str)]) -> Result<Connection, WireError> {
-        let fail = |why: String| WireError(format!("{}: {why}", target.describe()));
+        let fail = |why: String| WireError(format!("{}: {why}", describe(target)));
         let stream = open(target).map_err(|e| fail(e.to_string()))?;
         let mut conn = Connection {
             stream,

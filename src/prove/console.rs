@@ -166,14 +166,10 @@ pub fn clock_stamp() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prove::parser::Parser;
+    use crate::prove::parser::tally;
 
     fn tap(text: &str, exit: i32) -> FileTap {
-        let mut p = Parser::new();
-        for line in text.lines() {
-            p.line(line, Duration::ZERO);
-        }
-        p.finish(exit, exit << 8)
+        tally(text, exit)
     }
 
     fn console(verbosity: i8) -> Console {

@@ -367,16 +367,22 @@ impl Parser {
     }
 }
 
+/// The tally of `text`, whose producer exited with `exit` (for tests).
+#[cfg(test)]
+pub fn tally(text: &str, exit: i32) -> FileTap {
+    let mut p = Parser::new();
+    for (i, line) in text.lines().enumerate() {
+        p.line(line, Duration::from_millis(i as u64));
+    }
+    p.finish(exit, exit << 8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn run(text: &str, exit: i32) -> FileTap {
-        let mut p = Parser::new();
-        for (i, line) in text.lines().enumerate() {
-            p.line(line, Duration::from_millis(i as u64));
-        }
-        p.finish(exit, exit << 8)
+        tally(text, exit)
     }
 
     #[test]

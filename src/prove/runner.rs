@@ -359,16 +359,14 @@ pub fn database_name(index: usize, name: &str) -> String {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let clean: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut clean = String::new();
+    for c in stem.chars() {
+        if c.is_ascii_alphanumeric() {
+            clean.push(c.to_ascii_lowercase());
+        } else if !clean.is_empty() && !clean.ends_with('_') {
+            clean.push('_');
+        }
+    }
     let mut db = format!("prove_{}_{clean}", index + 1);
     db.truncate(63);
     db.trim_end_matches('_').to_string()

@@ -302,14 +302,10 @@ fn timestr(wall: Duration, cpu: CpuTimes) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prove::parser::Parser;
+    use crate::prove::parser::tally;
 
     fn tap(text: &str, exit: i32) -> FileTap {
-        let mut p = Parser::new();
-        for line in text.lines() {
-            p.line(line, Duration::ZERO);
-        }
-        p.finish(exit, exit << 8)
+        tally(text, exit)
     }
 
     #[test]

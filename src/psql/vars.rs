@@ -232,33 +232,41 @@ pub fn parse_bool(value: &str) -> Option<bool> {
     }
 }
 
+/// The value of `table` that `v` names, case-insensitively.
+fn choose<T: Copy>(v: &str, table: &[(&str, T)]) -> Option<T> {
+    table
+        .iter()
+        .find(|(name, _)| v.eq_ignore_ascii_case(name))
+        .map(|(_, value)| *value)
+}
+
 fn echo(v: &str) -> Option<Echo> {
-    match v.to_ascii_lowercase().as_str() {
-        "none" => Some(Echo::None),
-        "errors" => Some(Echo::Errors),
-        "queries" => Some(Echo::Queries),
-        "all" => Some(Echo::All),
-        _ => None,
-    }
+    let table = [
+        ("none", Echo::None),
+        ("errors", Echo::Errors),
+        ("queries", Echo::Queries),
+        ("all", Echo::All),
+    ];
+    choose(v, &table)
 }
 
 fn verbosity(v: &str) -> Option<Verbosity> {
-    match v.to_ascii_lowercase().as_str() {
-        "default" => Some(Verbosity::Default),
-        "verbose" => Some(Verbosity::Verbose),
-        "terse" => Some(Verbosity::Terse),
-        "sqlstate" => Some(Verbosity::Sqlstate),
-        _ => None,
-    }
+    let table = [
+        ("default", Verbosity::Default),
+        ("verbose", Verbosity::Verbose),
+        ("terse", Verbosity::Terse),
+        ("sqlstate", Verbosity::Sqlstate),
+    ];
+    choose(v, &table)
 }
 
 fn show_context(v: &str) -> Option<ShowContext> {
-    match v.to_ascii_lowercase().as_str() {
-        "never" => Some(ShowContext::Never),
-        "errors" => Some(ShowContext::Errors),
-        "always" => Some(ShowContext::Always),
-        _ => None,
-    }
+    let table = [
+        ("never", ShowContext::Never),
+        ("errors", ShowContext::Errors),
+        ("always", ShowContext::Always),
+    ];
+    choose(v, &table)
 }
 
 fn on_error_rollback(v: &str) -> Option<OnErrorRollback> {

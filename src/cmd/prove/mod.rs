@@ -394,7 +394,7 @@ impl Printer<'_> {
 /// PGDATABASE and PGPASSWORD; psql's output and exit status.
 pub fn psql_alone(file: &Path) -> Result<u8> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let target = crate::wire::Target {
+    let target = crate::url::Target {
         host: var("PGHOST").unwrap_or_else(|| "/tmp".into()),
         port: var("PGPORT").and_then(|p| p.parse().ok()).unwrap_or(5432),
         user: var("PGUSER").unwrap_or_default(),

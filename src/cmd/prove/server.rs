@@ -10,13 +10,12 @@
 //! `exec`.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use super::super::{options, start};
 use crate::cli::{GlobalArgs, StartArgs};
 use crate::config::Config;
-use crate::error::{EXIT_FAILURE, Error, Result};
+use crate::error::{Error, Result};
 use crate::format::Format;
 use crate::handout::hand_out;
 use crate::instance::{registry, stop};
@@ -57,7 +56,7 @@ impl Server {
         };
         let owner = (!keep_failed).then(std::process::id);
         let (url, dir) = if config.identity.run_as.is_some() {
-            match in_child(args, global, wait, owner)? {
+            match super::super::exec::start_child(args, global, wait, owner, &["--with-pgtap"])? {
                 Ok(url) => (url, None),
                 Err(code) => return Ok(Err(code)),
             }
@@ -80,13 +79,7 @@ impl Server {
         };
         let parsed = url::parse(&url)
             .ok_or_else(|| Error::other(format!("the hand-out gave {url:?}, not a URL")))?;
-        let target = Target {
-            host: parsed.host.clone(),
-            port: parsed.port,
-            user: parsed.user.clone(),
-            password: parsed.password.clone(),
-            dbname: parsed.dbname.clone(),
-        };
+        let target: Target = parsed;
         Ok(Ok(Server {
             url,
             target,
@@ -126,32 +119,4 @@ impl Server {
             );
         }
     }
-}
-
-/// As root: `pgtmp start --with-pgtap` in a child, which drops privileges
-/// alone; its URL, or the exit status it ended with.
-fn in_child(
-    args: &StartArgs,
-    global: &GlobalArgs,
-    wait: Duration,
-    owner: Option<u32>,
-) -> Result<std::result::Result<String, u8>> {
-    let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
-    let mut cmd = Command::new(&exe);
-    cmd.arg("start")
-        .args(super::super::exec::start_args(args, global, wait))
-        .arg("--with-pgtap");
-    if let Some(pid) = owner {
-        cmd.arg("--owner-pid").arg(pid.to_string());
-    }
-    let out = cmd
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(Error::io("run", &exe))?;
-    if !out.status.success() {
-        let code = out.status.code().map(|c| c as u8).unwrap_or(EXIT_FAILURE);
-        return Ok(Err(code));
-    }
-    Ok(Ok(String::from_utf8_lossy(&out.stdout).trim().to_string()))
 }
