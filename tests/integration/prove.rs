@@ -76,7 +76,7 @@ fn normalized(stdout: &str) -> String {
         .map(|l| match l.split_once(" wallclock secs") {
             Some((head, _)) => {
                 let head = head.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
-                format!("{head} [time]")
+                format!("{} [time]", head.trim_end())
             }
             None => l.to_string(),
         })
