@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::support::tty::Terminal;
 use crate::support::{PSQL, TestRoot, Who, db, poll, procs, url, user};
 
 const PG_PROVE: &str = "/usr/bin/pg_prove";
@@ -579,4 +580,26 @@ fn install_without_pgtap(t: &TestRoot) -> std::path::PathBuf {
         }
     }
     bin
+}
+
+/// On a terminal, a progress line on stderr while files run; never on
+/// stdout, and none when stderr is not a terminal.
+#[test]
+fn progress_line_on_a_terminal() {
+    let t = TestRoot::new();
+    for i in 0..3 {
+        t.write(
+            format!("p/{i}.pg"),
+            "SELECT plan(2);\nSELECT pass('a');\nSELECT pg_sleep(0.4);\nSELECT pass('b');\n",
+        );
+    }
+    let mut term = Terminal::open();
+    let out = t.pgtmp(["prove", "p"]).spawn(|cmd| term.stderr(cmd)).wait();
+    out.assert_success();
+    let shown = term.written();
+    assert!(shown.contains("files, ") && shown.contains("p/"), "no progress line: {shown:?}");
+    assert!(shown.contains("\r\x1b[K"), "the line is not redrawn in place: {shown:?}");
+    assert!(!out.stdout.contains('\r'), "{out}");
+    let plain = t.pgtmp(["prove", "p"]).run();
+    assert!(!plain.stderr.contains("files, "), "{plain}");
 }
