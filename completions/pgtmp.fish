@@ -128,7 +128,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s f -l file -d 'Load
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s j -l jobs -d 'Run N test files at once' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s j -l jobs -d 'Run N test files at once (at most 64)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l ext -d 'Test files in directories end with EXT (repeatable) [default: .pg]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l state -d 'Select, order and save by earlier runs, kept in ./.pgtmp-prove: save, last, failed, passed, all, hot, todo, slow, fast, new, old, fresh (comma-separated, each with :N to limit)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s s -l schema -d 'runtests() of this schema (implies -R)' -r

@@ -12,6 +12,7 @@
 pub mod console;
 pub mod discover;
 pub mod execute;
+pub mod janitor;
 pub mod json;
 pub mod junit;
 pub mod outcome;

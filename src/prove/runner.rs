@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::execute::{self, Collector, Script, Settings};
+use super::janitor;
 use super::outcome::{FileOutcome, Runner};
 use crate::psql;
 use crate::wire::{CancelToken, Connection, Target};
@@ -42,6 +43,8 @@ pub struct Plan {
     pub template: String,
     pub settings: Settings,
     pub fail_fast: bool,
+    /// Keep the databases of failing files (never dropped).
+    pub keep_failed: bool,
 }
 
 /// What happened.
@@ -92,16 +95,22 @@ enum Interrupt {
 /// Runs the plan; `cancel` is set on Ctrl-C; events go to `on_event`.
 pub fn run(plan: &Plan, cancel: &Arc<AtomicBool>, on_event: &mut dyn FnMut(Event)) -> End {
     let stop = Arc::new(AtomicBool::new(false));
-    let (prepared_tx, prepared_rx) = mpsc::sync_channel::<Prepared>(plan.workers.max(1));
+    let (prepared_tx, prepared_rx) = mpsc::sync_channel::<Prepared>(lookahead(plan.workers));
     let prepared_rx = Arc::new(Mutex::new(prepared_rx));
     let (event_tx, event_rx) = mpsc::channel::<Event>();
     let running: Arc<Mutex<HashMap<usize, Interrupt>>> = Arc::default();
+    let (janitor_tx, janitor_rx) = mpsc::channel::<String>();
     let mut end = End::default();
     let mut finished = vec![false; plan.jobs.len()];
     std::thread::scope(|scope| {
         {
             let stop = stop.clone();
             scope.spawn(move || prepare(plan, &stop, prepared_tx));
+        }
+        let done = Arc::new(AtomicBool::new(false));
+        {
+            let done = done.clone();
+            scope.spawn(move || janitor::run(&plan.server, janitor_rx, &done));
         }
         for _ in 0..plan.workers.max(1) {
             let (rx, tx, stop, running) = (
@@ -140,6 +149,9 @@ pub fn run(plan: &Plan, cancel: &Arc<AtomicBool>, on_event: &mut dyn FnMut(Event
                     if (plan.fail_fast && outcome.failed()) || outcome.tap.bailout.is_some() {
                         stop.store(true, Ordering::Relaxed);
                     }
+                    if !(plan.keep_failed && outcome.failed()) && !outcome.database.is_empty() {
+                        let _ = janitor_tx.send(outcome.database.clone());
+                    }
                     end.outcomes.push((*outcome).clone());
                     on_event(Event::Finished { index, outcome });
                 }
@@ -149,13 +161,23 @@ pub fn run(plan: &Plan, cancel: &Arc<AtomicBool>, on_event: &mut dyn FnMut(Event
             }
         }
         end.interrupted = interrupted;
+        done.store(true, Ordering::Relaxed);
+        drop(janitor_tx);
     });
     end.not_run = (0..plan.jobs.len()).filter(|&i| !finished[i]).collect();
     end
 }
 
+/// How many databases (with their connections) wait prepared for the
+/// workers: one per worker, up to 8, so that `-j 64` stays well within the
+/// server's 100 connections (workers, the waiting ones, the preparer's,
+/// the janitor's).
+fn lookahead(workers: usize) -> usize {
+    workers.clamp(1, 8)
+}
+
 /// The preparer: databases (and connections) in job order, ahead of the
-/// workers by as many as there are workers.
+/// workers by `lookahead`.
 fn prepare(plan: &Plan, stop: &AtomicBool, tx: SyncSender<Prepared>) {
     let mut admin = match Connection::connect(&plan.server, &[("application_name", "pgtmp-prove")])
     {

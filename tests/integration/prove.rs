@@ -470,6 +470,44 @@ fn fail_fast_and_keep_failed() {
     t.pgtmp(["stop", &kept]).run().assert_success();
 }
 
+/// A long run drops the databases of old finished files (not those kept
+/// for `--keep-failed`), so that a big suite does not fill the tmpfs.
+#[test]
+fn long_runs_drop_old_databases() {
+    let t = TestRoot::new();
+    for i in 0..34 {
+        t.write(
+            format!("l/{i:02}.pg"),
+            "SELECT plan(1);\nSELECT pass('x');\n",
+        );
+    }
+    t.write("l/00_fails.pg", "SELECT plan(1);\nSELECT fail('kept');\n");
+    let out = t.pgtmp(["prove", "--keep-failed", "l"]).run();
+    out.assert_code(1);
+    assert!(out.stdout.contains("Files=35, Tests=35,"), "{out}");
+    let kept = out
+        .stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("l/00_fails.pg"))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no kept URL\n{out}"))
+        .to_string();
+    let mut client = db::connect(&kept);
+    let count = |client: &mut postgres::Client| -> i64 {
+        db::text(
+            client,
+            "SELECT count(*)::text FROM pg_database WHERE datname LIKE 'prove%'",
+        )
+        .parse()
+        .unwrap()
+    };
+    // 24 kept by the janitor, the failing one, and a few still in hand.
+    let n = count(&mut client);
+    assert!((25..=30).contains(&n), "{n} databases left of 35\n{out}");
+    drop(client);
+    t.pgtmp(["stop", &kept]).run().assert_success();
+}
+
 #[test]
 fn missing_files_and_options_are_clear_errors() {
     let t = TestRoot::new();
@@ -597,8 +635,14 @@ fn progress_line_on_a_terminal() {
     let out = t.pgtmp(["prove", "p"]).spawn(|cmd| term.stderr(cmd)).wait();
     out.assert_success();
     let shown = term.written();
-    assert!(shown.contains("files, ") && shown.contains("p/"), "no progress line: {shown:?}");
-    assert!(shown.contains("\r\x1b[K"), "the line is not redrawn in place: {shown:?}");
+    assert!(
+        shown.contains("files, ") && shown.contains("p/"),
+        "no progress line: {shown:?}"
+    );
+    assert!(
+        shown.contains("\r\x1b[K"),
+        "the line is not redrawn in place: {shown:?}"
+    );
     assert!(!out.stdout.contains('\r'), "{out}");
     let plain = t.pgtmp(["prove", "p"]).run();
     assert!(!plain.stderr.contains("files, "), "{plain}");

@@ -99,6 +99,7 @@ pub fn run(args: &ProveArgs, global: &GlobalArgs) -> Result<u8> {
                 template: server.target.dbname.clone(),
                 settings,
                 fail_fast: args.fail_fast,
+                keep_failed: args.keep_failed,
             };
             let mut progress = Progress::new(jobs.len(), console.verbosity < 1);
             let mut printer = Printer {
