@@ -149,7 +149,8 @@ pub fn run(plan: &Plan, cancel: &Arc<AtomicBool>, on_event: &mut dyn FnMut(Event
                     if (plan.fail_fast && outcome.failed()) || outcome.tap.bailout.is_some() {
                         stop.store(true, Ordering::Relaxed);
                     }
-                    if !(plan.keep_failed && outcome.failed()) && !outcome.database.is_empty() {
+                    let kept = plan.keep_failed && outcome.failed();
+                    if !kept && !outcome.database.is_empty() {
                         let _ = janitor_tx.send(outcome.database.clone());
                     }
                     end.outcomes.push((*outcome).clone());
