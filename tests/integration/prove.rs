@@ -548,7 +548,9 @@ fn interrupted_runs_report_what_ran_and_leave_nothing() {
         "SELECT plan(1);\nSELECT pg_sleep(120);\nSELECT pass('slow');\n",
     );
     t.write("i/3.pg", "SELECT plan(1);\nSELECT pass('never');\n");
-    let running = t.pgtmp(["prove", "i"]).spawn(|_| ());
+    // Ctrl-C typed into a terminal: SIGINT to the whole foreground group.
+    let mut term = Terminal::open();
+    let running = t.pgtmp(["prove", "i"]).spawn(|cmd| term.attach(cmd));
     assert!(
         poll::eventually(|| running.stdout().contains("i/1.pg .. ok")),
         "the first file did not finish: {}",
@@ -559,7 +561,7 @@ fn interrupted_runs_report_what_ran_and_leave_nothing() {
         poll::eventually(|| !t.list().is_empty()),
         "no instance listed"
     );
-    procs::signal(running.pid(), "INT");
+    term.interrupt();
     let out = running.wait();
     out.assert_code(130);
     assert!(out.stdout.contains("Test run interrupted!"), "{out}");
