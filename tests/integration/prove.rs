@@ -229,7 +229,11 @@ fn isolation_files(t: &TestRoot, n: usize) {
 fn each_file_runs_in_a_database_of_its_own() {
     let t = TestRoot::new();
     isolation_files(&t, 6);
-    for extra in [&[][..], &["-j3"], &["-j2", "--shuffle"], &["--reverse"]] {
+    // `-t`: over TCP with the password (SCRAM), psql's and ours.
+    t.write("iso/copy.pg", "CREATE TABLE c (a int);\nCOPY c FROM STDIN;\n1\n\\.\nSELECT plan(4);\n\
+        SELECT hasnt_table('leak', 'no table from another file');\nSELECT pass('a');\nSELECT pass('b');\n\
+        SELECT is((SELECT count(*)::int FROM c), 1, 'copied');\n");
+    for extra in [&[][..], &["-j3"], &["-j2", "--shuffle", "-t"], &["--reverse"]] {
         let out = t
             .pgtmp(
                 ["prove", "-f", "seen.sql"]
@@ -239,7 +243,7 @@ fn each_file_runs_in_a_database_of_its_own() {
             )
             .run();
         out.assert_success();
-        assert!(out.stdout.contains("Files=6, Tests=24,"), "{out}");
+        assert!(out.stdout.contains("Files=7, Tests=28,"), "{out}");
         assert!(out.stdout.ends_with("Result: PASS\n"), "{out}");
     }
     // The server of a run is gone once it returns.
