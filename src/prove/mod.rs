@@ -17,6 +17,7 @@ pub mod json;
 pub mod junit;
 pub mod outcome;
 pub mod parser;
+pub mod prepare;
 pub mod runner;
 pub mod state;
 pub mod summary;

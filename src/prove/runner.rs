@@ -1,10 +1,8 @@
 //! The run: test files spread over `-j` workers, each file in a database
-//! of its own. A preparer makes the databases ahead of the workers, in the
-//! files' order, as `CREATE DATABASE ... TEMPLATE test` (`STRATEGY
-//! FILE_COPY` on PostgreSQL 15+, a file copy that is the fast way on tmpfs)
-//! and opens the connection each in-process file will use, so that a
-//! worker finds its next file's database and backend ready. Nothing is
-//! dropped: the server is thrown away after the run.
+//! of its own, which preparers make ahead of them (`prepare`), so that a
+//! worker finds its next file's database and backend ready. A janitor
+//! drops old ones in a long run (`janitor`); otherwise the server is
+//! thrown away with them after the run.
 //!
 //! Events go to the caller as they happen (a file started, a test passed,
 //! a file finished) so that it can print each file when it finishes.
@@ -13,15 +11,16 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::execute::{self, Collector, Script, Settings};
 use super::janitor;
 use super::outcome::{FileOutcome, Runner};
+use super::prepare::{self, Prepared, Queue};
 use crate::psql;
-use crate::wire::{CancelToken, Connection, Target};
+use crate::wire::{CancelToken, Target};
 
 /// One test file (or the `runtests()` call) to run.
 #[derive(Debug, Clone)]
@@ -76,16 +75,6 @@ pub struct End {
     pub interrupted: bool,
 }
 
-/// A database made for one job, with its connection when the job runs
-/// in-process.
-struct Prepared {
-    index: usize,
-    database: String,
-    ready: Result<Option<Connection>, String>,
-    /// Why the job needs psql, when it does.
-    psql_because: Option<String>,
-}
-
 /// How to interrupt what a worker runs.
 enum Interrupt {
     Query(CancelToken),
@@ -95,17 +84,17 @@ enum Interrupt {
 /// Runs the plan; `cancel` is set on Ctrl-C; events go to `on_event`.
 pub fn run(plan: &Plan, cancel: &Arc<AtomicBool>, on_event: &mut dyn FnMut(Event)) -> End {
     let stop = Arc::new(AtomicBool::new(false));
-    let (prepared_tx, prepared_rx) = mpsc::sync_channel::<Prepared>(lookahead(plan.workers));
-    let prepared_rx = Arc::new(Mutex::new(prepared_rx));
+    let (preparers, lookahead, warm) = preparation(plan.workers);
+    let queue = Queue::new(plan.jobs.len(), lookahead);
     let (event_tx, event_rx) = mpsc::channel::<Event>();
     let running: Arc<Mutex<HashMap<usize, Interrupt>>> = Arc::default();
     let (janitor_tx, janitor_rx) = mpsc::channel::<String>();
     let mut end = End::default();
     let mut finished = vec![false; plan.jobs.len()];
     std::thread::scope(|scope| {
-        {
-            let stop = stop.clone();
-            scope.spawn(move || prepare(plan, &stop, prepared_tx));
+        for _ in 0..preparers {
+            let queue = &queue;
+            scope.spawn(move || prepare::preparer(plan, queue, warm));
         }
         let done = Arc::new(AtomicBool::new(false));
         {
@@ -113,24 +102,20 @@ pub fn run(plan: &Plan, cancel: &Arc<AtomicBool>, on_event: &mut dyn FnMut(Event
             scope.spawn(move || janitor::run(&plan.server, janitor_rx, &done));
         }
         for _ in 0..plan.workers.max(1) {
-            let (rx, tx, stop, running) = (
-                prepared_rx.clone(),
-                event_tx.clone(),
-                stop.clone(),
-                running.clone(),
-            );
-            let cancel = cancel.clone();
-            scope.spawn(move || work(plan, &rx, &tx, &stop, &cancel, &running));
+            let (tx, stop, running) = (event_tx.clone(), stop.clone(), running.clone());
+            let (cancel, queue) = (cancel.clone(), &queue);
+            scope.spawn(move || work(plan, queue, &tx, &stop, &cancel, &running));
         }
         drop(event_tx);
-        // Only the workers hold the receiver now: once they are gone, the
-        // preparer's next send fails and it ends.
-        drop(prepared_rx);
         let mut interrupted = false;
         loop {
+            if stop.load(Ordering::Relaxed) {
+                queue.stop();
+            }
             if cancel.load(Ordering::Relaxed) && !interrupted {
                 interrupted = true;
                 stop.store(true, Ordering::Relaxed);
+                queue.stop();
                 for (_, what) in running.lock().expect("not poisoned").drain() {
                     match what {
                         Interrupt::Query(token) => token.cancel(),
@@ -148,6 +133,7 @@ pub fn run(plan: &Plan, cancel: &Arc<AtomicBool>, on_event: &mut dyn FnMut(Event
                     finished[index] = true;
                     if (plan.fail_fast && outcome.failed()) || outcome.tap.bailout.is_some() {
                         stop.store(true, Ordering::Relaxed);
+                        queue.stop();
                     }
                     let kept = plan.keep_failed && outcome.failed();
                     if !kept && !outcome.database.is_empty() {
@@ -169,101 +155,26 @@ pub fn run(plan: &Plan, cancel: &Arc<AtomicBool>, on_event: &mut dyn FnMut(Event
     end
 }
 
-/// How many databases (with their connections) wait prepared for the
-/// workers: one per worker, up to 8, so that `-j 64` stays well within the
-/// server's 100 connections (workers, the waiting ones, the preparer's,
-/// the janitor's).
-fn lookahead(workers: usize) -> usize {
-    workers.clamp(1, 8)
-}
-
-/// The preparer: databases (and connections) in job order, ahead of the
-/// workers by `lookahead`.
-fn prepare(plan: &Plan, stop: &AtomicBool, tx: SyncSender<Prepared>) {
-    let mut admin = match Connection::connect(&plan.server, &[("application_name", "pgtmp-prove")])
-    {
-        Ok(c) => Some(c),
-        Err(e) => {
-            // Every job fails the same way; say so once per job.
-            for index in 0..plan.jobs.len() {
-                let p = Prepared {
-                    index,
-                    database: String::new(),
-                    ready: Err(e.0.clone()),
-                    psql_because: None,
-                };
-                if tx.send(p).is_err() {
-                    return;
-                }
-            }
-            return;
-        }
-    };
-    // PostgreSQL 15+ copies through the WAL by default; FILE_COPY (what
-    // older versions always do) copies the files, faster for small ones.
-    let file_copy = admin
-        .as_ref()
-        .and_then(|a| a.parameter("server_version"))
-        .and_then(|v| {
-            v.split(|c: char| !c.is_ascii_digit())
-                .next()?
-                .parse::<u32>()
-                .ok()
-        })
-        .is_some_and(|major| major >= 15);
-    for (index, job) in plan.jobs.iter().enumerate() {
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
-        let database = database_name(index, &job.name);
-        let psql_because = job.needs_psql.clone();
-        let strategy = if file_copy { " STRATEGY FILE_COPY" } else { "" };
-        let sql = format!(
-            "CREATE DATABASE {} TEMPLATE {}{strategy}",
-            quote_ident(&database),
-            quote_ident(&plan.template)
-        );
-        let created = match admin.as_mut().map(|a| a.execute(&sql)) {
-            Some(Ok(_)) => Ok(()),
-            Some(Err(report)) => Err(format!(
-                "pgtmp: cannot create the database of {}: {}\n",
-                job.name,
-                report.message()
-            )),
-            None => Err("pgtmp: the connection to the server is gone\n".to_string()),
-        };
-        let ready = created.and_then(|()| {
-            if psql_because.is_some() {
-                return Ok(None);
-            }
-            Connection::connect(
-                &plan.server.with_dbname(&database),
-                &[("application_name", "pgtmp-prove")],
-            )
-            .map(Some)
-            .map_err(|e| format!("pgtmp: {}\n", e.0))
-        });
-        crate::trace::mark(&format!("prove: database {index} ready"));
-        let p = Prepared {
-            index,
-            database,
-            ready,
-            psql_because,
-        };
-        if tx.send(p).is_err() {
-            return;
-        }
-    }
-    if let Some(admin) = admin.take() {
-        admin.close();
-    }
+/// How many preparers, how far ahead, and whether they warm the backends
+/// up: with CPUs to spare beyond the workers, preparers warm up backends
+/// (taking the first pgTAP calls off the files' path) and more of them run
+/// so that they keep ahead; otherwise one preparer does only what must be
+/// done. At most 8 jobs wait prepared, each with a connection: `-j 64`
+/// stays within the server's 100 connections.
+fn preparation(workers: usize) -> (usize, usize, bool) {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let spare = cpus.saturating_sub(workers);
+    let warm = spare > 0;
+    let preparers = if warm { (spare + 1).clamp(1, 4) } else { 1 };
+    let lookahead = (workers + preparers - 1).clamp(1, 8);
+    (preparers, lookahead, warm)
 }
 
 /// A worker: the next prepared job, run, reported; until none is left or
 /// the run stops.
 fn work(
     plan: &Plan,
-    rx: &Mutex<Receiver<Prepared>>,
+    queue: &Queue,
     tx: &mpsc::Sender<Event>,
     stop: &AtomicBool,
     cancel: &Arc<AtomicBool>,
@@ -273,8 +184,7 @@ fn work(
         if stop.load(Ordering::Relaxed) {
             return;
         }
-        let next = rx.lock().expect("not poisoned").recv();
-        let Ok(prepared) = next else { return };
+        let Some(prepared) = queue.take() else { return };
         if stop.load(Ordering::Relaxed) {
             return;
         }
@@ -393,10 +303,6 @@ pub fn database_name(index: usize, name: &str) -> String {
     let mut db = format!("prove_{}_{clean}", index + 1);
     db.truncate(63);
     db.trim_end_matches('_').to_string()
-}
-
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 #[cfg(test)]

@@ -233,7 +233,12 @@ fn each_file_runs_in_a_database_of_its_own() {
     t.write("iso/copy.pg", "CREATE TABLE c (a int);\nCOPY c FROM STDIN;\n1\n\\.\nSELECT plan(4);\n\
         SELECT hasnt_table('leak', 'no table from another file');\nSELECT pass('a');\nSELECT pass('b');\n\
         SELECT is((SELECT count(*)::int FROM c), 1, 'copied');\n");
-    for extra in [&[][..], &["-j3"], &["-j2", "--shuffle", "-t"], &["--reverse"]] {
+    for extra in [
+        &[][..],
+        &["-j3"],
+        &["-j2", "--shuffle", "-t"],
+        &["--reverse"],
+    ] {
         let out = t
             .pgtmp(
                 ["prove", "-f", "seen.sql"]
