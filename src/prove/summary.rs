@@ -77,8 +77,6 @@ impl Status {
 /// What the summary prints besides the tallies.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Style {
-    /// `-Q`... well, `--silent` in App::Prove: nothing at all.
-    pub silent: bool,
     /// `--timer`: a time stamp before the summary.
     pub timer: bool,
     /// `--parse`: every parse error, not the first five.
@@ -139,9 +137,6 @@ impl Aggregate {
     /// and the verdict. `longest`: the longest file name of the run.
     pub fn report(&self, longest: usize, wall: Duration, cpu: CpuTimes, style: Style) -> String {
         let mut out = String::new();
-        if style.silent {
-            return out;
-        }
         if style.timer {
             out.push_str(&super::console::clock_stamp());
             out.push('\n');

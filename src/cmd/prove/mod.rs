@@ -37,47 +37,22 @@ pub fn run(args: &ProveArgs, global: &GlobalArgs) -> Result<u8> {
     if let Some(code) = refuse_database_options(args) {
         return Ok(code);
     }
-    let mut state = if args.state.is_empty() {
-        None
-    } else {
-        Some(State::open(Path::new(state::FILE), &args.state)?)
+    let mut state = match args.state.is_empty() {
+        true => None,
+        false => Some(State::open(Path::new(state::FILE), &args.state)?),
     };
-    let mut settings = settings(&args.variables, &args.pset, args.ignore_exit)?;
-    let mut jobs = jobs(args, state.as_ref())?;
+    let jobs = jobs(args, state.as_ref())?;
     if args.dry {
         let names: String = jobs.iter().map(|j| format!("{}\n", j.name)).collect();
         super::print(&names)?;
         return Ok(0);
     }
-    for job in &mut jobs {
-        job.needs_psql = execute::needs_psql(&job.script, &settings);
-    }
-    if jobs.iter().any(|j| j.needs_psql.is_some()) {
-        settings.psql = args.psql_bin.clone().or_else(|| server_psql(global));
-    }
-    let started = SystemTime::now();
-    let clock = Instant::now();
-    let cpu = CpuTimes::now();
-    let longest = jobs
-        .iter()
-        .map(|j| j.name.chars().count())
-        .max()
-        .unwrap_or(0);
-    let console = Console {
-        verbosity: if args.really_quiet {
-            -2
-        } else if args.quiet {
-            -1
-        } else {
-            i8::from(args.verbose)
-        },
-        failures: args.failures,
-        comments: true,
-        directives: args.directives,
-        timer: args.timer,
-        longest,
-    };
+    let (jobs, settings) = with_settings(args, global, jobs)?;
+    let longest = jobs.iter().map(|j| j.name.chars().count()).max();
+    let console = console(args, longest.unwrap_or(0));
+    let (started, clock, cpu) = (SystemTime::now(), Instant::now(), CpuTimes::now());
     let server = if jobs.is_empty() {
+        eprintln!("pgtmp: no test files found{}", hint_for_none(args));
         None
     } else {
         match Server::start(&args.start, global, args.keep_failed)? {
@@ -86,34 +61,9 @@ pub fn run(args: &ProveArgs, global: &GlobalArgs) -> Result<u8> {
         }
     };
     crate::trace::mark("prove: server ready");
-    let cancel = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        let _ = signal_hook::flag::register(signal, cancel.clone());
-    }
     let end = match &server {
-        Some(server) => {
-            let plan = Plan {
-                jobs: jobs.clone(),
-                workers: usize::from(args.jobs),
-                server: server.target.with_dbname("postgres"),
-                template: server.target.dbname.clone(),
-                settings,
-                fail_fast: args.fail_fast,
-                keep_failed: args.keep_failed,
-            };
-            let mut progress = Progress::new(jobs.len(), console.verbosity < 1);
-            let mut printer = Printer {
-                console: &console,
-                progress: &mut progress,
-                state: state.as_mut(),
-                jobs: &jobs,
-            };
-            runner::run(&plan, &cancel, &mut |event| printer.event(event))
-        }
-        None => {
-            eprintln!("pgtmp: no test files found{}", hint_for_none(args));
-            runner::End::default()
-        }
+        Some(server) => run_files(args, server, &jobs, settings, &console, state.as_mut()),
+        None => runner::End::default(),
     };
     crate::trace::mark("prove: files done");
     let wall = clock.elapsed();
@@ -122,13 +72,12 @@ pub fn run(args: &ProveArgs, global: &GlobalArgs) -> Result<u8> {
         aggregate.add(outcome.name.clone(), outcome.tap.clone());
     }
     let style = Style {
-        silent: false,
         timer: args.timer,
         all_errors: args.parse,
         interrupted: end.interrupted,
     };
-    let summary = aggregate.report(longest, wall, CpuTimes::now().since(cpu), style);
-    super::print(&summary)?;
+    let longest = longest.unwrap_or(0);
+    super::print(&aggregate.report(longest, wall, CpuTimes::now().since(cpu), style))?;
     let not_run: Vec<&str> = end.not_run.iter().map(|&i| jobs[i].name.as_str()).collect();
     if !end.interrupted && !not_run.is_empty() {
         eprintln!(
@@ -137,31 +86,19 @@ pub fn run(args: &ProveArgs, global: &GlobalArgs) -> Result<u8> {
             jobs.len()
         );
     }
-    let exit_code = if end.interrupted {
-        EXIT_INTERRUPTED
-    } else {
-        aggregate.exit_code()
+    let exit_code = match end.interrupted {
+        true => EXIT_INTERRUPTED,
+        false => aggregate.exit_code(),
     };
-    let mut report_error = None;
-    if let Some(path) = &args.junit {
-        let report = junit::report(&end.outcomes, started, wall);
-        report_error = junit::write(path, &report).err();
-    }
-    if let Some(path) = &args.json {
-        let input = json::Input {
-            files: &end.outcomes,
-            aggregate: &aggregate,
-            not_run,
-            interrupted: end.interrupted,
-            exit_code,
-            started,
-            wall,
-        };
-        report_error = json::write(path, &input).err().or(report_error);
-    }
-    if let Some(state) = &mut state {
-        report_error = state.commit().err().or(report_error);
-    }
+    let reports = Reports {
+        end: &end,
+        aggregate: &aggregate,
+        not_run,
+        exit_code,
+        started,
+        wall,
+    };
+    let written = reports.write(args, state.as_mut());
     if let Some(server) = server {
         let failed: Vec<&FileOutcome> = end.outcomes.iter().filter(|o| o.failed()).collect();
         if args.keep_failed && !failed.is_empty() {
@@ -171,9 +108,113 @@ pub fn run(args: &ProveArgs, global: &GlobalArgs) -> Result<u8> {
         }
         crate::trace::mark("prove: server stopped");
     }
-    match report_error {
-        Some(e) => Err(e),
-        None => Ok(exit_code),
+    written.map(|()| exit_code)
+}
+
+/// The output options of pg_prove, for a run whose longest name is `longest`.
+fn console(args: &ProveArgs, longest: usize) -> Console {
+    let verbosity = if args.really_quiet {
+        -2
+    } else if args.quiet {
+        -1
+    } else {
+        i8::from(args.verbose)
+    };
+    Console {
+        verbosity,
+        failures: args.failures,
+        comments: true,
+        directives: args.directives,
+        timer: args.timer,
+        longest,
+    }
+}
+
+/// The jobs with how each must run, and the sessions' settings (with the
+/// psql for the files that need it).
+fn with_settings(
+    args: &ProveArgs,
+    global: &GlobalArgs,
+    mut jobs: Vec<Job>,
+) -> Result<(Vec<Job>, Settings)> {
+    let mut settings = settings(&args.variables, &args.pset, args.ignore_exit)?;
+    for job in &mut jobs {
+        job.needs_psql = execute::needs_psql(&job.script, &settings);
+    }
+    if jobs.iter().any(|j| j.needs_psql.is_some()) {
+        settings.psql = args.psql_bin.clone().or_else(|| server_psql(global));
+    }
+    Ok((jobs, settings))
+}
+
+/// Runs the files on `server`, printing each as it finishes; Ctrl-C and
+/// SIGTERM stop the run (and its summary is printed all the same).
+fn run_files(
+    args: &ProveArgs,
+    server: &Server,
+    jobs: &[Job],
+    settings: Settings,
+    console: &Console,
+    state: Option<&mut State>,
+) -> runner::End {
+    let cancel = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(signal, cancel.clone());
+    }
+    let plan = Plan {
+        jobs: jobs.to_vec(),
+        workers: usize::from(args.jobs),
+        server: server.target.with_dbname("postgres"),
+        template: server.target.dbname.clone(),
+        settings,
+        fail_fast: args.fail_fast,
+        keep_failed: args.keep_failed,
+    };
+    let mut progress = Progress::new(jobs.len(), console.verbosity < 1);
+    let mut printer = Printer {
+        console,
+        progress: &mut progress,
+        state,
+        jobs,
+    };
+    runner::run(&plan, &cancel, &mut |event| printer.event(event))
+}
+
+/// What the run leaves besides its output: `--junit`, `--json`, `--state`.
+struct Reports<'a> {
+    end: &'a runner::End,
+    aggregate: &'a Aggregate,
+    not_run: Vec<&'a str>,
+    exit_code: u8,
+    started: SystemTime,
+    wall: std::time::Duration,
+}
+
+impl Reports<'_> {
+    /// Writes each asked for; the first failure is the error, after all
+    /// were tried.
+    fn write(self, args: &ProveArgs, state: Option<&mut State>) -> Result<()> {
+        let mut results = Vec::new();
+        if let Some(path) = &args.junit {
+            let report = junit::report(&self.end.outcomes, self.started, self.wall);
+            results.push(junit::write(path, &report));
+        }
+        if let Some(path) = &args.json {
+            let input = json::Input {
+                files: &self.end.outcomes,
+                aggregate: self.aggregate,
+                not_run: self.not_run,
+                interrupted: self.end.interrupted,
+                exit_code: self.exit_code,
+                started: self.started,
+                wall: self.wall,
+            };
+            results.push(json::write(path, &input));
+        }
+        if let Some(state) = state {
+            results.push(state.commit());
+        }
+        results.into_iter().collect()
     }
 }
 
