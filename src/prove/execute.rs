@@ -16,6 +16,28 @@ use super::parser::{FileTap, Parser};
 use crate::psql::{self, Output, Print, Session, vars::Vars};
 use crate::wire::{Connection, Target};
 
+/// The libpq variables that set up a session rather than pick a server:
+/// psql honours them, so files run in-process do too (as startup
+/// parameters) and files run by psql keep them.
+const SESSION_VARS: &[(&str, &str)] = &[
+    ("PGOPTIONS", "options"),
+    ("PGTZ", "TimeZone"),
+    ("PGDATESTYLE", "DateStyle"),
+    ("PGGEQO", "geqo"),
+];
+
+/// The startup parameters of a file's connection: pgtmp's application
+/// name and what `SESSION_VARS` set.
+pub fn session_params() -> Vec<(&'static str, String)> {
+    let mut params = vec![("application_name", "pgtmp-prove".to_string())];
+    for (var, param) in SESSION_VARS {
+        if let Ok(value) = std::env::var(var) {
+            params.push((param, value));
+        }
+    }
+    params
+}
+
 /// What a test file is.
 #[derive(Debug, Clone)]
 pub enum Script {
@@ -186,7 +208,8 @@ pub fn with_psql(
     cmd.args(&settings.psql_args);
     // The connection by the environment: a password never on the command line.
     for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("PG") {
+        let k = key.to_string_lossy();
+        if k.starts_with("PG") && !SESSION_VARS.iter().any(|(v, _)| *v == k) {
             cmd.env_remove(&key);
         }
     }

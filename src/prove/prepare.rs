@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex};
 
+use super::execute;
 use super::runner::{Plan, database_name};
 use crate::wire::{Connection, TxStatus};
 
@@ -125,8 +126,9 @@ impl Queue {
 
 /// A preparer: claims jobs and prepares them until none is left.
 pub fn preparer(plan: &Plan, queue: &Queue, warm: bool) {
-    let params = [("application_name", "pgtmp-prove")];
-    let mut admin = match Connection::connect(&plan.server, &params) {
+    let owned = execute::session_params();
+    let params: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut admin = match Connection::connect(&plan.server, &params[..1]) {
         Ok(c) => c,
         Err(e) => {
             // Every job fails the same way.

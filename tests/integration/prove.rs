@@ -445,6 +445,35 @@ fn scripts_that_need_psql_run_with_psql() {
     assert_eq!([runner(0), runner(1)], ["psql", "in-process"], "{json}");
 }
 
+/// psql honours PGOPTIONS and PGTZ; so do files run in-process.
+#[test]
+fn libpq_session_variables_reach_the_files() {
+    let t = TestRoot::new();
+    let check = "SELECT plan(2);\n\
+                 SELECT is(current_setting('TimeZone'), 'Asia/Tokyo', 'PGTZ');\n\
+                 SELECT is(current_setting('work_mem'), '7MB', 'PGOPTIONS');\n";
+    t.write("e/in_process.pg", check);
+    t.write(
+        "e/psql.pg",
+        &format!("\\copy (SELECT 1) TO '/dev/null'\n{check}"),
+    );
+    let out = t
+        .pgtmp(["prove", "--json", "e.json", "e"])
+        .env("PGTZ", "Asia/Tokyo")
+        .env("PGOPTIONS", "-c work_mem=7MB")
+        .run();
+    out.assert_success();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(t.join("e.json")).unwrap()).unwrap();
+    let runners: BTreeSet<String> = json["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["runner"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(runners.len(), 2, "both ways: {json}");
+}
+
 #[test]
 fn fail_fast_and_keep_failed() {
     let t = TestRoot::new();
