@@ -112,6 +112,7 @@ fn verdicts_and_summary_match_pg_prove() {
         &[][..],
         &["-v"],
         &["-q"],
+        &["-Q"],
         &["--failures"],
         &["--directives"],
     ] {
