@@ -50,7 +50,7 @@ _pgtmp() {
 
     case "${cmd}" in
         pgtmp)
-            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --with-pgtap --pg-bindir --pg-version --run-as --help --version start initdb stop list gc exec prove completions man"
+            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --with-pgtap --pg-bindir --pg-version --run-as --locale --help --version start initdb stop list gc exec prove completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -136,6 +136,10 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -144,7 +148,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__completions)
-            opts="-h --pg-bindir --pg-version --run-as --help bash elvish fish powershell zsh"
+            opts="-h --pg-bindir --pg-version --run-as --locale --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -162,6 +166,10 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -170,7 +178,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__exec)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --owner-pid --with-pgtap --format --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --owner-pid --with-pgtap --format --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -256,6 +264,10 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -264,7 +276,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__gc)
-            opts="-h --all --pg-bindir --pg-version --run-as --help"
+            opts="-h --all --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -282,6 +294,10 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -290,7 +306,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__initdb)
-            opts="-d -h --datadir --pg-bindir --pg-version --run-as --help"
+            opts="-d -h --datadir --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -316,6 +332,10 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -324,7 +344,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__list)
-            opts="-h --json --spares --pg-bindir --pg-version --run-as --help"
+            opts="-h --json --spares --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -339,6 +359,10 @@ _pgtmp() {
                     return 0
                     ;;
                 --run-as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --locale)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -350,7 +374,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__man)
-            opts="-h --pg-bindir --pg-version --run-as --help"
+            opts="-h --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -368,6 +392,10 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -376,7 +404,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__prove)
-            opts="-k -t -p -w -o -d -f -x -j -r -v -q -Q -R -s -P -S -b -D -U -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --owner-pid --with-pgtap --jobs --ext --recurse --verbose --failures --directives --quiet --QUIET --timer --parse --shuffle --reverse --state --runtests --schema --match --pset --set --psql-bin --ignore-exit --dry --fail-fast --keep-failed --junit --json --username --dbname --host --format --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -f -x -j -r -v -q -Q -R -s -P -S -b -D -U -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --owner-pid --with-pgtap --jobs --ext --recurse --verbose --failures --directives --quiet --QUIET --timer --parse --shuffle --reverse --state --runtests --schema --match --pset --set --psql-bin --ignore-exit --dry --fail-fast --keep-failed --junit --json --username --dbname --host --format --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -538,6 +566,10 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -546,7 +578,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__start)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --with-pgtap --pg-bindir --pg-version --run-as --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --with-pgtap --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -632,6 +664,10 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -640,7 +676,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__stop)
-            opts="-d -h --datadir --all --pg-bindir --pg-version --run-as --help"
+            opts="-d -h --datadir --all --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -663,6 +699,10 @@ _pgtmp() {
                     return 0
                     ;;
                 --run-as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --locale)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

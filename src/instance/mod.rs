@@ -2,8 +2,8 @@
 //! directory and metadata, bringing it into being, talking to it, finding
 //! it again, and stopping it.
 
+pub mod arrivals;
 pub mod client;
-pub mod clients;
 pub mod create;
 pub mod endpoint;
 pub mod handshake;

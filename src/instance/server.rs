@@ -3,12 +3,11 @@
 //! topologies to come, replicas; each is started, watched and stopped by
 //! the instance's supervisor through a `Postmaster`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use super::endpoint::Address;
-use super::meta::SERVER_LOG;
 use crate::postmaster;
 
 /// What a server is to its instance.
@@ -57,8 +56,8 @@ impl Server {
         }
     }
 
-    /// How its postmaster runs, logging into the instance's `server.log`.
-    pub fn postmaster<'a>(&'a self, instance_dir: &Path) -> postmaster::Spec<'a> {
+    /// How its postmaster runs, logging to `log`.
+    pub fn postmaster(&self, log: PathBuf) -> postmaster::Spec<'_> {
         postmaster::Spec {
             program: self.bindir.join("postgres"),
             data_dir: &self.data_dir,
@@ -66,8 +65,9 @@ impl Server {
             port: self.port,
             tcp: self.tcp,
             user_options: &self.server_options,
-            settings: &[],
-            log: instance_dir.join(SERVER_LOG),
+            // The idle watch counts connections from these lines.
+            settings: super::arrivals::settings(&self.data_dir),
+            log,
         }
     }
 }

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ProveProblem, Result};
 
 /// The default extension, pg_prove's.
 pub const DEFAULT_EXT: &str = ".pg";
@@ -30,10 +30,7 @@ pub fn discover(paths: &[PathBuf], exts: &[String], recurse: bool) -> Result<Vec
     let paths = if paths.is_empty() {
         let dir = if recurse { "." } else { "t" };
         if !Path::new(dir).is_dir() {
-            return Err(Error::with_hint(
-                format!("no test files named, and there is no `{dir}` directory"),
-                "name the test files or directories: `pgtmp prove --ext .sql -r test/`",
-            ));
+            return Err(Error::Prove(ProveProblem::NoTestDir(dir)));
         }
         default = vec![PathBuf::from(dir)];
         &default[..]

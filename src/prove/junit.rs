@@ -14,7 +14,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use super::outcome::FileOutcome;
 use super::parser::{Assertion, FileTap};
 use super::tap::Directive;
-use crate::error::{Error, Result};
+use crate::error::{Error, ProveProblem, Result};
 
 /// The name of the testcase that stands for the file as a whole.
 pub const FILE_CASE: &str = "(file)";
@@ -36,7 +36,7 @@ pub fn report(files: &[FileOutcome], started: SystemTime, wall: Duration) -> Rep
 pub fn write(path: &Path, report: &Report) -> Result<()> {
     let xml = report
         .to_string()
-        .map_err(|e| Error::other(format!("cannot write JUnit XML: {e}")))?;
+        .map_err(|e| Error::Prove(ProveProblem::Report(format!("cannot write JUnit XML: {e}"))))?;
     crate::prove::write_file(path, xml.as_bytes())
 }
 

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ProveProblem, Result};
 
 /// The file, in the working directory.
 pub const FILE: &str = ".pgtmp-prove";
@@ -87,16 +87,14 @@ impl State {
                 continue;
             }
             if !SWITCHES.contains(&name.as_str()) {
-                return Err(Error::with_hint(
-                    format!("illegal state option: {name}"),
-                    format!("use {}", SWITCHES.join(", ")),
-                ));
+                return Err(Error::Prove(ProveProblem::StateOption(name)));
             }
             let limit = match limit {
                 None => None,
-                Some(l) => Some(l.parse().map_err(|_| {
-                    Error::other(format!("`--state={switch}`: the limit is not a number"))
-                })?),
+                Some(l) => Some(
+                    l.parse()
+                        .map_err(|_| Error::Prove(ProveProblem::StateLimit(switch.clone())))?,
+                ),
             };
             if name == "save" {
                 save = true;
@@ -107,10 +105,10 @@ impl State {
         let (stored, loaded) = match std::fs::read_to_string(path) {
             Ok(text) => {
                 let stored: Stored = serde_json::from_str(&text).map_err(|e| {
-                    Error::with_hint(
-                        format!("{} is not a state file pgtmp can read: {e}", path.display()),
-                        "remove it; the next `--state=save` writes a new one",
-                    )
+                    Error::Prove(ProveProblem::StateFile {
+                        path: path.to_path_buf(),
+                        reason: e.to_string(),
+                    })
                 })?;
                 (stored, true)
             }
@@ -294,6 +292,10 @@ mod tests {
         let s = State::open(&path, &["slow:1".into()]).unwrap();
         assert_eq!(s.selected(), vec![c.clone()]);
         assert!(State::open(&path, &["bogus".into()]).is_err());
+        // The hint names every switch.
+        for switch in SWITCHES {
+            assert!(crate::error::STATE_SWITCHES.contains(switch), "{switch}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

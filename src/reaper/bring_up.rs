@@ -51,14 +51,18 @@ pub fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Resu
             return Err(e);
         }
         trace::mark("password set");
-    } else if meta.spare.is_some() {
+    } else if let Some(token) = &meta.spare
+        && crate::spare::waiting(&crate::spare::starting(token))
+    {
         // As the password's connection does for TCP: build the relation
-        // cache file now, not in the caller's first connection.
+        // cache file now, not in the caller's first connection. Unless a
+        // caller claimed it while it started and waits for it: then that
+        // caller's own connection is sooner than this one and then theirs.
         drop(client::connect(&meta.primary, &meta.role, "test"));
     }
     meta.url = meta.connection_url();
     meta.supervisor_pid = Some(std::process::id());
-    meta.supervisor_start = process::start_time(std::process::id());
+    meta.supervisor_start = process::start_time(std::process::id())?;
     meta.write(dir)?;
     State {
         clients: 0,
@@ -82,7 +86,7 @@ fn start_server(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut pm = Postmaster::start(&server.postmaster(dir))?;
+        let mut pm = Postmaster::start(&server.postmaster(dir.join(SERVER_LOG)))?;
         trace::mark("postmaster spawned");
         spawned();
         match pm.wait_ready(START_TIMEOUT, &|| stop_signals.requested()) {
@@ -100,15 +104,15 @@ fn start_server(
             }
             Startup::TimedOut => {
                 pm.stop(shutdown);
-                return Err(Error::ServerStart {
-                    reason: format!("not ready after {}s", START_TIMEOUT.as_secs()),
-                    log: pm.log_tail(10),
-                    hint: None,
-                });
+                return Err(Error::server_start(
+                    format!("not ready after {}s", START_TIMEOUT.as_secs()),
+                    pm.log_tail(10),
+                    None,
+                ));
             }
             Startup::Cancelled => {
                 pm.stop(shutdown);
-                return Err(Error::other("stopped by a signal while starting"));
+                return Err(Error::Interrupted);
             }
         }
     }
@@ -117,35 +121,38 @@ fn start_server(
 fn start_error(pm: &Postmaster, server: &Server, status: String, taken: bool) -> Error {
     let log = pm.log_tail(10);
     if taken {
-        return Error::ServerStart {
-            reason: format!("port {} on 127.0.0.1 is already in use", server.port),
+        return Error::server_start(
+            format!("port {} on 127.0.0.1 is already in use", server.port),
             log,
-            hint: Some("choose another port with `-p`, or use `-t` to pick a free one".into()),
-        };
+            Some("choose another port with `-p`, or use `-t` to pick a free one".into()),
+        );
     }
     let hint = (!server.server_options.is_empty()
         && (log.contains("parameter") || log.contains("invalid") || log.contains("option")))
     .then(|| "check the server options given with `-o`".to_string());
-    Error::ServerStart {
-        reason: format!("postgres exited ({status})"),
-        log,
-        hint,
-    }
+    Error::server_start(format!("postgres exited ({status})"), log, hint)
 }
 
 /// The report of a failed bring-up: the server's own words where it had
 /// some, else the tail of the whole server log.
 pub fn failure(dir: &Path, e: &Error) -> Report {
     match e {
-        Error::ServerStart { reason, log, hint } => Report::Failed {
+        Error::ServerStart {
+            reason,
+            log,
+            hint,
+            disk_full,
+        } => Report::Failed {
             reason: reason.clone(),
             log: log.clone(),
             hint: hint.clone(),
+            disk_full: *disk_full,
         },
         other => Report::Failed {
             reason: other.to_string(),
             log: crate::error::tail(&postmaster::read_log(&dir.join(SERVER_LOG), 0), 10),
             hint: other.hint(),
+            disk_full: other.is_no_space(),
         },
     }
 }

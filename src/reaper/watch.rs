@@ -1,6 +1,7 @@
-//! The idle watch: counts client connections (not our own) every tick and
-//! returns once the instance has had none for the timeout, a server died,
-//! a stop was requested, or the `exec` that owns it is gone.
+//! The idle watch: every tick, counts client connections (not our own) and
+//! looks for connections that came and went since the last tick; returns
+//! once the instance has had none for the timeout, a server died, a stop
+//! was requested, or the `exec` that owns it is gone.
 
 use std::fmt;
 use std::path::Path;
@@ -10,7 +11,8 @@ use postgres::Client;
 
 use super::fleet::Fleet;
 use super::signals::StopSignals;
-use crate::instance::{Meta, State, client, clients, meta};
+use crate::instance::arrivals::Arrivals;
+use crate::instance::{Meta, State, client, meta};
 use crate::process;
 
 #[derive(Debug)]
@@ -44,6 +46,7 @@ pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals
     let tick = tick(timeout);
     let mut conn: Option<Client> = None;
     let mut last_busy = Instant::now();
+    let mut arrivals = Arrivals::from_now(dir);
     let mut shown = State {
         clients: 0,
         idle_since_ms: Some(meta::now_ms()),
@@ -57,18 +60,27 @@ pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals
             return Done::ServerExited(why);
         }
         if let (Some(pid), Some(start)) = (meta.owner_pid, meta.owner_start)
-            && process::start_time(pid) != Some(start)
+            && !matches!(process::start_time(pid), Ok(Some(s)) if s == start)
         {
             return Done::OwnerGone(pid);
         }
         // A failed count (server busy, connection slots full) counts as busy:
         // never reap on a doubt.
         let clients = count(meta, &mut conn).unwrap_or(-1);
-        if clients != 0 {
+        // A short connection between two ticks counts too.
+        let arrived = if clients == 0 {
+            arrivals.any()
+        } else {
+            arrivals.skip();
+            false
+        };
+        if clients != 0 || arrived {
             last_busy = Instant::now();
         }
-        let idle_since_ms =
-            (clients == 0).then(|| shown.idle_since_ms.unwrap_or_else(meta::now_ms));
+        let idle_since_ms = (clients == 0).then(|| match shown.idle_since_ms {
+            Some(since) if !arrived => since,
+            _ => meta::now_ms(),
+        });
         if clients != shown.clients || idle_since_ms != shown.idle_since_ms {
             shown = State {
                 clients: clients.max(0),
@@ -89,7 +101,7 @@ pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals
 /// From the kernel's socket tables where there are some, else by asking
 /// the server over a connection kept open for it.
 fn count(meta: &Meta, conn: &mut Option<Client>) -> Option<i64> {
-    if let Some(n) = clients::count(&meta.address()) {
+    if let Ok(n) = meta.address().count_clients() {
         return Some(n);
     }
     if conn.is_none() {

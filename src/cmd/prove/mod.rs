@@ -16,7 +16,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::cli::{GlobalArgs, ProveArgs};
 use crate::config::Config;
-use crate::error::{EXIT_USAGE, Error, Result};
+use crate::error::{EXIT_USAGE, Error, ProveProblem, Result};
 use crate::prove::console::Console;
 use crate::prove::discover::{self, DEFAULT_EXT};
 use crate::prove::execute::{self, Script, Settings};
@@ -246,8 +246,12 @@ fn settings(
     vars.put("ON_ERROR_STOP", "1");
     let mut psql_args = Vec::new();
     for (key, value) in variables {
-        vars.set(key, value)
-            .map_err(|e| usage(format!("`--set {key}={value}`: {e}")))?;
+        vars.set(key, value).map_err(|reason| {
+            Error::Prove(ProveProblem::Variable {
+                setting: format!("{key}={value}"),
+                reason,
+            })
+        })?;
         psql_args.push("--set".into());
         psql_args.push(format!("{key}={value}").into());
     }
@@ -283,10 +287,7 @@ fn settings(
 fn jobs(args: &ProveArgs, state: Option<&State>) -> Result<Vec<Job>> {
     if args.runtests || args.schema.is_some() || args.pattern.is_some() {
         if !args.paths.is_empty() {
-            return Err(Error::with_hint(
-                "`--runtests` runs the test functions already in the database; it takes no PATH",
-                "load the test functions with `-f`: `pgtmp prove -f tests.sql -R`",
-            ));
+            return Err(Error::Prove(ProveProblem::RuntestsWithPaths));
         }
         let call = runtests_call(args.schema.as_deref(), args.pattern.as_deref());
         return Ok(vec![Job {
@@ -376,10 +377,6 @@ fn hint_for_none(args: &ProveArgs) -> String {
     }
 }
 
-fn usage(msg: String) -> Error {
-    Error::other(msg)
-}
-
 /// `--keep-failed`: the server stays up; say where the failing files'
 /// databases are.
 fn keep(server: &Server, failed: &[&FileOutcome]) {
@@ -444,7 +441,7 @@ pub fn psql_alone(file: &Path) -> Result<u8> {
         dbname: var("PGDATABASE").unwrap_or_default(),
     };
     let mut conn = crate::wire::Connection::connect(&target, &[("application_name", "psql")])
-        .map_err(|e| Error::other(e.0))?;
+        .map_err(|e| Error::Prove(ProveProblem::Connect(e.0)))?;
     let settings = settings(&[], &[], false)?;
     struct Direct;
     impl psql::Output for Direct {

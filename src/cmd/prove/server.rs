@@ -77,8 +77,7 @@ impl Server {
             handout.acknowledge()?;
             (url, Some(dir))
         };
-        let parsed = url::parse(&url)
-            .ok_or_else(|| Error::other(format!("the hand-out gave {url:?}, not a URL")))?;
+        let parsed = url::parse(&url).ok_or_else(|| Error::NotAUrl(url.clone()))?;
         let target: Target = parsed;
         Ok(Ok(Server {
             url,
