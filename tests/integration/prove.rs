@@ -496,17 +496,20 @@ fn fail_fast_and_keep_failed() {
 
     let out = t.pgtmp(["prove", "--keep-failed", "f"]).run();
     out.assert_code(1);
-    let kept = out
-        .stderr
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("f/2.pg"))
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("no kept URL for f/2.pg\n{out}"))
-        .to_string();
+    let kept = kept_url(&out, "f/2.pg");
     let mut client = db::connect(&kept);
     assert_eq!(db::text(&mut client, "SELECT x::text FROM evidence"), "7");
     drop(client);
     t.pgtmp(["stop", &kept]).run().assert_success();
+}
+
+/// The URL `--keep-failed` printed for `file`'s database.
+fn kept_url(out: &crate::support::command::Output, file: &str) -> String {
+    out.stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(file))
+        .map(|url| url.trim().to_string())
+        .unwrap_or_else(|| panic!("no kept URL for {file}\n{out}"))
 }
 
 /// A long run drops the databases of old finished files (not those kept
@@ -524,13 +527,7 @@ fn long_runs_drop_old_databases() {
     let out = t.pgtmp(["prove", "--keep-failed", "l"]).run();
     out.assert_code(1);
     assert!(out.stdout.contains("Files=35, Tests=35,"), "{out}");
-    let kept = out
-        .stderr
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("l/00_fails.pg"))
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("no kept URL\n{out}"))
-        .to_string();
+    let kept = kept_url(&out, "l/00_fails.pg");
     let mut client = db::connect(&kept);
     let count = |client: &mut postgres::Client| -> i64 {
         db::text(
