@@ -53,6 +53,9 @@ fn options(global: &GlobalArgs) -> Options {
 
 /// Runs a background process started by re-executing pgtmp.
 pub fn internal(command: Internal) -> Result<ExitCode> {
+    // Detached for good: nothing of the caller's signal handling applies,
+    // and what these start must not inherit it either.
+    crate::platform::reset_signals();
     match command {
         Internal::Supervise(dir) => reaper::supervise(&dir).map(|()| ExitCode::SUCCESS),
         Internal::Refill(key) => refill::run(&key).map(|()| ExitCode::SUCCESS),
