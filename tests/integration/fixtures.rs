@@ -707,17 +707,17 @@ fn private_fixture_directories_load() {
         let dir = t.join(name);
         let private = dir.join("private");
         t.write(
-            &format!("{name}/private/schema.sql"),
+            format!("{name}/private/schema.sql"),
             &format!(
                 "create table fruit (name text);\n\\ir data/{name}.sql\n\\i private/more.sql\n"
             ),
         );
         t.write(
-            &format!("{name}/private/data/{name}.sql"),
+            format!("{name}/private/data/{name}.sql"),
             "insert into fruit values ('apple');\n",
         );
         t.write(
-            &format!("{name}/private/more.sql"),
+            format!("{name}/private/more.sql"),
             "insert into fruit values ('pear');\n",
         );
         if let Who::User(u) = who {
