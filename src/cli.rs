@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::parse_timeout;
 use crate::format::Format;
 use crate::instance::handshake::SUPERVISE;
+use crate::proxy::PROXY;
 use crate::refill::REFILL;
 
 const EXAMPLES: &str = "\
@@ -76,6 +77,10 @@ pub struct StartArgs {
     /// Keep the data directory after the server stops, and say where
     #[arg(short = 'k', long)]
     pub keep: bool,
+
+    /// One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)
+    #[arg(long)]
+    pub shared_tx: bool,
 
     /// Listen on TCP, 127.0.0.1 only, on a free port, with a random password
     #[arg(short = 't', long)]
@@ -185,6 +190,16 @@ pub enum Command {
         /// List the spares (servers started ahead, not handed out) instead
         #[arg(long, alias = "standbys")]
         spares: bool,
+
+        /// List the clients of --shared-tx instances instead: URL, pid, user, database, application, state, address
+        #[arg(long, conflicts_with = "spares")]
+        clients: bool,
+    },
+
+    /// Throw away what every client of a --shared-tx URL did since the hand-out (or the last rollback); they stay connected
+    Rollback {
+        /// The URL `pgtmp --shared-tx` printed
+        url: String,
     },
 
     /// Remove what crashed runs left: dead instances, stale pool entries
@@ -219,6 +234,8 @@ pub enum Internal {
     Supervise(PathBuf),
     /// `__refill KEY`: fill the pool, then collect garbage.
     Refill(String),
+    /// `__proxy CONFIG`: run a shared-transaction proxy (its JSON config).
+    Proxy(PathBuf),
     /// `__psql FILE`: run FILE with `prove`'s in-process psql, connected as
     /// the PG* variables say (what the tests compare with psql).
     Psql(PathBuf),
@@ -228,8 +245,8 @@ impl Internal {
     /// `__psql FILE`.
     pub const PSQL: &str = "__psql";
 
-    /// Recognises `pgtmp __supervise DIR`, `pgtmp __refill KEY` and
-    /// `pgtmp __psql FILE`.
+    /// Recognises `pgtmp __supervise DIR`, `pgtmp __refill KEY`,
+    /// `pgtmp __proxy CONFIG` and `pgtmp __psql FILE`.
     pub fn from_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Option<Internal> {
         let _program = args.next();
         let command = args.next()?;
@@ -237,6 +254,7 @@ impl Internal {
         match command.to_str()? {
             SUPERVISE => Some(Internal::Supervise(operand.into())),
             REFILL => Some(Internal::Refill(operand.into_string().ok()?)),
+            PROXY => Some(Internal::Proxy(operand.into())),
             Internal::PSQL => Some(Internal::Psql(operand.into())),
             _ => None,
         }

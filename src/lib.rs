@@ -39,6 +39,7 @@ pub(crate) mod pool;
 pub(crate) mod postmaster;
 pub(crate) mod process;
 pub(crate) mod prove;
+pub(crate) mod proxy;
 pub(crate) mod psql;
 pub(crate) mod random;
 pub(crate) mod reaper;

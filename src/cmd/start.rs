@@ -64,6 +64,7 @@ pub(super) fn request(args: &StartArgs, format: Format) -> Result<Request> {
         extensions: args.extensions.clone(),
         now: args.now.clone(),
         owner_pid: args.owner_pid,
+        shared_tx: args.shared_tx,
         ..Request::default()
     })
 }

@@ -46,6 +46,9 @@ impl Error {
                 Some("give `-d` a missing or empty directory, or an existing data directory".into())
             }
             Error::NoSuchInstance(_) => Some("`pgtmp list` shows the running instances".into()),
+            Error::Command { output, .. } if super::says_out_of_files(output) => {
+                Some(out_of_files())
+            }
             Error::Command { output, .. } if output.contains("invalid locale name") => Some(
                 "`locale -a` lists the installed locales; `--locale C.UTF-8` (the default) and `--locale C` need none".into(),
             ),
@@ -56,6 +59,7 @@ impl Error {
             Error::ServerStart { hint, .. } | Error::FixtureLoad { hint, .. } => hint.clone(),
             Error::Fixture(problem) => Some(problem.hint().into()),
             Error::Loader(problem) => problem.hint(),
+            Error::SharedTx(problem) => Some(problem.hint().into()),
             Error::MissingClient { major, .. } => Some(format!(
                 "install PostgreSQL's client programs of the same version (Debian/Ubuntu: `apt-get install postgresql-client{}`), or point `--pg-bindir` at a bin directory that has them",
                 major.map(|v| format!("-{v}")).unwrap_or_default()

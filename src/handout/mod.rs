@@ -273,6 +273,9 @@ impl Launch<'_> {
             bindir: self.spec.install.bindir.clone(),
             settings: self.settings,
             spare: None,
+            shared_tx: request
+                .shared_tx
+                .then_some(config.shared_tx_wait.as_millis() as u64),
         })?;
         let dir = new.dir.clone();
         let (url, ack) = new.launch(&meta, &config.exe)?.wait()?;

@@ -32,6 +32,9 @@ pub struct Request {
     pub owner_pid: Option<u32>,
     /// The servers of the instance.
     pub topology: Topology,
+    /// Put the shared-transaction proxy in front of the server: every
+    /// connection through the URL shares one transaction (`--shared-tx`).
+    pub shared_tx: bool,
 }
 
 /// Which servers an instance has.
@@ -51,5 +54,6 @@ impl Request {
             && self.datadir.is_none()
             && self.server_options.is_empty()
             && self.topology == Topology::Single
+            && !self.shared_tx
     }
 }

@@ -11,9 +11,10 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use super::endpoint::Endpoint;
 use super::handshake::{ACK, ACK_FD, LOCK_FD, READY_FD, Report, SUPERVISE};
-use super::meta::{DELIVERED, LOCK, Meta, SUPERVISE_LOG, Settings, UNBORN_PREFIX};
-use super::port::{self, SOCKET_PORT};
+use super::meta::{DELIVERED, LOCK, Meta, SUPERVISE_LOG, Settings, SharedTx, UNBORN_PREFIX};
+use super::port::{self, SHARED_SERVER_PORT, SOCKET_PORT};
 use super::server::Server;
 use crate::error::{Error, Result};
 use crate::lock;
@@ -98,14 +99,30 @@ impl NewInstance {
             (None, true) => port::free()?,
             (None, false) => SOCKET_PORT,
         };
+        // With --shared-tx the proxy is where clients connect (on the port
+        // asked for), and the server only listens on its socket, in the
+        // same directory under a port of its own.
+        let (server_tcp, server_port) = match plan.shared_tx {
+            Some(_) => (false, SHARED_SERVER_PORT),
+            None => (plan.tcp, port),
+        };
         let mut meta = Meta {
             id: self.id.clone(),
             role: plan.role,
             password: plan.tcp.then(random::password),
+            endpoint: match plan.shared_tx {
+                Some(_) => Endpoint::Listener {
+                    socket_dir: socket_dir.clone(),
+                    port,
+                    tcp: plan.tcp,
+                },
+                None => Endpoint::Primary,
+            },
+            shared_tx: plan.shared_tx.map(|lock_wait_ms| SharedTx { lock_wait_ms }),
             primary: Server {
-                tcp: plan.tcp,
-                port,
-                fixed_port: plan.port.is_some(),
+                tcp: server_tcp,
+                port: server_port,
+                fixed_port: plan.port.is_some() && plan.shared_tx.is_none(),
                 socket_dir,
                 socket_dir_separate,
                 data_dir: plan.data_dir,
@@ -176,6 +193,8 @@ pub struct Plan {
     pub settings: Settings,
     /// A spare's token.
     pub spare: Option<PathBuf>,
+    /// `--shared-tx`: the proxy's lock-wait timeout in milliseconds.
+    pub shared_tx: Option<u64>,
 }
 
 /// A supervisor started, its report not read yet.

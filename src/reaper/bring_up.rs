@@ -60,6 +60,16 @@ pub fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Resu
         // caller's own connection is sooner than this one and then theirs.
         drop(client::connect(&meta.primary, &meta.role, "test"));
     }
+    if let Some(shared) = &meta.shared_tx {
+        match super::proxy::start(dir, meta, shared) {
+            Ok(child) => fleet.proxy(child),
+            Err(e) => {
+                fleet.shut_down(keep);
+                return Err(e);
+            }
+        }
+        trace::mark("proxy ready");
+    }
     meta.url = meta.connection_url();
     meta.supervisor_pid = Some(std::process::id());
     meta.supervisor_start = process::start_time(std::process::id())?;

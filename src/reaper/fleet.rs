@@ -2,6 +2,7 @@
 //! instance, the primary first. Whichever exits on its own ends the
 //! instance; stopping takes the replicas down before the primary.
 
+use std::process::Child;
 use std::time::Duration;
 
 use crate::instance::Role;
@@ -13,6 +14,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 #[derive(Debug, Default)]
 pub struct Fleet {
     members: Vec<(Role, Postmaster)>,
+    /// `--shared-tx`: the proxy in front of the primary.
+    proxy: Option<Child>,
 }
 
 impl Fleet {
@@ -20,8 +23,19 @@ impl Fleet {
         self.members.push((role, postmaster));
     }
 
+    pub fn proxy(&mut self, child: Child) {
+        self.proxy = Some(child);
+    }
+
     /// Says which server exited on its own, and how, if one did.
     pub fn exited(&mut self) -> Option<String> {
+        if let Some(proxy) = &mut self.proxy
+            && let Ok(Some(status)) = proxy.try_wait()
+        {
+            return Some(format!(
+                "the shared-transaction proxy exited on its own ({status})"
+            ));
+        }
         self.members
             .iter_mut()
             .enumerate()
@@ -39,6 +53,17 @@ impl Fleet {
     /// shutdown checkpoint: immediate shutdown then; kept data gets a fast
     /// shutdown, so it restarts without recovery. SIGKILL is the last resort.
     pub fn shut_down(&mut self, keep_data: bool) {
+        // The proxy first: its clients are told, not left hanging.
+        if let Some(mut proxy) = self.proxy.take() {
+            crate::process::signal(proxy.id(), nix::sys::signal::Signal::SIGTERM);
+            let gone = crate::process::wait_until(SHUTDOWN_GRACE, || {
+                matches!(proxy.try_wait(), Ok(Some(_)))
+            });
+            if !gone {
+                let _ = proxy.kill();
+                let _ = proxy.wait();
+            }
+        }
         for (_, pm) in self.members.iter_mut().rev() {
             pm.stop(shutdown(keep_data));
         }

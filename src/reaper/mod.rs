@@ -16,6 +16,7 @@
 
 mod bring_up;
 mod fleet;
+mod proxy;
 mod signals;
 mod spare;
 mod watch;

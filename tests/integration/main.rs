@@ -28,6 +28,7 @@ mod paths;
 mod pool;
 mod prove;
 mod prove_psql;
+mod proxy;
 mod races;
 mod reaper;
 mod security;
