@@ -45,6 +45,7 @@ pub(crate) mod random;
 pub(crate) mod reaper;
 pub(crate) mod refill;
 pub(crate) mod spare;
+pub(crate) mod stream;
 pub(crate) mod trace;
 pub(crate) mod url;
 pub(crate) mod wire;
