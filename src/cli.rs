@@ -167,6 +167,10 @@ pub struct StartArgs {
     /// Stop when this process is gone (used by `exec`)
     #[arg(long, hide = true, value_name = "PID")]
     pub owner_pid: Option<u32>,
+
+    /// Create pgTAP in `test`, cached with the fixtures (used by `prove`)
+    #[arg(long, hide = true)]
+    pub with_pgtap: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,6 +222,10 @@ pub enum Command {
     /// Run COMMAND with a fresh database in DATABASE_URL and PG*, then drop it
     Exec(ExecArgs),
 
+    /// Run pgTAP test files as pg_prove does, each in a fresh database of its own
+    #[command(after_help = PROVE_NOTES)]
+    Prove(Box<ProveArgs>),
+
     /// Print a completion script for SHELL
     Completions {
         #[arg(value_enum)]
@@ -238,10 +246,17 @@ pub enum Internal {
     Refill(String),
     /// `__proxy CONFIG`: run a shared-transaction proxy (its JSON config).
     Proxy(PathBuf),
+    /// `__psql FILE`: run FILE with `prove`'s in-process psql, connected as
+    /// the PG* variables say (what the tests compare with psql).
+    Psql(PathBuf),
 }
 
 impl Internal {
-    /// Recognises `pgtmp __supervise DIR` and `pgtmp __refill KEY`.
+    /// `__psql FILE`.
+    pub const PSQL: &str = "__psql";
+
+    /// Recognises `pgtmp __supervise DIR`, `pgtmp __refill KEY`,
+    /// `pgtmp __proxy CONFIG` and `pgtmp __psql FILE`.
     pub fn from_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Option<Internal> {
         let _program = args.next();
         let command = args.next()?;
@@ -250,6 +265,7 @@ impl Internal {
             SUPERVISE => Some(Internal::Supervise(operand.into())),
             REFILL => Some(Internal::Refill(operand.into_string().ok()?)),
             PROXY => Some(Internal::Proxy(operand.into())),
+            Internal::PSQL => Some(Internal::Psql(operand.into())),
             _ => None,
         }
     }
@@ -379,6 +395,155 @@ pub struct ExecArgs {
     pub command: Vec<std::ffi::OsString>,
 }
 
+const PROVE_NOTES: &str = "\
+Each test file runs in a database of its own, a copy of `test` with pgTAP created in it (and
+the -f/-x/--now fixtures loaded, once): a file that commits cannot affect another, whatever the
+order or -j. Files run with psql's semantics (ON_ERROR_STOP, \\i, \\ir, \\set), in-process
+where pgtmp can, else by psql. Output, verdicts and exit status are pg_prove's: 0 all passed,
+1 something failed, 2 usage, 130 interrupted.
+
+pg_prove options whose short form pgtmp's start options take: --failures (-f is --file),
+--match (-x is --extension), --timer (-t is --tcp), --comments (on; -o is --options).
+pg_prove's -d/-U/-h/-p name a database pgtmp makes itself.
+
+Examples:
+  pgtmp prove --ext .sql -r t/         every t/**/*.sql, each in a fresh database
+  pgtmp prove -j2 -f schema.sql t/     the schema loaded once, files two at a time
+  pgtmp prove -f tests.sql -R -s tests xUnit-style test functions: runtests('tests')
+  pgtmp prove --junit report.xml t/    and a JUnit report for CI
+";
+
+/// `pgtmp prove`: pg_prove's options, where pgtmp's start options leave
+/// them room.
+#[derive(Debug, Clone, Args)]
+#[command(mut_arg("format", |a| a.hide(true)))]
+pub struct ProveArgs {
+    #[command(flatten)]
+    pub start: StartArgs,
+
+    /// Test files, or directories of them [default: t, or . with -r]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Run N test files at once (at most 64)
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+
+    /// Test files in directories end with EXT (repeatable) [default: .pg]
+    #[arg(long, value_name = "EXT")]
+    pub ext: Vec<String>,
+
+    /// Look for test files in subdirectories too
+    #[arg(short = 'r', long)]
+    pub recurse: bool,
+
+    /// Print every line of TAP
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
+    /// Print the failed tests' lines too (pg_prove's -f)
+    #[arg(long)]
+    pub failures: bool,
+
+    /// Print the TODO and SKIP tests' lines too
+    #[arg(long)]
+    pub directives: bool,
+
+    /// Print only the failing files and the summary
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Print only the summary
+    #[arg(short = 'Q', long = "QUIET")]
+    pub really_quiet: bool,
+
+    /// Print when each file started and how long it took (pg_prove's --timer)
+    #[arg(long)]
+    pub timer: bool,
+
+    /// Every parse error in the summary, not the first five
+    #[arg(long)]
+    pub parse: bool,
+
+    /// Run the files in random order
+    #[arg(long)]
+    pub shuffle: bool,
+
+    /// Run the files in reverse order
+    #[arg(long)]
+    pub reverse: bool,
+
+    /// Select, order and save by earlier runs, kept in ./.pgtmp-prove: save, last, failed, passed, all, hot, todo, slow, fast, new, old, fresh (comma-separated, each with :N to limit)
+    #[arg(long, value_name = "OPTS")]
+    pub state: Vec<String>,
+
+    /// Run xUnit-style test functions with runtests() instead of files
+    #[arg(short = 'R', long)]
+    pub runtests: bool,
+
+    /// runtests() of this schema (implies -R)
+    #[arg(short = 's', long, value_name = "SCHEMA")]
+    pub schema: Option<String>,
+
+    /// runtests() of the functions matching REGEX (implies -R; pg_prove's -x)
+    #[arg(long = "match", value_name = "REGEX")]
+    pub pattern: Option<String>,
+
+    /// Set a psql printing option, as psql --pset (repeatable)
+    #[arg(short = 'P', long, value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub pset: Vec<(String, String)>,
+
+    /// Set a psql variable, as psql --set (repeatable)
+    #[arg(short = 'S', long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub variables: Vec<(String, String)>,
+
+    /// The psql to run scripts that need psql itself [default: the server's]
+    #[arg(short = 'b', long, value_name = "PATH")]
+    pub psql_bin: Option<PathBuf>,
+
+    /// A non-zero exit status of psql is not a failure
+    #[arg(long)]
+    pub ignore_exit: bool,
+
+    /// Print the test files that would run, and run none
+    #[arg(short = 'D', long)]
+    pub dry: bool,
+
+    /// Stop starting files after the first one that fails
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    /// Keep the databases of failing files, and the server, and print their URLs
+    #[arg(long)]
+    pub keep_failed: bool,
+
+    /// Write a JUnit XML report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Write a JSON report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// pg_prove's database options have no meaning here: pgtmp makes the databases
+    #[arg(short = 'U', long, hide = true, value_name = "NAME")]
+    pub username: Option<String>,
+
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub dbname: Option<String>,
+
+    #[arg(long, hide = true, value_name = "HOST")]
+    pub host: Option<String>,
+}
+
+/// `KEY=VALUE` of `--set` and `--pset`.
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err("expected KEY=VALUE".into()),
+    }
+}
+
 /// `-o`: refused when `postgres` would read it as something pgtmp must
 /// decide (see `server_options`); kept as given otherwise.
 pub fn parse_server_options(s: &str) -> Result<String, String> {
@@ -399,6 +564,13 @@ impl Cli {
                 );
             }
             Some(Command::Exec(e)) => &e.start,
+            Some(Command::Prove(p)) if p.start.format.is_some() => {
+                return Some(
+                    "`-F` has no effect with `prove`: pgtmp makes a database for each test file"
+                        .into(),
+                );
+            }
+            Some(Command::Prove(p)) => &p.start,
             Some(_) => return None,
         };
         let check = || -> Result<(), String> {

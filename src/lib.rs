@@ -39,14 +39,18 @@ pub(crate) mod platform;
 pub(crate) mod pool;
 pub(crate) mod postmaster;
 pub(crate) mod process;
+pub(crate) mod prove;
 pub(crate) mod proxy;
+pub(crate) mod psql;
 pub(crate) mod random;
 pub(crate) mod reaper;
 pub(crate) mod refill;
 pub(crate) mod server_options;
 pub(crate) mod spare;
+pub(crate) mod stream;
 pub(crate) mod trace;
 pub(crate) mod url;
+pub(crate) mod wire;
 
 pub use config::{Config, Options};
 pub use error::{Error, Result};
@@ -71,7 +75,7 @@ pub fn run() -> ExitCode {
     IS_PGTMP.store(true, std::sync::atomic::Ordering::Relaxed);
     trace::init();
     let result = match cli::Internal::from_args(std::env::args_os()) {
-        Some(internal) => cmd::internal(internal).map(|()| ExitCode::SUCCESS),
+        Some(internal) => cmd::internal(internal),
         None => {
             let command = cli::Cli::command();
             let args = argv::subcommand_first(std::env::args_os().collect(), &command);

@@ -212,6 +212,14 @@ impl Target {
             .starts_with('/')
             .then(|| PathBuf::from(&self.host))
     }
+
+    /// The same server, another database.
+    pub fn with_dbname(&self, dbname: &str) -> Target {
+        Target {
+            dbname: dbname.to_string(),
+            ..self.clone()
+        }
+    }
 }
 
 /// Percent-encodes all but RFC 3986's unreserved characters, for URLs and

@@ -18,6 +18,7 @@ mod load;
 mod pgtmp;
 mod plot;
 mod procfs;
+mod prove;
 mod reap;
 mod report;
 mod results;
@@ -118,6 +119,9 @@ fn run(args: &Args) -> Result<(), String> {
     }
     if wanted("reap") {
         reap::reap(&mut bench, &mut results, args.samples.min(5));
+    }
+    if wanted("prove") {
+        prove::prove(&mut bench, &mut results, rounds.max(3));
     }
     if wanted("versions") {
         // A quarter of the samples: six versions, each with initdb per cold one.

@@ -7,6 +7,7 @@ mod gc;
 mod generate;
 mod initdb;
 mod list;
+mod prove;
 mod rollback;
 mod start;
 mod stop;
@@ -43,6 +44,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Command::Gc { all }) => gc::run(all, &global),
         Some(Command::Rollback { url }) => rollback::run(&url),
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),
+        Some(Command::Prove(args)) => return prove::run(&args, &global).map(ExitCode::from),
         Some(Command::Completions { shell }) => generate::completions(shell),
         Some(Command::Man) => generate::man(),
     }?;
@@ -72,14 +74,15 @@ fn note_ignored(flags: &[&str], subcommand: &str) {
 }
 
 /// Runs a background process started by re-executing pgtmp.
-pub fn internal(command: Internal) -> Result<()> {
+pub fn internal(command: Internal) -> Result<ExitCode> {
     // Detached for good: nothing of the caller's signal handling applies,
     // and what these start must not inherit it either.
     crate::platform::reset_signals();
     match command {
-        Internal::Supervise(dir) => reaper::supervise(&dir),
-        Internal::Refill(key) => refill::run(&key),
-        Internal::Proxy(config) => crate::proxy::run(&config),
+        Internal::Supervise(dir) => reaper::supervise(&dir).map(|()| ExitCode::SUCCESS),
+        Internal::Refill(key) => refill::run(&key).map(|()| ExitCode::SUCCESS),
+        Internal::Proxy(config) => crate::proxy::run(&config).map(|()| ExitCode::SUCCESS),
+        Internal::Psql(file) => prove::psql_alone(&file).map(ExitCode::from),
     }
 }
 

@@ -15,7 +15,12 @@ pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
     let mut options = options(global);
     options.spares = args.spares.map(usize::from);
     let config = Config::resolve(&options)?;
-    let handout = handout::hand_out(&config, &request(args, format)?)?;
+    let mut request = request(args, format)?;
+    if args.with_pgtap {
+        with_pgtap(&mut request);
+    }
+    let handout = handout::hand_out(&config, &request)
+        .map_err(|e| if args.with_pgtap { e.for_prove() } else { e })?;
     for note in handout.notes() {
         eprintln!("pgtmp: {note}");
     }
@@ -44,10 +49,17 @@ pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
     handout.acknowledge()
 }
 
+/// `prove`'s server: pgTAP created in `test` with the fixtures.
+pub(super) fn with_pgtap(request: &mut Request) {
+    if !request.extensions.iter().any(|x| x == "pgtap") {
+        request.extensions.push("pgtap".into());
+    }
+}
+
 /// The request the start options make; a format that needs TCP asks for
 /// it. Each `-o` is split as a shell would (as `pg_ctl -o` does); the
 /// hand-out reads the words as `postgres` would (`server_options`).
-fn request(args: &StartArgs, format: Format) -> Result<Request> {
+pub(super) fn request(args: &StartArgs, format: Format) -> Result<Request> {
     let mut server_options = Vec::new();
     for o in &args.server_options {
         server_options.extend(shell_words::split(o).map_err(|e| Error::ServerOptions {

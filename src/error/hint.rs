@@ -66,6 +66,18 @@ impl Error {
                 minimum,
                 ..
             } => Some(crate::pg::packages::client_hint(program, *major, *minimum)),
+            Error::Prove(problem) => problem.hint(),
+            Error::MissingPgtap {
+                major,
+                extension_dir,
+                ..
+            } => Some(format!(
+                "install pgTAP for PostgreSQL {major} (Debian/Ubuntu: `apt-get install postgresql-{major}-pgtap`; elsewhere https://pgtap.org says how{}), or point `--pg-bindir` at a PostgreSQL that has it",
+                extension_dir
+                    .as_ref()
+                    .map(|d| format!(", into {}", d.display()))
+                    .unwrap_or_default()
+            )),
             Error::MissingExtension {
                 name,
                 major,

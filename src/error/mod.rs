@@ -6,11 +6,13 @@
 
 mod hint;
 mod problem;
+mod prove;
 
 pub use problem::{
     ArchiveReader, BaseProblem, FixtureProblem, LoaderProblem, PathProblem, RunAsProblem,
     SettingProblem, SharedTxProblem, VersionProblem,
 };
+pub use prove::{ProveProblem, STATE_SWITCHES};
 
 use std::io;
 use std::path::PathBuf;
@@ -208,6 +210,19 @@ pub enum Error {
         extension_dir: Option<PathBuf>,
     },
 
+    /// `pgtmp prove`: pgTAP is not installed for this PostgreSQL.
+    #[error("pgTAP is not installed for PostgreSQL {major} ({}); `pgtmp prove` creates it in every test database", bindir.display())]
+    MissingPgtap {
+        major: u32,
+        bindir: PathBuf,
+        /// Where this server looks for extensions, if it said.
+        extension_dir: Option<PathBuf>,
+    },
+
+    /// `pgtmp prove` cannot make sense of its run.
+    #[error("{0}")]
+    Prove(ProveProblem),
+
     /// The filesystem holding `path` (the base directory) is full.
     #[error("no space left on the filesystem of {}: {source}", path.display())]
     NoSpace { path: PathBuf, source: Box<Error> },
@@ -265,6 +280,23 @@ pub fn says_disk_full(text: &str) -> bool {
 }
 
 impl Error {
+    /// `-x pgtap` missing when `prove` asked for it: said for `prove`.
+    pub fn for_prove(self) -> Error {
+        match self {
+            Error::MissingExtension {
+                name,
+                major,
+                bindir,
+                extension_dir,
+            } if name == "pgtap" => Error::MissingPgtap {
+                major,
+                bindir,
+                extension_dir,
+            },
+            other => other,
+        }
+    }
+
     /// An `Io` error; use as `.map_err(Error::io("create", &path))`.
     pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
         let path = path.into();

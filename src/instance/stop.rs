@@ -60,6 +60,21 @@ pub fn stop(dir: &Path, keep: bool) -> Result<Option<PathBuf>> {
     remove(dir, &meta)
 }
 
+/// Asks the instance in `dir` to stop and returns at once: its supervisor
+/// shuts the server down and removes what it leaves (`prove`, whose user
+/// has the summary and need not wait for that). Without a supervisor, it
+/// is stopped here and now.
+pub fn request(dir: &Path) -> Result<()> {
+    let meta = Meta::read(dir)?;
+    match supervisor(&meta) {
+        Some(pid) if registry::is_alive(dir) => {
+            process::signal(pid, Signal::SIGTERM);
+            Ok(())
+        }
+        _ => stop(dir, false).map(drop),
+    }
+}
+
 /// SIGTERM to the supervisor, which shuts the servers down and cleans up;
 /// without a supervisor, a fast shutdown (SIGINT) of each postmaster.
 fn ask_to_stop(meta: &Meta) {

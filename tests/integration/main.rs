@@ -28,6 +28,8 @@ mod parallel;
 mod paths;
 mod pg_tmp;
 mod pool;
+mod prove;
+mod prove_psql;
 mod proxy;
 mod races;
 mod reaper;

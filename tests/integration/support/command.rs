@@ -198,6 +198,11 @@ impl Running {
         self.child.id()
     }
 
+    /// What it wrote to stdout so far.
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&fs::read(&self.out_path).unwrap_or_default()).into_owned()
+    }
+
     /// What it wrote to stderr so far (for failure messages).
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&fs::read(&self.err_path).unwrap_or_default()).into_owned()

@@ -70,6 +70,32 @@ impl Terminal {
         String::from_utf8_lossy(&buf[..n]).into_owned()
     }
 
+    /// Sends `cmd`'s stderr to the terminal (a progress line's place).
+    pub fn stderr(&self, cmd: &mut Command) {
+        cmd.stderr(self.slave.try_clone().expect("dup the terminal"));
+    }
+
+    /// What programs wrote to the terminal so far (without waiting).
+    pub fn written(&mut self) -> String {
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        // SAFETY: fcntl on a descriptor we own, adding O_NONBLOCK.
+        unsafe {
+            let fd = self.master.as_raw_fd();
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        }
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = self.master.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&chunk[..n]);
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
     /// Types Ctrl-C.
     pub fn interrupt(&mut self) {
         self.master
