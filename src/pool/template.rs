@@ -16,7 +16,7 @@ use crate::pg::Install;
 use crate::random;
 
 /// Bumped when what a template contains changes, so old ones are not reused.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// Settings every instance starts with; `-o` overrides them. Durability is
 /// worthless for a throwaway database, and these make writes several times
