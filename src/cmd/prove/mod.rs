@@ -436,12 +436,14 @@ impl Printer<'_> {
 /// PGDATABASE and PGPASSWORD; psql's output and exit status.
 pub fn psql_alone(file: &Path) -> Result<u8> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    // libpq's defaults: the login name, and a database named as the user.
+    let user = var("PGUSER").unwrap_or_else(crate::process::login_name);
     let target = crate::url::Target {
         host: var("PGHOST").unwrap_or_else(|| "/tmp".into()),
         port: var("PGPORT").and_then(|p| p.parse().ok()).unwrap_or(5432),
-        user: var("PGUSER").unwrap_or_default(),
         password: var("PGPASSWORD"),
-        dbname: var("PGDATABASE").unwrap_or_default(),
+        dbname: var("PGDATABASE").unwrap_or_else(|| user.clone()),
+        user,
     };
     let mut conn = crate::wire::Connection::connect(&target, &[("application_name", "psql")])
         .map_err(|e| Error::Prove(ProveProblem::Connect(e.0)))?;
