@@ -18,6 +18,7 @@
 //!
 //! See `docs/architecture.md` for the map of the modules.
 
+pub(crate) mod argv;
 pub(crate) mod base;
 pub(crate) mod child;
 pub(crate) mod cli;
@@ -38,25 +39,31 @@ pub(crate) mod platform;
 pub(crate) mod pool;
 pub(crate) mod postmaster;
 pub(crate) mod process;
+pub(crate) mod prove;
 pub(crate) mod proxy;
+pub(crate) mod psql;
 pub(crate) mod random;
 pub(crate) mod reaper;
 pub(crate) mod refill;
 pub(crate) mod reset;
+pub(crate) mod server_options;
 pub(crate) mod setup;
 pub(crate) mod snapshot;
 pub(crate) mod spare;
+pub(crate) mod stream;
 pub(crate) mod trace;
 pub(crate) mod url;
+pub(crate) mod wire;
 
 pub use config::{Config, Options};
 pub use error::{Error, Result};
 pub use format::Format;
 pub use handout::{Handout, Request, Topology, hand_out};
+pub use pg::Version;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 /// Set by `run`: this process is the pgtmp program, which can re-execute
 /// itself as a supervisor or refill.
@@ -71,23 +78,15 @@ pub fn run() -> ExitCode {
     IS_PGTMP.store(true, std::sync::atomic::Ordering::Relaxed);
     trace::init();
     let result = match cli::Internal::from_args(std::env::args_os()) {
-        Some(internal) => cmd::internal(internal).map(|()| ExitCode::SUCCESS),
+        Some(internal) => cmd::internal(internal),
         None => {
-            let cli = cli::Cli::parse();
-            if cli.misplaced_start_options() {
+            let command = cli::Cli::command();
+            let args = argv::subcommand_first(std::env::args_os().collect(), &command);
+            let cli = cli::Cli::from_arg_matches(&command.get_matches_from(args))
+                .unwrap_or_else(|e| e.exit());
+            if let Some(message) = cli.usage_error() {
                 cli::Cli::command()
-                    .error(
-                        clap::error::ErrorKind::ArgumentConflict,
-                        "start options (-k -t -p -w -o -d -f -x --now --setup --key --from) go after `start`, or with no subcommand at all",
-                    )
-                    .exit();
-            }
-            if matches!(&cli.command, Some(cli::Command::Exec(e)) if e.start.format.is_some()) {
-                cli::Cli::command()
-                    .error(
-                        clap::error::ErrorKind::ArgumentConflict,
-                        "`-F` has no effect with `exec`: COMMAND gets DATABASE_URL and the PG* variables",
-                    )
+                    .error(clap::error::ErrorKind::ArgumentConflict, message)
                     .exit();
             }
             cmd::dispatch(cli)
@@ -147,7 +146,56 @@ pub fn stop(config: &Config, url: &str) -> Result<Option<std::path::PathBuf>> {
     config.enter()?;
     let mut kept = None;
     for (dir, _) in select(&config.layout, &Selector::url(url)?)? {
-        kept = kept.or(instance::stop::stop(&dir)?);
+        kept = kept.or(instance::stop::stop(&dir, false)?);
     }
     Ok(kept)
+}
+
+/// What `pgtmp versions` reports.
+#[derive(Debug)]
+pub struct Versions {
+    /// Every installation pgtmp can use, newest first.
+    pub installations: Vec<json::Installation>,
+    /// Directories holding a `postgres` that cannot be used, and why.
+    pub unusable: Vec<(std::path::PathBuf, String)>,
+    /// Why none of them is the default: none found, or none of
+    /// `--pg-version`.
+    pub no_default: Option<Error>,
+}
+
+/// The PostgreSQL installations pgtmp can use, as `pgtmp versions` lists
+/// them (versions read from each `postgres --version`, remembered in the
+/// base directory until the binary changes).
+pub fn versions(config: &Config) -> Result<Versions> {
+    config.enter()?;
+    let all = pg::discover(&config.pg);
+    let mut installations: Vec<json::Installation> = all
+        .found
+        .iter()
+        .enumerate()
+        .map(|(i, f)| json::Installation {
+            bindir: f.install.bindir.clone(),
+            default: all.chosen == Some(i),
+            found_by: f.found_by.clone(),
+            major: f.install.version.major,
+            tools: pg::Tool::ALL
+                .iter()
+                .filter(|t| f.install.has(**t))
+                .map(|t| t.name().to_string())
+                .collect(),
+            version: f.install.version.clone(),
+        })
+        .collect();
+    installations.sort_by(|a, b| b.version.cmp(&a.version));
+    // The same search gives the error that says where it looked.
+    let no_default = all
+        .chosen
+        .is_none()
+        .then(|| pg::find(&config.pg).err())
+        .flatten();
+    Ok(Versions {
+        installations,
+        unusable: all.skipped,
+        no_default,
+    })
 }

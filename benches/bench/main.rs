@@ -18,6 +18,7 @@ mod load;
 mod pgtmp;
 mod plot;
 mod procfs;
+mod prove;
 mod reap;
 mod report;
 mod restore;
@@ -27,6 +28,7 @@ mod server;
 mod shared_tx;
 mod stats;
 mod targets;
+mod versions;
 mod workspace;
 
 use std::process::ExitCode;
@@ -113,6 +115,13 @@ fn run(args: &Args) -> Result<(), String> {
     }
     if wanted("reap") {
         reap::reap(&mut bench, &mut results, args.samples.min(5));
+    }
+    if wanted("prove") {
+        prove::prove(&mut bench, &mut results, rounds.max(3));
+    }
+    if wanted("versions") {
+        // A quarter of the samples: six versions, each with initdb per cold one.
+        versions::run(&mut bench, &mut results, args.samples.div_ceil(4));
     }
     if !interrupt::interrupted() && args.only.is_none() {
         results.footprints.push(footprint::pgtmp(&mut bench));

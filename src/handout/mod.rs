@@ -17,19 +17,20 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::datadir::{prepare_as_root, prepare_user_dir};
-use crate::error::{Error, Result, VersionProblem};
+use crate::error::{Error, PathProblem, Result, VersionProblem};
 use crate::fixture::caller::Caller;
 use crate::fixture::{self, Files};
 use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance, Plan};
 use crate::instance::{Meta, Settings, port};
 use crate::json::Connection;
-use crate::paths::Layout;
+use crate::paths::{Layout, Place};
 use crate::pg::Install;
 use crate::pool::{self, template};
 use crate::process;
+use crate::server_options::ServerOptions;
 use crate::setup::{Runner, Setup};
-use crate::{pg, refill, spare, trace};
+use crate::{pg, refill, spare, trace, url};
 use source::Source;
 
 /// The default idle timeout, as pg_tmp's.
@@ -41,16 +42,24 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// its URL to stop it.
 #[derive(Debug)]
 pub struct Handout {
+    /// The URL naming the role: what `url()` gives a library caller.
     url: String,
+    /// As `pgtmp` prints it: pg_tmp's shape, no user for a socket.
+    printed: String,
     dir: PathBuf,
     /// `-k` without `-d`: where the data stays after the server stops.
     kept_data_dir: Option<PathBuf>,
     install: Install,
+    /// What the user should hear about how it was made.
+    notes: Vec<String>,
     ack: Ack,
 }
 
 impl Handout {
-    /// The connection URL.
+    /// The connection URL, naming the user (as `-F url-with-user`): in a
+    /// library caller's process, the OS user need not be the role (as root,
+    /// it is the `--run-as` account once the hand-out has run), and the
+    /// socket URL `pgtmp` prints leaves the user to the OS.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -60,16 +69,24 @@ impl Handout {
         &self.dir
     }
 
+    /// What the user should hear about how the instance was made, once
+    /// (say, that psql came from another installation than the server's).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
     /// Where the data directory stays after the server stops, when the
     /// request kept it (and it is not the user's own `-d`).
     pub fn kept_data_dir(&self) -> Option<&Path> {
         self.kept_data_dir.as_deref()
     }
 
-    /// The instance printed in `format`, newline-terminated.
+    /// The instance printed in `format`: a one-line form (`url`, `dsn`,
+    /// ...) without a newline, `env` and `json` newline-terminated (see
+    /// [`format::one_value`] for pg_tmp's rule on a terminal).
     pub fn render(&self, format: Format) -> Result<String> {
         match format {
-            Format::Url => Ok(format!("{}\n", self.url)),
+            Format::Url => Ok(self.printed.clone()),
             other => format::render(other, &Meta::read(&self.dir)?, &self.install),
         }
     }
@@ -108,8 +125,9 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     } else {
         Files::read(&request.files, &mut memo)?
     };
-    let caller = Caller::start(&files.inputs, &memo, config.pg_bindir.as_deref())?;
-    let setup = Setup::new(&request.setup, &request.setup_keys, &request.server_options)?;
+    let named = config.pg.bindir.as_ref().or(config.pg.bindir_env.as_ref());
+    let caller = Caller::start(&files.inputs, &memo, named.map(PathBuf::as_path))?;
+    let setup = Setup::new(&request.setup, &request.setup_keys)?;
     let runner = match setup {
         Some(_) if nix::unistd::Uid::effective().is_root() => Some(Runner::spawn(&config.exe)?),
         _ => None,
@@ -156,14 +174,23 @@ struct AsCaller {
 }
 
 impl AsCaller {
-    /// Where `request`'s data comes from, given what was read.
-    fn source(&self, config: &Config, spec: &template::Spec, request: &Request) -> Result<Source> {
+    /// Where `request`'s data comes from, given what was read;
+    /// `server_args`: the `-o` options as the server gets them.
+    fn source(
+        &self,
+        config: &Config,
+        spec: &template::Spec,
+        request: &Request,
+        server_args: &[String],
+    ) -> Result<Source> {
+        let setup = self.setup.clone().map(|s| s.on_server(server_args));
         Source::new(
             config,
             spec,
             request,
             self.files.clone(),
-            self.setup.clone(),
+            setup,
+            server_args,
         )
     }
 }
@@ -172,7 +199,8 @@ impl AsCaller {
 /// nothing to remove (or failed: the first error is the one to tell).
 fn make_room(config: &Config, request: &Request, read: &AsCaller) -> Option<String> {
     let spec = config.template_spec().ok()?;
-    let source = read.source(config, &spec, request).ok()?;
+    let options = ServerOptions::from_words(&request.server_options).ok()?;
+    let source = read.source(config, &spec, request, &options.args).ok()?;
     let sum = crate::gc::make_room(&config.layout, &source.key).ok()?;
     let removed = [
         (sum.instances, "dead instance(s)"),
@@ -190,20 +218,44 @@ fn make_room(config: &Config, request: &Request, read: &AsCaller) -> Option<Stri
 
 fn start(config: &Config, request: &Request, read: &mut AsCaller) -> Result<Handout> {
     let layout = &config.layout;
-    let spec = config.template_spec()?;
+    // Read as `postgres` will read them: what would open the server or
+    // break its URL is refused whoever asks (the command line says so
+    // first, as a usage error).
+    let options = ServerOptions::from_words(&request.server_options).map_err(|reason| {
+        Error::ServerOptions {
+            options: request.server_options.join(" "),
+            reason,
+        }
+    })?;
+    // `-o '-p N'` is `-p N`; it comes after `-p`, as pg_tmp passes `-o`.
+    let port = options.port.or(request.port);
+    // An existing `-d` directory says which major it needs.
+    let mut search = config.pg.clone();
+    if let Some(dir) = &request.datadir {
+        search.follow_data_dir(dir);
+    }
+    let spec = config.template_spec_with(&search)?;
     trace::mark("found PostgreSQL");
     // With -f/-x/--now, --from or --setup, the template (and so the pool
-    // and the spares) is theirs.
-    let source = read.source(config, &spec, request)?;
+    // and the spares) is theirs; building it needs neither the port nor
+    // the listener.
+    let source = read.source(config, &spec, request, &options.args)?;
     let key = source.key.clone();
     trace::mark("template key known");
-    let tcp = request.tcp || request.port.is_some();
+    let tcp = request.tcp || port.is_some();
+    options
+        .check_listener(tcp, request.shared_tx)
+        .map_err(|reason| Error::ServerOptions {
+            options: request.server_options.join(" "),
+            reason,
+        })?;
     let settings = settings(request)?;
     let spares = request.takes_spare() && config.spare_max > 0;
     let claimed = match spares {
         true => claim_spare(layout, &key, tcp, &settings)?,
         false => None,
     };
+    let mut notes = Vec::new();
     let (url, dir, ack, meta) = match claimed {
         Some((dir, meta)) => (meta.url.clone(), dir.clone(), Ack::file(&dir), meta),
         None => {
@@ -212,10 +264,12 @@ fn start(config: &Config, request: &Request, read: &mut AsCaller) -> Result<Hand
                 source: &source,
                 caller: &read.caller,
                 tcp,
+                port,
+                server_options: server_args(&options, tcp),
                 settings,
                 runner: &mut read.runner,
             };
-            new.run(config, request)?
+            new.run(config, request, &mut notes)?
         }
     };
     let kind = spare::Kind {
@@ -226,11 +280,13 @@ fn start(config: &Config, request: &Request, read: &mut AsCaller) -> Result<Hand
     };
     after_handout(config, &key, spares.then_some(&kind));
     Ok(Handout {
-        url,
+        url: url::with_user(&url, &config.identity.role),
+        printed: url,
         kept_data_dir: (request.keep && request.datadir.is_none())
             .then(|| meta.primary.data_dir.clone()),
         dir,
         install: spec.install.clone(),
+        notes,
         ack,
     })
 }
@@ -271,6 +327,10 @@ struct Launch<'a> {
     /// Who loads a fixture's files.
     caller: &'a Caller,
     tcp: bool,
+    /// `-p`, or `-o '-p N'`.
+    port: Option<u16>,
+    /// What `postgres` gets of `-o` (see `server_args`).
+    server_options: Vec<String>,
     settings: Settings,
     /// Who runs a setup's commands.
     runner: &'a mut Option<Runner>,
@@ -279,24 +339,30 @@ struct Launch<'a> {
 impl Launch<'_> {
     /// Makes the instance and waits for its supervisor to say it is ready:
     /// the URL, the directory, how to acknowledge, the metadata.
-    fn run(mut self, config: &Config, request: &Request) -> Result<(String, PathBuf, Ack, Meta)> {
-        if let Some(port) = request.port
+    /// Building a fixture's template may leave `notes` for the user.
+    fn run(
+        mut self,
+        config: &Config,
+        request: &Request,
+        notes: &mut Vec<String>,
+    ) -> Result<(String, PathBuf, Ack, Meta)> {
+        if let Some(port) = self.port
             && port::in_use(port)
         {
             return Err(Error::PortInUse(port));
         }
         let mut new = NewInstance::create(&config.layout)?;
-        let (data_dir, user_data_dir) = data_dir(config, &mut self, request, &new)?;
+        let (data_dir, user_data_dir) = data_dir(config, &mut self, request, &new, notes)?;
         trace::mark("data directory ready");
-        check_version(&data_dir)?;
+        check_version(&data_dir, &self.spec.install)?;
         let meta = new.describe(Plan {
             role: config.identity.role.clone(),
             uid: config.identity.uid,
             tcp: self.tcp,
-            port: request.port,
+            port: self.port,
             data_dir,
             user_data_dir,
-            server_options: request.server_options.clone(),
+            server_options: self.server_options,
             bindir: self.spec.install.bindir.clone(),
             settings: self.settings,
             spare: None,
@@ -314,22 +380,28 @@ impl Launch<'_> {
 
 /// The data directory of the new instance, and whether it is the user's
 /// own (`-d`): a pool entry, a copy of the (fixture's) template, or `-d`.
+/// Building a fixture's template may leave `notes` for the user.
 fn data_dir(
     config: &Config,
     launch: &mut Launch,
     request: &Request,
     new: &NewInstance,
+    notes: &mut Vec<String>,
 ) -> Result<(PathBuf, bool)> {
     let layout = &config.layout;
     let (spec, key) = (launch.spec, launch.source.key.as_str());
     let data = new.data_dir();
     match &request.datadir {
-        // `pgtmp start -d "$(pgtmp initdb)"`, as with pg_tmp: that entry is
-        // ours, so claim it like any pool entry.
-        Some(d) if pool_entry(layout, key, d) => {
-            fs::rename(d, &data).map_err(Error::io("claim pool entry", d))?;
-            Ok((data, false))
+        // `pgtmp start -d "$(pgtmp initdb)"`, as with pg_tmp: used where it
+        // is, so that `stop -d` with the same path finds it, and deleted
+        // with the instance unless kept.
+        Some(d) if layout.place(d) == Place::Initdb => {
+            Ok((prepare_user_dir(config, spec, d)?, false))
         }
+        Some(d) if layout.place(d) == Place::Internal => Err(Error::DataDirPath {
+            dir: d.clone(),
+            problem: PathProblem::Internal,
+        }),
         Some(d) => Ok((prepare_user_dir(config, spec, d)?, true)),
         None => {
             if !pool::claim(layout, key, &data)? {
@@ -339,6 +411,7 @@ fn data_dir(
                     launch.caller,
                     launch.tcp,
                     launch.runner,
+                    notes,
                 )?;
                 pool::copy_tree(template.path(), &data)?;
             }
@@ -356,23 +429,36 @@ fn after_handout(config: &Config, key: &str, spares: Option<&spare::Kind>) {
     trace::mark("refill started");
 }
 
-/// Whether `dir` is an entry of our pool (as `pgtmp initdb` prints them).
-fn pool_entry(layout: &Layout, key: &str, dir: &Path) -> bool {
-    let pool = layout.pool(key);
-    let (Ok(dir), Ok(pool)) = (dir.canonicalize(), pool.canonicalize()) else {
-        return false;
-    };
-    dir.parent() == Some(pool.as_path())
+/// The options `postgres` gets after pgtmp's own: `-o`'s, one option per
+/// word as read, and its loopback listen addresses last, so that they win
+/// over pgtmp's 127.0.0.1.
+fn server_args(options: &ServerOptions, tcp: bool) -> Vec<String> {
+    let mut args = options.args.clone();
+    if let Some(listen) = options.tcp_listen().filter(|_| tcp) {
+        args.push("-c".into());
+        args.push(format!("listen_addresses={listen}"));
+    }
+    args
 }
 
 /// The data directory's major version must be one whose readiness we can
-/// see (10+): reading PG_VERSION costs nothing, running postgres does.
-fn check_version(data_dir: &Path) -> Result<()> {
-    if pg::data_dir_major(data_dir)? < pg::MIN_MAJOR {
+/// see (10+), and the binaries' own: reading PG_VERSION costs nothing,
+/// running postgres does, and a server of another major only refuses.
+fn check_version(data_dir: &Path, install: &Install) -> Result<()> {
+    let major = pg::data_dir_major(data_dir)?;
+    if !pg::Features::of_major(major).supported() {
         let text = fs::read_to_string(data_dir.join("PG_VERSION")).unwrap_or_default();
         return Err(Error::PgVersion(VersionProblem::TooOld {
             data_dir: data_dir.to_path_buf(),
             version: text.trim().to_string(),
+        }));
+    }
+    if major != install.version.major {
+        return Err(Error::PgVersion(VersionProblem::DataDirMismatch {
+            data_dir: data_dir.to_path_buf(),
+            major,
+            bindir: install.bindir.clone(),
+            version: install.version.to_string(),
         }));
     }
     Ok(())

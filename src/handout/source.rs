@@ -25,20 +25,21 @@ pub struct Source {
 
 impl Source {
     /// What `request` asks for; `files` and `setup` were read from it as
-    /// the caller.
+    /// the caller; `server_args`: the `-o` options as the server gets them.
     pub fn new(
         config: &Config,
         spec: &template::Spec,
         request: &Request,
         files: Files,
         setup: Option<Setup>,
+        server_args: &[String],
     ) -> Result<Source> {
         let layout = &config.layout;
         let fixture = Fixture::new(
             files,
             &request.extensions,
             request.now.as_deref(),
-            &request.server_options,
+            server_args,
         );
         let snapshot = match &request.from {
             Some(_) if fixture.is_some() => {
@@ -72,7 +73,8 @@ impl Source {
 
     /// The template to copy, held for reading, made first if it is not
     /// there: `caller` loads a fixture's files; `tcp` gives setup commands
-    /// a TCP URL; `runner` runs them.
+    /// a TCP URL; `runner` runs them; `notes` gets what the user should
+    /// hear about loading a fixture.
     pub fn template(
         &self,
         config: &Config,
@@ -80,11 +82,12 @@ impl Source {
         caller: &Caller,
         tcp: bool,
         runner: &mut Option<Runner>,
+        notes: &mut Vec<String>,
     ) -> Result<Held> {
-        let base = || match (&self.snapshot, &self.fixture) {
+        let mut base = || match (&self.snapshot, &self.fixture) {
             (Some(s), _) => template::hold(&config.layout, &s.key)?
                 .ok_or_else(|| Error::Snapshot(SnapshotProblem::Gone(s.name.clone()))),
-            (None, Some(f)) => fixture::ensure(config, spec, f, &self.base_key, caller),
+            (None, Some(f)) => fixture::ensure(config, spec, f, &self.base_key, caller, notes),
             (None, None) => template::ensure(&config.layout, spec),
         };
         match &self.setup {

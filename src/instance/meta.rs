@@ -142,7 +142,7 @@ impl Meta {
         let at = self.address();
         match &self.password {
             Some(pw) => url::tcp(at.port, &self.role, pw),
-            None => url::socket(&at.socket_dir, at.port, &self.role),
+            None => url::socket(&at.socket_dir, at.port),
         }
     }
 

@@ -16,7 +16,7 @@ use crate::pg::Install;
 use crate::random;
 
 /// Bumped when what a template contains changes, so old ones are not reused.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 4;
 
 /// Settings every instance starts with; `-o` overrides them. Durability is
 /// worthless for a throwaway database, and these make writes several times
@@ -33,6 +33,9 @@ min_wal_size = 2MB
 checkpoint_timeout = 30min
 shared_buffers = 16MB
 listen_addresses = ''
+# Only the owner may connect through the socket, besides its directory
+# being private: a second line of defence should it ever end up elsewhere.
+unix_socket_permissions = 0700
 # Dynamic shared memory in the data directory, not /dev/shm: an instance
 # killed hard cannot leak PostgreSQL.* segments there, since its directory
 # is removed after it.
@@ -40,13 +43,16 @@ dynamic_shared_memory_type = mmap
 ";
 
 /// Trust on the socket, whose directory only its owner can enter; a password
-/// on TCP, which every local user can reach.
+/// on TCP, which every local user can reach (IPv6 loopback too, for
+/// `-t -o '-h localhost'`).
 const HBA: &str = "\
 # pgtmp: the socket directory is private (mode 0700); TCP needs the password.
 local   all           all                 trust
 local   replication   all                 trust
 host    all           all   127.0.0.1/32  scram-sha-256
 host    replication   all   127.0.0.1/32  scram-sha-256
+host    all           all   ::1/128       scram-sha-256
+host    replication   all   ::1/128       scram-sha-256
 ";
 
 /// What identifies a template: the binaries, the initdb options, the
@@ -139,7 +145,8 @@ fn build_once(layout: &Layout, key: &str, build: impl FnOnce(&Path) -> Result<()
 
 /// initdb, settings, and the `test` database, into `dir`.
 fn build(spec: &Spec, dir: &Path) -> Result<()> {
-    let (locale, fell_back) = spec.locale.initdb_args(spec.install.version()?.major);
+    let features = spec.install.features();
+    let (locale, fell_back) = spec.locale.initdb_args(features);
     if fell_back {
         eprintln!(
             "pgtmp: the {} locale is not installed: the template uses C, which compares bytes (`--locale` picks another)",
@@ -154,6 +161,7 @@ fn build(spec: &Spec, dir: &Path) -> Result<()> {
         .args(&locale)
         .args(["--wal-segsize=1", "--username"])
         .arg(&spec.role)
+        .args(features.initdb_options())
         .args(&spec.initdb_opts)
         // initdb reads these; the caller's must not change the template.
         .env_remove("PGDATA")
@@ -163,24 +171,21 @@ fn build(spec: &Spec, dir: &Path) -> Result<()> {
     run(&mut initdb, "initdb", None)?;
     crate::trace::mark("initdb done");
 
-    append(&dir.join("postgresql.conf"), SETTINGS)?;
+    append(
+        &dir.join("postgresql.conf"),
+        &format!("{SETTINGS}{}", features.settings()),
+    )?;
     fs::write(dir.join("pg_hba.conf"), HBA).map_err(Error::io("write", dir.join("pg_hba.conf")))?;
 
     // Single-user mode creates the database without a server, socket or
     // port: ~40 ms on tmpfs, and the directory stays cleanly shut down.
-    // FILE_COPY (PostgreSQL 15+; older versions only have that) copies the
-    // files instead of WAL-logging every page: ~10 ms faster here.
-    let create = if spec.install.version()?.major >= 15 {
-        "CREATE DATABASE test STRATEGY = FILE_COPY;\n"
-    } else {
-        "CREATE DATABASE test;\n"
-    };
+    let create = features.create_database("test");
     let mut single = Command::new(spec.install.postgres());
     single
         .args(["--single", "-D"])
         .arg(dir)
         .args(["-c", "exit_on_error=on", "template1"]);
-    run(&mut single, "postgres --single", Some(create))?;
+    run(&mut single, "postgres --single", Some(&create))?;
     crate::trace::mark("database test created");
     Ok(())
 }

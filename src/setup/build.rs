@@ -43,7 +43,7 @@ pub fn ensure(
     spec: &template::Spec,
     setup: &Setup,
     key: &str,
-    base: impl Fn() -> Result<Held>,
+    mut base: impl FnMut() -> Result<Held>,
     tcp: bool,
     runner: &mut Option<Runner>,
 ) -> Result<Held> {
@@ -58,7 +58,7 @@ pub fn ensure(
         if let Some(held) = template::hold(&config.layout, key)? {
             return Ok(held);
         }
-        build.run(&base, runner)?;
+        build.run(&mut base, runner)?;
     }
 }
 
@@ -74,7 +74,11 @@ struct Build<'a> {
 
 impl Build<'_> {
     /// Runs the setup into its template unless another caller did.
-    fn run(&self, base: &impl Fn() -> Result<Held>, runner: &mut Option<Runner>) -> Result<()> {
+    fn run(
+        &self,
+        base: &mut impl FnMut() -> Result<Held>,
+        runner: &mut Option<Runner>,
+    ) -> Result<()> {
         let layout = &self.config.layout;
         let dir = layout.template(self.key);
         paths::mkdir_private(&layout.templates())?;
@@ -153,9 +157,13 @@ fn run_into(
     }
     let url = match &password {
         Some(pw) => url::tcp(server.port, role, pw),
-        None => url::socket(&server.socket_dir, server.port, role),
+        None => url::socket(&server.socket_dir, server.port),
     };
-    let target = url::parse(&url).ok_or_else(|| Error::NotAUrl(url.clone()))?;
+    let mut target = url::parse(&url).ok_or_else(|| Error::NotAUrl(url.clone()))?;
+    // As `exec` does: the socket URL names no user; PGUSER is the role.
+    if target.user.is_empty() {
+        target.user = role.clone();
+    }
     let env = format::env_vars(&url, &target)
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

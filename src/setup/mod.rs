@@ -46,18 +46,15 @@ pub struct Setup {
     pub cwd: PathBuf,
     /// The digest of the `--key` contents.
     pub contents: String,
-    /// `-o`: the server the commands run against has them.
+    /// `-o`, as the server gets them (see `on_server`): the server the
+    /// commands run against has them.
     pub server_options: Vec<String>,
 }
 
 impl Setup {
     /// The setup of these commands and `--key` paths; `None` without
     /// commands. Reads every `--key` path: call it as the caller.
-    pub fn new(
-        commands: &[String],
-        keys: &[PathBuf],
-        server_options: &[String],
-    ) -> Result<Option<Setup>> {
+    pub fn new(commands: &[String], keys: &[PathBuf]) -> Result<Option<Setup>> {
         if commands.is_empty() {
             return Ok(None);
         }
@@ -67,8 +64,15 @@ impl Setup {
             keys: keys.to_vec(),
             cwd,
             contents: digest::digest(keys)?,
-            server_options: server_options.to_vec(),
+            server_options: Vec::new(),
         }))
+    }
+
+    /// The setup run against a server with `server_args` (`-o`, checked and
+    /// in the form the server gets them: `server_options::ServerOptions`).
+    pub fn on_server(mut self, server_args: &[String]) -> Setup {
+        self.server_options = server_args.to_vec();
+        self
     }
 
     /// The template key: `s` and 128 bits of a SHA-256 over the base

@@ -2,7 +2,6 @@
 //! out in, its URL, port, password and idle timeout kept, its clients
 //! disconnected (they reconnect with the same URL).
 
-use crate::fixtures::write;
 use crate::support::{TestRoot, db, poll};
 
 fn count(url: &str, sql: &str) -> String {
@@ -62,7 +61,7 @@ fn reset_puts_the_instance_back_and_keeps_its_url() {
 #[test]
 fn reset_returns_to_the_fixture_setup_or_snapshot() {
     let t = TestRoot::new();
-    write(&t, "schema.sql", "create table fixture_t (id int);\n");
+    t.write("schema.sql", "create table fixture_t (id int);\n");
     t.mkdir("marks");
     let setup = "echo ran >> marks/setup; /usr/lib/postgresql/15/bin/psql -Xqc 'create table setup_t (id int)'";
     let cases = [
@@ -191,7 +190,7 @@ fn a_reset_instance_keeps_its_idle_timeout() {
 #[test]
 fn gc_keeps_the_template_of_a_running_instance() {
     let t = TestRoot::new();
-    write(&t, "schema.sql", "create table fixture_t (id int);\n");
+    t.write("schema.sql", "create table fixture_t (id int);\n");
     let h = t.start(&["-f", "schema.sql", "--spares", "0"]);
     assert!(poll::eventually(|| !t.refilling()), "refill still running");
     let template = crate::support::pgtmp::templates_of_kind(&t.base(), 'f')

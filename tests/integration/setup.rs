@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use crate::fixtures::{runs, write};
+use crate::fixtures::runs;
 use crate::support::pgtmp::templates_of_kind;
 use crate::support::{PSQL, TestRoot, Who, db, poll, procs, user};
 
@@ -24,7 +24,7 @@ fn migrate_script(t: &TestRoot, name: &str) -> String {
          echo \"ran $(ls migrations | wc -l) migrations\"\n\
          echo ran >> marks/{name}\n"
     );
-    write(t, &format!("{name}.sh"), &script);
+    t.write(format!("{name}.sh"), &script);
     format!("sh {name}.sh")
 }
 
@@ -43,9 +43,8 @@ fn tables(url: &str) -> String {
 
 fn migrations(t: &TestRoot, names: &[&str]) {
     for name in names {
-        write(
-            t,
-            &format!("migrations/{name}.sql"),
+        t.write(
+            format!("migrations/{name}.sql"),
             &format!("create table {name} (id int);\n"),
         );
     }
@@ -100,16 +99,12 @@ fn an_edit_of_a_key_file_runs_the_setup_again() {
 
     // Neither times, nor hidden files (an editor's swap file), count.
     t.cmd("touch", ["migrations/b1.sql"]).run().assert_success();
-    write(&t, "migrations/.b1.sql.swp", "not a migration");
+    t.write("migrations/.b1.sql.swp", "not a migration");
     assert_eq!(tables(&t.start(&args).url), "b1");
     assert_eq!(runs(&t, "edit"), 1, "{}", t.logs());
 
     // An edit does, and so does a new file.
-    write(
-        &t,
-        "migrations/b1.sql",
-        "create table b1_edited (id int);\n",
-    );
+    t.write("migrations/b1.sql", "create table b1_edited (id int);\n");
     assert_eq!(tables(&t.start(&args).url), "b1_edited");
     migrations(&t, &["b2"]);
     assert_eq!(tables(&t.start(&args).url), "b1_edited,b2");
@@ -118,7 +113,7 @@ fn an_edit_of_a_key_file_runs_the_setup_again() {
     // Without --key, only the commands' text keys it.
     let out = t.pgtmp(["--setup", setup.as_str()]).run();
     out.assert_success();
-    write(&t, "migrations/b3.sql", "create table b3 (id int);\n");
+    t.write("migrations/b3.sql", "create table b3 (id int);\n");
     let again = t.start(&["--setup", setup.as_str()]);
     assert_eq!(tables(&again.url), "b1_edited,b2", "{}", again.out);
 }
@@ -230,7 +225,7 @@ fn setup_runs_as_the_caller_with_the_exec_environment() {
     let lines: Vec<&str> = env.lines().collect();
     assert_eq!(lines[0], procs::my_uid().to_string(), "{env}");
     assert_eq!(Path::new(lines[1]), t.path(), "{env}");
-    assert!(lines[2].starts_with("postgresql:///test?host=/"), "{env}");
+    assert!(lines[2].starts_with("postgresql:///test?host=%2F"), "{env}");
     assert!(
         lines[3].contains(" 5432 ") && lines[3].ends_with(" test"),
         "{env}"
@@ -278,7 +273,7 @@ fn setup_runs_as_the_caller_with_the_exec_environment() {
 #[test]
 fn setup_builds_on_fixtures_and_works_with_exec() {
     let t = TestRoot::new();
-    write(&t, "schema.sql", "create table base (id int);\n");
+    t.write("schema.sql", "create table base (id int);\n");
     migrations(&t, &["d1"]);
     let setup = migrate_script(&t, "layered");
     let args = [
@@ -339,9 +334,9 @@ fn a_terminal_shows_the_setup_running() {
         .pgtmp(["--setup", "echo from-the-setup; sleep 1.5"])
         .command();
     cmd.stdout(Stdio::piped());
-    terminal.attach_stderr(&mut cmd);
+    terminal.stderr(&mut cmd);
     let out = cmd.output().unwrap_or_else(|e| panic!("{shown}: {e}"));
-    let screen = terminal.read_all();
+    let screen = terminal.written();
     assert!(out.status.success(), "{shown}\n{screen}");
     assert!(
         String::from_utf8_lossy(&out.stdout).starts_with("postgresql://"),
