@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::parse_timeout;
 use crate::format::Format;
+use crate::handout::request::MAX_REPLICAS;
 use crate::instance::handshake::SUPERVISE;
 use crate::refill::REFILL;
 
@@ -144,6 +145,33 @@ pub struct StartArgs {
     )]
     pub now: Option<String>,
 
+    /// Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary's first
+    ///
+    /// Each replica is a copy of the primary's template with its own socket directory (and
+    /// port with -t), caught up with the primary when the URLs are printed. The set lives and
+    /// dies together: clients on any server keep it alive, `pgtmp stop` with any server's URL
+    /// stops all, -k keeps every data directory. See `pgtmp promote`, `pgtmp wait` and
+    /// `pgtmp restart`.
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u8).range(1..=i64::from(MAX_REPLICAS)),
+        conflicts_with = "datadir"
+    )]
+    pub replicas: Option<u8>,
+
+    /// With --replicas: a commit returns once every replica has applied it (remote_apply)
+    #[arg(long, requires = "replicas")]
+    pub sync: bool,
+
+    /// wal_level=logical, with room for replication slots, WAL senders and subscription workers
+    ///
+    /// For CREATE PUBLICATION here and CREATE SUBSCRIPTION in another instance (give it this
+    /// one's `-F dsn`), pg_recvlogical and pg_logical_slot_get_changes(). With --replicas too.
+    #[arg(long, conflicts_with = "datadir")]
+    pub logical: bool,
+
     /// Print the connection as FORMAT [default: url]
     #[arg(short = 'F', long, value_name = "FORMAT", value_enum)]
     pub format: Option<FormatArg>,
@@ -188,6 +216,38 @@ pub enum Command {
 
     /// Run COMMAND with a fresh database in DATABASE_URL and PG*, then drop it
     Exec(ExecArgs),
+
+    /// Make the replica at URL the primary of its set; the old primary and the other replicas follow it
+    Promote {
+        /// The URL of a replica, as `pgtmp --replicas N` printed it
+        url: String,
+    },
+
+    /// Wait until every replica of the set at URL has replayed what its primary has written
+    Wait {
+        /// The URL of any server of the set
+        url: String,
+
+        /// Give up after this long: 90s, 5m, or seconds; 0 never
+        #[arg(long, value_name = "TIMEOUT", default_value = "60s", value_parser = parse_timeout)]
+        timeout: Duration,
+    },
+
+    /// Restart the server at URL, or a whole set from its primary's URL, keeping the URLs
+    Restart {
+        /// The URL of a server; a primary's restarts its whole set
+        url: String,
+
+        /// Run with these server options from now on, instead of those given before
+        #[arg(
+            short = 'o',
+            long = "options",
+            value_name = "OPTS",
+            allow_hyphen_values = true,
+            value_parser = parse_server_options
+        )]
+        server_options: Option<String>,
+    },
 
     /// Print a completion script for SHELL
     Completions {

@@ -132,6 +132,7 @@ impl Config {
             install,
             role: self.identity.role.clone(),
             initdb_opts: self.initdb_opts.clone(),
+            wal: crate::pool::wal::WalLevel::Minimal,
         })
     }
 }

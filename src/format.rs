@@ -41,14 +41,26 @@ impl Format {
 }
 
 /// The text to print for the instance in `format`, newline-terminated;
-/// `install` runs its servers (`-F json` names its version).
+/// `install` runs its servers (`-F json` names its version). The forms of
+/// one connection (`url`, `jdbc`, `dsn`) are one line per server of a set,
+/// the primary's first.
 pub fn render(format: Format, meta: &Meta, install: &Install) -> Result<String> {
     let t = target(meta)?;
+    let lines = |form: &dyn Fn(&Target) -> Result<String>| -> Result<String> {
+        let mut text = String::new();
+        for url in meta.urls() {
+            let t = url::parse(&url)
+                .ok_or_else(|| Error::other(format!("cannot read back the URL {url:?}")))?;
+            text.push_str(&form(&t)?);
+            text.push('\n');
+        }
+        Ok(text)
+    };
     let text = match format {
-        Format::Url => meta.url.clone(),
-        Format::Jdbc => jdbc(&t)?,
-        Format::Dsn => dsn(&t),
-        Format::Env => return Ok(env_lines(&meta.url, &t)),
+        Format::Url => return Ok(meta.urls().iter().map(|u| format!("{u}\n")).collect()),
+        Format::Jdbc => return lines(&jdbc),
+        Format::Dsn => return lines(&|t| Ok(dsn(t))),
+        Format::Env => return Ok(env_lines(&meta.url, &t, &replica_urls(meta))),
         Format::Json => {
             let value = connection(meta, install)?;
             serde_json::to_string_pretty(&value).expect("JSON values serialize")
@@ -64,15 +76,34 @@ pub fn connection(meta: &Meta, install: &Install) -> Result<Connection> {
     Ok(details(meta, &t, pid, &install.version()?.full))
 }
 
+/// The URLs of a set's replicas, in order.
+fn replica_urls(meta: &Meta) -> Vec<String> {
+    meta.urls().into_iter().skip(1).collect()
+}
+
+/// The first replica's URL, and all of them separated by spaces (a URL
+/// has none): what `-F env` and `exec` export beside DATABASE_URL.
+pub const REPLICA_URL: &str = "DATABASE_REPLICA_URL";
+pub const REPLICA_URLS: &str = "DATABASE_REPLICA_URLS";
+
 /// The environment `exec` gives its command and `-F env` prints, in
 /// libpq's terms; `None` means unset. The last three would otherwise steer
 /// libpq (and drivers that follow it) away from this server: a service
 /// file entry or a host address overrides `PGHOST`, and a `PGSSLMODE` of
 /// `require` or stricter cannot be met by a server without TLS.
-pub fn env_vars(url: &str, t: &Target) -> Vec<(&'static str, Option<String>)> {
+///
+/// A set's replicas are in `DATABASE_REPLICA_URL` (the first) and
+/// `DATABASE_REPLICA_URLS` (all, separated by spaces); both are unset for
+/// a single server, so that a set's do not linger in a shell.
+pub fn env_vars(url: &str, t: &Target, replicas: &[String]) -> Vec<(&'static str, Option<String>)> {
     let tcp = t.socket_dir().is_none();
     vec![
         ("DATABASE_URL", Some(url.to_string())),
+        (REPLICA_URL, replicas.first().cloned()),
+        (
+            REPLICA_URLS,
+            (!replicas.is_empty()).then(|| replicas.join(" ")),
+        ),
         ("PGHOST", Some(t.host.clone())),
         ("PGPORT", Some(t.port.to_string())),
         ("PGUSER", Some(t.user.clone())),
@@ -123,29 +154,14 @@ fn dsn(t: &Target) -> String {
     ];
     let words: Vec<String> = pairs
         .iter()
-        .filter_map(|(k, v)| Some(format!("{k}={}", dsn_quote(v.as_ref()?))))
+        .filter_map(|(k, v)| Some(format!("{k}={}", url::quote_value(v.as_ref()?))))
         .collect();
     words.join(" ")
 }
 
-/// An empty value, or one with white space, a quote or a backslash, goes
-/// in single quotes with `'` and `\` escaped by a backslash
-/// (<https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING-KEYWORD-VALUE>).
-fn dsn_quote(v: &str) -> String {
-    let plain = !v.is_empty()
-        && !v
-            .chars()
-            .any(|c| c.is_whitespace() || c == '\'' || c == '\\');
-    if plain {
-        v.to_string()
-    } else {
-        format!("'{}'", v.replace('\\', r"\\").replace('\'', r"\'"))
-    }
-}
-
 /// `export NAME=value` lines, shell-quoted, then one `unset` line.
-fn env_lines(url: &str, t: &Target) -> String {
-    let vars = env_vars(url, t);
+fn env_lines(url: &str, t: &Target, replicas: &[String]) -> String {
+    let vars = env_vars(url, t, replicas);
     let mut out = String::new();
     for (name, value) in &vars {
         if let Some(v) = value {
@@ -180,6 +196,7 @@ fn details(meta: &Meta, t: &Target, pid: Option<u32>, version: &str) -> Connecti
         supervisor_pid: meta.supervisor_pid,
         version: version.to_string(),
         keep: meta.keeps_data(),
+        nodes: meta.nodes(),
         timeout_secs: meta.timeout_ms / 1000,
     }
 }
@@ -239,8 +256,8 @@ mod tests {
             render(Format::Dsn, &tcp_meta()).unwrap(),
             "host=127.0.0.1 port=41234 user='o\\'neil' password=pw dbname=test sslmode=disable\n"
         );
-        assert_eq!(dsn_quote(""), "''");
-        assert_eq!(dsn_quote(r"a\b"), r"'a\\b'");
+        assert_eq!(url::quote_value(""), "''");
+        assert_eq!(url::quote_value(r"a\b"), r"'a\\b'");
     }
 
     #[test]
@@ -267,13 +284,20 @@ mod tests {
         assert_eq!(host, ["export", "PGHOST=/tmp/a b"]);
         assert!(text.contains("export PGUSER='o'\\''neil'\n"), "{text}");
         assert!(
-            text.ends_with("unset PGPASSWORD PGSSLMODE PGHOSTADDR PGSERVICE\n"),
+            text.ends_with(
+                "unset DATABASE_REPLICA_URL DATABASE_REPLICA_URLS PGPASSWORD PGSSLMODE PGHOSTADDR PGSERVICE\n"
+            ),
             "{text}"
         );
         let tcp = render(Format::Env, &tcp_meta()).unwrap();
         assert!(tcp.contains("export PGPASSWORD=pw\n"), "{tcp}");
         assert!(tcp.contains("export PGSSLMODE=disable\n"), "{tcp}");
-        assert!(tcp.ends_with("unset PGHOSTADDR PGSERVICE\n"), "{tcp}");
+        assert!(
+            tcp.ends_with(
+                "unset DATABASE_REPLICA_URL DATABASE_REPLICA_URLS PGHOSTADDR PGSERVICE\n"
+            ),
+            "{tcp}"
+        );
     }
 
     #[test]
@@ -297,6 +321,7 @@ mod tests {
             "supervisor_pid",
             "version",
             "keep",
+            "nodes",
             "timeout_secs",
         ] {
             assert!(v.get(key).is_some(), "no {key}: {v}");

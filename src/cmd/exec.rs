@@ -28,9 +28,13 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs) -> Result<u8> {
         // The child already printed its error.
         return Ok(out.status.code().map(|c| c as u8).unwrap_or(EXIT_FAILURE));
     }
-    let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    // One URL per line: the primary's, then a set's replicas'.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut urls = stdout.lines().map(str::trim).filter(|l| !l.is_empty());
+    let url = urls.next().unwrap_or_default().to_string();
+    let replicas: Vec<String> = urls.map(str::to_string).collect();
     let env = match url::parse(&url) {
-        Some(target) => format::env_vars(&url, &target),
+        Some(target) => format::env_vars(&url, &target, &replicas),
         None => vec![("DATABASE_URL", Some(url.clone()))],
     };
     // Whatever happens to the command, the instance is stopped after it.
@@ -83,6 +87,15 @@ fn start_args(args: &ExecArgs, global: &GlobalArgs) -> Vec<OsString> {
     }
     if let Some(n) = &s.now {
         v.push(format!("--now={n}").into());
+    }
+    if let Some(n) = s.replicas {
+        v.push(format!("--replicas={n}").into());
+    }
+    if s.sync {
+        v.push("--sync".into());
+    }
+    if s.logical {
+        v.push("--logical".into());
     }
     v.extend(global_args(global));
     v

@@ -8,7 +8,7 @@ use crate::cli::{GlobalArgs, StartArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::format::Format;
-use crate::handout::{self, Request};
+use crate::handout::{self, Request, Topology};
 
 pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
     let format: Format = args.format.unwrap_or_default().into();
@@ -16,11 +16,18 @@ pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
     options.spares = args.spares.map(usize::from);
     let config = Config::resolve(&options)?;
     let handout = handout::hand_out(&config, &request(args, format)?)?;
-    if let Some(kept) = handout.kept_data_dir() {
-        eprintln!(
+    match handout.kept_data_dirs() {
+        [] => {}
+        [kept] => eprintln!(
             "pgtmp: the data directory will be kept after the server stops: {}",
             kept.display()
-        );
+        ),
+        all => {
+            eprintln!("pgtmp: the data directories will be kept after the servers stop:");
+            for kept in all {
+                eprintln!("  {}", kept.display());
+            }
+        }
     }
     // If the URL cannot be written (stdout closed), no acknowledgement
     // comes and the supervisor stops the server at once.
@@ -50,6 +57,13 @@ fn request(args: &StartArgs, format: Format) -> Result<Request> {
         extensions: args.extensions.clone(),
         now: args.now.clone(),
         owner_pid: args.owner_pid,
-        ..Request::default()
+        topology: match args.replicas {
+            Some(replicas) => Topology::Streaming {
+                replicas,
+                sync: args.sync,
+            },
+            None => Topology::Single,
+        },
+        logical: args.logical,
     })
 }

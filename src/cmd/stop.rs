@@ -29,8 +29,11 @@ pub fn run(args: &StopArgs, global: &GlobalArgs) -> Result<()> {
     let mut first_error = None;
     for (dir, _) in targets {
         match stop::stop(&dir) {
-            Ok(Some(kept)) => eprintln!("pgtmp: data directory kept: {}", kept.display()),
-            Ok(None) => {}
+            Ok(kept) => {
+                for kept in kept {
+                    eprintln!("pgtmp: data directory kept: {}", kept.display());
+                }
+            }
             Err(e) => {
                 first_error.get_or_insert(e);
             }

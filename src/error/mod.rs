@@ -115,6 +115,45 @@ pub enum Error {
     #[error("`-d {}`: {source}", dir.display())]
     DataDir { dir: PathBuf, source: Box<Error> },
 
+    /// A replica that has not replayed what the primary had written.
+    #[error("replica {node} ({url}) has replayed WAL up to {replayed}, not yet to {target}, after {}", humantime::format_duration(std::time::Duration::from_millis(waited.as_millis() as u64)))]
+    NotCaughtUp {
+        node: String,
+        url: String,
+        replayed: String,
+        target: String,
+        streaming: bool,
+        waited: std::time::Duration,
+    },
+
+    /// `promote` was given the URL of a server that is not a replica.
+    #[error("{url} is {what}: `promote` takes the URL of a replica")]
+    NotAReplica { url: String, what: &'static str },
+
+    /// The supervisor of an instance cannot take a request (`promote`,
+    /// `restart`).
+    #[error("cannot reach the supervisor of {}: {reason}", dir.display())]
+    Supervisor { dir: PathBuf, reason: String },
+
+    /// A request the supervisor carried out failed; `log` is the tail of
+    /// the server log that says why.
+    #[error("{action} failed: {reason}{}", tail_block(log))]
+    Request {
+        action: String,
+        reason: String,
+        log: String,
+        hint: Option<String>,
+    },
+
+    /// `--replicas` or `--logical` with a PostgreSQL too old for them.
+    #[error("{what} needs PostgreSQL {min} or newer; {} is {major}", bindir.display())]
+    TooOldFor {
+        what: &'static str,
+        min: u32,
+        major: u32,
+        bindir: PathBuf,
+    },
+
     /// Anything else, already phrased for the user.
     #[error("{msg}")]
     Other { msg: String, hint: Option<String> },
@@ -232,6 +271,22 @@ impl Error {
                 Some("give `-d` a missing or empty directory, or an existing data directory".into())
             }
             Error::NoSuchInstance(_) => Some("`pgtmp list` shows the running instances".into()),
+            Error::NotCaughtUp { streaming: false, .. } => Some(
+                "it does not stream from the primary: its server log (in the instance's directory, see `pgtmp list --json`) says why".into(),
+            ),
+            Error::NotCaughtUp { .. } => Some(
+                "give it longer with `--timeout`, or look at what the primary is writing".into(),
+            ),
+            Error::NotAReplica { .. } => Some(
+                "`pgtmp list` shows each set's servers, its primary first; start a set with `pgtmp --replicas N`".into(),
+            ),
+            Error::Supervisor { .. } => {
+                Some("`pgtmp stop` it and start a new one with this pgtmp".into())
+            }
+            Error::TooOldFor { .. } => Some(
+                "use a newer PostgreSQL (`--pg-version`, `--pg-bindir`)".into(),
+            ),
+            Error::Request { hint, .. } => hint.clone(),
             Error::ServerStart { hint, .. }
             | Error::Other { hint, .. }
             | Error::FixtureLoad { hint, .. } => hint.clone(),

@@ -6,7 +6,7 @@
 //! other callers (many hand-outs in one process, a test crate) use it as a
 //! value.
 
-mod request;
+pub mod request;
 
 pub use request::{Request, Topology};
 
@@ -20,10 +20,11 @@ use crate::error::{Error, Result};
 use crate::fixture::{self, Fixture};
 use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance, Plan};
-use crate::instance::{Meta, Settings, port};
+use crate::instance::{Meta, Settings, port, replication};
 use crate::json::Connection;
 use crate::paths::Layout;
 use crate::pg::Install;
+use crate::pool::wal::WalLevel;
 use crate::pool::{self, template};
 use crate::process;
 use crate::{pg, refill, spare, trace};
@@ -39,16 +40,23 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Handout {
     url: String,
     dir: PathBuf,
-    /// `-k` without `-d`: where the data stays after the server stops.
-    kept_data_dir: Option<PathBuf>,
+    /// `-k` without `-d`: where the data stays after the servers stop, the
+    /// primary's first.
+    kept_data_dirs: Vec<PathBuf>,
     install: Install,
     ack: Ack,
 }
 
 impl Handout {
-    /// The connection URL.
+    /// The connection URL (of the primary, in a set).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The URLs of a set's replicas, in order; empty for a single server.
+    pub fn replica_urls(&self) -> Result<Vec<String>> {
+        let meta = Meta::read(&self.dir)?;
+        Ok(meta.urls().into_iter().skip(1).collect())
     }
 
     /// The instance directory, `BASE/run/ID`.
@@ -59,15 +67,19 @@ impl Handout {
     /// Where the data directory stays after the server stops, when the
     /// request kept it (and it is not the user's own `-d`).
     pub fn kept_data_dir(&self) -> Option<&Path> {
-        self.kept_data_dir.as_deref()
+        self.kept_data_dirs.first().map(PathBuf::as_path)
     }
 
-    /// The instance printed in `format`, newline-terminated.
+    /// Where every server's data directory stays, the primary's first,
+    /// when the request kept them.
+    pub fn kept_data_dirs(&self) -> &[PathBuf] {
+        &self.kept_data_dirs
+    }
+
+    /// The instance printed in `format`, newline-terminated; one line per
+    /// server of a set, the primary's first, but for `env` and `json`.
     pub fn render(&self, format: Format) -> Result<String> {
-        match format {
-            Format::Url => Ok(format!("{}\n", self.url)),
-            other => format::render(other, &Meta::read(&self.dir)?, &self.install),
-        }
+        format::render(format, &Meta::read(&self.dir)?, &self.install)
     }
 
     /// Every way to reach the instance (what `-F json` prints).
@@ -94,7 +106,12 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
 
 fn start(config: &Config, request: &Request) -> Result<Handout> {
     let layout = &config.layout;
-    let spec = config.template_spec()?;
+    let mut spec = config.template_spec()?;
+    spec.wal = match (request.logical, request.topology) {
+        (true, _) => WalLevel::Logical,
+        (false, Topology::Streaming { .. }) => WalLevel::Replica,
+        (false, Topology::Single) => WalLevel::Minimal,
+    };
     trace::mark("found PostgreSQL");
     // With -f/-x/--now, the template (and so the pool and the spares)
     // is the fixture's.
@@ -121,21 +138,26 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
         role: config.identity.role.clone(),
         bindir: spec.install.bindir.clone(),
         tcp,
+        topology: request.topology,
     };
     let spares = request.takes_spare() && config.spare_max > 0;
     let handout = |url, dir: PathBuf, ack, meta: &Meta| {
         after_handout(config, &key, spares.then_some(&kind));
+        let kept = request.keep && request.datadir.is_none();
         Handout {
             url,
-            kept_data_dir: (request.keep && request.datadir.is_none())
-                .then(|| meta.primary.data_dir.clone()),
+            kept_data_dirs: meta
+                .servers()
+                .filter(|_| kept)
+                .map(|(_, s)| s.data_dir.clone())
+                .collect(),
             dir,
             install: spec.install.clone(),
             ack,
         }
     };
     if spares {
-        let class = spare::class(&key, tcp);
+        let class = kind.class();
         spare::demand::record(layout, &class);
         if let Some((dir, meta)) = spare::claim::claim(layout, &class, &settings)? {
             trace::mark("spare claimed");
@@ -152,6 +174,13 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
     let (data_dir, user_data_dir) = data_dir(config, &spec, &key, fixture.as_ref(), request, &new)?;
     trace::mark("data directory ready");
     check_version(&data_dir)?;
+    let replicas = request.topology.replicas();
+    let replica_data_dirs = if replicas > 0 {
+        check_replicas_version(&data_dir, &spec)?;
+        replica_dirs(layout, &key, &new, replicas)?
+    } else {
+        Vec::new()
+    };
     let meta = new.describe(Plan {
         role: config.identity.role.clone(),
         uid: config.identity.uid,
@@ -163,6 +192,8 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
         bindir: spec.install.bindir.clone(),
         settings,
         spare: None,
+        replica_data_dirs,
+        sync: request.topology.sync(),
     })?;
     let dir = new.dir.clone();
     let (url, ack) = new.launch(&meta)?.wait()?;
@@ -201,6 +232,47 @@ fn data_dir(
             Ok((data, false))
         }
     }
+}
+
+/// The data directories of a set's `n` replicas: pool entries where there
+/// are some, else copies of the template, made at once.
+fn replica_dirs(layout: &Layout, key: &str, new: &NewInstance, n: usize) -> Result<Vec<PathBuf>> {
+    let dirs: Vec<PathBuf> = (1..=n)
+        .map(|k| new.replica_data_dir(k))
+        .collect::<Result<_>>()?;
+    let mut missing = Vec::new();
+    for dir in &dirs {
+        if !pool::claim(layout, key, dir)? {
+            missing.push(dir);
+        }
+    }
+    let template = layout.template(key);
+    std::thread::scope(|scope| {
+        let copies: Vec<_> = missing
+            .iter()
+            .map(|dir| scope.spawn(|| pool::copy_tree(&template, dir)))
+            .collect();
+        copies
+            .into_iter()
+            .map(|c| c.join().expect("a copy does not panic"))
+            .collect::<Result<Vec<()>>>()
+    })?;
+    trace::mark("replica data directories ready");
+    Ok(dirs)
+}
+
+/// Replicas that start from a copy of the template need `standby.signal`.
+fn check_replicas_version(data_dir: &Path, spec: &template::Spec) -> Result<()> {
+    let major = pg::data_dir_major(data_dir)?;
+    if major < replication::MIN_MAJOR {
+        return Err(Error::TooOldFor {
+            what: "`--replicas`",
+            min: replication::MIN_MAJOR,
+            major,
+            bindir: spec.install.bindir.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// Refills the pool and the spares (`spares`: of which kind) and collects

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::endpoint::{Address, Endpoint};
 use super::server::{Role, Server};
 use crate::error::{Error, Result};
-use crate::url;
+use crate::json::Node;
+use crate::{postmaster, url};
 
 pub const META: &str = "meta.json";
 pub const LOCK: &str = "lock";
@@ -43,6 +44,13 @@ pub struct Meta {
     /// Where the URL points.
     #[serde(default, skip_serializing_if = "Endpoint::is_primary")]
     pub endpoint: Endpoint,
+    /// A set's commits wait for every replica to apply them (`--sync`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sync: bool,
+    /// The supervisor's control socket (`promote`, `restart`); None for an
+    /// instance started by a pgtmp that had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<PathBuf>,
     pub keep: bool,
     /// Idle timeout in milliseconds; 0 = none.
     pub timeout_ms: u64,
@@ -92,6 +100,61 @@ impl Meta {
     pub fn servers(&self) -> impl Iterator<Item = (Role, &Server)> {
         std::iter::once((Role::Primary, &self.primary))
             .chain(self.replicas.iter().map(|s| (Role::Replica, s)))
+    }
+
+    /// Whether it is a set: a primary with replicas.
+    pub fn is_set(&self) -> bool {
+        !self.replicas.is_empty()
+    }
+
+    /// The server named `name`, with its role.
+    pub fn node(&self, name: &str) -> Option<(Role, &Server)> {
+        self.servers().find(|(_, s)| s.name == name)
+    }
+
+    /// The URL of one server: the endpoint's for the primary, else the
+    /// server's own socket or port, with the instance's role and password.
+    pub fn node_url(&self, role: Role, server: &Server) -> String {
+        if role == Role::Primary {
+            return self.connection_url();
+        }
+        match &self.password {
+            Some(pw) => url::tcp(server.port, &self.role, pw),
+            None => url::socket(&server.socket_dir, server.port, &self.role),
+        }
+    }
+
+    /// Every server's URL, the primary's first.
+    pub fn urls(&self) -> Vec<String> {
+        self.servers()
+            .map(|(role, server)| self.node_url(role, server))
+            .collect()
+    }
+
+    /// Its servers as JSON, the primary first.
+    pub fn nodes(&self) -> Vec<Node> {
+        self.servers()
+            .map(|(role, s)| Node {
+                data_dir: s.data_dir.clone(),
+                name: s.name.clone(),
+                pid: postmaster::pid(&s.data_dir),
+                port: s.port,
+                role,
+                socket_dir: s.socket_dir.clone(),
+                url: self.node_url(role, s),
+            })
+            .collect()
+    }
+
+    /// Makes replica `name` the primary and the primary a replica, as a
+    /// switchover leaves them; false when `name` is no replica.
+    pub fn swap_primary(&mut self, name: &str) -> bool {
+        let Some(i) = self.replicas.iter().position(|s| s.name == name) else {
+            return false;
+        };
+        std::mem::swap(&mut self.primary, &mut self.replicas[i]);
+        self.url = self.connection_url();
+        true
     }
 
     /// Where clients connect.

@@ -2,14 +2,17 @@
 //! directory and metadata, bringing it into being, talking to it, finding
 //! it again, and stopping it.
 
+pub mod catchup;
 pub mod client;
 pub mod clients;
+pub mod control;
 pub mod create;
 pub mod endpoint;
 pub mod handshake;
 pub mod meta;
 pub mod port;
 pub mod registry;
+pub mod replication;
 pub mod select;
 pub mod server;
 pub mod shmem;

@@ -23,8 +23,8 @@ const STEPS: [(Signal, Duration); 3] = [
     (Signal::SIGKILL, Duration::from_secs(5)),
 ];
 
-/// Stops the instance in `dir`; returns the data directory when it is kept.
-pub fn stop(dir: &Path) -> Result<Option<PathBuf>> {
+/// Stops the instance in `dir`; returns the data directories it keeps.
+pub fn stop(dir: &Path) -> Result<Vec<PathBuf>> {
     let meta = Meta::read(dir)?;
     if registry::is_alive(dir) {
         let stopped = process::escalate(
@@ -73,10 +73,11 @@ fn supervisor(meta: &Meta) -> Option<u32> {
     (process::start_time(pid) == meta.supervisor_start).then_some(pid)
 }
 
-/// Removes a stopped instance: everything, or all but a kept data directory.
-/// A `-d` data directory lives outside and is never touched. A server that
-/// was killed rather than stopped also leaves shared memory to release.
-pub fn remove(dir: &Path, meta: &Meta) -> Result<Option<PathBuf>> {
+/// Removes a stopped instance: everything, or all but the kept data
+/// directories (`-k`: every server's), which it returns. A `-d` data
+/// directory lives outside and is never touched. A server that was killed
+/// rather than stopped also leaves shared memory to release.
+pub fn remove(dir: &Path, meta: &Meta) -> Result<Vec<PathBuf>> {
     for (_, server) in meta.servers() {
         super::shmem::release(&server.data_dir);
         if server.socket_dir_separate {
@@ -86,8 +87,15 @@ pub fn remove(dir: &Path, meta: &Meta) -> Result<Option<PathBuf>> {
     let primary = &meta.primary;
     if meta.keep && !primary.user_data_dir {
         let _ = std::fs::remove_file(dir.join(super::meta::STATE));
-        return Ok(Some(primary.data_dir.clone()));
+        if let Some(control) = &meta.control {
+            let _ = std::fs::remove_file(control);
+        }
+        return Ok(meta.servers().map(|(_, s)| s.data_dir.clone()).collect());
     }
     paths::remove_tree(dir)?;
-    Ok(primary.user_data_dir.then(|| primary.data_dir.clone()))
+    Ok(primary
+        .user_data_dir
+        .then(|| primary.data_dir.clone())
+        .into_iter()
+        .collect())
 }

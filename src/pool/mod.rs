@@ -8,6 +8,7 @@
 mod copy;
 pub mod refill;
 pub mod template;
+pub mod wal;
 
 pub use copy::{copy_contents, copy_tree};
 

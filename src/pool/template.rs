@@ -14,6 +14,8 @@ use crate::paths::{self, Layout};
 use crate::pg::Install;
 use crate::random;
 
+use super::wal::WalLevel;
+
 /// Bumped when what a template contains changes, so old ones are not reused.
 const FORMAT: u32 = 2;
 
@@ -23,10 +25,7 @@ const FORMAT: u32 = 2;
 const SETTINGS: &str = "
 # Added by pgtmp: a throwaway cluster trades durability for speed.
 fsync = off
-synchronous_commit = off
 full_page_writes = off
-wal_level = minimal
-max_wal_senders = 0
 max_wal_size = 1GB
 min_wal_size = 2MB
 checkpoint_timeout = 30min
@@ -48,24 +47,30 @@ host    all           all   127.0.0.1/32  scram-sha-256
 host    replication   all   127.0.0.1/32  scram-sha-256
 ";
 
-/// What identifies a template: the binaries, the initdb options, the role.
+/// What identifies a template: the binaries, the initdb options, the role,
+/// the WAL level.
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub install: Install,
     pub role: String,
     pub initdb_opts: Vec<String>,
+    pub wal: WalLevel,
 }
 
 impl Spec {
     /// The cache key: a stable hash (FNV-1a) of everything the template
     /// depends on. std's hasher may change between Rust releases.
     pub fn key(&self) -> String {
-        let text = format!(
+        let mut text = format!(
             "{FORMAT}\n{}\n{}\n{}",
             self.install.fingerprint(),
             self.role,
             self.initdb_opts.join("\u{1}")
         );
+        // Nothing for `minimal`: plain templates keep the keys they had.
+        if self.wal != WalLevel::Minimal {
+            text.push_str(&format!("\nwal={}", self.wal.key_part()));
+        }
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         for b in text.bytes() {
             hash ^= u64::from(b);
@@ -111,14 +116,16 @@ fn build(spec: &Spec, dir: &Path) -> Result<()> {
     run(&mut initdb, "initdb", None)?;
     crate::trace::mark("initdb done");
 
-    append(&dir.join("postgresql.conf"), SETTINGS)?;
+    let major = spec.install.version()?.major;
+    let settings = format!("{SETTINGS}{}", spec.wal.settings(major));
+    append(&dir.join("postgresql.conf"), &settings)?;
     fs::write(dir.join("pg_hba.conf"), HBA).map_err(Error::io("write", dir.join("pg_hba.conf")))?;
 
     // Single-user mode creates the database without a server, socket or
     // port: ~40 ms on tmpfs, and the directory stays cleanly shut down.
     // FILE_COPY (PostgreSQL 15+; older versions only have that) copies the
     // files instead of WAL-logging every page: ~10 ms faster here.
-    let create = if spec.install.version()?.major >= 15 {
+    let create = if major >= 15 {
         "CREATE DATABASE test STRATEGY = FILE_COPY;\n"
     } else {
         "CREATE DATABASE test;\n"

@@ -1,15 +1,17 @@
-//! The idle watch: counts client connections (not our own) every tick and
-//! returns once the instance has had none for the timeout, a server died,
-//! a stop was requested, or the `exec` that owns it is gone.
+//! The idle watch: counts client connections (not our own, nor a set's
+//! replication connections) on every server every tick, carries out the
+//! orders that come (`promote`, `restart`), and returns once the instance
+//! has had no client for the timeout, a server died, a stop was requested,
+//! or the `exec` that owns it is gone.
 
 use std::fmt;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use postgres::Client;
 
+use super::Watched;
 use super::fleet::Fleet;
-use super::signals::StopSignals;
+use super::signals::Woke;
 use crate::instance::{Meta, State, client, clients, meta};
 use crate::process;
 
@@ -19,6 +21,8 @@ pub enum Done {
     StopRequested,
     ServerExited(String),
     OwnerGone(u32),
+    /// An order left it without all its servers.
+    Broken(String),
 }
 
 impl fmt::Display for Done {
@@ -28,6 +32,7 @@ impl fmt::Display for Done {
             Done::StopRequested => write!(f, "stop requested"),
             Done::ServerExited(why) => f.write_str(why),
             Done::OwnerGone(pid) => write!(f, "owner process {pid} is gone"),
+            Done::Broken(why) => f.write_str(why),
         }
     }
 }
@@ -39,7 +44,8 @@ fn tick(timeout: Option<Duration>) -> Duration {
         .unwrap_or(Duration::from_secs(1))
 }
 
-pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals) -> Done {
+pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done {
+    let (dir, stop) = (watched.dir, watched.stop);
     let timeout = meta.timeout();
     let tick = tick(timeout);
     let mut conn: Option<Client> = None;
@@ -50,8 +56,19 @@ pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals
         stopping: false,
     };
     loop {
-        if stop.wait(tick) {
-            return Done::StopRequested;
+        match stop.wait_for(tick, watched.control.map(|c| c.fd())) {
+            Woke::Stop => return Done::StopRequested,
+            Woke::Other => {
+                if let Some(control) = watched.control
+                    && let Some(why) = control.serve(dir, meta, fleet, stop)
+                {
+                    return Done::Broken(why);
+                }
+                // Whoever gives orders is busy with the instance.
+                last_busy = Instant::now();
+                conn = None;
+            }
+            Woke::Timeout => {}
         }
         if let Some(why) = fleet.exited() {
             return Done::ServerExited(why);
@@ -86,11 +103,15 @@ pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals
     }
 }
 
-/// From the kernel's socket tables where there are some, else by asking
-/// the server over a connection kept open for it.
+/// From the kernel's socket tables where there are some (at every
+/// server's client socket: a set's replicas stream through their own), else
+/// by asking the primary over a connection kept open for it.
 fn count(meta: &Meta, conn: &mut Option<Client>) -> Option<i64> {
-    if let Some(n) = clients::count(&meta.address()) {
-        return Some(n);
+    let mut addresses = vec![meta.address()];
+    addresses.extend(meta.replicas.iter().map(|r| r.address()));
+    let counts: Option<Vec<i64>> = addresses.iter().map(clients::count).collect();
+    if let Some(counts) = counts {
+        return Some(counts.iter().sum());
     }
     if conn.is_none() {
         *conn = client::connect(&meta.primary, &meta.role, "postgres").ok();

@@ -34,7 +34,7 @@ pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result
         return Ok(());
     }
     let layout = &config.layout;
-    let class = super::class(&kind.key, kind.tcp);
+    let class = kind.class();
     paths::mkdir_private(&layout.spare_root())?;
     let Some(_guard) = lock::try_lock(&layout.spare_lock(&class))? else {
         return Ok(()); // another refill is on it
@@ -99,10 +99,15 @@ fn start(config: &Config, kind: &Kind, class: &str) -> Result<(Launched, PathBuf
     }
     let mut new = NewInstance::create(layout)?;
     let data_dir = new.data_dir();
-    // A pool entry is quicker than a copy; but a refill told to keep no
-    // pool (PGTMP_POOL_SIZE=0) would not replace it.
-    if config.pool_size == 0 || !pool::claim(layout, &kind.key, &data_dir)? {
-        pool::copy_tree(&template, &data_dir)?;
+    let replica_data_dirs: Vec<PathBuf> = (1..=kind.topology.replicas())
+        .map(|k| new.replica_data_dir(k))
+        .collect::<Result<_>>()?;
+    for dir in std::iter::once(&data_dir).chain(&replica_data_dirs) {
+        // A pool entry is quicker than a copy; but a refill told to keep
+        // no pool (PGTMP_POOL_SIZE=0) would not replace it.
+        if config.pool_size == 0 || !pool::claim(layout, &kind.key, dir)? {
+            pool::copy_tree(&template, dir)?;
+        }
     }
     let token = token(layout, class, &new.id);
     let meta = new.describe(Plan {
@@ -116,6 +121,8 @@ fn start(config: &Config, kind: &Kind, class: &str) -> Result<(Launched, PathBuf
             ..Settings::default()
         },
         spare: Some(token.clone()),
+        replica_data_dirs,
+        sync: kind.topology.sync(),
         ..Plan::default()
     })?;
     let launched = new.launch(&meta)?;

@@ -26,6 +26,7 @@ mod parallel;
 mod paths;
 mod pool;
 mod reaper;
+mod replicas;
 mod security;
 mod spare;
 mod tcp;

@@ -39,6 +39,8 @@ pub struct Instance {
     pub data_dir: PathBuf,
     pub keep: bool,
     pub timeout_secs: u64,
+    /// Its servers, the primary first.
+    pub nodes: Vec<pgtmp::json::Node>,
 }
 
 impl Instance {
@@ -72,6 +74,7 @@ impl Instance {
             data_dir: e.data_dir,
             keep: e.keep,
             timeout_secs: e.timeout_secs,
+            nodes: e.nodes,
             raw: raw.clone(),
         }
     }
@@ -88,6 +91,19 @@ impl TestRoot {
         out.assert_success();
         let url = out.one_line().to_string();
         Handout { url, out }
+    }
+
+    /// `pgtmp ARGS` (with `--replicas`) must succeed and print one URL per
+    /// server, the primary's first.
+    pub fn start_set(&self, args: &[&str]) -> Vec<String> {
+        let out = self.pgtmp(args).run();
+        out.assert_success();
+        let urls: Vec<String> = out.stdout.lines().map(str::to_string).collect();
+        assert!(
+            out.stdout.ends_with('\n') && urls.iter().all(|u| u.starts_with("postgresql://")),
+            "expected one URL per line\n{out}"
+        );
+        urls
     }
 
     /// `pgtmp list --json`, parsed.

@@ -1,0 +1,28 @@
+//! `pgtmp promote URL`, `pgtmp wait URL` and `pgtmp restart URL`: what a
+//! test does with a running set (or instance). Each prints nothing on
+//! success.
+
+use std::time::Duration;
+
+use super::options;
+use crate::cli::GlobalArgs;
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+pub fn promote(url: &str, global: &GlobalArgs) -> Result<()> {
+    crate::promote(&Config::resolve(&options(global))?, url)
+}
+
+pub fn wait(url: &str, timeout: Duration, global: &GlobalArgs) -> Result<()> {
+    let timeout = (!timeout.is_zero()).then_some(timeout);
+    crate::wait(&Config::resolve(&options(global))?, url, timeout)
+}
+
+pub fn restart(url: &str, server_options: Option<&str>, global: &GlobalArgs) -> Result<()> {
+    let words = server_options
+        .map(|o| {
+            shell_words::split(o).map_err(|e| Error::other(format!("cannot split `-o {o}`: {e}")))
+        })
+        .transpose()?;
+    crate::restart(&Config::resolve(&options(global))?, url, words)
+}
