@@ -44,6 +44,8 @@ mod server;
 mod stats;
 #[path = "bench/targets.rs"]
 mod targets;
+#[path = "bench/topology.rs"]
+mod topology;
 #[path = "bench/workspace.rs"]
 mod workspace;
 
@@ -130,6 +132,11 @@ fn run(args: &Args) -> Result<(), String> {
     }
     if wanted("reap") {
         reap::reap(&mut bench, &mut results, args.samples.min(5));
+    }
+    if topology::keys().any(wanted) {
+        // Sets cost a few servers a sample: half the samples.
+        let rounds = args.samples.div_ceil(2);
+        topology::run(&mut bench, &pg, &mut results, rounds, args.only.as_deref());
     }
     if !interrupt::interrupted() && args.only.is_none() {
         results.footprints.push(footprint::pgtmp(&mut bench));

@@ -17,14 +17,22 @@ pub struct Target {
 }
 
 pub fn evaluate(r: &Results) -> Vec<Target> {
-    vec![
+    let mut all = vec![
         warm(r),
         fixture(r),
         burst(r),
         spare(r),
         cold(r),
         footprint(r),
-    ]
+    ];
+    all.extend(crate::topology::targets(r));
+    all
+}
+
+impl Target {
+    pub fn unknown(goal: &'static str, why: &str) -> Target {
+        unknown(goal, why)
+    }
 }
 
 fn median(r: &Results, key: &str) -> Option<f64> {

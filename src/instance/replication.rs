@@ -23,6 +23,11 @@ use crate::url;
 /// The file that makes a server start as a standby (PostgreSQL 12+).
 pub const STANDBY_SIGNAL: &str = "standby.signal";
 
+/// How soon, in milliseconds, a replica tries its primary again. The set's
+/// primary is never down for long (a crash ends the set), so this costs a
+/// few log lines at most.
+const RETRY_MS: u32 = 50;
+
 /// The oldest PostgreSQL with `standby.signal` and `primary_conninfo` as a
 /// setting.
 pub const MIN_MAJOR: u32 = 12;
@@ -54,6 +59,11 @@ pub fn settings(meta: &Meta, role: Role, server: &Server) -> Vec<String> {
         // Readiness is "accepts connections"; without hot standby a
         // replica never does.
         settings.push("hot_standby=on".into());
+        // How soon a replica tries again when the primary cannot be
+        // reached: when it starts before its primary is ready, and when a
+        // promotion is asked after the primary stopped (the startup
+        // process sleeps this long before it looks, 5 s by default).
+        settings.push(format!("wal_retrieve_retry_interval={RETRY_MS}ms"));
     }
     settings
 }
@@ -137,6 +147,7 @@ mod tests {
                 "cluster_name=node1",
                 r"primary_conninfo=host='/r/a b/stream' port=5432 user='o\'neil' application_name=node1",
                 "hot_standby=on",
+                "wal_retrieve_retry_interval=50ms",
             ]
         );
         assert_eq!(

@@ -49,18 +49,37 @@ fn start_all(
     fleet: &mut Fleet,
     stop_signals: &StopSignals,
 ) -> Result<()> {
-    // Hash the password while the primary starts.
+    // A set's servers start at once: a replica gets ready on its own (it
+    // starts from the same checkpoint), and its first try to stream from
+    // a primary not ready yet is retried 50 ms later.
+    let name = meta.primary.name.clone();
+    let port = meta.primary.port;
+    let primary = spawn(dir, meta, &name)?;
+    let replicas: Vec<String> = meta.replicas.iter().map(|r| r.name.clone()).collect();
+    let mut spawned = spawn_replicas(dir, meta, &replicas)?;
+    // Hash the password while the servers start.
     let password = meta.password.clone();
     let mut verifier = None;
-    let name = meta.primary.name.clone();
-    let primary = start(dir, meta, &name, stop_signals, true, &mut || {
+    let primary = wait(dir, meta, &name, primary, stop_signals, true, &mut || {
         if verifier.is_none() {
             verifier = password.as_deref().map(client::verifier);
         }
-    })?;
+    });
+    let primary = match primary {
+        Ok(pm) => pm,
+        Err(e) => {
+            stop_all(spawned, meta);
+            return Err(e);
+        }
+    };
     fleet.push(Role::Primary, &name, primary);
-    let replicas: Vec<String> = meta.replicas.iter().map(|r| r.name.clone()).collect();
-    start_replicas(dir, meta, fleet, &replicas, stop_signals, true)?;
+    if meta.primary.port != port {
+        // The primary moved to another port: the replicas would look for
+        // it at the old one.
+        stop_all(spawned, meta);
+        spawned = spawn_replicas(dir, meta, &replicas)?;
+    }
+    await_replicas(dir, meta, fleet, spawned, stop_signals, true)?;
     if let Some(verifier) = &verifier {
         // Through `test`: this first connection builds the relation cache
         // file the caller's first connection would otherwise build. On a
@@ -93,16 +112,35 @@ pub fn start_replicas(
     stop_signals: &StopSignals,
     moves: bool,
 ) -> Result<()> {
+    let spawned = spawn_replicas(dir, meta, names)?;
+    await_replicas(dir, meta, fleet, spawned, stop_signals, moves)
+}
+
+/// Spawns the replicas `names`; on a failure, stops those spawned.
+fn spawn_replicas(dir: &Path, meta: &Meta, names: &[String]) -> Result<Vec<(String, Postmaster)>> {
     let mut spawned = Vec::new();
     for name in names {
         match spawn(dir, meta, name) {
-            Ok(pm) => spawned.push((name, pm)),
+            Ok(pm) => spawned.push((name.clone(), pm)),
             Err(e) => {
                 stop_all(spawned, meta);
                 return Err(e);
             }
         }
     }
+    Ok(spawned)
+}
+
+/// Waits for spawned replicas to be ready and adds them to the fleet; on a
+/// failure, stops them all.
+fn await_replicas(
+    dir: &Path,
+    meta: &mut Meta,
+    fleet: &mut Fleet,
+    spawned: Vec<(String, Postmaster)>,
+    stop_signals: &StopSignals,
+    moves: bool,
+) -> Result<()> {
     let mut ready = Vec::new();
     let mut failed = None;
     for (name, pm) in spawned {
@@ -110,7 +148,7 @@ pub fn start_replicas(
             ready.push((name, pm));
             continue;
         }
-        match wait(dir, meta, name, pm, stop_signals, moves, &mut || {}) {
+        match wait(dir, meta, &name, pm, stop_signals, moves, &mut || {}) {
             Ok(pm) => ready.push((name, pm)),
             Err(e) => failed = Some(e),
         }
@@ -120,13 +158,13 @@ pub fn start_replicas(
         return Err(e);
     }
     for (name, pm) in ready {
-        fleet.push(Role::Replica, name, pm);
+        fleet.push(Role::Replica, &name, pm);
     }
     trace::mark("replicas ready");
     Ok(())
 }
 
-fn stop_all(postmasters: Vec<(&String, Postmaster)>, meta: &Meta) {
+fn stop_all(postmasters: Vec<(String, Postmaster)>, meta: &Meta) {
     for (_, mut pm) in postmasters {
         pm.stop(fleet::shutdown(meta.keeps_data()));
     }

@@ -107,7 +107,10 @@ pub fn promote(
         .and_then(|()| catchup::wait(meta, Need::Streaming, Some(START_TIMEOUT), &cancelled))
         .and_then(|()| meta.write(dir));
     match rejoined {
-        Ok(()) => Outcome::Done,
+        Ok(()) => {
+            trace::mark("switched over");
+            Outcome::Done
+        }
         Err(e) => Outcome::Broken(e),
     }
 }
