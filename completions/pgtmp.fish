@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgtmp_global_optspecs
-    string join \n k/keep t/tcp p/port= w/wait= o/options= d/datadir= spares= f/file= x/extension= now= F/format= owner-pid= pg-bindir= pg-version= run-as= h/help V/version
+    string join \n k/keep t/tcp p/port= w/wait= o/options= d/datadir= spares= f/file= x/extension= now= replicas= sync logical F/format= owner-pid= pg-bindir= pg-version= run-as= h/help V/version
 end
 
 function __fish_pgtmp_needs_command
@@ -32,6 +32,7 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -l spares -d 'Keep up to N ser
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l replicas -d 'Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary\'s first' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)'
 jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'
 dsn\t'A libpq key=value connection string'
@@ -43,6 +44,8 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-version -d 'Pick this Po
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l sync -d 'With --replicas: a commit returns once every replica has applied it (remote_apply)'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l logical -d 'wal_level=logical, with room for replication slots, WAL senders and subscription workers'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s V -l version -d 'Print version'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "start" -d 'Start an instance and print its URL (what `pgtmp` alone does)'
@@ -51,6 +54,9 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "stop" -d 'Stop instance
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "list" -d 'List this user\'s instances: URL, pid, age, idle, clients, directory'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "gc" -d 'Remove what crashed runs left: dead instances, stale pool entries'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "exec" -d 'Run COMMAND with a fresh database in DATABASE_URL and PG*, then drop it'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "promote" -d 'Make the replica at URL the primary of its set; the old primary and the other replicas follow it'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "wait" -d 'Wait until every replica of the set at URL has replayed what its primary has written'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "restart" -d 'Restart the server at URL, or a whole set from its primary\'s URL, keeping the URLs'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "completions" -d 'Print a completion script for SHELL'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s p -l port -d 'Listen on this TCP port (implies -t)' -r
@@ -61,6 +67,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l spares -d 'Keep up
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l replicas -d 'Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary\'s first' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)'
 jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'
 dsn\t'A libpq key=value connection string'
@@ -72,6 +79,8 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-version -d 'Pic
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l sync -d 'With --replicas: a commit returns once every replica has applied it (remote_apply)'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l logical -d 'wal_level=logical, with room for replication slots, WAL senders and subscription workers'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s d -l datadir -d 'Initialise this directory instead of a pool entry' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
@@ -103,6 +112,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l spares -d 'Keep up 
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l replicas -d 'Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary\'s first' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)'
 jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'
@@ -114,7 +124,23 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-version -d 'Pick
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l sync -d 'With --replicas: a commit returns once every replica has applied it (remote_apply)'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l logical -d 'wal_level=logical, with room for replication slots, WAL senders and subscription workers'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand promote" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand promote" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand promote" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand promote" -s h -l help -d 'Print help'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand wait" -l timeout -d 'Give up after this long: 90s, 5m, or seconds; 0 never' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand wait" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand wait" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand wait" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand wait" -s h -l help -d 'Print help'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand restart" -s o -l options -d 'Run with these server options from now on, instead of those given before' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand restart" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand restart" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand restart" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand restart" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r

@@ -23,6 +23,8 @@ Examples:
   pgtmp -w 5m -o '-c work_mem=64MB'
   pgtmp exec -- make test    a database for the length of one command
   pgtmp -f schema.sql        the schema loaded once, then served from a cached template
+  pgtmp --replicas 2         a primary and two streaming replicas: three URLs, primary first
+  pgtmp promote \"$replica\"   the replica becomes the primary; the others follow it
   pgtmp list                 this user's instances
   pgtmp stop \"$url\"          stop now and delete the data
 ";

@@ -104,7 +104,10 @@ impl<'a> Cluster<'a> {
     /// `pg_ctl start -w` with `extra` server options too.
     pub fn start_with(&mut self, extra: &str) -> Result<(), String> {
         self.started = true;
-        let options = format!("-F -k {} -c listen_addresses='' {extra}", self.dir.display());
+        let options = format!(
+            "-F -k {} -c listen_addresses='' {extra}",
+            self.dir.display()
+        );
         let mut cmd = self.pg.tool("pg_ctl", &self.dir);
         cmd.args(["start", "-w", "-s", "-t", "60", "-D"])
             .arg(self.data())

@@ -124,7 +124,10 @@ pub fn run(
             eprintln!("bench: warning: priming `pgtmp {}`: {e}", args.join(" "));
         }
         if let Some(why) = bench.settle() {
-            eprintln!("bench: warning: after priming `pgtmp {}`: {why}", args.join(" "));
+            eprintln!(
+                "bench: warning: after priming `pgtmp {}`: {why}",
+                args.join(" ")
+            );
         }
     }
     let mut made = 0;
@@ -173,7 +176,10 @@ impl Set<'_> {
         // One line per server (URLs, or `-F dsn` connection strings).
         let urls: Vec<String> = ran.stdout.lines().map(str::to_string).collect();
         if urls.is_empty() || urls.iter().any(|u| u.trim().is_empty()) {
-            return Err(format!("pgtmp printed {:?}, not one line per server", ran.stdout));
+            return Err(format!(
+                "pgtmp printed {:?}, not one line per server",
+                ran.stdout
+            ));
         }
         Ok(Set { pgtmp, urls })
     }
@@ -230,7 +236,9 @@ fn publish_and_subscribe(publisher: &str, subscriber: &str, dsn: &str) -> Result
     let connect = |c: &str| Client::connect(c, NoTls).map_err(|e| format!("connect {c}: {e}"));
     let run = |client: &mut Client, sql: &str| {
         client.batch_execute(sql).map_err(|e| {
-            let why = e.as_db_error().map_or(e.to_string(), |d| d.message().to_string());
+            let why = e
+                .as_db_error()
+                .map_or(e.to_string(), |d| d.message().to_string());
             format!("{sql}: {why}")
         })
     };

@@ -101,7 +101,10 @@ While its command runs, \fBpgtmp exec\fR passes SIGINT, SIGTERM, SIGHUP and SIGQ
 .SH FILES
 .TP
 \fIBASE/run/ID/\fR
-One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\fR and its Unix socket.
+One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\fR, its Unix socket and its supervisor's \fIpgtmp.sock\fR (for \fBpromote\fR and \fBrestart\fR).
+.TP
+\fIBASE/run/ID/nodeN/\fR
+Replica N of a set (\fB\-\-replicas\fR): \fIdata/\fR, \fIserver.log\fR and its Unix socket; every server of a set also listens in a \fIstream/\fR directory below its socket's, for the other servers' replication connections.
 .TP
 \fIBASE/templates/\fR, \fIBASE/pool/\fR
 The initdb'd template per PostgreSQL build, and ready copies of it.
@@ -119,6 +122,9 @@ url=$(pgtmp \-t \-w 5m)
 pgtmp \-F jdbc
 eval "$(pgtmp \-F env)"
 pgtmp exec \-\- make test
+pgtmp \-\-replicas 2 \-\-sync
+pgtmp promote "$replica_url"
+pgtmp wait "$url"
 pgtmp stop \-\-all
 .fi
 "#;

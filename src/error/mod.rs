@@ -135,6 +135,10 @@ pub enum Error {
     #[error("cannot reach the supervisor of {}: {reason}", dir.display())]
     Supervisor { dir: PathBuf, reason: String },
 
+    /// An instance whose supervisor takes no orders: an older pgtmp's.
+    #[error("the instance in {} was started by a pgtmp that takes no orders", .0.display())]
+    NoControl(PathBuf),
+
     /// A request the supervisor carried out failed; `log` is the tail of
     /// the server log that says why.
     #[error("{action} failed: {reason}{}", tail_block(log))]
@@ -280,7 +284,7 @@ impl Error {
             Error::NotAReplica { .. } => Some(
                 "`pgtmp list` shows each set's servers, its primary first; start a set with `pgtmp --replicas N`".into(),
             ),
-            Error::Supervisor { .. } => {
+            Error::NoControl(_) => {
                 Some("`pgtmp stop` it and start a new one with this pgtmp".into())
             }
             Error::TooOldFor { .. } => Some(

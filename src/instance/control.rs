@@ -50,9 +50,7 @@ pub fn send(dir: &Path, meta: &Meta, order: &Order, action: &str, timeout: Durat
         reason,
     };
     let Some(path) = &meta.control else {
-        return Err(unreachable(
-            "it was started by a pgtmp that takes no orders".into(),
-        ));
+        return Err(Error::NoControl(dir.to_path_buf()));
     };
     let mut stream =
         UnixStream::connect(path).map_err(|e| unreachable(format!("{}: {e}", path.display())))?;

@@ -10,7 +10,7 @@ use std::fs;
 use std::time::Duration;
 
 use crate::support::root::set_mode;
-use crate::support::{TestRoot, db, poll, procs, url};
+use crate::support::{TestRoot, Who, db, poll, procs, url, user};
 
 /// Whether the server at `u` is in recovery (a replica).
 fn in_recovery(u: &str) -> bool {
@@ -645,4 +645,35 @@ fn bad_replica_options_are_usage_errors() {
             .run()
             .assert_error(1, &["is not a PostgreSQL URL"]);
     }
+}
+
+/// As an ordinary user, a set runs as that user, and the orders reach its
+/// supervisor (run as root, the tests try `pgtmp-test`).
+#[test]
+fn an_ordinary_user_runs_and_promotes_a_set() {
+    if !procs::is_root() {
+        return; // the other tests run as this ordinary user already
+    }
+    let t = TestRoot::new();
+    let who = Who::User(user::ordinary());
+    let out = t
+        .pgtmp(["--replicas", "1", "--spares", "0", "-w", "0"])
+        .who(who)
+        .run();
+    out.assert_success();
+    let urls: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(urls.len(), 2, "{out}");
+    let inst = t.instance_as(who, urls[0]);
+    for node in &inst.nodes {
+        let pid = node.pid.expect("a running server");
+        assert_eq!(procs::uid(pid), Some(user::ordinary().uid), "{}", inst.raw);
+    }
+    t.pgtmp(["promote", urls[1]])
+        .who(who)
+        .run()
+        .assert_success();
+    assert!(!in_recovery(urls[1]) && in_recovery(urls[0]));
+    t.pgtmp(["wait", urls[0]]).who(who).run().assert_success();
+    t.pgtmp(["stop", urls[0]]).who(who).run().assert_success();
+    assert!(!inst.dir.exists());
 }
