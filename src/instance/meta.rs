@@ -112,11 +112,15 @@ impl Meta {
         self.servers().find(|(_, s)| s.name == name)
     }
 
-    /// The URL of one server: the endpoint's for the primary, else the
-    /// server's own socket or port, with the instance's role and password.
+    /// The URL of one server: the instance's for the primary (its
+    /// endpoint's), else the server's own socket or port, with the
+    /// instance's role and password.
     pub fn node_url(&self, role: Role, server: &Server) -> String {
         if role == Role::Primary {
-            return self.connection_url();
+            if self.url.is_empty() {
+                return self.connection_url();
+            }
+            return self.url.clone();
         }
         match &self.password {
             Some(pw) => url::tcp(server.port, &self.role, pw),
@@ -274,6 +278,39 @@ mod tests {
         assert_eq!(m.spare, Some(PathBuf::from("/b/standby/t1-socket/abc")));
         assert_eq!(m.address().socket_dir, PathBuf::from("/r/abc"));
         assert_eq!(m.servers().count(), 1);
+    }
+
+    #[test]
+    fn a_switchover_moves_the_roles_not_the_urls() {
+        let server = |name: &str, port| Server {
+            name: name.into(),
+            tcp: true,
+            port,
+            ..Server::default()
+        };
+        let mut m = Meta {
+            role: "me".into(),
+            password: Some("pw".into()),
+            primary: server("node0", 5000),
+            replicas: vec![server("node1", 5001), server("node2", 5002)],
+            ..Meta::default()
+        };
+        m.url = m.connection_url();
+        let before = m.urls();
+        assert!(before[1].contains(":5001/"), "{before:?}");
+        assert!(m.swap_primary("node1"));
+        assert!(!m.swap_primary("node7"));
+        assert_eq!(m.primary.name, "node1");
+        assert_eq!(m.url, before[1]);
+        let mut after = m.urls();
+        assert_eq!(after[0], before[1], "the primary comes first");
+        after.sort();
+        let mut sorted = before.clone();
+        sorted.sort();
+        assert_eq!(after, sorted, "every server keeps its URL");
+        let back: Meta = serde_json::from_value(serde_json::to_value(&m).unwrap()).unwrap();
+        assert_eq!(back.urls(), m.urls());
+        assert_eq!(m.node("node0").map(|(r, _)| r), Some(Role::Replica));
     }
 
     #[test]
