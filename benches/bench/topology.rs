@@ -27,10 +27,9 @@ use std::time::{Duration, Instant};
 use postgres::{Client, NoTls};
 
 use crate::client;
-use crate::interrupt::interrupted;
 use crate::pgtmp::Pgtmp;
 use crate::results::{Results, Series, Side};
-use crate::scenarios::Bench;
+use crate::scenarios::{Bench, interleave};
 use crate::server::{Cluster, Pg};
 use crate::stats::paired_ratio;
 use crate::targets::Target;
@@ -105,14 +104,6 @@ pub fn run(
     rounds: usize,
     only: Option<&[String]>,
 ) {
-    let first = results.series.len();
-    let chosen: Vec<_> = ROUND
-        .into_iter()
-        .filter(|(key, _, _)| only.is_none_or(|keys| keys.iter().any(|k| k == key)))
-        .collect();
-    for &(key, label, side) in &chosen {
-        results.series.push(Series::new(key, label, side, true));
-    }
     // Untimed: the templates of the replica and logical WAL levels, their
     // pools, and spare sets of each kind the warm rows claim.
     for args in [
@@ -131,37 +122,23 @@ pub fn run(
         }
     }
     let mut made = 0;
-    for round in 0..rounds {
-        for i in 0..chosen.len() {
-            if interrupted() {
-                return;
-            }
-            let series = &mut results.series[first + i];
-            if series.given_up() {
-                continue;
-            }
-            if let Some(why) = bench.settle() {
-                series.note(format!("sampled while a refill still ran ({why})"));
-            }
-            eprintln!("bench: round {}/{rounds}: {}", round + 1, series.key);
-            made += 1;
-            let fresh = |kind: &str| Cluster::new(pg, bench.ws.path(&format!("{kind}-{made}")));
-            let pgtmp = &bench.pgtmp;
-            let outcome = match series.key {
-                "tg_replica" => tg_replica(&fresh, false),
-                "tg_replica_fast" => tg_replica(&fresh, true),
-                "replicas1" => set(pgtmp, &["--replicas", "1", "--spares", "0"]),
-                "replicas1_warm" => set(pgtmp, &["--replicas", "1"]),
-                "replicas2_sync" => set(pgtmp, &["--replicas", "2", "--sync", "--spares", "0"]),
-                "replicas2_sync_warm" => set(pgtmp, &["--replicas", "2", "--sync"]),
-                "tg_logical" => tg_logical(pg, &fresh),
-                "logical" => logical(pgtmp),
-                "tg_promote" => tg_promote(&fresh),
-                _ => promote(pgtmp),
-            };
-            series.record(round, outcome);
+    interleave(bench, results, &ROUND, rounds, only, |bench, series, _| {
+        made += 1;
+        let fresh = |kind: &str| Cluster::new(pg, bench.ws.path(&format!("{kind}-{made}")));
+        let pgtmp = &bench.pgtmp;
+        match series.key {
+            "tg_replica" => tg_replica(&fresh, false),
+            "tg_replica_fast" => tg_replica(&fresh, true),
+            "replicas1" => set(pgtmp, &["--replicas", "1", "--spares", "0"]),
+            "replicas1_warm" => set(pgtmp, &["--replicas", "1"]),
+            "replicas2_sync" => set(pgtmp, &["--replicas", "2", "--sync", "--spares", "0"]),
+            "replicas2_sync_warm" => set(pgtmp, &["--replicas", "2", "--sync"]),
+            "tg_logical" => tg_logical(pg, &fresh),
+            "logical" => logical(pgtmp),
+            "tg_promote" => tg_promote(&fresh),
+            _ => promote(pgtmp),
         }
-    }
+    });
 }
 
 /// A set pgtmp printed; dropping it stops it (through its primary's URL).

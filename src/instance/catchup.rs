@@ -52,12 +52,12 @@ pub fn wait(
 /// The primary's current WAL write position.
 fn written(meta: &Meta) -> Result<String> {
     let mut primary = connect(meta, &meta.primary, "connect to the primary")?;
-    let row = primary
-        .query_one("SELECT pg_current_wal_lsn()::text", &[])
-        .map_err(|source| Error::Sql {
-            action: "read the primary's WAL position",
-            source,
-        })?;
+    let row = one_row(
+        &mut primary,
+        "SELECT pg_current_wal_lsn()::text",
+        &[],
+        "read the primary's WAL position",
+    )?;
     Ok(row.get(0))
 }
 
@@ -73,17 +73,14 @@ fn wait_for(
     let mut client = connect(meta, replica, "connect to a replica")?;
     let mut pause = Duration::from_micros(500);
     loop {
-        let row = client
-            .query_one(
-                "SELECT coalesce((SELECT status = 'streaming' FROM pg_stat_wal_receiver), false), \
-                        coalesce(pg_last_wal_replay_lsn() >= $1::text::pg_lsn, false), \
-                        coalesce(pg_last_wal_replay_lsn()::text, 'nothing')",
-                &[&target],
-            )
-            .map_err(|source| Error::Sql {
-                action: "read a replica's replay position",
-                source,
-            })?;
+        let row = one_row(
+            &mut client,
+            "SELECT coalesce((SELECT status = 'streaming' FROM pg_stat_wal_receiver), false), \
+                    coalesce(pg_last_wal_replay_lsn() >= $1::text::pg_lsn, false), \
+                    coalesce(pg_last_wal_replay_lsn()::text, 'nothing')",
+            &[&target],
+            "read a replica's replay position",
+        )?;
         let (streaming, replayed): (bool, bool) = (row.get(0), row.get(1));
         if replayed && (streaming || need == Need::Replayed) {
             return Ok(());
@@ -116,12 +113,12 @@ pub fn wait_promoted(
     let mut client = connect(meta, server, "connect to the server being promoted")?;
     let mut pause = Duration::from_micros(500);
     loop {
-        let row = client
-            .query_one("SELECT pg_is_in_recovery()", &[])
-            .map_err(|source| Error::Sql {
-                action: "ask the server being promoted whether it is done",
-                source,
-            })?;
+        let row = one_row(
+            &mut client,
+            "SELECT pg_is_in_recovery()",
+            &[],
+            "ask the server being promoted whether it is done",
+        )?;
         if !row.get::<_, bool>(0) {
             return Ok(());
         }
@@ -135,6 +132,18 @@ pub fn wait_promoted(
         std::thread::sleep(pause);
         pause = (pause * 2).min(MAX_PAUSE);
     }
+}
+
+/// The one row `sql` returns; `action` names it in the error.
+fn one_row(
+    client: &mut Client,
+    sql: &str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+    action: &'static str,
+) -> Result<postgres::Row> {
+    client
+        .query_one(sql, params)
+        .map_err(|source| Error::Sql { action, source })
 }
 
 /// A connection to one server of the set over its private socket.

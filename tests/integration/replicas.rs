@@ -24,6 +24,20 @@ fn rows(u: &str) -> String {
     db::text(&mut c, "select count(*)::text from t")
 }
 
+/// What test_decoding makes of inserting `i` into table `t`, through a
+/// new logical slot and `pg_logical_slot_get_changes()`.
+fn decoded_insert(c: &mut postgres::Client, i: i32) -> String {
+    db::execute(
+        c,
+        "select pg_create_logical_replication_slot('dec', 'test_decoding')",
+    );
+    db::execute(c, &format!("insert into t values ({i})"));
+    db::text(
+        c,
+        "select string_agg(data, ' ') from pg_logical_slot_get_changes('dec', null, null)",
+    )
+}
+
 /// Every pid of a listed set: supervisor and postmasters.
 fn pids(t: &TestRoot, primary: &str) -> Vec<u32> {
     let inst = t.instance(primary);
@@ -297,15 +311,7 @@ fn logical_publication_reaches_another_instance() {
         t.logs()
     );
     // Logical decoding through SQL and through pg_recvlogical.
-    db::execute(
-        &mut p,
-        "select pg_create_logical_replication_slot('dec', 'test_decoding')",
-    );
-    db::execute(&mut p, "insert into t values (3)");
-    let changes = db::text(
-        &mut p,
-        "select string_agg(data, ' ') from pg_logical_slot_get_changes('dec', null, null)",
-    );
+    let changes = decoded_insert(&mut p, 3);
     assert!(changes.contains("INSERT: i[integer]:3"), "{changes}");
     let recv = "/usr/lib/postgresql/15/bin/pg_recvlogical";
     t.cmd(
@@ -352,16 +358,8 @@ fn logical_works_with_replicas_too() {
     let mut p = db::connect(&urls[0]);
     assert_eq!(db::text(&mut p, "show wal_level"), "logical");
     db::execute(&mut p, "create table t(i int)");
-    db::execute(
-        &mut p,
-        "select pg_create_logical_replication_slot('dec', 'test_decoding')",
-    );
-    db::execute(&mut p, "insert into t values (1)");
-    let changes = db::text(
-        &mut p,
-        "select string_agg(data, ' ') from pg_logical_slot_get_changes('dec', null, null)",
-    );
-    assert!(changes.contains("INSERT"), "{changes}");
+    let changes = decoded_insert(&mut p, 1);
+    assert!(changes.contains("INSERT: i[integer]:1"), "{changes}");
     t.pgtmp(["wait", urls[1].as_str()]).run().assert_success();
     assert_eq!(rows(&urls[1]), "1");
 }
