@@ -23,11 +23,10 @@ use std::ffi::OsString;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus};
 
-use nix::errno::Errno;
 use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd, siginfo};
 
 use crate::error::{EXIT_FAILURE, Error, Result};
+use crate::platform::{self, Received, Signals};
 
 /// The signals passed on to the command.
 const FORWARDED: [Signal; 4] = [
@@ -43,15 +42,10 @@ const MAX_DEPTH: usize = 64;
 /// Runs `command` with `env` (`None`: unset) and returns how it ended.
 pub fn run(command: &[OsString], env: &[(&str, Option<String>)]) -> Result<ExitStatus> {
     let (program, rest) = command.split_first().expect("clap requires a command");
-    let mut mask = SigSet::empty();
-    for sig in FORWARDED {
-        mask.add(sig);
-    }
-    mask.add(Signal::SIGCHLD);
-    let blocked = |e: Errno| Error::io("block signals for", program)(e.into());
     // pgtmp has a single thread here: blocking them in it blocks them.
-    mask.thread_block().map_err(blocked)?;
-    let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC).map_err(blocked)?;
+    let mut blocked = FORWARDED.to_vec();
+    blocked.push(Signal::SIGCHLD);
+    let signals = Signals::block(&blocked).map_err(Error::io("block signals for", program))?;
 
     let mut child = spawn(program, rest, env).map_err(|source| Error::Exec {
         program: program.to_string_lossy().into_owned(),
@@ -62,16 +56,14 @@ pub fn run(command: &[OsString], env: &[(&str, Option<String>)]) -> Result<ExitS
         if let Some(status) = child.try_wait().map_err(Error::io("wait for", program))? {
             return Ok(status);
         }
-        let info = match signals.read_signal() {
-            Ok(Some(info)) => info,
-            Ok(None) | Err(Errno::EINTR) => continue,
-            Err(e) => return Err(Error::io("read signals for", program)(e.into())),
-        };
-        let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
+        let Some(got) = signals
+            .next()
+            .map_err(Error::io("read signals for", program))?
+        else {
             continue;
         };
-        if sig != Signal::SIGCHLD && !already_delivered(&info, pid) {
-            crate::process::signal(pid, sig);
+        if got.signal != Signal::SIGCHLD && !already_delivered(&got, pid) {
+            crate::process::signal(pid, got.signal);
         }
     }
 }
@@ -121,11 +113,11 @@ pub fn exit_code(status: ExitStatus) -> u8 {
 
 /// Whether the command got this signal without our help: sent by the
 /// kernel (the terminal), or by the command or a process below it.
-fn already_delivered(info: &siginfo, command: u32) -> bool {
-    if info.ssi_code == libc::SI_KERNEL {
+fn already_delivered(got: &Received, command: u32) -> bool {
+    if got.from_kernel {
         return true;
     }
-    let mut pid = info.ssi_pid;
+    let mut pid = got.sender;
     for _ in 0..MAX_DEPTH {
         if pid == command {
             return true;
@@ -138,12 +130,9 @@ fn already_delivered(info: &siginfo, command: u32) -> bool {
     false
 }
 
-/// The parent of `pid` (field 4 of /proc/PID/stat).
+/// The parent of `pid`.
 fn parent(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces and parentheses; skip past the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(1)?.parse().ok()
+    platform::stat(pid).ok().flatten().map(|s| s.parent)
 }
 
 #[cfg(test)]

@@ -67,6 +67,10 @@ pub struct GlobalArgs {
     /// As root, run PostgreSQL as USER [default: the base directory's owner, else postgres, else nobody]
     #[arg(long, global = true, value_name = "USER")]
     pub run_as: Option<String>,
+
+    /// Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]
+    #[arg(long, global = true, value_name = "NAME", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub locale: Option<String>,
 }
 
 /// How to start an instance (pg_tmp's options).
@@ -176,7 +180,7 @@ pub struct StartArgs {
 
     /// Print the connection as FORMAT [default: url]
     #[arg(short = 'F', long, value_name = "FORMAT", value_enum)]
-    pub format: Option<FormatArg>,
+    pub format: Option<Format>,
 
     /// Stop when this process is gone (used by `exec`)
     #[arg(long, hide = true, value_name = "PID")]
@@ -285,31 +289,14 @@ impl Internal {
     }
 }
 
-/// `-F`: how the hand-out is printed (the library's `Format`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)
-    #[default]
-    Url,
-    /// A jdbc:postgresql:// URL with user and password; implies -t
-    Jdbc,
-    /// A libpq key=value connection string
-    Dsn,
-    /// `export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"
-    Env,
-    /// A JSON object: url, host, port, user, password, database, directories, pid, version
-    Json,
-}
+/// `-F`: the library's `Format`, named and described for clap.
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Format::ALL
+    }
 
-impl From<FormatArg> for Format {
-    fn from(f: FormatArg) -> Format {
-        match f {
-            FormatArg::Url => Format::Url,
-            FormatArg::Jdbc => Format::Jdbc,
-            FormatArg::Dsn => Format::Dsn,
-            FormatArg::Env => Format::Env,
-            FormatArg::Json => Format::Json,
-        }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()).help(self.about()))
     }
 }
 

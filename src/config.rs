@@ -6,15 +6,16 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::{BaseProblem, Error, Result, SettingProblem};
 use crate::paths::{self, Layout};
 use crate::pg;
+use crate::pool::locale::Locale;
 use crate::pool::template::Spec;
 use crate::process::Identity;
 
 /// How many ready copies the pool keeps by default. Each costs ~35 MB of
 /// tmpfs; two absorb a burst of back-to-back hand-outs while the refill
-/// (~30 ms a copy) keeps up.
+/// (~30 ms a copy) keeps up. Fewer where the budget (`pool::budget`) says.
 pub const DEFAULT_POOL_SIZE: usize = 2;
 const MAX_POOL_SIZE: usize = 32;
 
@@ -41,6 +42,12 @@ pub struct Options {
     pub run_as: Option<String>,
     /// The most spares kept per class (else `PGTMP_SPARES`).
     pub spares: Option<usize>,
+    /// The databases' locale (else `PGTMP_LOCALE`, else C.UTF-8).
+    pub locale: Option<String>,
+    /// The pgtmp program that runs supervisors and refills (`__supervise`,
+    /// `__refill`). By default the running program when it is pgtmp
+    /// (`pgtmp::run`), else the `pgtmp` found on PATH.
+    pub exe: Option<PathBuf>,
 }
 
 /// Everything pgtmp acts on, resolved once.
@@ -56,6 +63,11 @@ pub struct Config {
     pub spare_max: usize,
     /// How long an unclaimed spare waits before it stops.
     pub spare_timeout: Duration,
+    /// The databases' locale (else `PGTMP_LOCALE`); None: C.UTF-8 (see
+    /// `pool::locale`).
+    pub locale: Option<String>,
+    /// The pgtmp program the background processes run.
+    pub exe: PathBuf,
 }
 
 impl Config {
@@ -67,37 +79,44 @@ impl Config {
             .transpose()?;
         let base = paths::choose_base(explicit, nix::unistd::Uid::current().as_raw(), as_root);
         if base.to_str().is_none() {
-            return Err(Error::with_hint(
-                format!(
-                    "the base directory {} is not valid UTF-8, which connection URLs need",
-                    base.display()
-                ),
-                "set PGTMP_DIR to a path in UTF-8",
-            ));
+            return Err(Error::BaseDir {
+                path: base,
+                problem: BaseProblem::NotUtf8,
+            });
         }
         let identity = Identity::resolve(options.run_as.as_deref(), existing_owner(&base))?;
         let pool_size = env_count(&["PGTMP_POOL_SIZE"], MAX_POOL_SIZE, DEFAULT_POOL_SIZE)?;
         // Checked even when `--spares` overrides it.
         let spare_max = env_count(SPARES_VARS, MAX_SPARES, DEFAULT_SPARES)?;
         let spare_max = options.spares.map_or(spare_max, |n| n.min(MAX_SPARES));
-        let spare_timeout =
-            match env_var(SPARE_TIMEOUT_VARS) {
-                Some((name, v)) => parse_timeout(&v).ok().filter(|t| !t.is_zero()).ok_or_else(
-                    || {
-                        Error::with_hint(
-                            format!("{name}={v:?} is not a duration"),
-                            "give seconds or e.g. `90s`, `5m`; use PGTMP_SPARES=0 for no spares",
-                        )
-                    },
-                )?,
-                None => DEFAULT_SPARE_TIMEOUT,
-            };
+        let spare_timeout = match env_var(SPARE_TIMEOUT_VARS) {
+            Some((name, v)) => match parse_timeout(&v) {
+                Ok(t) if !t.is_zero() => t,
+                _ => return Err(setting(name, v, SettingProblem::Duration)),
+            },
+            None => DEFAULT_SPARE_TIMEOUT,
+        };
         let initdb_opts = match std::env::var("PGTMP_INITDB_OPTS") {
-            Ok(v) => shell_words::split(&v)
-                .map_err(|e| Error::other(format!("PGTMP_INITDB_OPTS: {e}")))?,
+            Ok(v) => shell_words::split(&v).map_err(|e| {
+                setting(
+                    "PGTMP_INITDB_OPTS",
+                    v.clone(),
+                    SettingProblem::Words(e.to_string()),
+                )
+            })?,
             Err(_) => Vec::new(),
         };
+        let exe = match &options.exe {
+            Some(exe) => exe.clone(),
+            None if crate::is_pgtmp() => {
+                std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?
+            }
+            // Never this program: re-run as `__supervise`, it would hand
+            // out again.
+            None => which::which("pgtmp").map_err(|_| Error::NoProgram)?,
+        };
         Ok(Config {
+            exe,
             layout: Layout::new(base),
             identity,
             pool_size,
@@ -109,6 +128,10 @@ impl Config {
             pg_version: options.pg_version,
             spare_max,
             spare_timeout,
+            locale: match &options.locale {
+                Some(l) => Some(l.clone()),
+                None => std::env::var("PGTMP_LOCALE").ok().filter(|l| !l.is_empty()),
+            },
         })
     }
 
@@ -133,6 +156,7 @@ impl Config {
             role: self.identity.role.clone(),
             initdb_opts: self.initdb_opts.clone(),
             wal: crate::pool::wal::WalLevel::Minimal,
+            locale: Locale::resolve(self.locale.as_deref()),
         })
     }
 }
@@ -142,10 +166,15 @@ const SPARES_VARS: &[&str] = &["PGTMP_SPARES", "PGTMP_STANDBY"];
 /// `PGTMP_SPARE_TIMEOUT`, and its old name.
 const SPARE_TIMEOUT_VARS: &[&str] = &["PGTMP_SPARE_TIMEOUT", "PGTMP_STANDBY_TIMEOUT"];
 
+/// The longest idle timeout `-w` takes: a year (`1y`, as humantime counts
+/// it). Anything longer is a typo; `0` means no timeout at all.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(31_557_600);
+
 /// An idle timeout as `-w` takes it, or a spare timeout: humantime (`90s`,
-/// `5m`) or plain seconds, as pg_tmp takes them. `0` means none; one too
-/// long to count in milliseconds would silently wrap around to a short
-/// one, so it is refused.
+/// `5m`) or plain seconds, as pg_tmp takes them. `0` means none. The
+/// timeout is kept in whole milliseconds, so a shorter one (`500us`,
+/// `1ns`) is rounded up to 1 ms rather than down to 0, which would mean
+/// "never stop"; one over [`MAX_TIMEOUT`] is refused.
 pub fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
     let s = s.trim();
     let timeout = match s.parse::<u64>() {
@@ -153,10 +182,11 @@ pub fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
         Err(_) => humantime::parse_duration(s)
             .map_err(|e| format!("{e} (try `90s`, `5m` or a number of seconds)"))?,
     };
-    if u64::try_from(timeout.as_millis()).is_err() {
-        return Err("too long (use `0` for no idle timeout)".into());
+    if timeout > MAX_TIMEOUT {
+        return Err("longer than the maximum of a year, `1y` (use `0` for no idle timeout)".into());
     }
-    Ok(timeout)
+    let ms = timeout.as_nanos().div_ceil(1_000_000);
+    Ok(Duration::from_millis(ms as u64))
 }
 
 /// The account that owns an existing base directory: as root, the one its
@@ -186,13 +216,16 @@ fn env_count(names: &[&'static str], max: usize, default: usize) -> Result<usize
             .parse::<usize>()
             .ok()
             .filter(|n| *n <= max)
-            .ok_or_else(|| {
-                Error::with_hint(
-                    format!("{name}={v:?} is not a number from 0 to {max}"),
-                    format!("unset it to use the default of {default}"),
-                )
-            }),
+            .ok_or_else(|| setting(name, v, SettingProblem::Count { max, default })),
         None => Ok(default),
+    }
+}
+
+fn setting(name: &'static str, value: String, problem: SettingProblem) -> Error {
+    Error::Setting {
+        name,
+        value,
+        problem,
     }
 }
 
@@ -217,5 +250,13 @@ mod tests {
         assert!(parse_timeout("-3").is_err());
         assert!(parse_timeout("18446744073709552s").is_err());
         assert!(parse_timeout("584942417y").is_err());
+        // Below the millisecond the timeout is kept in: up, never to 0.
+        assert_eq!(parse_timeout("500us").unwrap(), Duration::from_millis(1));
+        assert_eq!(parse_timeout("1ns").unwrap(), Duration::from_millis(1));
+        assert_eq!(parse_timeout("1500us").unwrap(), Duration::from_millis(2));
+        // At most a year.
+        assert_eq!(parse_timeout("1y").unwrap(), super::MAX_TIMEOUT);
+        assert!(parse_timeout("1y 1s").is_err());
+        assert!(parse_timeout("99999999999").is_err());
     }
 }

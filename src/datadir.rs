@@ -7,7 +7,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, PathProblem, Result};
 use crate::paths;
 use crate::pool::{self, template};
 use crate::process;
@@ -36,7 +36,7 @@ fn populate(config: &Config, spec: &template::Spec, dir: &Path) -> Result<PathBu
     let populated = template::ensure(&config.layout, spec).and_then(|template| {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
             .map_err(Error::io("chmod", dir))?;
-        pool::copy_contents(&template, dir)
+        pool::copy_contents(template.path(), dir)
     });
     if let Err(e) = populated {
         // Undo only what we made: the directory was missing or empty.
@@ -53,21 +53,15 @@ fn populate(config: &Config, spec: &template::Spec, dir: &Path) -> Result<PathBu
 /// Refuses, before anything is touched, a `-d` that cannot be a data
 /// directory: a file, or a path the metadata (JSON) cannot hold.
 fn check_path(dir: &Path) -> Result<()> {
-    let refuse = |what: &str, hint: &str| Error::DataDir {
+    let refuse = |problem| Error::DataDirPath {
         dir: dir.to_path_buf(),
-        source: Box::new(Error::with_hint(what, hint)),
+        problem,
     };
     if dir.to_str().is_none() {
-        return Err(refuse(
-            "the path is not valid UTF-8",
-            "give `-d` a path in UTF-8",
-        ));
+        return Err(refuse(PathProblem::NotUtf8));
     }
     if fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
-        return Err(refuse(
-            "not a directory",
-            "give `-d` a missing or empty directory, or an existing data directory",
-        ));
+        return Err(refuse(PathProblem::NotADirectory));
     }
     Ok(())
 }
@@ -111,10 +105,10 @@ fn refuse_if_running(dir: &Path) -> Result<()> {
         return Ok(());
     };
     if process::alive(pid) {
-        return Err(Error::with_hint(
-            format!("a server (pid {pid}) already runs in {}", dir.display()),
-            format!("stop it first: `pgtmp stop -d {}`", dir.display()),
-        ));
+        return Err(Error::DataDirInUse {
+            dir: dir.to_path_buf(),
+            pid,
+        });
     }
     // postgres removes a stale postmaster.pid itself, but takes a killed
     // postmaster that is still a zombie for a running one and refuses.

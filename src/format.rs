@@ -16,23 +16,50 @@ use crate::pg::Install;
 use crate::postmaster;
 use crate::url::{self, Target};
 
-/// How the hand-out is printed.
+/// How the hand-out is printed (see [`Format::about`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Format {
-    /// A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)
     #[default]
     Url,
-    /// A jdbc:postgresql:// URL with user and password; implies -t
     Jdbc,
-    /// A libpq key=value connection string
     Dsn,
-    /// `export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"
     Env,
-    /// A JSON object: url, host, port, user, password, database, directories, pid, version
     Json,
 }
 
 impl Format {
+    pub const ALL: [Format; 5] = [
+        Format::Url,
+        Format::Jdbc,
+        Format::Dsn,
+        Format::Env,
+        Format::Json,
+    ];
+
+    /// Its name on the command line (`-F NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Url => "url",
+            Format::Jdbc => "jdbc",
+            Format::Dsn => "dsn",
+            Format::Env => "env",
+            Format::Json => "json",
+        }
+    }
+
+    /// What it prints, as `--help` says it.
+    pub fn about(self) -> &'static str {
+        match self {
+            Format::Url => "A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)",
+            Format::Jdbc => "A jdbc:postgresql:// URL with user and password; implies -t",
+            Format::Dsn => "A libpq key=value connection string",
+            Format::Env => "`export` lines for DATABASE_URL and PG*, for eval \"$(pgtmp -F env)\"",
+            Format::Json => {
+                "A JSON object: url, host, port, user, password, database, directories, pid, version"
+            }
+        }
+    }
+
     /// JDBC cannot use a Unix socket without junixsocket, which no
     /// distribution ships with the driver: `-F jdbc` hands out over TCP.
     pub fn needs_tcp(self) -> bool {
@@ -49,8 +76,7 @@ pub fn render(format: Format, meta: &Meta, install: &Install) -> Result<String> 
     let lines = |form: &dyn Fn(&Target) -> Result<String>| -> Result<String> {
         let mut text = String::new();
         for url in meta.urls() {
-            let t = url::parse(&url)
-                .ok_or_else(|| Error::other(format!("cannot read back the URL {url:?}")))?;
+            let t = url::parse(&url).ok_or_else(|| Error::NotAUrl(url.clone()))?;
             text.push_str(&form(&t)?);
             text.push('\n');
         }
@@ -117,18 +143,14 @@ pub fn env_vars(url: &str, t: &Target, replicas: &[String]) -> Vec<(&'static str
 
 /// What the URL says; the supervisor wrote it, so it always parses.
 pub fn target(meta: &Meta) -> Result<Target> {
-    url::parse(&meta.url)
-        .ok_or_else(|| Error::other(format!("cannot read back the URL {:?}", meta.url)))
+    url::parse(&meta.url).ok_or_else(|| Error::NotAUrl(meta.url.clone()))
 }
 
 /// `jdbc:postgresql://127.0.0.1:PORT/test?user=..&password=..`: pgjdbc
 /// takes no credentials before the host, only as parameters.
 fn jdbc(t: &Target) -> Result<String> {
     let (None, Some(password)) = (t.socket_dir(), &t.password) else {
-        return Err(Error::with_hint(
-            "a JDBC URL needs a TCP instance: JDBC cannot use a Unix socket",
-            "use `-t` (`-F jdbc` implies it)",
-        ));
+        return Err(Error::JdbcNeedsTcp);
     };
     Ok(format!(
         "jdbc:postgresql://{}:{}/{}?user={}&password={}&sslmode=disable",

@@ -3,7 +3,8 @@
 //! progress whose copier died, pools and templates of other PostgreSQL
 //! builds that nobody used lately, and fixture templates: after a day
 //! unused, or ten minutes once a newer version of the same fixture was
-//! used. With `all`, ready spares stop too.
+//! used. With `all`, ready spares stop too; `make_room` (a hand-out on a
+//! full filesystem) also removes what was copied ahead for other templates.
 //! Run by `pgtmp gc` and, quietly, by every background pool refill.
 
 use std::collections::{HashMap, HashSet};
@@ -30,6 +31,9 @@ const FIXTURE_UNUSED: Duration = Duration::from_secs(24 * 60 * 60);
 const SUPERSEDED_UNUSED: Duration = Duration::from_secs(10 * 60);
 /// Lock and marker files without a template, older than this, are removed.
 const ORPHAN_AGE: Duration = Duration::from_secs(60 * 60);
+/// A pool entry taken out of the pool to be removed (a dot-name, which
+/// claims skip).
+const GC_PREFIX: &str = ".gc-";
 
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -40,9 +44,38 @@ pub struct Summary {
     pub templates: usize,
 }
 
+/// How far a collection goes beyond what crashed processes left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Extent {
+    /// Garbage, and what aged out.
+    Garbage,
+    /// Also the copies made ahead of demand (pool entries, unclaimed
+    /// spares) for templates other than the current one.
+    Speculative,
+    /// Also every spare, pool and template not in use right now.
+    All,
+}
+
 /// Collects garbage; `current` is the key in use (never aged out), `all`
 /// also removes every pool and template not being written right now.
 pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summary> {
+    let extent = if all { Extent::All } else { Extent::Garbage };
+    sweep(layout, current, extent)
+}
+
+/// Makes room on a full filesystem for a hand-out of the template `key`:
+/// collects garbage, and removes the copies made ahead of demand for other
+/// templates (their pool entries and unclaimed spares). The templates
+/// themselves stay: they cost an initdb or a fixture load to make again.
+pub fn make_room(layout: &Layout, key: &str) -> Result<Summary> {
+    sweep(layout, Some(key), Extent::Speculative)
+}
+
+fn sweep(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<Summary> {
+    let all = extent == Extent::All;
+    // One collector at a time: one that finds what another is removing
+    // locked would leave it, and return before it is gone.
+    let _one = lock::lock(&layout.gc_lock())?;
     let mut sum = Summary::default();
     for dir in registry::scan(layout) {
         if !registry::is_abandoned(&dir) {
@@ -67,35 +100,44 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
         }
         sum.instances += 1;
     }
-    sum.spares = spares(layout, all)?;
+    // Makers of instance directories killed before renaming them in.
+    for dir in registry::unborn(layout) {
+        if let Ok(Some(_guard)) = lock::try_lock(&dir.join(LOCK)) {
+            paths::remove_tree(&dir)?;
+        }
+    }
+    sum.spares = spares(layout, current, extent)?;
     let superseded = superseded_fixtures(layout);
     for (key, pool) in children(&layout.pool_root()) {
         if !pool.is_dir() {
             continue;
         }
-        let Some(_guard) = lock::try_lock(&layout.pool_lock(&key))? else {
+        let Some(guard) = lock::try_lock(&layout.pool_lock(&key))? else {
             continue; // a refill is writing it
         };
         let limit = template_limit(&key, &superseded).min(POOL_UNUSED);
-        let stale = all || (Some(key.as_str()) != current && unused_for(layout, &key, limit));
+        let other = Some(key.as_str()) != current;
+        let stale = all
+            || (other && extent == Extent::Speculative)
+            || (other && unused_for(layout, &key, limit));
         for (name, entry) in children(&pool) {
-            if name.starts_with(".tmp-") {
+            if name.starts_with(".tmp-") || name.starts_with(GC_PREFIX) {
                 paths::remove_tree(&entry)?;
                 sum.partial += 1;
-            } else if stale {
-                paths::remove_tree(&entry)?;
+            } else if stale && take_entry(&pool, &name)? {
                 sum.pool_entries += 1;
             }
         }
         if stale {
             let _ = fs::remove_dir(&pool);
-            let _ = fs::remove_file(layout.pool_lock(&key));
+            lock::remove(&layout.pool_lock(&key), &guard);
         }
     }
     for (name, path) in children(&layout.templates()) {
         if let Some(rest) = name.strip_prefix(".tmp-") {
+            // Its builder holds the template lock while it writes there.
             let key = rest.rsplit_once('-').map(|(k, _)| k).unwrap_or(rest);
-            if !lock::is_held(&layout.template_lock(key)) {
+            if let Some(_guard) = lock::try_lock(&layout.template_lock(key))? {
                 paths::remove_tree(&path)?;
                 sum.partial += 1;
             }
@@ -110,26 +152,34 @@ pub fn collect(layout: &Layout, current: Option<&str>, all: bool) -> Result<Summ
         }
         let limit = template_limit(&name, &superseded);
         let old = Some(name.as_str()) != current && unused_for(layout, &name, limit);
-        if (all || old) && !lock::is_held(&layout.template_lock(&name)) {
+        if !(all || old) {
+            continue;
+        }
+        // Held shared by whoever copies it, exclusively by a builder.
+        let lock_path = layout.template_lock(&name);
+        if let Some(guard) = lock::try_lock(&lock_path)? {
             paths::remove_tree(&path)?;
             let _ = fs::remove_file(layout.template_used(&name));
             let _ = fs::remove_file(layout.template_origin(&name));
-            let _ = fs::remove_file(layout.template_lock(&name));
+            lock::remove(&lock_path, &guard);
             sum.templates += 1;
         }
     }
     Ok(sum)
 }
 
-/// Removes the tokens of spares that are gone; with `all`, stops the
-/// unclaimed ones (their supervisors retract their tokens). Returns how
-/// many were stopped or swept.
-fn spares(layout: &Layout, all: bool) -> Result<usize> {
+/// Removes the tokens of spares that are gone; with `Extent::All`, stops
+/// the unclaimed ones, with `Extent::Speculative` those of other templates
+/// than `current`. Returns how many were stopped or swept.
+fn spares(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<usize> {
+    let all = extent == Extent::All;
     let mut n = 0;
     for (class, dir) in children(&layout.spare_root()) {
         if !dir.is_dir() {
             continue;
         }
+        let ours = current.is_some_and(|key| spare::of_key(&class, key));
+        let stop_unclaimed = all || (extent == Extent::Speculative && !ours);
         for (_, token) in children(&dir) {
             let Some(id) = spare::token_id(&token) else {
                 continue;
@@ -138,14 +188,21 @@ fn spares(layout: &Layout, all: bool) -> Result<usize> {
             if !registry::is_alive(&instance) {
                 let _ = fs::remove_file(&token);
                 n += 1;
-            } else if all && spare::claimed_by(&instance).is_none() {
+            } else if stop_unclaimed && fs::remove_file(&token).is_ok() {
+                // Its token withdrawn first, as its supervisor would at
+                // its timeout: a caller claims it, or we stop it, never
+                // both.
                 stop::stop(&instance)?;
                 n += 1;
             }
         }
-        if all && !lock::is_held(&layout.spare_lock(&class)) && fs::remove_dir(&dir).is_ok() {
+        let lock_path = layout.spare_lock(&class);
+        if all
+            && let Some(guard) = lock::try_lock(&lock_path)?
+            && fs::remove_dir(&dir).is_ok()
+        {
             let _ = fs::remove_file(layout.spare_demand(&class));
-            let _ = fs::remove_file(layout.spare_lock(&class));
+            lock::remove(&lock_path, &guard);
         }
     }
     Ok(n)
@@ -197,8 +254,31 @@ fn remove_orphan(layout: &Layout, name: &str, path: &Path) {
     let old = fs::metadata(path)
         .and_then(|m| m.modified())
         .is_ok_and(|t| t.elapsed().unwrap_or_default() > ORPHAN_AGE);
-    if old && !layout.template(key).exists() && !lock::is_held(&layout.template_lock(key)) {
-        let _ = fs::remove_file(path);
+    if !old || layout.template(key).exists() {
+        return;
+    }
+    let lock_path = layout.template_lock(key);
+    if let Ok(Some(guard)) = lock::try_lock(&lock_path)
+        && !layout.template(key).exists()
+    {
+        if *path == lock_path {
+            lock::remove(&lock_path, &guard);
+        } else {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// Moves a pool entry out of the claimers' reach (a rename, which only one
+/// of them or we can win), then removes it; false when a claimer won.
+fn take_entry(pool: &Path, name: &str) -> Result<bool> {
+    let taken = pool.join(format!("{GC_PREFIX}{name}"));
+    match fs::rename(pool.join(name), &taken) {
+        Ok(()) => {
+            paths::remove_tree(&taken)?;
+            Ok(true)
+        }
+        Err(_) => Ok(false),
     }
 }
 

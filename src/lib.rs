@@ -33,6 +33,7 @@ pub mod json;
 pub(crate) mod lock;
 pub(crate) mod paths;
 pub(crate) mod pg;
+pub(crate) mod platform;
 pub(crate) mod pool;
 pub(crate) mod postmaster;
 pub(crate) mod process;
@@ -52,8 +53,17 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
+/// Set by `run`: this process is the pgtmp program, which can re-execute
+/// itself as a supervisor or refill.
+static IS_PGTMP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub(crate) fn is_pgtmp() -> bool {
+    IS_PGTMP.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The whole program; `main` only turns this into an exit status.
 pub fn run() -> ExitCode {
+    IS_PGTMP.store(true, std::sync::atomic::Ordering::Relaxed);
     trace::init();
     let result = match cli::Internal::from_args(std::env::args_os()) {
         Some(internal) => cmd::internal(internal).map(|()| ExitCode::SUCCESS),

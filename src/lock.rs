@@ -1,9 +1,19 @@
 //! Advisory file locks (flock) that say who owns what: a held instance lock
 //! means some process of that instance is alive, a held pool lock means a
-//! refill is running. The kernel drops them when the last holder dies, so a
-//! crash can never leave a stale claim behind.
+//! refill is running, a template lock is held exclusively while the
+//! template is built or removed and shared while it is copied. The kernel
+//! drops them when the last holder dies, so a crash can never leave a stale
+//! claim behind.
+//!
+//! A lock file may be unlinked, but only by a holder of its exclusive lock
+//! (`gc` removing what it guarded). Whoever waited on the old file then
+//! holds a lock on nothing: every taker checks, once it holds the lock,
+//! that the path still names the file it locked, and else starts over on
+//! the file now there. So a missing lock file is a free one, and two
+//! processes never both hold "the" lock.
 
 use std::fs::{File, OpenOptions, TryLockError};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -17,28 +27,106 @@ fn open(path: &Path) -> Result<File> {
         .map_err(Error::io("open lock", path))
 }
 
+/// How to take a lock.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Exclusive, without waiting.
+    Try,
+    /// Exclusive, waiting for the holders to let go.
+    Wait,
+    /// Shared with other readers, waiting for an exclusive holder.
+    Shared,
+}
+
+fn take(path: &Path, mode: Mode) -> Result<Option<File>> {
+    loop {
+        let file = open(path)?;
+        let taken = match mode {
+            Mode::Try => match file.try_lock() {
+                Ok(()) => Ok(()),
+                Err(TryLockError::WouldBlock) => return Ok(None),
+                Err(TryLockError::Error(e)) => Err(e),
+            },
+            Mode::Wait => file.lock(),
+            Mode::Shared => file.lock_shared(),
+        };
+        taken.map_err(Error::io("lock", path))?;
+        if names(path, &file) {
+            return Ok(Some(file));
+        }
+        // Unlinked by its holder while we opened or waited: start over.
+    }
+}
+
+/// Whether `path` still names the open `file`.
+fn names(path: &Path, file: &File) -> bool {
+    match (std::fs::metadata(path), file.metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
 /// Takes the lock without waiting; `None` when someone holds it.
 pub fn try_lock(path: &Path) -> Result<Option<File>> {
-    let file = open(path)?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(TryLockError::WouldBlock) => Ok(None),
-        Err(TryLockError::Error(e)) => Err(Error::io("lock", path)(e)),
-    }
+    take(path, Mode::Try)
 }
 
 /// Takes the lock, waiting for the holder to let go.
 pub fn lock(path: &Path) -> Result<File> {
-    let file = open(path)?;
-    file.lock().map_err(Error::io("lock", path))?;
-    Ok(file)
+    Ok(take(path, Mode::Wait)?.expect("a waiting lock is always taken"))
 }
 
-/// Whether a live process holds the lock at `path` (a missing file is free).
-/// Only an existing file is tested: this never creates one.
+/// Takes the lock shared with other readers, waiting for an exclusive
+/// holder to let go.
+pub fn lock_shared(path: &Path) -> Result<File> {
+    Ok(take(path, Mode::Shared)?.expect("a waiting lock is always taken"))
+}
+
+/// Unlinks the lock file at `path`, which `_held` (its exclusive lock, from
+/// `try_lock` or `lock`) proves nobody else holds; keep holding it until
+/// done with what it guarded.
+pub fn remove(path: &Path, _held: &File) {
+    let _ = std::fs::remove_file(path);
+}
+
+/// Whether a live process holds the lock at `path`, shared or exclusive (a
+/// missing file is free). Only an existing file is tested: this never
+/// creates one.
 pub fn is_held(path: &Path) -> bool {
     let Ok(file) = OpenOptions::new().write(true).open(path) else {
         return false;
     };
     matches!(file.try_lock(), Err(TryLockError::WouldBlock))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_whose_file_was_removed_is_taken_anew() {
+        let dir = std::env::temp_dir().join(format!("pgtmp-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("k.lock");
+        let held = lock(&path).unwrap();
+        assert!(try_lock(&path).unwrap().is_none(), "held");
+        assert!(is_held(&path));
+        // A reader waits on the file the holder is about to remove.
+        let waiter = {
+            let path = path.clone();
+            std::thread::spawn(move || lock_shared(&path).unwrap())
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        remove(&path, &held);
+        assert!(!is_held(&path), "a missing file is free");
+        drop(held);
+        let shared = waiter.join().unwrap();
+        // It holds the file now at the path, not the removed one.
+        assert!(names(&path, &shared));
+        assert!(try_lock(&path).unwrap().is_none(), "shared excludes");
+        let other = lock_shared(&path).unwrap();
+        drop((shared, other));
+        assert!(try_lock(&path).unwrap().is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

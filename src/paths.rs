@@ -8,13 +8,11 @@ use std::fs;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{BaseProblem, Error, Result};
+use crate::platform;
 
 /// Free space a tmpfs needs before we put data directories on it.
 const MIN_TMPFS_ROOM: u64 = 256 * 1024 * 1024;
-
-/// The longest Unix-socket path Linux accepts (`sun_path` less its NUL).
-pub const MAX_SOCKET_PATH: usize = 107;
 
 /// Picks the base directory: `PGTMP_DIR` as given, else a tmpfs with room,
 /// else `$TMPDIR` or `/tmp`. `XDG_RUNTIME_DIR` is skipped for root, whose
@@ -30,9 +28,10 @@ pub fn choose_base(explicit: Option<PathBuf>, uid: u32, as_root: bool) -> PathBu
     {
         return xdg.join("pgtmp");
     }
-    let shm = Path::new("/dev/shm");
-    if has_room(shm) {
-        return shm.join(format!("pgtmp-{uid}"));
+    if let Some(fast) = platform::FAST_DIR.map(Path::new)
+        && has_room(fast)
+    {
+        return fast.join(format!("pgtmp-{uid}"));
     }
     let tmp = std::env::var_os("TMPDIR")
         .map(PathBuf::from)
@@ -64,6 +63,7 @@ const OWN_ENTRIES: &[&str] = &[
     "refill.log",
     "pg_config.cache",
     "digests.json",
+    "gc.lock",
 ];
 
 /// Creates the base directory (mode 0700) if needed and checks that it is a
@@ -86,33 +86,28 @@ pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()>
     };
     let meta = fs::symlink_metadata(base).map_err(Error::io("inspect", base))?;
     if !meta.is_dir() {
-        return Err(Error::with_hint(
-            format!("{} is not a directory", base.display()),
-            "set PGTMP_DIR to a directory of your own",
-        ));
+        return Err(Error::BaseDir {
+            path: base.to_path_buf(),
+            problem: BaseProblem::NotADirectory,
+        });
     }
     let handed_over = meta.uid() == owner.0;
     let ours_to_take = as_root && meta.uid() == 0;
     if !handed_over && !ours_to_take {
-        return Err(Error::with_hint(
-            format!(
-                "{} belongs to uid {}, not to uid {}; refusing to use it",
-                base.display(),
-                meta.uid(),
-                owner.0
-            ),
-            "remove it, or set PGTMP_DIR to a directory of your own",
-        ));
+        return Err(Error::BaseDir {
+            path: base.to_path_buf(),
+            problem: BaseProblem::Owner {
+                uid: meta.uid(),
+                want: owner.0,
+            },
+        });
     }
     let marker = base.join(MARKER);
     if !created && !marker.exists() && !holds_only_own_entries(base, owner.0)? {
-        return Err(Error::with_hint(
-            format!(
-                "{} holds files pgtmp did not make; refusing to use it",
-                base.display()
-            ),
-            "set PGTMP_DIR to a new or empty directory: pgtmp deletes what it finds in its own",
-        ));
+        return Err(Error::BaseDir {
+            path: base.to_path_buf(),
+            problem: BaseProblem::Foreign,
+        });
     }
     if !handed_over {
         std::os::unix::fs::chown(base, Some(owner.0), Some(owner.1))
@@ -251,6 +246,11 @@ impl Layout {
         self.spare_root().join(format!("{class}.demand"))
     }
 
+    /// Held by the one process collecting garbage (`gc`).
+    pub fn gc_lock(&self) -> PathBuf {
+        self.base.join("gc.lock")
+    }
+
     /// Where `pg_config --bindir` last pointed (it is a slow script).
     pub fn pg_cache(&self) -> PathBuf {
         self.base.join("pg_config.cache")
@@ -279,7 +279,7 @@ pub fn socket_dir(instance: &Path, id: &str, uid: u32) -> Result<(PathBuf, bool)
 /// private. True when it is the fallback, to be removed with its instance.
 pub fn socket_dir_for(dir: &Path, fallback: &str, sub: &str) -> Result<(PathBuf, bool)> {
     let socket_len = dir.as_os_str().len() + sub.len() + "/.s.PGSQL.65535".len();
-    if socket_len <= MAX_SOCKET_PATH {
+    if socket_len <= platform::MAX_SOCKET_PATH {
         return Ok((dir.to_path_buf(), false));
     }
     let dir = PathBuf::from("/tmp").join(fallback);
@@ -352,7 +352,7 @@ mod tests {
         let id = format!("t{}", std::process::id());
         let (dir, fallback) = socket_dir(&long, &id, 4242).unwrap();
         assert!(fallback);
-        assert!(dir.as_os_str().len() + 15 <= MAX_SOCKET_PATH);
+        assert!(dir.as_os_str().len() + 15 <= platform::MAX_SOCKET_PATH);
         fs::remove_dir(dir).unwrap();
     }
 }

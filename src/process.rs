@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Gid, Pid, Uid, User};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, RunAsProblem};
+use crate::platform;
 
 /// Who pgtmp acts for and as.
 #[derive(Debug, Clone)]
@@ -40,10 +41,7 @@ impl Identity {
         let run_as = if Uid::effective().is_root() {
             Some(pick_account(run_as, base_owner)?)
         } else if let Some(name) = run_as {
-            return Err(Error::with_hint(
-                format!("`--run-as {name}` only applies when pgtmp runs as root"),
-                "drop `--run-as`: PostgreSQL runs as you",
-            ));
+            return Err(Error::RunAs(RunAsProblem::NotRoot(name.to_string())));
         } else {
             None
         };
@@ -72,8 +70,12 @@ impl Identity {
         if Uid::effective() == user.uid {
             return Ok(()); // dropped already, by an earlier call
         }
-        let fail = |what: &str, e: nix::Error| {
-            Error::other(format!("cannot switch to user {}: {what}: {e}", user.name))
+        let fail = |step: &'static str, errno: nix::Error| {
+            Error::RunAs(RunAsProblem::Switch {
+                name: user.name.clone(),
+                step,
+                errno,
+            })
         };
         nix::unistd::setgroups(&[user.gid]).map_err(|e| fail("setgroups", e))?;
         nix::unistd::setgid(user.gid).map_err(|e| fail("setgid", e))?;
@@ -85,12 +87,7 @@ impl Identity {
 fn pick_account(requested: Option<&str>, base_owner: Option<u32>) -> Result<User> {
     let lookup = |name: &str| User::from_name(name).ok().flatten();
     let owner = base_owner.and_then(|uid| User::from_uid(Uid::from_raw(uid)).ok().flatten());
-    let no_such_user = |name: &str| {
-        Error::with_hint(
-            format!("`--run-as`: no user named {name:?}"),
-            "create it (`useradd --system NAME`) or name an existing account",
-        )
-    };
+    let no_such_user = |name: &str| Error::RunAs(RunAsProblem::NoSuchUser(name.to_string()));
     if let Some(name) = requested
         && lookup(name).is_none()
     {
@@ -99,34 +96,20 @@ fn pick_account(requested: Option<&str>, base_owner: Option<u32>) -> Result<User
     if let (Some(name), Some(owner)) = (requested, &owner)
         && owner.name != name
     {
-        return Err(Error::with_hint(
-            format!(
-                "`--run-as {name}`: this base directory's instances run as {}",
-                owner.name
-            ),
-            format!(
-                "use `--run-as {}`, or another PGTMP_DIR for {name}",
-                owner.name
-            ),
-        ));
+        return Err(Error::RunAs(RunAsProblem::Owner {
+            name: name.to_string(),
+            owner: owner.name.clone(),
+        }));
     }
     let user = match requested {
         None if owner.is_some() => owner.expect("checked"),
         Some(name) => lookup(name).ok_or_else(|| no_such_user(name))?,
         None => lookup("postgres")
             .or_else(|| lookup("nobody"))
-            .ok_or_else(|| {
-                Error::with_hint(
-                    "running as root, and neither a `postgres` nor a `nobody` account exists",
-                    "PostgreSQL refuses to run as root: create an account and pass `--run-as NAME`",
-                )
-            })?,
+            .ok_or(Error::RunAs(RunAsProblem::NoAccount))?,
     };
     if user.uid.is_root() {
-        return Err(Error::with_hint(
-            format!("`--run-as {}` is root, which PostgreSQL refuses", user.name),
-            "name an unprivileged account",
-        ));
+        return Err(Error::RunAs(RunAsProblem::Root(user.name)));
     }
     Ok(user)
 }
@@ -141,16 +124,15 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
-/// Whether `pid` is a zombie (state Z or X in /proc/PID/stat).
+/// Whether `pid` has exited and is not reaped yet (a zombie).
 pub fn zombie(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // The command name may hold spaces and parentheses; skip past the last ')'.
-    let state = stat
-        .rfind(')')
-        .and_then(|i| stat[i + 1..].split_whitespace().next());
-    matches!(state, Some("Z" | "X"))
+    stat(pid).is_some_and(|s| s.exited)
+}
+
+/// What the platform says of `pid`; None when it is gone, or when the
+/// platform cannot tell (which `start_time` reports as an error).
+fn stat(pid: u32) -> Option<platform::Stat> {
+    platform::stat(pid).ok().flatten()
 }
 
 /// Sends `sig`, ignoring a process that is already gone.
@@ -158,34 +140,23 @@ pub fn signal(pid: u32, sig: Signal) {
     let _ = kill(Pid::from_raw(pid as i32), sig);
 }
 
-/// The start time of a process in clock ticks since boot (field 22 of
-/// /proc/PID/stat): with the pid, it names a process uniquely.
-pub fn start_time(pid: u32) -> Option<u64> {
-    stat_after_name(pid)?
-        .split_whitespace()
-        .nth(19)?
-        .parse()
-        .ok()
+/// The start time of a process (`platform::Stat`): with the pid, it names
+/// a process uniquely. None when there is no such process; an error where
+/// the platform cannot tell, since the claims and owner checks built on it
+/// would otherwise silently fail.
+pub fn start_time(pid: u32) -> Result<Option<u64>> {
+    Ok(platform::stat(pid)?.map(|s| s.start_time))
 }
 
 /// Whether `pid` exists and is not a zombie (a killed child its parent has
 /// not reaped yet still has a pid).
 pub fn running(pid: u32) -> bool {
-    stat_after_name(pid).is_some_and(|s| !s.starts_with(['Z', 'X']))
+    stat(pid).is_some_and(|s| !s.exited)
 }
 
 /// Whether `pid` is running and is the process that started at `start`.
 pub fn running_since(pid: u32, start: u64) -> bool {
-    stat_after_name(pid).is_some_and(|s| {
-        !s.starts_with(['Z', 'X']) && s.split_whitespace().nth(19) == Some(&start.to_string())
-    })
-}
-
-/// /proc/PID/stat after the command name, which may hold spaces and
-/// parentheses: the state comes first.
-fn stat_after_name(pid: u32) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    Some(stat.get(stat.rfind(')')? + 2..)?.to_owned())
+    stat(pid).is_some_and(|s| !s.exited && s.start_time == start)
 }
 
 /// Polls `done` until it holds or `timeout` passes; true if it held.
@@ -201,6 +172,21 @@ pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(10));
+    }
+}
+
+/// Polls `done` every `step` until it holds or `timeout` passes; true if
+/// it held. For a wait whose end someone is waiting on (no backoff).
+pub fn wait_every(timeout: Duration, step: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(step);
     }
 }
 
@@ -257,32 +243,6 @@ pub fn detach(cmd: &mut Command, fds: &[(RawFd, RawFd)]) -> std::io::Result<Vec<
     Ok(moved)
 }
 
-/// Makes `cmd`'s process receive `sig` when this process dies, even by
-/// SIGKILL (Linux's PR_SET_PDEATHSIG; elsewhere nothing): a helper must not
-/// outlive the pgtmp that waits for it. The signal is tied to the thread
-/// that spawns, so spawn from the main thread.
-pub fn die_with_parent(cmd: &mut Command, sig: libc::c_int) {
-    #[cfg(target_os = "linux")]
-    {
-        let parent = std::process::id() as libc::pid_t;
-        // SAFETY: prctl and getppid are async-signal-safe; nothing allocates.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, sig) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The parent may have died before prctl took effect.
-                if libc::getppid() != parent {
-                    return Err(std::io::Error::other("the parent process died"));
-                }
-                Ok(())
-            });
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (cmd, sig);
-}
-
 /// Lowers this process's CPU priority: background work must not slow the
 /// hand-outs it prepares.
 pub fn be_nice() {
@@ -314,7 +274,8 @@ mod tests {
     #[test]
     fn we_are_alive_and_have_a_start_time() {
         let me = std::process::id();
-        assert!(alive(me));
-        assert!(start_time(me).is_some());
+        assert!(alive(me) && running(me) && !zombie(me));
+        let start = start_time(me).unwrap().unwrap();
+        assert!(running_since(me, start) && !running_since(me, start + 1));
     }
 }

@@ -29,7 +29,6 @@ pub const LOG_LIMIT: u64 = 64 * 1024;
 /// `spares`: also start spares of that kind.
 pub fn spawn(config: &Config, key: &str, spares: Option<&spare::Kind>) -> Result<()> {
     let layout = &config.layout;
-    let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
     let path = layout.refill_log();
     // Every failed refill appends to the log: one that keeps failing (a
     // full disk) must not fill the disk further. Start it afresh when big.
@@ -43,7 +42,7 @@ pub fn spawn(config: &Config, key: &str, spares: Option<&spare::Kind>) -> Result
         .map_err(Error::io("open", &path))?;
     // No pre_exec hook here, so std can use posix_spawn (cheaper than fork
     // for the caller); the child calls setsid itself.
-    let mut cmd = Command::new(exe);
+    let mut cmd = Command::new(&config.exe);
     cmd.arg(REFILL)
         .arg(key)
         .env("PGTMP_DIR", &layout.base)

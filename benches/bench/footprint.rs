@@ -22,19 +22,12 @@ pub fn pgtmp(bench: &mut Bench) -> Result<Footprint, String> {
     drop(client::select1(&handout.url)?);
     std::thread::sleep(IDLE);
     let info = bench.pgtmp.instance(&handout.url)?;
-    let pid = |key: &str| {
-        info[key]
-            .as_u64()
-            .map(|p| p as u32)
-            .ok_or(format!("no `{key}` in {info}"))
-    };
-    let roots = [pid("supervisor_pid")?, pid("pid")?];
-    let dir = info["dir"].as_str().ok_or(format!("no `dir` in {info}"))?;
-    measure(
-        "pgtmp instance (supervisor + postgres)",
-        &roots,
-        Path::new(dir),
-    )
+    let pid = |key: &str, pid: Option<u32>| pid.ok_or(format!("no `{key}` in {info:?}"));
+    let roots = [
+        pid("supervisor_pid", info.supervisor_pid)?,
+        pid("pid", info.pid)?,
+    ];
+    measure("pgtmp instance (supervisor + postgres)", &roots, &info.dir)
 }
 
 pub fn cluster(label: &'static str, cluster: &Cluster) -> Result<Footprint, String> {

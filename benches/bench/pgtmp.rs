@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use ::pgtmp::json::ListEntry;
 
 use crate::command::{self, Ran};
 
@@ -120,11 +120,11 @@ impl Pgtmp {
     }
 
     /// The `list --json` entry for `url`.
-    pub fn instance(&self, url: &str) -> Result<Value, String> {
+    pub fn instance(&self, url: &str) -> Result<ListEntry, String> {
         let ran = self.run(&["list", "--json"])?;
-        let list: Vec<Value> = serde_json::from_str(&ran.stdout)
+        let list: Vec<ListEntry> = serde_json::from_str(&ran.stdout)
             .map_err(|e| format!("`pgtmp list --json`: {e}: {:?}", ran.stdout))?;
-        list.into_iter().find(|i| i["url"] == url).ok_or(format!(
+        list.into_iter().find(|i| i.url == url).ok_or(format!(
             "`pgtmp list --json` does not show {url}: {}",
             ran.stdout.trim()
         ))

@@ -8,7 +8,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::client;
-use crate::interrupt::interrupted;
 use crate::procfs;
 use crate::results::{Results, Series, Side};
 use crate::scenarios::Bench;
@@ -23,17 +22,16 @@ pub fn reap(bench: &mut Bench, results: &mut Results, samples: usize) {
         Side::Pgtmp,
         false,
     );
-    for i in 0..samples {
-        if interrupted() || series.given_up() {
-            break;
-        }
-        eprintln!("bench: reap {}/{samples}", i + 1);
-        if let Some(why) = bench.settle() {
-            series.note(format!("sampled without a full pool ({why})"));
-        }
-        let outcome = once(bench);
-        series.record(i, outcome);
-    }
+    bench.rounds(
+        &mut series,
+        samples,
+        "reap",
+        "sampled",
+        |bench, series, i| {
+            let outcome = once(bench);
+            series.record(i, outcome);
+        },
+    );
     results.series.push(series);
 }
 
@@ -41,19 +39,17 @@ fn once(bench: &Bench) -> Result<Duration, String> {
     let handout = bench.pgtmp.start(&["-w", TIMEOUT])?;
     let client = client::select1(&handout.url)?;
     let info = bench.pgtmp.instance(&handout.url)?;
-    let pid = info["pid"].as_u64().ok_or(format!("no `pid` in {info}"))? as u32;
-    let dir = info["dir"]
-        .as_str()
-        .ok_or(format!("no `dir` in {info}"))?
-        .to_string();
+    let pid = info.pid.ok_or(format!("no `pid` in {info:?}"))?;
+    let dir = info.dir;
     drop(client);
     let t0 = Instant::now();
     while procfs::alive(pid) || Path::new(&dir).exists() {
         if t0.elapsed() > DEADLINE {
             // `handout` stops it on the way out.
             return Err(format!(
-                "still there {DEADLINE:?} after the last client left: postmaster {}, {dir} {}",
+                "still there {DEADLINE:?} after the last client left: postmaster {}, {} {}",
                 if procfs::alive(pid) { "alive" } else { "gone" },
+                dir.display(),
                 if Path::new(&dir).exists() {
                     "exists"
                 } else {

@@ -95,6 +95,31 @@ impl<'a> Bench<'a> {
     }
 }
 
+impl Bench<'_> {
+    /// Runs `each` for every round until interrupted or `series` gives up,
+    /// saying so on stderr, and notes a round that `started` without full
+    /// pools.
+    pub fn rounds(
+        &mut self,
+        series: &mut Series,
+        rounds: usize,
+        name: &str,
+        started: &str,
+        mut each: impl FnMut(&mut Self, &mut Series, usize),
+    ) {
+        for round in 0..rounds {
+            if interrupted() || series.given_up() {
+                break;
+            }
+            eprintln!("bench: {name} {}/{rounds}", round + 1);
+            if let Some(why) = self.settle() {
+                series.note(format!("{started} without a full pool ({why})"));
+            }
+            each(self, series, round);
+        }
+    }
+}
+
 fn settle_pool(pgtmp: &Pgtmp, broken: &mut bool) -> Option<String> {
     let wait = if *broken { POOL_WAIT_BROKEN } else { POOL_WAIT };
     let outcome = pgtmp.wait_pool_full(wait).err();

@@ -47,7 +47,7 @@ impl Pg {
             "trust",
             "-E",
             "UTF8",
-            "--locale=C",
+            "--locale=C.UTF-8",
             "--wal-segsize=1",
             "-U",
         ])

@@ -71,16 +71,19 @@ The per-user base directory (created with mode 0700 and marked with a \fI.pgtmp\
 The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR). Otherwise pgtmp asks \fBpg_config \-\-bindir\fR, searches PATH, then \fI/usr/lib/postgresql/*/bin\fR (newest first), \fI/usr/pgsql\-*/bin\fR and Homebrew.
 .TP
 \fBPGTMP_POOL_SIZE\fR
-How many ready data directories to keep (default 2, at most 32; 0 turns the pool off).
+How many ready data directories to keep (default 2, at most 32; 0 turns the pool off). Pool entries and spares together stay within a budget: at most a quarter of the base filesystem's free space and of the available memory, counting what they hold already; a heavy template gets fewer.
 .TP
 \fBPGTMP_SPARES\fR
-The most spare servers (started ahead, claimed by the next plain hand-out) kept ready per PostgreSQL build and listener (default 16, at most 64; 0 turns spares off; \fB\-\-spares\fR overrides it). How many are kept follows demand. The old name \fBPGTMP_STANDBY\fR is still read when this one is not set.
+The most spare servers (started ahead, claimed by the next plain hand-out) kept ready per PostgreSQL build and listener (default 16, at most 64; 0 turns spares off; \fB\-\-spares\fR overrides it). How many are kept follows demand, within the budget above. The old name \fBPGTMP_STANDBY\fR is still read when this one is not set.
 .TP
 \fBPGTMP_SPARE_TIMEOUT\fR
 How long an unclaimed spare waits before it stops (default 60s). The old name \fBPGTMP_STANDBY_TIMEOUT\fR is still read when this one is not set.
 .TP
 \fBPGTMP_INITDB_OPTS\fR
 Extra \fBinitdb\fR options; each set of options gets its own template.
+.TP
+\fBPGTMP_LOCALE\fR
+The locale of the databases, as \fB\-\-locale\fR: \fIC.UTF\-8\fR by default (the builtin provider from PostgreSQL 17, the C library's before), \fIC\fR for bytes, or an installed locale. Each locale gets its own template.
 .TP
 \fBPGTMP_TRACE\fR
 When set to 1, print the phases of a call with their times on standard error.

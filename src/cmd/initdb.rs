@@ -20,7 +20,7 @@ pub fn run(global: &GlobalArgs, datadir: Option<&Path>) -> Result<PathBuf> {
     match datadir {
         Some(dir) => prepare_user_dir(&config, &spec, dir),
         None => template::ensure(&config.layout, &spec)
-            .and_then(|template| pool::add(&config.layout, &spec.key(), &template)),
+            .and_then(|template| pool::add(&config.layout, &spec.key(), template.path())),
     }
     .map_err(|e| e.on_filesystem_of(&config.layout.base))
 }

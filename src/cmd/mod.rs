@@ -51,6 +51,8 @@ fn options(global: &GlobalArgs) -> Options {
         pg_version: global.pg_version,
         run_as: global.run_as.clone(),
         spares: None,
+        locale: global.locale.clone(),
+        exe: None,
     }
 }
 

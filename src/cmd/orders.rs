@@ -21,7 +21,10 @@ pub fn wait(url: &str, timeout: Duration, global: &GlobalArgs) -> Result<()> {
 pub fn restart(url: &str, server_options: Option<&str>, global: &GlobalArgs) -> Result<()> {
     let words = server_options
         .map(|o| {
-            shell_words::split(o).map_err(|e| Error::other(format!("cannot split `-o {o}`: {e}")))
+            shell_words::split(o).map_err(|e| Error::ServerOptions {
+                options: o.to_string(),
+                reason: e.to_string(),
+            })
         })
         .transpose()?;
     crate::restart(&Config::resolve(&options(global))?, url, words)

@@ -11,7 +11,7 @@ use crate::format::Format;
 use crate::handout::{self, Request, Topology};
 
 pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
-    let format: Format = args.format.unwrap_or_default().into();
+    let format = args.format.unwrap_or_default();
     let mut options = options(global);
     options.spares = args.spares.map(usize::from);
     let config = Config::resolve(&options)?;
@@ -42,8 +42,10 @@ pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
 /// The request the start options make; a format that needs TCP asks for it.
 fn request(args: &StartArgs, format: Format) -> Result<Request> {
     let server_options = match &args.server_options {
-        Some(o) => shell_words::split(o)
-            .map_err(|e| Error::other(format!("cannot split `-o {o}`: {e}")))?,
+        Some(o) => shell_words::split(o).map_err(|e| Error::ServerOptions {
+            options: o.clone(),
+            reason: e.to_string(),
+        })?,
         None => Vec::new(),
     };
     Ok(Request {

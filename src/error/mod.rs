@@ -1,6 +1,15 @@
-//! The one error type of pgtmp. Each variant carries what a user needs to act
-//! on it (the path and the action, the program and its output tail), and
-//! `hint` gives the known fix where there is one. `lib::run` prints it once.
+//! The one error type of pgtmp. A variant per kind of failure, built where
+//! the failure is known, carrying what a user needs to act on it (the path
+//! and the action, the program and its output tail); `hint` gives the known
+//! fix where there is one, and `exit_code` the status. `lib::run` prints it
+//! once.
+
+mod hint;
+mod problem;
+
+pub use problem::{
+    BaseProblem, FixtureProblem, PathProblem, RunAsProblem, SettingProblem, VersionProblem,
+};
 
 use std::io;
 use std::path::PathBuf;
@@ -28,6 +37,26 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// The base directory (`PGTMP_DIR`) cannot be used.
+    #[error("{}", problem.describe(path))]
+    BaseDir { path: PathBuf, problem: BaseProblem },
+
+    /// An environment variable has a value pgtmp cannot use.
+    #[error("{}", problem.describe(name, value))]
+    Setting {
+        name: &'static str,
+        value: String,
+        problem: SettingProblem,
+    },
+
+    /// `-o` cannot be split into words.
+    #[error("cannot split `-o {options}`: {reason}")]
+    ServerOptions { options: String, reason: String },
+
+    /// The `--run-as` account cannot be used.
+    #[error("{0}")]
+    RunAs(RunAsProblem),
+
     /// No usable PostgreSQL installation.
     #[error("PostgreSQL not found{}; looked in: {looked}", version.map(|v| format!(" (version {v})")).unwrap_or_default())]
     PgNotFound {
@@ -35,12 +64,18 @@ pub enum Error {
         version: Option<u32>,
     },
 
-    /// A helper program (initdb, postgres --single) failed.
+    /// A PostgreSQL version that is not the one needed, or not known.
+    #[error("{0}")]
+    PgVersion(VersionProblem),
+
+    /// A helper program (initdb, postgres --single) failed; `disk_full`
+    /// when its output says the disk was full.
     #[error("{program} failed ({status}){}", tail_block(output))]
     Command {
         program: String,
         status: String,
         output: String,
+        disk_full: bool,
     },
 
     /// The server did not come up; `log` is the tail of its log.
@@ -49,7 +84,12 @@ pub enum Error {
         reason: String,
         log: String,
         hint: Option<String>,
+        disk_full: bool,
     },
+
+    /// A server was asked to stop while it started.
+    #[error("stopped by a signal while starting")]
+    Interrupted,
 
     /// A fixed port (`-p`) is taken.
     #[error("port {0} on 127.0.0.1 is already in use")]
@@ -59,9 +99,49 @@ pub enum Error {
     #[error("{} is not empty and is not a PostgreSQL data directory; refusing to touch it", .0.display())]
     ForeignDir(PathBuf),
 
+    /// A `-d` path that cannot be a data directory, refused untouched.
+    #[error("`-d {}`: {problem}", dir.display())]
+    DataDirPath { dir: PathBuf, problem: PathProblem },
+
+    /// A `-d` directory in which a server already runs.
+    #[error("a server (pid {pid}) already runs in {}", dir.display())]
+    DataDirInUse { dir: PathBuf, pid: u32 },
+
+    /// Something failed on the `-d` directory itself.
+    #[error("`-d {}`: {source}", dir.display())]
+    DataDir { dir: PathBuf, source: Box<Error> },
+
     /// `stop` found nothing to stop.
     #[error("no running instance matches {0}")]
     NoSuchInstance(String),
+
+    /// `stop` was given something that is no PostgreSQL URL.
+    #[error("{0:?} is not a PostgreSQL URL")]
+    NotAUrl(String),
+
+    /// An instance that did not stop, even by SIGKILL.
+    #[error("the instance in {} did not stop", .0.display())]
+    NotStopped(PathBuf),
+
+    /// A new instance directory that another process locked first.
+    #[error("{} is locked by another process", .0.display())]
+    Locked(PathBuf),
+
+    /// An instance's `meta.json` that cannot be read, or written.
+    #[error("{action} {}: {reason}", path.display())]
+    Metadata {
+        action: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+
+    /// A refill that found no template to start spares from.
+    #[error("no template at {}", .0.display())]
+    NoTemplate(PathBuf),
+
+    /// `-F jdbc` of a socket-only instance.
+    #[error("a JDBC URL needs a TCP instance: JDBC cannot use a Unix socket")]
+    JdbcNeedsTcp,
 
     /// `exec`: COMMAND could not be started.
     #[error("{}", exec_message(program, source))]
@@ -77,6 +157,10 @@ pub enum Error {
     /// A fixture (`-f`) that cannot be read.
     #[error("cannot read fixture {}: {source}", path.display())]
     FixtureInput { path: PathBuf, source: io::Error },
+
+    /// A fixture (`-f`) that cannot be used as given.
+    #[error("{0}")]
+    Fixture(FixtureProblem),
 
     /// Loading a fixture failed: `what` names the file and line (or the
     /// `-x`/`--now` step), `message` is PostgreSQL's, `output` the context
@@ -111,9 +195,9 @@ pub enum Error {
     #[error("no space left on the filesystem of {}: {source}", path.display())]
     NoSpace { path: PathBuf, source: Box<Error> },
 
-    /// Something failed on the `-d` directory itself.
-    #[error("`-d {}`: {source}", dir.display())]
-    DataDir { dir: PathBuf, source: Box<Error> },
+    /// A library caller without a `pgtmp` program to run supervisors.
+    #[error("no `pgtmp` program to run the supervisors: not on PATH")]
+    NoProgram,
 
     /// A replica that has not replayed what the primary had written.
     #[error("replica {node} ({url}) has replayed WAL up to {replayed}, not yet to {target}, after {}", humantime::format_duration(std::time::Duration::from_millis(waited.as_millis() as u64)))]
@@ -134,6 +218,14 @@ pub enum Error {
     /// `restart`).
     #[error("cannot reach the supervisor of {}: {reason}", dir.display())]
     Supervisor { dir: PathBuf, reason: String },
+
+    /// A set has no (running) server of this name.
+    #[error("the set has no running server {0}")]
+    NoServer(String),
+
+    /// A replica asked to promote itself that did not finish in time.
+    #[error("{node} did not finish its promotion within {secs}s")]
+    NotPromoted { node: String, secs: u64 },
 
     /// An instance whose supervisor takes no orders: an older pgtmp's.
     #[error("the instance in {} was started by a pgtmp that takes no orders", .0.display())]
@@ -158,9 +250,9 @@ pub enum Error {
         bindir: PathBuf,
     },
 
-    /// Anything else, already phrased for the user.
-    #[error("{msg}")]
-    Other { msg: String, hint: Option<String> },
+    /// Something this platform cannot do (see `platform`).
+    #[error("{0} is not supported on this platform")]
+    Unsupported(&'static str),
 }
 
 /// As a shell says it: `make: command not found`, else the OS's reason.
@@ -181,6 +273,13 @@ fn tail_block(text: &str) -> String {
     }
 }
 
+/// Whether PostgreSQL's or initdb's own words say the disk was full: they
+/// report a failed write only as text (`could not write ...: No space left
+/// on device`), so this is read where their output is at hand.
+pub fn says_disk_full(text: &str) -> bool {
+    text.contains("No space left on device")
+}
+
 impl Error {
     /// An `Io` error; use as `.map_err(Error::io("create", &path))`.
     pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
@@ -192,17 +291,13 @@ impl Error {
         }
     }
 
-    pub fn other(msg: impl Into<String>) -> Error {
-        Error::Other {
-            msg: msg.into(),
-            hint: None,
-        }
-    }
-
-    pub fn with_hint(msg: impl Into<String>, hint: impl Into<String>) -> Error {
-        Error::Other {
-            msg: msg.into(),
-            hint: Some(hint.into()),
+    /// A server that did not start, with the tail of its log.
+    pub fn server_start(reason: String, log: String, hint: Option<String>) -> Error {
+        Error::ServerStart {
+            disk_full: says_disk_full(&reason) || says_disk_full(&log),
+            reason,
+            log,
+            hint,
         }
     }
 
@@ -233,105 +328,16 @@ impl Error {
     }
 
     /// Whether this failed for want of disk space, whoever reported it.
-    fn is_no_space(&self) -> bool {
-        const TEXT: &str = "No space left on device";
+    pub fn is_no_space(&self) -> bool {
         match self {
             Error::Io { source, .. } => matches!(
                 source.kind(),
                 io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
             ),
-            Error::Command { output, .. } => output.contains(TEXT),
-            Error::ServerStart { reason, log, .. } => reason.contains(TEXT) || log.contains(TEXT),
-            Error::Other { msg, .. } => msg.contains(TEXT),
+            Error::Command { disk_full, .. } | Error::ServerStart { disk_full, .. } => *disk_full,
             _ => false,
         }
     }
-
-    /// The known fix, printed as `hint: ...` under the error.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            Error::NoSpace { .. } => Some(
-                "free some space there, or set PGTMP_DIR to a directory on a filesystem with room (a server needs about 40 MB)".into(),
-            ),
-            Error::DataDir { source, .. } => match &**source {
-                Error::Io { source, .. } if is_unwritable(source) => Some(
-                    "give `-d` a directory you (or, as root, the `--run-as` account) can write".into(),
-                ),
-                e if e.is_no_space() => {
-                    Some("free some space there, or give `-d` a directory on a filesystem with room".into())
-                }
-                other => other.hint(),
-            },
-            Error::PgNotFound { version, .. } => Some(match version {
-                Some(v) => format!(
-                    "install it (Debian/Ubuntu: `apt-get install postgresql-{v}`) or point `--pg-bindir`/PGTMP_PG_BINDIR at its bin directory"
-                ),
-                None => "install PostgreSQL (Debian/Ubuntu: `apt-get install postgresql`, Fedora: `dnf install postgresql-server`, macOS: `brew install postgresql`) or point `--pg-bindir`/PGTMP_PG_BINDIR at its bin directory".into(),
-            }),
-            Error::PortInUse(_) => {
-                Some("choose another port with `-p`, or use `-t` to pick a free one".into())
-            }
-            Error::ForeignDir(_) => {
-                Some("give `-d` a missing or empty directory, or an existing data directory".into())
-            }
-            Error::NoSuchInstance(_) => Some("`pgtmp list` shows the running instances".into()),
-            Error::NotCaughtUp { streaming: false, .. } => Some(
-                "it does not stream from the primary: its server log (in the instance's directory, see `pgtmp list --json`) says why".into(),
-            ),
-            Error::NotCaughtUp { .. } => Some(
-                "give it longer with `--timeout`, or look at what the primary is writing".into(),
-            ),
-            Error::NotAReplica { .. } => Some(
-                "`pgtmp list` shows each set's servers, its primary first; start a set with `pgtmp --replicas N`".into(),
-            ),
-            Error::NoControl(_) => {
-                Some("`pgtmp stop` it and start a new one with this pgtmp".into())
-            }
-            Error::TooOldFor { .. } => Some(
-                "use a newer PostgreSQL (`--pg-version`, `--pg-bindir`)".into(),
-            ),
-            Error::Request { hint, .. } => hint.clone(),
-            Error::ServerStart { hint, .. }
-            | Error::Other { hint, .. }
-            | Error::FixtureLoad { hint, .. } => hint.clone(),
-            Error::FixtureInput { source, .. }
-                if source.kind() == io::ErrorKind::PermissionDenied =>
-            {
-                Some(
-                    "make it readable by the account PostgreSQL runs as (as root: `postgres`, or the `--run-as` one)".into(),
-                )
-            }
-            Error::MissingClient { major, .. } => Some(format!(
-                "install PostgreSQL's client programs of the same version (Debian/Ubuntu: `apt-get install postgresql-client{}`), or point `--pg-bindir` at a bin directory that has them",
-                major.map(|v| format!("-{v}")).unwrap_or_default()
-            )),
-            Error::MissingExtension { name, package, .. } => Some(format!(
-                "install it (Debian/Ubuntu: `apt-get install {package}`, the likely package), or drop `-x {name}`"
-            )),
-            Error::Exec { source, .. } => match source.kind() {
-                io::ErrorKind::NotFound => Some(
-                    "give the command after `--` as you would run it, e.g. `pgtmp exec -- make test`"
-                        .into(),
-                ),
-                io::ErrorKind::PermissionDenied => {
-                    Some("make it executable (`chmod +x`), or run it with its interpreter".into())
-                }
-                _ => None,
-            },
-            Error::Io { source, .. } if is_unwritable(source) => Some(
-                "set PGTMP_DIR to a directory you (or, as root, the `--run-as` account) can write".into(),
-            ),
-            _ => None,
-        }
-    }
-}
-
-/// Permission denied, or a read-only filesystem: either way, not ours to write.
-fn is_unwritable(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
-    )
 }
 
 /// The last `n` non-empty lines of `text` (a log tail for an error).

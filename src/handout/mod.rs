@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::datadir::{prepare_as_root, prepare_user_dir};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, VersionProblem};
 use crate::fixture::{self, Fixture};
 use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance, Plan};
@@ -101,7 +101,54 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
         prepare_as_root(config, dir)?;
     }
     config.enter()?;
-    start(config, request).map_err(|e| e.on_filesystem_of(&config.layout.base))
+    let handout = match start(config, request) {
+        // Dead copies of killed hand-outs, or copies made ahead for other
+        // templates, may be what fills it: collect, and try once more.
+        Err(e) if e.is_no_space() => match make_room(config, request) {
+            Some(summary) => {
+                // The one line a hand-out says on its own: it explains the
+                // delay, and what disappeared.
+                eprintln!(
+                    "pgtmp: no space left on the filesystem of {}; removed {summary}; trying again",
+                    config.layout.base.display()
+                );
+                start(config, request)
+            }
+            None => Err(e),
+        },
+        other => other,
+    };
+    handout.map_err(|e| e.on_filesystem_of(&config.layout.base))
+}
+
+/// `gc::make_room` for the template this request needs; None when it found
+/// nothing to remove (or failed: the first error is the one to tell).
+fn make_room(config: &Config, request: &Request) -> Option<String> {
+    let spec = config.template_spec().ok()?;
+    let fixture = Fixture::new(
+        &request.files,
+        &request.extensions,
+        request.now.as_deref(),
+        &request.server_options,
+    )
+    .ok()?;
+    let key = match fixture {
+        Some(f) => f.key(&config.layout, &spec.key()).ok()?,
+        None => spec.key(),
+    };
+    let sum = crate::gc::make_room(&config.layout, &key).ok()?;
+    let removed = [
+        (sum.instances, "dead instance(s)"),
+        (sum.partial, "half-made cop(ies)"),
+        (sum.pool_entries, "pool entr(ies)"),
+        (sum.spares, "spare(s)"),
+        (sum.templates, "template(s)"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect::<Vec<_>>();
+    (!removed.is_empty()).then(|| removed.join(", "))
 }
 
 fn start(config: &Config, request: &Request) -> Result<Handout> {
@@ -127,12 +174,7 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
     };
     trace::mark("template key known");
     let tcp = request.tcp || request.port.is_some();
-    let settings = Settings {
-        keep: request.keep,
-        timeout_ms: request.timeout.unwrap_or(DEFAULT_TIMEOUT).as_millis() as u64,
-        owner_pid: request.owner_pid,
-        owner_start: request.owner_pid.and_then(process::start_time),
-    };
+    let settings = settings(request)?;
     let kind = spare::Kind {
         key: key.clone(),
         role: config.identity.role.clone(),
@@ -141,64 +183,115 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
         topology: request.topology,
     };
     let spares = request.takes_spare() && config.spare_max > 0;
-    let handout = |url, dir: PathBuf, ack, meta: &Meta| {
-        after_handout(config, &key, spares.then_some(&kind));
-        let kept = request.keep && request.datadir.is_none();
-        Handout {
-            url,
-            kept_data_dirs: meta
-                .servers()
-                .filter(|_| kept)
-                .map(|(_, s)| s.data_dir.clone())
-                .collect(),
-            dir,
-            install: spec.install.clone(),
-            ack,
+    let claimed = match spares {
+        true => claim_spare(layout, &kind.class(), &settings)?,
+        false => None,
+    };
+    let (url, dir, ack, meta) = match claimed {
+        Some((dir, meta)) => (meta.url.clone(), dir.clone(), Ack::file(&dir), meta),
+        None => {
+            let new = Launch {
+                spec: &spec,
+                key: &key,
+                fixture: fixture.as_ref(),
+                tcp,
+                settings,
+            };
+            new.run(config, request)?
         }
     };
-    if spares {
-        let class = kind.class();
-        spare::demand::record(layout, &class);
-        if let Some((dir, meta)) = spare::claim::claim(layout, &class, &settings)? {
-            trace::mark("spare claimed");
-            let ack = Ack::file(&dir);
-            return Ok(handout(meta.url.clone(), dir, ack, &meta));
+    after_handout(config, &key, spares.then_some(&kind));
+    let kept = request.keep && request.datadir.is_none();
+    Ok(Handout {
+        url,
+        kept_data_dirs: meta
+            .servers()
+            .filter(|_| kept)
+            .map(|(_, s)| s.data_dir.clone())
+            .collect(),
+        dir,
+        install: spec.install.clone(),
+        ack,
+    })
+}
+
+/// What the request sets on the instance it gets.
+fn settings(request: &Request) -> Result<Settings> {
+    Ok(Settings {
+        keep: request.keep,
+        timeout_ms: request.timeout.unwrap_or(DEFAULT_TIMEOUT).as_millis() as u64,
+        owner_pid: request.owner_pid,
+        owner_start: match request.owner_pid {
+            Some(pid) => process::start_time(pid)?,
+            None => None,
+        },
+    })
+}
+
+/// A ready spare of `class` (template, listener, topology), now the
+/// caller's.
+fn claim_spare(
+    layout: &Layout,
+    class: &str,
+    settings: &Settings,
+) -> Result<Option<(PathBuf, Meta)>> {
+    spare::demand::record(layout, class);
+    let claimed = spare::claim::claim(layout, class, settings)?;
+    if claimed.is_some() {
+        trace::mark("spare claimed");
+    }
+    Ok(claimed)
+}
+
+/// A new instance of the template `key`, started for this request.
+struct Launch<'a> {
+    spec: &'a template::Spec,
+    key: &'a str,
+    fixture: Option<&'a Fixture>,
+    tcp: bool,
+    settings: Settings,
+}
+
+impl Launch<'_> {
+    /// Makes the instance and waits for its supervisor to say it is ready:
+    /// the URL, the directory, how to acknowledge, the metadata.
+    fn run(self, config: &Config, request: &Request) -> Result<(String, PathBuf, Ack, Meta)> {
+        if let Some(port) = request.port
+            && port::in_use(port)
+        {
+            return Err(Error::PortInUse(port));
         }
+        let mut new = NewInstance::create(&config.layout)?;
+        let (data_dir, user_data_dir) =
+            data_dir(config, self.spec, self.key, self.fixture, request, &new)?;
+        trace::mark("data directory ready");
+        check_version(&data_dir)?;
+        let replicas = request.topology.replicas();
+        let replica_data_dirs = if replicas > 0 {
+            check_replicas_version(&data_dir, self.spec)?;
+            replica_dirs(&config.layout, self.key, &new, replicas)?
+        } else {
+            Vec::new()
+        };
+        let meta = new.describe(Plan {
+            role: config.identity.role.clone(),
+            uid: config.identity.uid,
+            tcp: self.tcp,
+            port: request.port,
+            data_dir,
+            user_data_dir,
+            server_options: request.server_options.clone(),
+            bindir: self.spec.install.bindir.clone(),
+            settings: self.settings,
+            spare: None,
+            replica_data_dirs,
+            sync: request.topology.sync(),
+        })?;
+        let dir = new.dir.clone();
+        let (url, ack) = new.launch(&meta, &config.exe)?.wait()?;
+        trace::mark("server ready");
+        Ok((url, dir, ack, meta))
     }
-    if let Some(port) = request.port
-        && port::in_use(port)
-    {
-        return Err(Error::PortInUse(port));
-    }
-    let mut new = NewInstance::create(layout)?;
-    let (data_dir, user_data_dir) = data_dir(config, &spec, &key, fixture.as_ref(), request, &new)?;
-    trace::mark("data directory ready");
-    check_version(&data_dir)?;
-    let replicas = request.topology.replicas();
-    let replica_data_dirs = if replicas > 0 {
-        check_replicas_version(&data_dir, &spec)?;
-        replica_dirs(layout, &key, &new, replicas)?
-    } else {
-        Vec::new()
-    };
-    let meta = new.describe(Plan {
-        role: config.identity.role.clone(),
-        uid: config.identity.uid,
-        tcp,
-        port: request.port,
-        data_dir,
-        user_data_dir,
-        server_options: request.server_options.clone(),
-        bindir: spec.install.bindir.clone(),
-        settings,
-        spare: None,
-        replica_data_dirs,
-        sync: request.topology.sync(),
-    })?;
-    let dir = new.dir.clone();
-    let (url, ack) = new.launch(&meta)?.wait()?;
-    trace::mark("server ready");
-    Ok(handout(url, dir, ack, &meta))
 }
 
 /// The data directory of the new instance, and whether it is the user's
@@ -227,7 +320,7 @@ fn data_dir(
                     Some(f) => fixture::ensure(config, spec, f, key)?,
                     None => template::ensure(layout, spec)?,
                 };
-                pool::copy_tree(&template, &data)?;
+                pool::copy_tree(template.path(), &data)?;
             }
             Ok((data, false))
         }
@@ -246,11 +339,16 @@ fn replica_dirs(layout: &Layout, key: &str, new: &NewInstance, n: usize) -> Resu
             missing.push(dir);
         }
     }
-    let template = layout.template(key);
+    if missing.is_empty() {
+        return Ok(dirs);
+    }
+    // Held for reading while it is copied: `gc` leaves it alone.
+    let template =
+        template::hold(layout, key)?.ok_or_else(|| Error::NoTemplate(layout.template(key)))?;
     std::thread::scope(|scope| {
         let copies: Vec<_> = missing
             .iter()
-            .map(|dir| scope.spawn(|| pool::copy_tree(&template, dir)))
+            .map(|dir| scope.spawn(|| pool::copy_tree(template.path(), dir)))
             .collect();
         copies
             .into_iter()
@@ -298,14 +396,10 @@ fn pool_entry(layout: &Layout, key: &str, dir: &Path) -> bool {
 fn check_version(data_dir: &Path) -> Result<()> {
     if pg::data_dir_major(data_dir)? < pg::MIN_MAJOR {
         let text = fs::read_to_string(data_dir.join("PG_VERSION")).unwrap_or_default();
-        return Err(Error::with_hint(
-            format!(
-                "{} is PostgreSQL {}, older than 10",
-                data_dir.display(),
-                text.trim()
-            ),
-            "use PostgreSQL 10 or newer (`--pg-version`, `--pg-bindir`)",
-        ));
+        return Err(Error::PgVersion(VersionProblem::TooOld {
+            data_dir: data_dir.to_path_buf(),
+            version: text.trim().to_string(),
+        }));
     }
     Ok(())
 }

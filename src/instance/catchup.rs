@@ -123,11 +123,10 @@ pub fn wait_promoted(
             return Ok(());
         }
         if started.elapsed() >= timeout || cancelled() {
-            return Err(Error::other(format!(
-                "{} did not finish its promotion within {}s",
-                server.name,
-                timeout.as_secs()
-            )));
+            return Err(Error::NotPromoted {
+                node: server.name.clone(),
+                secs: timeout.as_secs(),
+            });
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(MAX_PAUSE);

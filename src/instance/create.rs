@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 
 use super::control::CONTROL_SOCKET;
 use super::handshake::{ACK, ACK_FD, LOCK_FD, READY_FD, Report, SUPERVISE};
-use super::meta::{DELIVERED, LOCK, Meta, SERVER_LOG, SUPERVISE_LOG, Settings};
+use super::meta::{DELIVERED, LOCK, Meta, SERVER_LOG, SUPERVISE_LOG, Settings, UNBORN_PREFIX};
 use super::port::{self, SOCKET_PORT};
 use super::server::Server;
 use crate::error::{Error, Result};
@@ -32,26 +32,47 @@ pub struct NewInstance {
 }
 
 impl NewInstance {
-    /// Creates `run/<id>` (a name no other caller can have) and locks it.
+    /// Creates `run/<id>` (a name no other caller can have), locked. It is
+    /// made under a dot-name that `gc` and `list` skip, locked there, and
+    /// only then renamed into place: an instance directory whose lock
+    /// nobody holds is a dead one at once, with nothing to wait for.
     pub fn create(layout: &Layout) -> Result<NewInstance> {
-        paths::mkdir_private(&layout.run_dir())?;
-        let (id, dir) = loop {
-            let id = random::id();
-            let dir = layout.instance(&id);
+        let run = layout.run_dir();
+        paths::mkdir_private(&run)?;
+        let unborn = loop {
+            let dir = run.join(format!("{UNBORN_PREFIX}{}", random::id()));
             match fs::DirBuilder::new().mode(0o700).create(&dir) {
-                Ok(()) => break (id, dir),
+                Ok(()) => break dir,
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(Error::io("create", &dir)(e)),
             }
         };
-        let cleanup = Cleanup {
-            dir: dir.clone(),
+        let mut cleanup = Cleanup {
+            dir: unborn.clone(),
             socket_dirs: Vec::new(),
             armed: true,
         };
-        let lock = lock::try_lock(&dir.join(LOCK))?.ok_or_else(|| {
-            Error::other(format!("{} is locked by another process", dir.display()))
-        })?;
+        let lock =
+            lock::try_lock(&unborn.join(LOCK))?.ok_or_else(|| Error::Locked(unborn.clone()))?;
+        let (id, dir) = loop {
+            let id = random::id();
+            let dir = layout.instance(&id);
+            // Onto an existing directory only if it is empty, which no
+            // instance's is (it holds its lock file).
+            match fs::rename(&unborn, &dir) {
+                Ok(()) => break (id, dir),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::DirectoryNotEmpty
+                    ) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(Error::io("rename into", &dir)(e)),
+            }
+        };
+        cleanup.dir = dir.clone();
         Ok(NewInstance {
             id,
             dir,
@@ -157,10 +178,10 @@ impl NewInstance {
         Ok(meta)
     }
 
-    /// Writes `meta.json` and starts the supervisor; `wait` for its report.
-    pub fn launch(self, meta: &Meta) -> Result<Launched> {
+    /// Writes `meta.json` and starts the supervisor, the pgtmp program
+    /// `exe`; `wait` for its report.
+    pub fn launch(self, meta: &Meta, exe: &Path) -> Result<Launched> {
         meta.write(&self.dir)?;
-        let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
         let log_path = self.dir.join(SUPERVISE_LOG);
         let log = fs::File::create(&log_path).map_err(Error::io("create", &log_path))?;
         let log_err = log.try_clone().map_err(Error::io("open", &log_path))?;
@@ -265,18 +286,28 @@ impl Launched {
                 self.instance.cleanup.armed = false;
                 Ok((url, Ack::Pipe(self.ack)))
             }
-            Ok(Report::Failed { reason, log, hint }) => {
+            Ok(Report::Failed {
+                reason,
+                log,
+                hint,
+                disk_full,
+            }) => {
                 let _ = self.child.wait();
-                Err(Error::ServerStart { reason, log, hint })
+                Err(Error::ServerStart {
+                    reason,
+                    log,
+                    hint,
+                    disk_full,
+                })
             }
             Err(_) => {
                 let status = self.child.wait().map(|s| s.to_string()).unwrap_or_default();
                 let log = fs::read_to_string(&self.log_path).unwrap_or_default();
-                Err(Error::ServerStart {
-                    reason: format!("the supervisor exited ({status}) before the server was ready"),
-                    log: crate::error::tail(&log, 10),
-                    hint: None,
-                })
+                Err(Error::server_start(
+                    format!("the supervisor exited ({status}) before the server was ready"),
+                    crate::error::tail(&log, 10),
+                    None,
+                ))
             }
         }
     }

@@ -31,6 +31,15 @@ pub enum Endpoint {
     },
 }
 
+impl Address {
+    /// Client connections here, from the platform's socket tables (not
+    /// our own connections, which go to the servers' private sockets).
+    pub fn count_clients(&self) -> crate::error::Result<i64> {
+        let socket = self.socket_dir.join(format!(".s.PGSQL.{}", self.port));
+        crate::platform::count_connections(&socket, self.tcp.then_some(self.port))
+    }
+}
+
 impl Endpoint {
     pub fn is_primary(&self) -> bool {
         *self == Endpoint::Primary

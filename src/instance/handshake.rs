@@ -29,5 +29,8 @@ pub enum Report {
         reason: String,
         log: String,
         hint: Option<String>,
+        /// The failure was for want of disk space.
+        #[serde(default)]
+        disk_full: bool,
     },
 }

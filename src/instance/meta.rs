@@ -17,6 +17,8 @@ use crate::{postmaster, url};
 
 pub const META: &str = "meta.json";
 pub const LOCK: &str = "lock";
+/// An instance directory being made, not yet locked and renamed into place.
+pub const UNBORN_PREFIX: &str = ".new-";
 pub const SERVER_LOG: &str = "server.log";
 pub const SUPERVISE_LOG: &str = "supervise.log";
 pub const STATE: &str = "state.json";
@@ -81,17 +83,19 @@ impl Meta {
     pub fn read(dir: &Path) -> Result<Meta> {
         let path = dir.join(META);
         let text = fs::read_to_string(&path).map_err(Error::io("read", &path))?;
-        serde_json::from_str(&text)
-            .map_err(|e| Error::other(format!("corrupt {}: {e}", path.display())))
+        serde_json::from_str(&text).map_err(|e| Error::Metadata {
+            action: "corrupt",
+            path,
+            reason: e.to_string(),
+        })
     }
 
     pub fn write(&self, dir: &Path) -> Result<()> {
         // Only a path that is not UTF-8 can fail here; the callers refuse those.
-        let text = serde_json::to_string_pretty(self).map_err(|e| {
-            Error::other(format!(
-                "cannot describe the instance in {}: {e}",
-                dir.display()
-            ))
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Metadata {
+            action: "cannot describe the instance in",
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
         })?;
         write_atomic(&dir.join(META), text.as_bytes())
     }

@@ -2,9 +2,9 @@
 //! directory and metadata, bringing it into being, talking to it, finding
 //! it again, and stopping it.
 
+pub mod arrivals;
 pub mod catchup;
 pub mod client;
-pub mod clients;
 pub mod control;
 pub mod create;
 pub mod endpoint;

@@ -7,14 +7,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::meta::{LOCK, META, Meta, State};
+use super::meta::{LOCK, META, Meta, State, UNBORN_PREFIX};
 use crate::json::ListEntry;
 use crate::lock;
 use crate::paths::Layout;
 use crate::postmaster;
 
-/// A fresh instance directory may not hold its lock yet; leave it alone
-/// for this long before calling it dead.
+/// An instance directory being made (`.new-`) may not hold its lock yet;
+/// leave it alone for this long before calling it dead.
 const GRACE: Duration = Duration::from_secs(10);
 
 /// Every instance directory, live or not.
@@ -37,16 +37,34 @@ pub fn is_alive(dir: &Path) -> bool {
     lock::is_held(&dir.join(LOCK))
 }
 
-/// Whether `dir` is dead and not one being born: the starter writes
-/// `meta.json` only while holding the lock, so with it there the lock was
-/// taken and released; without it, allow a grace period.
+/// Whether `dir` is dead and not one being born: an instance directory is
+/// renamed into place holding its lock (`NewInstance::create`), so a lock
+/// file nobody holds says its processes are gone. Without one (made by an
+/// older pgtmp, or half removed), allow a grace period.
 pub fn is_abandoned(dir: &Path) -> bool {
     if is_alive(dir) {
         return false;
     }
-    if dir.join(META).exists() {
+    if dir.join(LOCK).exists() || dir.join(META).exists() {
         return true;
     }
+    older_than_grace(dir)
+}
+
+/// Instance directories being made (`.new-<random>`) whose maker died
+/// before renaming them into place.
+pub fn unborn(layout: &Layout) -> Vec<PathBuf> {
+    let Ok(dir) = fs::read_dir(layout.run_dir()) else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(UNBORN_PREFIX))
+        .map(|e| e.path())
+        .filter(|d| !is_alive(d) && older_than_grace(d))
+        .collect()
+}
+
+fn older_than_grace(dir: &Path) -> bool {
     fs::metadata(dir)
         .and_then(|m| m.modified())
         .map(|t| t.elapsed().unwrap_or_default() > GRACE)

@@ -21,8 +21,7 @@ pub enum Selector {
 impl Selector {
     /// A URL `pgtmp` printed, in any of its forms.
     pub fn url(u: &str) -> Result<Selector> {
-        let target =
-            url::parse(u).ok_or_else(|| Error::other(format!("{u:?} is not a PostgreSQL URL")))?;
+        let target = url::parse(u).ok_or_else(|| Error::NotAUrl(u.to_string()))?;
         Ok(Selector::Url(u.to_string(), target))
     }
 

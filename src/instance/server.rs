@@ -60,13 +60,9 @@ impl Server {
             .unwrap_or_else(|| instance_dir.join(SERVER_LOG))
     }
 
-    /// How its postmaster runs, with pgtmp's `settings` (see
-    /// `replication::settings`) after the user's options.
-    pub fn postmaster<'a>(
-        &'a self,
-        instance_dir: &Path,
-        settings: Vec<String>,
-    ) -> postmaster::Spec<'a> {
+    /// How its postmaster runs, logging to `log`, with pgtmp's `settings`
+    /// (see `replication::settings`) after the user's options.
+    pub fn postmaster(&self, log: PathBuf, settings: Vec<String>) -> postmaster::Spec<'_> {
         postmaster::Spec {
             program: self.bindir.join("postgres"),
             data_dir: &self.data_dir,
@@ -75,8 +71,14 @@ impl Server {
             port: self.port,
             tcp: self.tcp,
             user_options: &self.server_options,
-            settings,
-            log: self.log_path(instance_dir),
+            // The idle watch counts connections from the lines the first
+            // settings make the server log.
+            settings: super::arrivals::settings(&self.data_dir)
+                .iter()
+                .map(|s| s.to_string())
+                .chain(settings)
+                .collect(),
+            log,
         }
     }
 }

@@ -14,6 +14,9 @@ use crate::paths;
 use crate::postmaster;
 use crate::process;
 
+/// How long to wait for an instance that is removing itself.
+const GONE_WAIT: Duration = Duration::from_secs(10);
+
 /// Asking first (SIGTERM to the supervisor, which shuts its servers down
 /// and cleans up), then SIGQUIT and SIGKILL to every process left, each
 /// step waiting for the instance's lock to be free.
@@ -25,7 +28,16 @@ const STEPS: [(Signal, Duration); 3] = [
 
 /// Stops the instance in `dir`; returns the data directories it keeps.
 pub fn stop(dir: &Path) -> Result<Vec<PathBuf>> {
-    let meta = Meta::read(dir)?;
+    let meta = match Meta::read(dir) {
+        Ok(meta) => meta,
+        // Its supervisor is removing it (the idle timeout came first): an
+        // instance that is gone is stopped. Let the removal finish.
+        Err(_) if !dir.join(super::meta::META).exists() => {
+            process::wait_until(GONE_WAIT, || !registry::is_alive(dir));
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(e),
+    };
     if registry::is_alive(dir) {
         let stopped = process::escalate(
             &STEPS,
@@ -36,10 +48,7 @@ pub fn stop(dir: &Path) -> Result<Vec<PathBuf>> {
             || !registry::is_alive(dir),
         );
         if !stopped {
-            return Err(Error::other(format!(
-                "the instance in {} did not stop",
-                dir.display()
-            )));
+            return Err(Error::NotStopped(dir.to_path_buf()));
         }
     }
     remove(dir, &meta)
@@ -70,7 +79,7 @@ fn signal_all(meta: &Meta, sig: Signal) {
 /// The supervisor's pid, if that process still is the supervisor.
 fn supervisor(meta: &Meta) -> Option<u32> {
     let pid = meta.supervisor_pid?;
-    (process::start_time(pid) == meta.supervisor_start).then_some(pid)
+    (process::start_time(pid).ok().flatten() == meta.supervisor_start).then_some(pid)
 }
 
 /// Removes a stopped instance: everything, or all but the kept data

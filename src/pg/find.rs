@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::Install;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, VersionProblem};
 
 /// A cached `pg_config --bindir` is trusted for at most this long.
 const CACHE_FOR: Duration = Duration::from_secs(60 * 60);
@@ -83,13 +83,11 @@ fn check_version(install: &Install, version: Option<u32>) -> Result<()> {
     if let Some(want) = version {
         let got = install.version()?.major;
         if got != want {
-            return Err(Error::with_hint(
-                format!(
-                    "{} is PostgreSQL {got}, not {want}",
-                    install.bindir.display()
-                ),
-                "drop `--pg-version`, or point `--pg-bindir` at the other version",
-            ));
+            return Err(Error::PgVersion(VersionProblem::Mismatch {
+                bindir: install.bindir.clone(),
+                got,
+                want,
+            }));
         }
     }
     Ok(())

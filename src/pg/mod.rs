@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, VersionProblem};
 
 /// The oldest major version whose `postmaster.pid` carries a status line,
 /// which readiness detection relies on.
@@ -67,11 +67,10 @@ impl Install {
             .map_err(Error::io("run", self.postgres()))?;
         let text = String::from_utf8_lossy(&out.stdout);
         let version = Version::parse(&text).ok_or_else(|| {
-            Error::other(format!(
-                "cannot tell the version of {}: it printed {:?}",
-                self.postgres().display(),
-                text.trim()
-            ))
+            Error::PgVersion(VersionProblem::Unreadable {
+                program: self.postgres(),
+                output: text.trim().to_string(),
+            })
         })?;
         Ok(self.version.get_or_init(|| version))
     }

@@ -5,7 +5,9 @@
 //! so a claimed entry is never half-copied; a claim is a rename into the
 //! claimer's own instance directory, which only one caller can win.
 
+pub mod budget;
 mod copy;
+pub mod locale;
 pub mod refill;
 pub mod template;
 pub mod wal;

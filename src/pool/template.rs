@@ -8,7 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::error::{Error, Result, tail};
+use super::locale::Locale;
+use crate::error::{Error, Result, says_disk_full, tail};
 use crate::lock;
 use crate::paths::{self, Layout};
 use crate::pg::Install;
@@ -47,14 +48,15 @@ host    all           all   127.0.0.1/32  scram-sha-256
 host    replication   all   127.0.0.1/32  scram-sha-256
 ";
 
-/// What identifies a template: the binaries, the initdb options, the role,
-/// the WAL level.
+/// What identifies a template: the binaries, the initdb options, the
+/// role, the locale, the WAL level.
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub install: Install,
     pub role: String,
     pub initdb_opts: Vec<String>,
     pub wal: WalLevel,
+    pub locale: Locale,
 }
 
 impl Spec {
@@ -62,10 +64,11 @@ impl Spec {
     /// depends on. std's hasher may change between Rust releases.
     pub fn key(&self) -> String {
         let mut text = format!(
-            "{FORMAT}\n{}\n{}\n{}",
+            "{FORMAT}\n{}\n{}\n{}\n{}",
             self.install.fingerprint(),
             self.role,
-            self.initdb_opts.join("\u{1}")
+            self.initdb_opts.join("\u{1}"),
+            self.locale.key_text()
         );
         // Nothing for `minimal`: plain templates keep the keys they had.
         if self.wal != WalLevel::Minimal {
@@ -80,39 +83,87 @@ impl Spec {
     }
 }
 
-/// Returns the template for `spec`, building it first if it is missing.
-pub fn ensure(layout: &Layout, spec: &Spec) -> Result<PathBuf> {
-    let key = spec.key();
-    let dir = layout.template(&key);
-    if dir.join("PG_VERSION").exists() {
-        return Ok(dir);
+/// A template being read (copied): its lock is held shared, so `gc` does
+/// not remove it meanwhile. Drop it once the copy is made.
+#[derive(Debug)]
+pub struct Held {
+    dir: PathBuf,
+    _lock: fs::File,
+}
+
+impl Held {
+    pub fn path(&self) -> &Path {
+        &self.dir
     }
+}
+
+/// Holds the template `key` for reading; None when there is none (never
+/// built, or removed by `gc`).
+pub fn hold(layout: &Layout, key: &str) -> Result<Option<Held>> {
+    let dir = layout.template(key);
+    if !dir.join("PG_VERSION").exists() {
+        return Ok(None);
+    }
+    let lock = lock::lock_shared(&layout.template_lock(key))?;
+    // Removed after the look above, before the lock was ours.
+    Ok(dir
+        .join("PG_VERSION")
+        .exists()
+        .then_some(Held { dir, _lock: lock }))
+}
+
+/// Returns the template for `spec`, held for reading, building it first
+/// if it is missing.
+pub fn ensure(layout: &Layout, spec: &Spec) -> Result<Held> {
+    let key = spec.key();
+    loop {
+        if let Some(held) = hold(layout, &key)? {
+            return Ok(held);
+        }
+        build_once(layout, &key, |tmp| build(spec, tmp))?;
+    }
+}
+
+/// Builds the template `key` with `build` unless it exists: under its
+/// exclusive lock, into a `.tmp-` directory renamed into place when
+/// complete. Concurrent callers wait on the lock, and the later ones find
+/// it built.
+fn build_once(layout: &Layout, key: &str, build: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     paths::mkdir_private(&layout.templates())?;
-    let _guard = lock::lock(&layout.template_lock(&key))?;
+    let _guard = lock::lock(&layout.template_lock(key))?;
+    let dir = layout.template(key);
     if dir.join("PG_VERSION").exists() {
-        return Ok(dir); // another caller built it while we waited
+        return Ok(()); // another caller built it while we waited
     }
     let tmp = layout
         .templates()
         .join(format!(".tmp-{key}-{}", random::id()));
-    paths::publish(&tmp, &dir, |tmp| build(spec, tmp))?;
-    Ok(dir)
+    paths::publish(&tmp, &dir, build)
 }
 
 /// initdb, settings, and the `test` database, into `dir`.
 fn build(spec: &Spec, dir: &Path) -> Result<()> {
+    let (locale, fell_back) = spec.locale.initdb_args(spec.install.version()?.major);
+    if fell_back {
+        eprintln!(
+            "pgtmp: the {} locale is not installed: the template uses C, which compares bytes (`--locale` picks another)",
+            super::locale::UNICODE
+        );
+    }
     let mut initdb = Command::new(spec.install.initdb());
     initdb
         .arg("-D")
         .arg(dir)
-        .args(["--no-sync", "--auth=trust", "--encoding=UTF8", "--locale=C"])
+        .args(["--no-sync", "--auth=trust", "--encoding=UTF8"])
+        .args(&locale)
         .args(["--wal-segsize=1", "--username"])
         .arg(&spec.role)
         .args(&spec.initdb_opts)
         // initdb reads these; the caller's must not change the template.
         .env_remove("PGDATA")
         .env_remove("LANG")
-        .env_remove("LC_ALL");
+        .env_remove("LC_ALL")
+        .env_remove("LANGUAGE");
     run(&mut initdb, "initdb", None)?;
     crate::trace::mark("initdb done");
 
@@ -151,7 +202,7 @@ fn run(cmd: &mut Command, name: &str, stdin: Option<&str>) -> Result<()> {
     .stderr(Stdio::piped());
     // A killed pgtmp takes its initdb along: nobody would wait for it, and
     // it would go on writing into a directory `gc` is about to remove.
-    crate::process::die_with_parent(cmd, libc::SIGKILL);
+    crate::platform::die_with_parent(cmd, libc::SIGKILL);
     let program = cmd.get_program().to_owned();
     let mut child = cmd.spawn().map_err(Error::io("run", &program))?;
     if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
@@ -171,6 +222,7 @@ fn run(cmd: &mut Command, name: &str, stdin: Option<&str>) -> Result<()> {
     Err(Error::Command {
         program: name.to_string(),
         status: out.status.to_string(),
+        disk_full: says_disk_full(&output),
         output: tail(&output, 12),
     })
 }

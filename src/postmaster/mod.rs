@@ -120,7 +120,7 @@ impl Postmaster {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err);
-        process::die_with_parent(&mut cmd, libc::SIGQUIT);
+        crate::platform::die_with_parent(&mut cmd, libc::SIGQUIT);
         let child = cmd.spawn().map_err(Error::io("start", &spec.program))?;
         Ok(Postmaster {
             child,

@@ -32,7 +32,7 @@ pub fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Resu
     }
     meta.url = meta.connection_url();
     meta.supervisor_pid = Some(std::process::id());
-    meta.supervisor_start = process::start_time(std::process::id());
+    meta.supervisor_start = process::start_time(std::process::id())?;
     meta.write(dir)?;
     State {
         clients: 0,
@@ -87,9 +87,13 @@ fn start_all(
         client::connect(&meta.primary, &meta.role, "test")
             .and_then(|mut c| client::set_password(&mut c, &meta.role, verifier))?;
         trace::mark("password set");
-    } else if meta.spare.is_some() {
+    } else if let Some(token) = &meta.spare
+        && crate::spare::waiting(&crate::spare::starting(token))
+    {
         // As the password's connection does for TCP: build the relation
-        // cache file now, not in the caller's first connection.
+        // cache file now, not in the caller's first connection. Unless a
+        // caller claimed it while it started and waits for it: then that
+        // caller's own connection is sooner than this one and then theirs.
         drop(client::connect(&meta.primary, &meta.role, "test"));
     }
     if meta.is_set() {
@@ -192,7 +196,7 @@ fn spawn(dir: &Path, meta: &Meta, name: &str) -> Result<Postmaster> {
         replication::prepare(role, server)?;
     }
     let settings = replication::settings(meta, role, server);
-    let pm = Postmaster::start(&server.postmaster(dir, settings))?;
+    let pm = Postmaster::start(&server.postmaster(server.log_path(dir), settings))?;
     trace::mark("postmaster spawned");
     Ok(pm)
 }
@@ -231,15 +235,15 @@ fn wait(
             }
             Startup::TimedOut => {
                 pm.stop(shutdown);
-                return Err(Error::ServerStart {
-                    reason: format!("not ready after {}s", START_TIMEOUT.as_secs()),
-                    log: pm.log_tail(10),
-                    hint: None,
-                });
+                return Err(Error::server_start(
+                    format!("not ready after {}s", START_TIMEOUT.as_secs()),
+                    pm.log_tail(10),
+                    None,
+                ));
             }
             Startup::Cancelled => {
                 pm.stop(shutdown);
-                return Err(Error::other("stopped by a signal while starting"));
+                return Err(Error::Interrupted);
             }
         }
     }
@@ -247,24 +251,24 @@ fn wait(
 
 fn node<'a>(meta: &'a Meta, name: &str) -> Result<(Role, &'a Server)> {
     meta.node(name)
-        .ok_or_else(|| Error::other(format!("no server {name:?} in the instance")))
+        .ok_or_else(|| Error::NoServer(name.to_string()))
 }
 
 fn node_mut<'a>(meta: &'a mut Meta, name: &str) -> Result<&'a mut Server> {
     std::iter::once(&mut meta.primary)
         .chain(meta.replicas.iter_mut())
         .find(|s| s.name == name)
-        .ok_or_else(|| Error::other(format!("no server {name:?} in the instance")))
+        .ok_or_else(|| Error::NoServer(name.to_string()))
 }
 
 fn start_error(pm: &Postmaster, server: &Server, status: String, taken: bool) -> Error {
     let log = pm.log_tail(10);
     if taken {
-        return Error::ServerStart {
-            reason: format!("port {} on 127.0.0.1 is already in use", server.port),
+        return Error::server_start(
+            format!("port {} on 127.0.0.1 is already in use", server.port),
             log,
-            hint: Some("choose another port with `-p`, or use `-t` to pick a free one".into()),
-        };
+            Some("choose another port with `-p`, or use `-t` to pick a free one".into()),
+        );
     }
     let hint = (!server.server_options.is_empty()
         && (log.contains("parameter") || log.contains("invalid") || log.contains("option")))
@@ -274,26 +278,29 @@ fn start_error(pm: &Postmaster, server: &Server, status: String, taken: bool) ->
     } else {
         format!("{}: ", server.name)
     };
-    Error::ServerStart {
-        reason: format!("{what}postgres exited ({status})"),
-        log,
-        hint,
-    }
+    Error::server_start(format!("{what}postgres exited ({status})"), log, hint)
 }
 
 /// The report of a failed bring-up: the server's own words where it had
 /// some, else the tail of the whole server log.
 pub fn failure(dir: &Path, e: &Error) -> Report {
     match e {
-        Error::ServerStart { reason, log, hint } => Report::Failed {
+        Error::ServerStart {
+            reason,
+            log,
+            hint,
+            disk_full,
+        } => Report::Failed {
             reason: reason.clone(),
             log: log.clone(),
             hint: hint.clone(),
+            disk_full: *disk_full,
         },
         other => Report::Failed {
             reason: other.to_string(),
             log: crate::error::tail(&postmaster::read_log(&dir.join(SERVER_LOG), 0), 10),
             hint: other.hint(),
+            disk_full: other.is_no_space(),
         },
     }
 }

@@ -54,7 +54,7 @@ pub fn promote(
             });
         }
         None => {
-            return Outcome::Failed(Error::other(format!("the set has no server {name:?}")));
+            return Outcome::Failed(Error::NoServer(name.to_string()));
         }
     }
     // Nothing the old primary wrote may be missing on the new one.
@@ -75,7 +75,7 @@ pub fn promote(
     trace::mark("old primary stopped");
     let promoted = fleet
         .get(name)
-        .ok_or_else(|| Error::other(format!("{name} is not running")))
+        .ok_or_else(|| Error::NoServer(name.to_string()))
         .and_then(|pm| pm.promote())
         .and_then(|()| {
             let (_, server) = meta.node(name).expect("checked above");
@@ -130,7 +130,7 @@ pub fn restart(
             vec![n.to_string()]
         }
         Some(n) if meta.node(n).is_none() => {
-            return Outcome::Failed(Error::other(format!("the set has no server {n:?}")));
+            return Outcome::Failed(Error::NoServer(n.to_string()));
         }
         _ => meta.servers().map(|(_, s)| s.name.clone()).collect(),
     };
@@ -234,7 +234,9 @@ fn set_options(
 /// An error as a reason, a log tail and a hint, for an answer.
 pub fn explain(e: Error) -> (String, String, Option<String>) {
     match e {
-        Error::ServerStart { reason, log, hint } => (reason, log, hint),
+        Error::ServerStart {
+            reason, log, hint, ..
+        } => (reason, log, hint),
         Error::Request {
             action,
             reason,

@@ -1,8 +1,9 @@
-//! The idle watch: counts client connections (not our own, nor a set's
-//! replication connections) on every server every tick, carries out the
-//! orders that come (`promote`, `restart`), and returns once the instance
-//! has had no client for the timeout, a server died, a stop was requested,
-//! or the `exec` that owns it is gone.
+//! The idle watch: every tick, counts client connections (not our own, nor
+//! a set's replication connections) on every server and looks for
+//! connections that came and went since the last tick; carries out the
+//! orders that come (`promote`, `restart`); returns once the instance has
+//! had no client for the timeout, a server died, a stop was requested, or
+//! the `exec` that owns it is gone.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -12,7 +13,8 @@ use postgres::Client;
 use super::Watched;
 use super::fleet::Fleet;
 use super::signals::Woke;
-use crate::instance::{Meta, State, client, clients, meta};
+use crate::instance::arrivals::Arrivals;
+use crate::instance::{Meta, State, client, meta};
 use crate::process;
 
 #[derive(Debug)]
@@ -50,6 +52,11 @@ pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done
     let tick = tick(timeout);
     let mut conn: Option<Client> = None;
     let mut last_busy = Instant::now();
+    // One per server: each logs the connections it accepts in its own log.
+    let mut arrivals: Vec<Arrivals> = meta
+        .servers()
+        .map(|(_, s)| Arrivals::in_log(s.log_path(dir)))
+        .collect();
     let mut shown = State {
         clients: 0,
         idle_since_ms: Some(meta::now_ms()),
@@ -64,9 +71,11 @@ pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done
                 {
                     return Done::Broken(why);
                 }
-                // Whoever gives orders is busy with the instance.
+                // Whoever gives orders is busy with the instance; the
+                // connections the order made are not clients.
                 last_busy = Instant::now();
                 conn = None;
+                arrivals.iter_mut().for_each(Arrivals::skip);
             }
             Woke::Timeout => {}
         }
@@ -74,18 +83,29 @@ pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done
             return Done::ServerExited(why);
         }
         if let (Some(pid), Some(start)) = (meta.owner_pid, meta.owner_start)
-            && process::start_time(pid) != Some(start)
+            && !matches!(process::start_time(pid), Ok(Some(s)) if s == start)
         {
             return Done::OwnerGone(pid);
         }
         // A failed count (server busy, connection slots full) counts as busy:
         // never reap on a doubt.
         let clients = count(meta, &mut conn).unwrap_or(-1);
-        if clients != 0 {
+        // A short connection between two ticks counts too.
+        let arrived = if clients == 0 {
+            // Every log is read, so that none keeps old lines for later.
+            let seen: Vec<bool> = arrivals.iter_mut().map(Arrivals::any).collect();
+            seen.contains(&true)
+        } else {
+            arrivals.iter_mut().for_each(Arrivals::skip);
+            false
+        };
+        if clients != 0 || arrived {
             last_busy = Instant::now();
         }
-        let idle_since_ms =
-            (clients == 0).then(|| shown.idle_since_ms.unwrap_or_else(meta::now_ms));
+        let idle_since_ms = (clients == 0).then(|| match shown.idle_since_ms {
+            Some(since) if !arrived => since,
+            _ => meta::now_ms(),
+        });
         if clients != shown.clients || idle_since_ms != shown.idle_since_ms {
             shown = State {
                 clients: clients.max(0),
@@ -109,8 +129,9 @@ pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done
 fn count(meta: &Meta, conn: &mut Option<Client>) -> Option<i64> {
     let mut addresses = vec![meta.address()];
     addresses.extend(meta.replicas.iter().map(|r| r.address()));
-    let counts: Option<Vec<i64>> = addresses.iter().map(clients::count).collect();
-    if let Some(counts) = counts {
+    let counts: crate::error::Result<Vec<i64>> =
+        addresses.iter().map(|a| a.count_clients()).collect();
+    if let Ok(counts) = counts {
         return Some(counts.iter().sum());
     }
     if conn.is_none() {

@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::{starting_tokens, tokens};
 use crate::error::{Error, Result};
@@ -15,13 +16,13 @@ use crate::postmaster;
 use crate::process;
 
 /// How long a caller waits for a spare it claimed while starting.
-const START_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+const START_WAIT: Duration = Duration::from_secs(30);
 
 /// Claims one spare of `class`: its instance directory and metadata, as
 /// the caller's now; None when no live spare is ready.
 pub fn claim(layout: &Layout, class: &str, settings: &Settings) -> Result<Option<(PathBuf, Meta)>> {
     let me = std::process::id();
-    let Some(my_start) = process::start_time(me) else {
+    let Some(my_start) = process::start_time(me)? else {
         return Ok(None);
     };
     let claim_name = format!("{CLAIM_PREFIX}{me}-{my_start}");
@@ -48,9 +49,13 @@ pub fn claim(layout: &Layout, class: &str, settings: &Settings) -> Result<Option
             Err(e) => return Err(Error::io("claim spare", &token)(e)),
         }
         let meta = if started {
+            crate::trace::mark(&format!("claimed a ready spare: {id}"));
             Meta::read(&dir).ok()
         } else {
-            wait_started(&dir)
+            crate::trace::mark(&format!("claimed a spare still starting: {id}"));
+            let meta = wait_started(&dir);
+            crate::trace::mark("it is ready");
+            meta
         };
         let Some(mut meta) = meta else {
             continue;
@@ -72,7 +77,9 @@ pub fn claim(layout: &Layout, class: &str, settings: &Settings) -> Result<Option
 /// writes it again). None if the start failed.
 fn wait_started(dir: &std::path::Path) -> Option<Meta> {
     let mut meta = None;
-    let done = process::wait_until(START_WAIT, || {
+    // A caller waits on this: look every millisecond (reading meta.json
+    // costs microseconds), not with the backoff of a background wait.
+    let done = process::wait_every(START_WAIT, Duration::from_millis(1), || {
         match Meta::read(dir) {
             Ok(m) if !m.url.is_empty() => meta = Some(m),
             // The refill holds the lock until the supervisor does: a free

@@ -83,6 +83,18 @@ pub fn class(key: &str, tcp: bool, topology: Topology) -> String {
     )
 }
 
+/// Whether `class` is one of the spare classes of template `key` (any
+/// listener, any topology).
+pub fn of_key(class: &str, key: &str) -> bool {
+    let Some(rest) = class.strip_prefix(key) else {
+        return false;
+    };
+    ["-socket", "-tcp"].iter().any(|listener| {
+        rest.strip_prefix(listener)
+            .is_some_and(|tag| Topology::from_tag(tag).is_some())
+    })
+}
+
 /// The token of spare `id` of `class`.
 pub fn token(layout: &Layout, class: &str, id: &str) -> PathBuf {
     layout.spare(class).join(id)

@@ -48,8 +48,9 @@ fn garbage_in_every_flag_is_a_usage_error() {
         (&["-w", "5x"], "5x"),
         (&["-w", "99999999999999999999"], "99999999999999999999"),
         // Fits a u64 of seconds, but not of milliseconds: it used to wrap
-        // around to a timeout of 0.4 s.
-        (&["-w", "18446744073709552s"], "too long"),
+        // around to a timeout of 0.4 s. Beyond the maximum (a year) anyway.
+        (&["-w", "18446744073709552s"], "maximum"),
+        (&["-w", "99999999999"], "maximum"),
         (&["-o", "'unbalanced"], "quote"),
         (&["-o", "-p 5555"], "-p"),
         (&["-o", "-k /tmp"], "-k"),

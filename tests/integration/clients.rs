@@ -454,19 +454,10 @@ func main() {
 #[test]
 fn rust_postgres() {
     let t = TestRoot::new();
-    // `cargo test` builds the examples, `cargo test --test integration`
-    // does not: build this one (a no-op when it is fresh).
-    let build = t
-        .cmd(
-            env!("CARGO"),
-            ["build", "--example", "rust_postgres", "--locked", "--quiet"],
-        )
-        .current_dir(repo())
-        .timeout(std::time::Duration::from_secs(300))
-        .run();
-    build.assert_success();
-    let bin = Path::new(pgtmp_bin()).with_file_name("examples/rust_postgres");
-    let example = Client::new("postgres/tokio-postgres (examples/rust_postgres.rs)", bin);
+    let example = Client::new(
+        "postgres/tokio-postgres (examples/rust_postgres.rs)",
+        cargo_example(&t, "rust_postgres"),
+    );
     check(
         &t,
         &example,
@@ -478,4 +469,33 @@ fn rust_postgres() {
             ("-F jdbc", Fails("UnknownOption")),
         ],
     );
+}
+
+/// The library itself as a Rust test suite would use it: `hand_out` returns
+/// the instance as a value (nothing printed), `acknowledge` hands it over,
+/// `stop` ends it. Its supervisors are still this build's `pgtmp`.
+#[test]
+fn rust_library() {
+    let t = TestRoot::new();
+    let example = Client::new(
+        "the pgtmp crate (examples/rust_library.rs)",
+        cargo_example(&t, "rust_library"),
+    );
+    check(&t, &example, &[("", Works), ("-t", Works)]);
+}
+
+/// The Rust example `name`, built. `cargo test` builds the examples,
+/// `cargo test --test integration` does not: build it (a no-op when it is
+/// fresh).
+fn cargo_example(t: &TestRoot, name: &str) -> PathBuf {
+    let build = t
+        .cmd(
+            env!("CARGO"),
+            ["build", "--example", name, "--locked", "--quiet"],
+        )
+        .current_dir(repo())
+        .timeout(std::time::Duration::from_secs(300))
+        .run();
+    build.assert_success();
+    Path::new(pgtmp_bin()).with_file_name(format!("examples/{name}"))
 }

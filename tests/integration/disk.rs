@@ -5,6 +5,7 @@
 //! and works again once there is room.
 
 use std::fs;
+use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -243,4 +244,217 @@ fn read_only_base_of_an_ordinary_user() {
         set_mode(path, *mode);
     }
     t.start_as(who, &["-w", "0"]);
+}
+
+/// Copies `from` to `to` as the base directory's owner would have made it
+/// (the test may be root; pgtmp then runs as another account).
+fn copy_as_owner(t: &TestRoot, base: &Path, from: &Path, to: &Path) {
+    t.cmd("cp", ["-a".as_ref(), from.as_os_str(), to.as_os_str()])
+        .run()
+        .assert_success();
+    give_to_owner(t, base, to);
+}
+
+/// Hands `path` (and what is below it) to the base directory's owner.
+fn give_to_owner(t: &TestRoot, base: &Path, path: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let owner = fs::metadata(base).expect("inspect base");
+    t.cmd(
+        "chown",
+        [
+            "-R".as_ref(),
+            format!("{}:{}", owner.uid(), owner.gid()).as_ref(),
+            path.as_os_str(),
+        ],
+    )
+    .run()
+    .assert_success();
+}
+
+/// A disk filled by what killed hand-outs left (run/<id> with a half-made
+/// copy and a lock file nobody holds, moments ago) and by copies made
+/// ahead for another template (a fixture's pool entries): the next
+/// hand-out removes them and tries again, and says so. When even that
+/// leaves no room, the error's hint names `pgtmp gc`.
+#[test]
+fn full_disk_is_collected_and_the_handout_retried() {
+    let t = TestRoot::new();
+    let Some(disk) = Tmpfs::mount(&t, "small", "200m", "disk::full_disk_is_collected") else {
+        return;
+    };
+    let base = disk.path().join("base");
+    let call = |args: &[&str]| {
+        t.pgtmp(args)
+            .env("PGTMP_DIR", &base)
+            .env("PGTMP_POOL_SIZE", "0")
+            .env("PGTMP_SPARES", "0")
+            .run()
+    };
+    let fixture = t.join("schema.sql");
+    fs::write(&fixture, "create table kept (v int);\n").expect("write fixture");
+    let fixture = fixture.to_str().expect("utf-8 path");
+    for args in [&["-w", "0"][..], &["-w", "0", "-f", fixture]] {
+        call(args).assert_success();
+        call(&["stop", "--all"]).assert_success();
+    }
+    let template = |prefix: &str| -> PathBuf {
+        fs::read_dir(base.join("templates"))
+            .expect("read templates")
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.is_dir()
+                    && p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+            })
+            .unwrap_or_else(|| panic!("no {prefix}* template\n{}", t.logs()))
+    };
+    let (plain, loaded) = (template("t"), template("f"));
+    let key = loaded.file_name().expect("a key").to_owned();
+    let pool = base.join("pool").join(&key);
+    fs::create_dir_all(&pool).expect("create pool");
+    give_to_owner(&t, &base, &base.join("pool"));
+    for entry in ["ahead1", "ahead2"] {
+        copy_as_owner(&t, &base, &loaded, &pool.join(entry));
+    }
+    let mut dead = Vec::new();
+    while free_bytes(disk.path()) > 40 << 20 {
+        let dir = base.join("run").join(format!("dead{}", dead.len()));
+        fs::create_dir_all(&dir).expect("create a dead instance");
+        fs::write(dir.join("lock"), "").expect("write its lock file");
+        give_to_owner(&t, &base, &dir);
+        copy_as_owner(&t, &base, &plain, &dir.join("data"));
+        dead.push(dir);
+    }
+
+    let out = call(&["-w", "0"]);
+    out.assert_success();
+    assert!(out.stderr.contains("trying again"), "{out}");
+    let mut client = db::connect(out.one_line());
+    assert_eq!(db::text(&mut client, "select 'room made'"), "room made");
+    drop(client);
+    assert!(dead.iter().all(|d| !d.exists()), "dead copies left\n{out}");
+    assert!(!pool.join("ahead1").exists(), "pool entries left\n{out}");
+    assert!(loaded.exists(), "the fixture template itself must stay");
+    call(&["stop", "--all"]).assert_success();
+
+    // Full of what is not pgtmp's: nothing to collect, a hint.
+    let ballast = fill(disk.path(), 4 << 20);
+    let out = call(&["-w", "0"]);
+    out.assert_error(1, &["no space left", "hint:", "pgtmp gc"]);
+    assert!(out.stdout.is_empty(), "{out}");
+    assert_nothing_half_written(&t, &base, &out);
+    fs::remove_file(ballast).expect("remove ballast");
+}
+
+/// The blocks the files below `dir` take, in bytes (as `du`).
+fn disk_usage(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        for entry in fs::read_dir(&path).into_iter().flatten().flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            total += meta.blocks() * 512;
+            if meta.is_dir() {
+                stack.push(entry.path());
+            }
+        }
+    }
+    total
+}
+
+/// What the copies made ahead hold under `base`: pool entries, and the
+/// instance directories of spares nobody claimed.
+fn speculative_bytes(base: &Path) -> (u64, usize) {
+    let mut bytes = 0;
+    let mut copies = 0;
+    for key in fs::read_dir(base.join("pool"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if key.path().is_dir() {
+            for entry in fs::read_dir(key.path()).into_iter().flatten().flatten() {
+                bytes += disk_usage(&entry.path());
+                copies += 1;
+            }
+        }
+    }
+    for inst in fs::read_dir(base.join("run"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let spare = fs::read_to_string(inst.path().join("meta.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|m| !m["spare"].is_null());
+        if spare {
+            bytes += disk_usage(&inst.path());
+            copies += 1;
+        }
+    }
+    (bytes, copies)
+}
+
+/// A large fixture on a small tmpfs: the copies made ahead of demand (pool
+/// entries and spares) stay within their documented budget, a quarter of
+/// the room (free space plus what they hold), so they never take the space
+/// the hand-outs need; and every hand-out succeeds.
+#[test]
+fn copies_made_ahead_stay_within_the_budget() {
+    let t = TestRoot::new();
+    let Some(disk) = Tmpfs::mount(&t, "small", "800m", "disk::copies_made_ahead") else {
+        return;
+    };
+    let base = disk.path().join("base");
+    let fixture = t.join("big.sql");
+    // About 60 MB of rows: the fixture's template weighs ~100 MB.
+    fs::write(
+        &fixture,
+        "create table big as select g, repeat(md5(g::text), 12) as pad \
+         from generate_series(1, 150000) g;\n",
+    )
+    .expect("write fixture");
+    let fixture = fixture.to_str().expect("utf-8 path");
+    for round in 0..5 {
+        let out = t
+            .pgtmp(["-w", "0", "-f", fixture])
+            .env("PGTMP_DIR", &base)
+            .timeout(std::time::Duration::from_secs(300))
+            .run();
+        out.assert_success();
+        let mut client = db::connect(out.one_line());
+        assert_eq!(
+            db::text(&mut client, "select count(*)::text from big"),
+            "150000"
+        );
+        drop(client);
+        assert!(
+            poll::eventually(|| !t.refilling()),
+            "round {round}: the refill never ended\n{}",
+            t.logs()
+        );
+        let (held, copies) = speculative_bytes(&base);
+        let free = free_bytes(disk.path());
+        let _ = writeln!(
+            std::io::stderr(),
+            "disk::copies_made_ahead: round {round}: {copies} copies made ahead, {} MB; {} MB free",
+            held >> 20,
+            free >> 20
+        );
+        assert!(
+            held <= (free + held) / 4,
+            "round {round}: {copies} copies made ahead hold {} MB, over a quarter of {} MB (free {} MB)\n{}",
+            held >> 20,
+            (free + held) >> 20,
+            free >> 20,
+            t.logs()
+        );
+    }
+    t.pgtmp(["stop", "--all"])
+        .env("PGTMP_DIR", &base)
+        .run()
+        .assert_success();
 }

@@ -138,6 +138,27 @@ fn stop_all_stops_every_instance() {
     assert_eq!(t.run_entries(), Vec::<String>::new());
 }
 
+/// `stop --all` while instances reach their idle timeout and end by
+/// themselves: one that is gone by the time it is stopped is stopped, not
+/// an error ("read .../meta.json: No such file or directory").
+#[test]
+fn stop_all_while_instances_end_by_themselves() {
+    let t = TestRoot::new();
+    for round in 0..6u64 {
+        let urls: Vec<String> = (0..6).map(|_| t.start(&["-w", "1"]).url).collect();
+        // Around the 1 s timeout, later in each round.
+        std::thread::sleep(std::time::Duration::from_millis(700 + 100 * round));
+        let out = t.pgtmp(["stop", "--all"]).run();
+        out.assert_success();
+        assert!(
+            poll::eventually(|| t.run_entries().is_empty()),
+            "round {round}: instances left: {:?} of {urls:?}\n{out}\n{}",
+            t.run_entries(),
+            t.logs()
+        );
+    }
+}
+
 #[test]
 fn stop_unknown_url_fails() {
     let t = TestRoot::new();

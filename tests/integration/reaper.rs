@@ -48,6 +48,38 @@ fn connected_client_keeps_instance_alive() {
     );
 }
 
+/// A client that connects over and over, each time briefly (a test suite
+/// whose tests each open a short connection), keeps the instance: any
+/// connection since the last look is activity, not only one open at the
+/// moment the supervisor looks. Once the client stops, the timeout runs.
+#[test]
+fn short_connections_keep_instance_alive() {
+    let t = TestRoot::new();
+    for args in [&["-w", "2s"][..], &["-w", "2s", "-t"]] {
+        let h = t.start(args);
+        let inst = t.instance(&h.url);
+        let until = std::time::Instant::now() + 2 * BEYOND_TIMEOUT;
+        let mut n = 0;
+        while std::time::Instant::now() < until {
+            let mut client = db::try_connect(&h.url).unwrap_or_else(|e| {
+                panic!(
+                    "{args:?}: connection {n} failed: the instance was reaped while a client kept connecting: {e}\n{}",
+                    t.logs()
+                )
+            });
+            assert_eq!(db::text(&mut client, "select 'short'"), "short");
+            drop(client);
+            n += 1;
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        assert!(
+            poll::eventually(|| !procs::alive(inst.pid) && !inst.dir.exists()),
+            "{args:?}: not reaped after the client stopped connecting\n{}",
+            t.logs()
+        );
+    }
+}
+
 #[test]
 fn kept_data_dir_survives_reap() {
     let t = TestRoot::new();
@@ -93,4 +125,28 @@ fn zero_timeout_stays_until_stopped() {
         "stopped instance still there\n{}",
         t.logs()
     );
+}
+
+/// A timeout below the millisecond it is kept in is rounded up, not down
+/// to 0 (which means "never stop"); one beyond the documented maximum (a
+/// year) is a usage error.
+#[test]
+fn sub_millisecond_timeout_still_stops_and_huge_ones_are_refused() {
+    let t = TestRoot::new();
+    for tiny in ["500us", "1ns"] {
+        let h = t.start(&["-w", tiny]);
+        let inst = t.instance(&h.url);
+        assert!(
+            poll::eventually(|| !procs::alive(inst.pid) && !inst.dir.exists()),
+            "`-w {tiny}` instance never stopped\n{}",
+            t.logs()
+        );
+    }
+    for huge in ["99999999999", "2y", "366d"] {
+        let out = t.pgtmp(["-w", huge]).run();
+        out.assert_code(2);
+        assert!(out.stderr.contains("maximum"), "{out}");
+        assert!(out.stdout.is_empty(), "{out}");
+    }
+    t.start(&["-w", "1y"]);
 }

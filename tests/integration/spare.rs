@@ -351,6 +351,75 @@ fn stop_all_during_a_refill_leaves_no_spare() {
     );
 }
 
+/// A bin directory whose `postgres` takes `delay` seconds before it starts
+/// a server (not for `--single` or `--version`): spares slow enough for a
+/// burst to outrun them, whatever the machine's speed.
+fn slow_bindir(t: &TestRoot, delay: u32) -> std::path::PathBuf {
+    let real = Path::new(crate::support::PSQL)
+        .parent()
+        .expect("psql's bin directory");
+    let dir = t.mkdir("slowbin");
+    crate::support::fake::write_executable(
+        &dir.join("postgres"),
+        &format!(
+            "#!/bin/sh\ncase \" $* \" in *\" --single \"*|*\" --version \"*|*\" -V \"*) ;; *) sleep {delay};; esac\nexec {} \"$@\"\n",
+            real.join("postgres").display()
+        ),
+    );
+    std::os::unix::fs::symlink(real.join("initdb"), dir.join("initdb")).expect("link initdb");
+    dir
+}
+
+/// A burst that outruns the ready spares: while a caller waits for one
+/// still starting, the refill already starts the next, rather than
+/// waiting for the ones it started to be ready first (which left every
+/// other caller of a first burst waiting a whole start). Spares are made
+/// to take 2 s to start, so the order of events is plain to see.
+#[test]
+fn the_next_spare_starts_while_a_caller_waits_for_one() {
+    let t = TestRoot::new();
+    let bindir = slow_bindir(&t, 2);
+    let bindir = bindir.to_str().expect("utf-8 path");
+    let start = || t.start(&["-w", "0", "--pg-bindir", bindir]);
+    // A quiet spell: one hand-out, one spare ready.
+    start();
+    wait_spares(&t, 1);
+    // The first of a burst takes it; the refill starts another.
+    start();
+    assert!(
+        poll::eventually(|| !t.spares().is_empty()),
+        "no spare started after the one ready was taken\n{}",
+        t.logs()
+    );
+    // The next claims that one while it starts, and waits for it.
+    let waited = start();
+    let returned = std::time::SystemTime::now();
+    let claimed = socket_id(&waited.url);
+    let created = |id: &str| {
+        std::fs::metadata(t.base().join("run").join(id).join("lock"))
+            .and_then(|m| m.modified())
+            .ok()
+    };
+    let early: Vec<(String, Option<std::time::SystemTime>)> = t
+        .spares()
+        .into_iter()
+        .filter(|id| *id != claimed)
+        .map(|id| {
+            let c = created(&id);
+            (id, c)
+        })
+        .collect();
+    assert!(
+        early.iter().any(|(_, c)| c.is_some_and(|c| {
+            returned
+                .duration_since(c)
+                .is_ok_and(|d| d > Duration::from_secs(1))
+        })),
+        "no spare was started while the caller waited for {claimed} (2 s): {early:?}, the caller returned at {returned:?}\n{}",
+        t.logs()
+    );
+}
+
 /// The names spares had before (`--standby`, `list --standbys`,
 /// `PGTMP_STANDBY`, `PGTMP_STANDBY_TIMEOUT`) still work; the new ones win.
 #[test]

@@ -6,47 +6,26 @@
 //! scenario that fails is reported as such and the run goes on; missed
 //! targets are reported, never turned into an exit code.
 
-#[path = "bench/account.rs"]
 mod account;
-#[path = "bench/args.rs"]
 mod args;
-#[path = "bench/baselines.rs"]
 mod baselines;
-#[path = "bench/client.rs"]
 mod client;
-#[path = "bench/command.rs"]
 mod command;
-#[path = "bench/fixture.rs"]
 mod fixture;
-#[path = "bench/footprint.rs"]
 mod footprint;
-#[path = "bench/interrupt.rs"]
 mod interrupt;
-#[path = "bench/load.rs"]
 mod load;
-#[path = "bench/pgtmp.rs"]
 mod pgtmp;
-#[path = "bench/plot.rs"]
 mod plot;
-#[path = "bench/procfs.rs"]
 mod procfs;
-#[path = "bench/reap.rs"]
 mod reap;
-#[path = "bench/report.rs"]
 mod report;
-#[path = "bench/results.rs"]
 mod results;
-#[path = "bench/scenarios.rs"]
 mod scenarios;
-#[path = "bench/server.rs"]
 mod server;
-#[path = "bench/stats.rs"]
 mod stats;
-#[path = "bench/targets.rs"]
 mod targets;
-#[path = "bench/topology.rs"]
 mod topology;
-#[path = "bench/workspace.rs"]
 mod workspace;
 
 use std::process::ExitCode;
@@ -124,6 +103,9 @@ fn run(args: &Args) -> Result<(), String> {
             .as_ref()
             .is_none_or(|o| o.iter().any(|k| k == key))
     };
+    if wanted("burst_first") {
+        load::first_burst(&mut bench, &mut results, rounds);
+    }
     if wanted("burst") {
         load::burst(&mut bench, &mut results, rounds);
     }

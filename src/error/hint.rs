@@ -1,0 +1,107 @@
+//! The known fix of each kind of failure, printed as `hint: ...` under it.
+
+use std::io;
+
+use super::Error;
+
+impl Error {
+    /// The known fix, printed as `hint: ...` under the error.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NoSpace { .. } => Some(
+                "`pgtmp gc` removes what killed runs left there, `pgtmp gc --all` also the cached templates and the copies made ahead, `pgtmp list` shows the servers still running; else free some space there, or set PGTMP_DIR to a directory on a filesystem with room (a server needs about 40 MB)".into(),
+            ),
+            Error::DataDir { source, .. } => match &**source {
+                Error::Io { source, .. } if is_unwritable(source) => Some(
+                    "give `-d` a directory you (or, as root, the `--run-as` account) can write".into(),
+                ),
+                e if e.is_no_space() => {
+                    Some("free some space there, or give `-d` a directory on a filesystem with room".into())
+                }
+                other => other.hint(),
+            },
+            Error::DataDirPath { problem, .. } => Some(problem.hint().into()),
+            Error::DataDirInUse { dir, .. } => {
+                Some(format!("stop it first: `pgtmp stop -d {}`", dir.display()))
+            }
+            Error::BaseDir { problem, .. } => Some(problem.hint().into()),
+            Error::Setting { problem, .. } => problem.hint(),
+            Error::RunAs(problem) => problem.hint(),
+            Error::PgNotFound { version, .. } => Some(match version {
+                Some(v) => format!(
+                    "install it (Debian/Ubuntu: `apt-get install postgresql-{v}`) or point `--pg-bindir`/PGTMP_PG_BINDIR at its bin directory"
+                ),
+                None => "install PostgreSQL (Debian/Ubuntu: `apt-get install postgresql`, Fedora: `dnf install postgresql-server`, macOS: `brew install postgresql`) or point `--pg-bindir`/PGTMP_PG_BINDIR at its bin directory".into(),
+            }),
+            Error::PgVersion(problem) => problem.hint().map(Into::into),
+            Error::PortInUse(_) => {
+                Some("choose another port with `-p`, or use `-t` to pick a free one".into())
+            }
+            Error::ForeignDir(_) => {
+                Some("give `-d` a missing or empty directory, or an existing data directory".into())
+            }
+            Error::NoSuchInstance(_) => Some("`pgtmp list` shows the running instances".into()),
+            Error::NotCaughtUp { streaming: false, .. } => Some(
+                "it does not stream from the primary: its server log (in the instance's directory, see `pgtmp list --json`) says why".into(),
+            ),
+            Error::NotCaughtUp { .. } => Some(
+                "give it longer with `--timeout`, or look at what the primary is writing".into(),
+            ),
+            Error::NotAReplica { .. } => Some(
+                "`pgtmp list` shows each set's servers, its primary first; start a set with `pgtmp --replicas N`".into(),
+            ),
+            Error::NoControl(_) => {
+                Some("`pgtmp stop` it and start a new one with this pgtmp".into())
+            }
+            Error::TooOldFor { .. } => Some(
+                "use a newer PostgreSQL (`--pg-version`, `--pg-bindir`)".into(),
+            ),
+            Error::Request { hint, .. } => hint.clone(),
+            Error::Command { output, .. } if output.contains("invalid locale name") => Some(
+                "`locale -a` lists the installed locales; `--locale C.UTF-8` (the default) and `--locale C` need none".into(),
+            ),
+            Error::NoProgram => {
+                Some("install pgtmp on PATH, or name it in `Options::exe`".into())
+            }
+            Error::JdbcNeedsTcp => Some("use `-t` (`-F jdbc` implies it)".into()),
+            Error::ServerStart { hint, .. } | Error::FixtureLoad { hint, .. } => hint.clone(),
+            Error::Fixture(problem) => Some(problem.hint().into()),
+            Error::FixtureInput { source, .. }
+                if source.kind() == io::ErrorKind::PermissionDenied =>
+            {
+                Some(
+                    "make it readable by the account PostgreSQL runs as (as root: `postgres`, or the `--run-as` one)".into(),
+                )
+            }
+            Error::MissingClient { major, .. } => Some(format!(
+                "install PostgreSQL's client programs of the same version (Debian/Ubuntu: `apt-get install postgresql-client{}`), or point `--pg-bindir` at a bin directory that has them",
+                major.map(|v| format!("-{v}")).unwrap_or_default()
+            )),
+            Error::MissingExtension { name, package, .. } => Some(format!(
+                "install it (Debian/Ubuntu: `apt-get install {package}`, the likely package), or drop `-x {name}`"
+            )),
+            Error::Exec { source, .. } => match source.kind() {
+                io::ErrorKind::NotFound => Some(
+                    "give the command after `--` as you would run it, e.g. `pgtmp exec -- make test`"
+                        .into(),
+                ),
+                io::ErrorKind::PermissionDenied => {
+                    Some("make it executable (`chmod +x`), or run it with its interpreter".into())
+                }
+                _ => None,
+            },
+            Error::Io { source, .. } if is_unwritable(source) => Some(
+                "set PGTMP_DIR to a directory you (or, as root, the `--run-as` account) can write".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Permission denied, or a read-only filesystem: either way, not ours to write.
+fn is_unwritable(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+    )
+}

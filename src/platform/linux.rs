@@ -1,0 +1,199 @@
+//! The Linux side of `platform`: /proc, signalfd and PR_SET_PDEATHSIG.
+
+use std::fs;
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+
+use nix::errno::Errno;
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+use super::{Received, Stat};
+use crate::error::{Error, Result};
+
+/// The longest Unix-socket path Linux accepts (`sun_path` less its NUL).
+pub const MAX_SOCKET_PATH: usize = 107;
+
+/// A tmpfs every Linux system mounts.
+pub const FAST_DIR: Option<&str> = Some("/dev/shm");
+
+/// `cmd`'s process receives `sig` when this process dies, even by SIGKILL
+/// (PR_SET_PDEATHSIG). The signal is tied to the thread that spawns, so
+/// spawn from the main thread.
+pub fn die_with_parent(cmd: &mut Command, sig: libc::c_int) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: prctl and getppid are async-signal-safe; nothing allocates.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, sig) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The parent may have died before prctl took effect.
+            if libc::getppid() != parent {
+                return Err(io::Error::other("the parent process died"));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// `/proc/PID/stat`: None when there is no such process. Without /proc at
+/// all (a container that does not mount it) pgtmp cannot tell processes
+/// apart, which is an error, not a process that is gone.
+pub fn stat(pid: u32) -> Result<Option<Stat>> {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(text) => Ok(parse_stat(&text)),
+        Err(_) if Path::new("/proc/self/stat").exists() => Ok(None),
+        Err(_) => Err(Error::Unsupported("reading processes without /proc")),
+    }
+}
+
+/// The fields after the command name, which may hold spaces and
+/// parentheses: state (3), parent (4), start time in clock ticks (22).
+fn parse_stat(text: &str) -> Option<Stat> {
+    let rest = text.get(text.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(Stat {
+        exited: matches!(fields.first(), Some(&"Z" | &"X")),
+        parent: fields.get(1)?.parse().ok()?,
+        start_time: fields.get(19)?.parse().ok()?,
+    })
+}
+
+/// Blocked signals, read from a signalfd: one blocking read waits for any
+/// of them without a race. Block them while single-threaded.
+#[derive(Debug)]
+pub struct Signals {
+    fd: SignalFd,
+}
+
+impl Signals {
+    pub fn block(signals: &[Signal]) -> io::Result<Signals> {
+        let mut mask = SigSet::empty();
+        for &sig in signals {
+            mask.add(sig);
+        }
+        mask.thread_block()?;
+        let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC)?;
+        Ok(Signals { fd })
+    }
+
+    /// The next signal; None when interrupted or not one we know.
+    pub fn next(&self) -> io::Result<Option<Received>> {
+        let info = match self.fd.read_signal() {
+            Ok(Some(info)) => info,
+            Ok(None) | Err(Errno::EINTR) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else {
+            return Ok(None);
+        };
+        Ok(Some(Received {
+            signal,
+            from_kernel: info.ssi_code == libc::SI_KERNEL,
+            sender: info.ssi_pid,
+        }))
+    }
+}
+
+/// Connections accepted on the Unix socket `socket` and, if given, on TCP
+/// `port`, from the kernel's socket tables: the server side of every
+/// accepted Unix-socket connection carries the listening socket's path in
+/// /proc/net/unix (state 03, connected), and every accepted TCP connection
+/// has the server's port as its local port in /proc/net/tcp{,6} (state 01,
+/// established).
+pub fn count_connections(socket: &Path, port: Option<u16>) -> Result<i64> {
+    let unix = fs::read_to_string("/proc/net/unix")
+        .map_err(|_| Error::Unsupported("counting connections without /proc/net"))?;
+    let mut n = unix_connections(&unix, &socket.to_string_lossy());
+    if let Some(port) = port {
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            if let Ok(text) = fs::read_to_string(table) {
+                n += tcp_connections(&text, port);
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Connected sockets bound to `path` (the listener itself is state 01).
+fn unix_connections(table: &str, path: &str) -> i64 {
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            // Num RefCount Protocol Flags Type St Inode Path
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(5) == Some(&"03") && fields.get(7..).is_some_and(|p| p.join(" ") == path)
+        })
+        .count() as i64
+}
+
+/// Established connections whose local port is `port`.
+fn tcp_connections(table: &str, port: u16) -> i64 {
+    let suffix = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(3) == Some(&"01") && fields.get(1).is_some_and(|l| l.ends_with(&suffix))
+        })
+        .count() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UNIX: &str = "\
+Num       RefCount Protocol Flags    Type St Inode Path
+000000009aaaccf2: 00000002 00000000 00010000 0001 01 296316 /dev/shm/p/run/a/.s.PGSQL.5432
+000000006e9efb70: 00000003 00000000 00000000 0001 03 295734 /dev/shm/p/run/a/.s.PGSQL.5432
+000000006e9efb71: 00000003 00000000 00000000 0001 03 295735
+000000006e9efb72: 00000003 00000000 00000000 0001 03 295736 /dev/shm/p/run/b/.s.PGSQL.5432
+";
+
+    const TCP: &str = "\
+  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:B4C5 00000000:0000 0A 00000000:00000000 00:00000000 00000000   101        0 1 1
+   1: 0100007F:B4C5 0100007F:D0A2 01 00000000:00000000 00:00000000 00000000   101        0 2 1
+   2: 0100007F:D0A2 0100007F:B4C5 01 00000000:00000000 00:00000000 00000000     0        0 3 1
+";
+
+    #[test]
+    fn counts_accepted_unix_connections_only() {
+        assert_eq!(unix_connections(UNIX, "/dev/shm/p/run/a/.s.PGSQL.5432"), 1);
+        assert_eq!(unix_connections(UNIX, "/dev/shm/p/run/c/.s.PGSQL.5432"), 0);
+    }
+
+    #[test]
+    fn counts_server_side_tcp_connections_only() {
+        assert_eq!(tcp_connections(TCP, 0xB4C5), 1);
+        assert_eq!(tcp_connections(TCP, 5432), 0);
+    }
+
+    #[test]
+    fn stat_lines_with_odd_names() {
+        let line = "42 (a) b (c)) S 7 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1 1";
+        assert_eq!(
+            parse_stat(line),
+            Some(Stat {
+                exited: false,
+                parent: 7,
+                start_time: 987654
+            })
+        );
+        let zombie = "9 (x) Z 1 9 9 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 55 0 0";
+        assert!(parse_stat(zombie).unwrap().exited);
+    }
+
+    #[test]
+    fn we_have_a_parent_and_a_start_time() {
+        let me = stat(std::process::id()).unwrap().unwrap();
+        assert_eq!(me.parent, std::os::unix::process::parent_id());
+        assert!(!me.exited);
+    }
+}
