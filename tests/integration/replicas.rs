@@ -411,6 +411,27 @@ fn an_idle_set_is_reaped_but_not_while_a_replica_has_a_client() {
     assert!(all.iter().all(|p| !procs::alive(*p)), "{all:?} alive");
 }
 
+/// Short connections to a replica, each between two looks of the
+/// supervisor, keep the set too: every server's own log is read for the
+/// connections it accepted.
+#[test]
+fn short_connections_to_a_replica_keep_the_set() {
+    let t = TestRoot::new();
+    let urls = t.start_set(&["--replicas", "1", "--spares", "0", "-w", "2"]);
+    let inst = t.instance(&urls[0]);
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < until {
+        drop(db::connect(&urls[1]));
+        assert!(inst.dir.exists(), "reaped while used\n{}", t.logs());
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    assert!(
+        poll::eventually(|| !inst.dir.exists()),
+        "not reaped once idle\n{}",
+        t.logs()
+    );
+}
+
 /// Whichever process of a set dies, the set goes with it and nothing is
 /// left once `gc` ran: no process, no directory, no shared memory.
 #[test]
