@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::parse_timeout;
 use crate::format::Format;
-use crate::handout::request::MAX_REPLICAS;
 use crate::instance::handshake::SUPERVISE;
+use crate::instance::topology::MAX_REPLICAS;
 use crate::refill::REFILL;
 
 const EXAMPLES: &str = "\

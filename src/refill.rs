@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use crate::config::{Config, Options};
 use crate::error::{Error, Result};
-use crate::handout::Topology;
+use crate::instance::topology::Topology;
 use crate::{gc, pool, process, spare};
 
 /// The hidden subcommand that runs a refill.

@@ -6,9 +6,9 @@
 //! other callers (many hand-outs in one process, a test crate) use it as a
 //! value.
 
-pub mod request;
+mod request;
 
-pub use request::{Request, Topology};
+pub use request::{MAX_REPLICAS, Request, Topology};
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -209,6 +209,12 @@ impl Meta {
     }
 }
 
+/// The log of `server` of the instance in `dir`: its own (a replica's),
+/// else the instance's `server.log`.
+pub fn server_log(dir: &Path, server: &Server) -> PathBuf {
+    server.log.clone().unwrap_or_else(|| dir.join(SERVER_LOG))
+}
+
 /// What the supervisor last saw, for `list`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {

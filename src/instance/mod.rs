@@ -17,6 +17,7 @@ pub mod select;
 pub mod server;
 pub mod shmem;
 pub mod stop;
+pub mod topology;
 
 pub use meta::{Meta, Settings, State};
 pub use server::{Role, Server};

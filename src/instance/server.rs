@@ -3,12 +3,11 @@
 //! (`--replicas`), replicas streaming from it; each is started, watched and
 //! stopped by the instance's supervisor through a `Postmaster`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use super::endpoint::Address;
-use super::meta::SERVER_LOG;
 use crate::postmaster;
 
 pub use crate::json::Role;
@@ -38,7 +37,8 @@ pub struct Server {
     /// for replication, so that they are not counted as clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_dir: Option<PathBuf>,
-    /// Its own log; None: the instance's `server.log`.
+    /// Its own log; None: the instance's `server.log` (see
+    /// `meta::server_log`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<PathBuf>,
 }
@@ -51,13 +51,6 @@ impl Server {
             port: self.port,
             tcp: self.tcp,
         }
-    }
-
-    /// Its log file.
-    pub fn log_path(&self, instance_dir: &Path) -> PathBuf {
-        self.log
-            .clone()
-            .unwrap_or_else(|| instance_dir.join(SERVER_LOG))
     }
 
     /// How its postmaster runs, logging to `log`, with pgtmp's `settings`

@@ -196,7 +196,7 @@ fn spawn(dir: &Path, meta: &Meta, name: &str) -> Result<Postmaster> {
         replication::prepare(role, server)?;
     }
     let settings = replication::settings(meta, role, server);
-    let pm = Postmaster::start(&server.postmaster(server.log_path(dir), settings))?;
+    let pm = Postmaster::start(&server.postmaster(meta::server_log(dir, server), settings))?;
     trace::mark("postmaster spawned");
     Ok(pm)
 }

@@ -55,7 +55,7 @@ pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done
     // One per server: each logs the connections it accepts in its own log.
     let mut arrivals: Vec<Arrivals> = meta
         .servers()
-        .map(|(_, s)| Arrivals::in_log(s.log_path(dir)))
+        .map(|(_, s)| Arrivals::in_log(meta::server_log(dir, s)))
         .collect();
     let mut shown = State {
         clients: 0,

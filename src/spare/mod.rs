@@ -22,8 +22,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::handout::Topology;
 use crate::instance::meta::CLAIM_PREFIX;
+use crate::instance::topology::Topology;
 use crate::paths::{self, Layout};
 
 /// What the spares of a class are: the hand-out that asked for them
