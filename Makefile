@@ -12,7 +12,7 @@ FISHDIR := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
 GENERATED := man/pgtmp.1 completions/pgtmp.bash completions/_pgtmp completions/pgtmp.fish
 
-.PHONY: all build run deps test lint unit generate check-generated install uninstall \
+.PHONY: all build run deps deps-run test lint unit generate check-generated install uninstall \
         bench bench-quick clean
 
 all: build
@@ -20,12 +20,18 @@ all: build
 build:
 	$(CARGO) build --release --locked
 
-## Installs PostgreSQL when no server binaries are found (needs root or sudo).
+## Installs what the tests need: PostgreSQL when no server binaries are
+## found, pgTAP and the client libraries of the compatibility suite (needs
+## root or sudo).
 deps:
 	@.ci/install-deps
 
+## Installs only what running pgtmp needs: PostgreSQL.
+deps-run:
+	@.ci/install-deps --run
+
 ## Prints the URL of a fresh throwaway database.
-run: deps build
+run: deps-run build
 	@$(BIN)
 
 ## Every check: formatting, lints, docs, unit and integration tests against

@@ -41,7 +41,7 @@ json\t'A JSON object: url, host, port, user, password, database, directories, pi
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
-complete -c pgtmp -n "__fish_pgtmp_needs_command" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
@@ -77,7 +77,7 @@ json\t'A JSON object: url, host, port, user, password, database, directories, pi
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
@@ -87,26 +87,26 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s h -l help -d 'Prin
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s d -l datadir -d 'Initialise this directory instead of a pool entry' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s d -l datadir -d 'The instance using this data directory' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -l all -d 'Every instance of this user'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand stop" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l json -d 'Print a JSON array instead of tab-separated rows'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l spares -d 'List the spares (servers started ahead, not handed out) instead'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l all -d 'Also stop spares, empty the pool and remove templates (instances stay)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -s h -l help -d 'Print help'
@@ -127,7 +127,7 @@ env\t'`export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"'
 json\t'A JSON object: url, host, port, user, password, database, directories, pid, version'"
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
@@ -153,11 +153,11 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand restart" -l locale -d 'Local
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand restart" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
-complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -l run-as -d 'As root, run PostgreSQL as USER [default: the base directory\'s owner, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand man" -s h -l help -d 'Print help'

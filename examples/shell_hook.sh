@@ -2,10 +2,16 @@
 # Run: sh examples/shell_hook.sh   (PGTMP_FLAGS: pgtmp's options, e.g. -t or -F dsn)
 set -eu
 
-# 1. Start one, drop it on exit (whatever happens).
+# A stand-in for your tests, which read the URL from their environment. (psql takes
+# it only as an argument, where `ps` shows every local user a TCP URL's password for
+# as long as psql runs; 2. and 3. hand psql the password in PGPASSWORD instead.)
+run_tests() { psql "$DATABASE_URL" -Atc 'select current_database()'; }
+
+# 1. Start one, drop it on exit (whatever happens), and give the URL to your tests
+#    in their environment, not in their arguments.
 url=$(pgtmp ${PGTMP_FLAGS:-})
 trap 'pgtmp stop "$url"' EXIT
-psql "$url" -Atc 'select current_database()'   # your tests here: DATABASE_URL=$url ./run-tests
+DATABASE_URL=$url run_tests
 
 # 2. Or set DATABASE_URL and the libpq variables (PGHOST, PGPORT, PGUSER, PGDATABASE...) in this shell.
 eval "$(pgtmp -F env)"

@@ -64,7 +64,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "N")]
     pub pg_version: Option<u32>,
 
-    /// As root, run PostgreSQL as USER [default: the base directory's owner, else postgres, else nobody]
+    /// As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]
     #[arg(long, global = true, value_name = "USER")]
     pub run_as: Option<String>,
 

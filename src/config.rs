@@ -6,12 +6,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::base::Found;
 use crate::error::{BaseProblem, Error, Result, SettingProblem};
 use crate::paths::{self, Layout};
 use crate::pg;
 use crate::pool::locale::Locale;
 use crate::pool::template::Spec;
-use crate::process::Identity;
+use crate::process::{self, Identity};
 
 /// How many ready copies the pool keeps by default. Each costs ~35 MB of
 /// tmpfs; two absorb a burst of back-to-back hand-outs while the refill
@@ -77,14 +78,30 @@ impl Config {
         let explicit = env_path("PGTMP_DIR")
             .map(|dir| std::path::absolute(&dir).map_err(Error::io("resolve PGTMP_DIR", dir)))
             .transpose()?;
-        let base = paths::choose_base(explicit, nix::unistd::Uid::current().as_raw(), as_root);
+        let uid = nix::unistd::Uid::current().as_raw();
+        let requested = options.run_as.as_deref();
+        let default = explicit.is_none();
+        let mut base = paths::choose_base(explicit, uid, as_root);
+        if default {
+            // Someone else may hold the default name (it lies in a
+            // world-writable directory): move on to one of our own.
+            let account = as_root
+                .then(|| process::default_account(requested))
+                .transpose()?;
+            base = crate::base::settle_default(base, |found| usable(found, uid, account));
+        }
         if base.to_str().is_none() {
             return Err(Error::BaseDir {
                 path: base,
                 problem: BaseProblem::NotUtf8,
             });
         }
-        let identity = Identity::resolve(options.run_as.as_deref(), existing_owner(&base))?;
+        let made_for = if as_root {
+            crate::base::inspect(&base).ok().and_then(|f| f.made_for())
+        } else {
+            None
+        };
+        let identity = Identity::resolve(requested, made_for)?;
         let pool_size = env_count(&["PGTMP_POOL_SIZE"], MAX_POOL_SIZE, DEFAULT_POOL_SIZE)?;
         // Checked even when `--spares` overrides it.
         let spare_max = env_count(SPARES_VARS, MAX_SPARES, DEFAULT_SPARES)?;
@@ -139,8 +156,19 @@ impl Config {
     /// account: everything after this runs unprivileged. Calling it again
     /// does no harm.
     pub fn enter(&self) -> Result<()> {
+        self.prepare_base()?;
+        self.identity.drop_privileges()
+    }
+
+    /// The first half of `enter`: the base directory, made safe to use. A
+    /// command with something left to do as the caller does it before
+    /// `drop_privileges`, the second half.
+    pub fn prepare_base(&self) -> Result<()> {
         let as_root = self.identity.run_as.is_some();
-        paths::prepare_base(&self.layout.base, self.identity.owner(), as_root)?;
+        paths::prepare_base(&self.layout.base, self.identity.owner(), as_root)
+    }
+
+    pub fn drop_privileges(&self) -> Result<()> {
         self.identity.drop_privileges()
     }
 
@@ -158,6 +186,25 @@ impl Config {
             wal: crate::pool::wal::WalLevel::Minimal,
             locale: Locale::resolve(self.locale.as_deref()),
         })
+    }
+}
+
+/// Whether pgtmp may settle in what it found at a default base path: a
+/// directory of its own, or none yet. Root's own is one it made (its
+/// marker names the account), or one belonging to root or to the account
+/// it would run as anyway (`account`); another user's directory never is.
+fn usable(found: &Found, uid: u32, account: Option<u32>) -> bool {
+    match (found, account) {
+        (Found::Missing, _) => true,
+        (Found::Dir { uid: owner, .. }, None) => *owner == uid,
+        (
+            Found::Dir {
+                uid: owner,
+                made_for,
+            },
+            Some(account),
+        ) => *owner == 0 || *owner == account || made_for.is_some(),
+        (Found::Link(_) | Found::NotDir, _) => false,
     }
 }
 
@@ -187,16 +234,6 @@ pub fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
     }
     let ms = timeout.as_nanos().div_ceil(1_000_000);
     Ok(Duration::from_millis(ms as u64))
-}
-
-/// The account that owns an existing base directory: as root, the one its
-/// instances run as, so that `pgtmp stop` after `pgtmp --run-as X` finds them.
-fn existing_owner(base: &std::path::Path) -> Option<u32> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::symlink_metadata(base)
-        .ok()
-        .map(|m| m.uid())
-        .filter(|&uid| uid != 0)
 }
 
 /// The first of `names` that is set, with its value: a new name first,

@@ -27,7 +27,7 @@ fn populate(config: &Config, spec: &template::Spec, dir: &Path) -> Result<PathBu
             if !dir.join("PG_VERSION").is_file() {
                 return Err(Error::ForeignDir(dir.to_path_buf()));
             }
-            refuse_if_running(dir)?;
+            refuse_if_running(config, dir)?;
             return dir.canonicalize().map_err(Error::io("resolve", dir));
         }
     } else {
@@ -100,14 +100,24 @@ fn empty_dir(dir: &Path) {
     }
 }
 
-fn refuse_if_running(dir: &Path) -> Result<()> {
+fn refuse_if_running(config: &Config, dir: &Path) -> Result<()> {
     let Some(pid) = crate::postmaster::pid(dir) else {
         return Ok(());
     };
     if process::alive(pid) {
+        // `pgtmp stop -d` stops only what pgtmp started.
+        let ours = dir.canonicalize().is_ok_and(|d| {
+            crate::instance::registry::live(&config.layout, true)
+                .iter()
+                .any(|(_, m)| {
+                    m.servers()
+                        .any(|(_, s)| s.data_dir.canonicalize().is_ok_and(|p| p == d))
+                })
+        });
         return Err(Error::DataDirInUse {
             dir: dir.to_path_buf(),
             pid,
+            ours,
         });
     }
     // postgres removes a stale postmaster.pid itself, but takes a killed
@@ -133,8 +143,18 @@ pub fn prepare_as_root(config: &Config, dir: &Path) -> Result<()> {
     hand_over(dir, user).map_err(about(dir))
 }
 
+/// Works on the directory opened without following a link, so that a link
+/// another user planted at the path (in /tmp, say) is never chowned
+/// through; a link root made itself is followed, as root asked for it.
 fn hand_over(dir: &Path, user: &nix::unistd::User) -> Result<()> {
     let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
+    let planted = fs::symlink_metadata(dir).is_ok_and(|m| m.is_symlink() && m.uid() != 0);
+    if planted {
+        return Err(Error::DataDirPath {
+            dir: dir.to_path_buf(),
+            problem: PathProblem::PlantedLink,
+        });
+    }
     if !dir.exists() {
         // Missing parents get the usual mode: made private (0700) and
         // root's, they would shut the `--run-as` account out of its own
@@ -143,12 +163,15 @@ fn hand_over(dir: &Path, user: &nix::unistd::User) -> Result<()> {
             fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
         }
         paths::mkdir_private(dir)?;
-    } else {
-        let empty = is_empty(dir)?;
-        let owned = fs::metadata(dir).map(|m| m.uid() == uid).unwrap_or(false);
-        if !empty || owned {
-            return Ok(());
-        }
     }
-    std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(Error::io("chown", dir))
+    let opened = match crate::base::open_dir(dir) {
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => fs::File::open(dir),
+        other => other,
+    }
+    .map_err(Error::io("open", dir))?;
+    let meta = opened.metadata().map_err(Error::io("inspect", dir))?;
+    if meta.uid() == uid || !is_empty(&crate::platform::fd_path(&opened))? {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(&opened, Some(uid), Some(gid)).map_err(Error::io("chown", dir))
 }

@@ -12,12 +12,15 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use nix::sys::signal::Signal;
+
 use crate::error::Result;
 use crate::fixture;
 use crate::instance::meta::LOCK;
-use crate::instance::{Meta, registry, stop};
+use crate::instance::{Meta, registry, shmem, stop};
 use crate::lock;
 use crate::paths::{self, Layout};
+use crate::process;
 use crate::spare;
 
 /// A pool of another key unused this long is emptied (tmpfs is memory).
@@ -34,6 +37,8 @@ const ORPHAN_AGE: Duration = Duration::from_secs(60 * 60);
 /// A pool entry taken out of the pool to be removed (a dot-name, which
 /// claims skip).
 const GC_PREFIX: &str = ".gc-";
+/// How long an orphaned server on a half-built template may take to stop.
+const ORPHAN_STOP: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -137,8 +142,10 @@ fn sweep(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<Summa
         if let Some(rest) = name.strip_prefix(".tmp-") {
             // Its builder holds the template lock while it writes there.
             let key = rest.rsplit_once('-').map(|(k, _)| k).unwrap_or(rest);
-            if let Some(_guard) = lock::try_lock(&layout.template_lock(key))? {
-                paths::remove_tree(&path)?;
+            // A killed builder may have left its loading server running.
+            if let Some(_guard) = lock::try_lock(&layout.template_lock(key))?
+                && remove_partial(&path)?
+            {
                 sum.partial += 1;
             }
             continue;
@@ -206,6 +213,24 @@ fn spares(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<usiz
         }
     }
     Ok(n)
+}
+
+/// Removes a template being built whose builder died (its lock is free).
+/// A server may still run on it: a loading server or the single-user
+/// `postgres` that outlived a killed pgtmp. Nobody will use it, so it gets
+/// an immediate shutdown first; the directory is removed only once it is
+/// gone (false: still running, left for the next gc), and after the shared
+/// memory a killed server leaves is released.
+fn remove_partial(dir: &Path) -> Result<bool> {
+    if let Some(pid) = registry::server_in(dir)? {
+        process::signal(pid, Signal::SIGQUIT);
+        if !process::wait_until(ORPHAN_STOP, || !process::running(pid)) {
+            return Ok(false);
+        }
+    }
+    shmem::release(dir);
+    paths::remove_tree(dir)?;
+    Ok(true)
 }
 
 /// How long the template `key` may go unused.

@@ -18,6 +18,7 @@
 //!
 //! See `docs/architecture.md` for the map of the modules.
 
+pub(crate) mod base;
 pub(crate) mod child;
 pub(crate) mod cli;
 pub(crate) mod cmd;

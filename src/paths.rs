@@ -8,6 +8,7 @@ use std::fs;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::base::MARKER;
 use crate::error::{BaseProblem, Error, Result};
 use crate::platform;
 
@@ -47,10 +48,6 @@ fn has_room(dir: &Path) -> bool {
     }
 }
 
-/// The file that marks a base directory as pgtmp's own: pgtmp deletes what
-/// it finds in its base directory, so it must never adopt one of the user's.
-pub const MARKER: &str = ".pgtmp";
-
 /// What a base directory holds that an earlier pgtmp made without the marker.
 const OWN_ENTRIES: &[&str] = &[
     MARKER,
@@ -70,8 +67,10 @@ const OWN_ENTRIES: &[&str] = &[
 /// real directory owned by `owner`, so that nobody else can plant files in
 /// it, and that it is pgtmp's: one it made, or one that was empty. A
 /// directory of the user's (`PGTMP_DIR=/tmp`, `PGTMP_DIR=$HOME`) is refused
-/// before anything in it changes. As root, `chown` hands a fresh directory
-/// to the `--run-as` account.
+/// before anything in it changes. As root, a fresh directory (or one root
+/// made earlier) is handed to the `--run-as` account, and one belonging to
+/// anyone else is refused. Every step works on the directory opened without
+/// following a link (`base` module): a link in its place is refused too.
 pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()> {
     if let Some(parent) = base.parent()
         && !parent.as_os_str().is_empty()
@@ -84,47 +83,65 @@ pub fn prepare_base(base: &Path, owner: (u32, u32), as_root: bool) -> Result<()>
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
         Err(e) => return Err(Error::io("create", base)(e)),
     };
-    let meta = fs::symlink_metadata(base).map_err(Error::io("inspect", base))?;
-    if !meta.is_dir() {
-        return Err(Error::BaseDir {
-            path: base.to_path_buf(),
-            problem: BaseProblem::NotADirectory,
-        });
-    }
+    let dir = match crate::base::open_dir(base) {
+        Ok(dir) => dir,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
+            return Err(refuse(base, not_a_directory(base)));
+        }
+        // Another user's private directory: say whose it is.
+        Err(e) => {
+            return Err(match fs::symlink_metadata(base) {
+                Ok(m) if m.is_dir() && m.uid() != owner.0 => {
+                    refuse(base, not_ours(m.uid(), owner.0, as_root))
+                }
+                _ => Error::io("open", base)(e),
+            });
+        }
+    };
+    let meta = dir.metadata().map_err(Error::io("inspect", base))?;
     let handed_over = meta.uid() == owner.0;
     let ours_to_take = as_root && meta.uid() == 0;
     if !handed_over && !ours_to_take {
-        return Err(Error::BaseDir {
-            path: base.to_path_buf(),
-            problem: BaseProblem::Owner {
-                uid: meta.uid(),
-                want: owner.0,
-            },
-        });
+        return Err(refuse(base, not_ours(meta.uid(), owner.0, as_root)));
     }
-    let marker = base.join(MARKER);
-    if !created && !marker.exists() && !holds_only_own_entries(base, owner.0)? {
-        return Err(Error::BaseDir {
-            path: base.to_path_buf(),
-            problem: BaseProblem::Foreign,
-        });
+    let listed = platform::fd_path(&dir);
+    if !created && !crate::base::has_marker(&dir) && !holds_only_own_entries(&listed, owner.0)? {
+        return Err(refuse(base, BaseProblem::Foreign));
     }
     if !handed_over {
-        std::os::unix::fs::chown(base, Some(owner.0), Some(owner.1))
+        std::os::unix::fs::fchown(&dir, Some(owner.0), Some(owner.1))
             .map_err(Error::io("chown", base))?;
     }
     if meta.mode() & 0o077 != 0 {
-        fs::set_permissions(base, fs::Permissions::from_mode(0o700))
+        dir.set_permissions(fs::Permissions::from_mode(0o700))
             .map_err(Error::io("chmod", base))?;
     }
-    if !marker.exists() {
-        // Best effort: a base on a read-only filesystem still lists.
-        let text = "This directory belongs to pgtmp, which deletes what it finds here.\n";
-        if fs::write(&marker, text).is_ok() && as_root {
-            let _ = std::os::unix::fs::chown(&marker, Some(owner.0), Some(owner.1));
-        }
-    }
+    crate::base::write_marker(&dir, as_root.then_some(owner.0));
     Ok(())
+}
+
+fn refuse(base: &Path, problem: BaseProblem) -> Error {
+    Error::BaseDir {
+        path: base.to_path_buf(),
+        problem,
+    }
+}
+
+/// The base belongs to `uid`, who is neither `owner` nor, as root, root.
+fn not_ours(uid: u32, owner: u32, as_root: bool) -> BaseProblem {
+    BaseProblem::Owner {
+        uid,
+        want: owner,
+        as_root,
+    }
+}
+
+/// The base is a link or a file: say which, and where a link points.
+fn not_a_directory(base: &Path) -> BaseProblem {
+    match fs::read_link(base) {
+        Ok(target) => BaseProblem::Link(target),
+        Err(_) => BaseProblem::NotADirectory,
+    }
 }
 
 /// Whether everything in `base` is what an earlier pgtmp would have made
@@ -135,7 +152,9 @@ fn holds_only_own_entries(base: &Path, owner: u32) -> Result<bool> {
     let entries = fs::read_dir(base)
         .and_then(|rd| rd.collect::<std::io::Result<Vec<_>>>())
         .map_err(Error::io("read", base))?;
-    if entries.iter().any(|e| e.file_name() == MARKER) {
+    let marker =
+        |e: &fs::DirEntry| e.file_name() == MARKER && e.file_type().is_ok_and(|t| t.is_file());
+    if entries.iter().any(marker) {
         return Ok(true);
     }
     for entry in entries {

@@ -29,8 +29,9 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// `base_owner`: the owner of an existing base directory, which as root
-    /// is the account to keep using unless `--run-as` says otherwise.
+    /// `base_owner`: as root, the account an existing base directory was
+    /// made for (root's marker in it says so), to keep using unless
+    /// `--run-as` says otherwise.
     pub fn resolve(run_as: Option<&str>, base_owner: Option<u32>) -> Result<Identity> {
         let uid = Uid::current();
         let role = User::from_uid(uid)
@@ -82,6 +83,12 @@ impl Identity {
         nix::unistd::setuid(user.uid).map_err(|e| fail("setuid", e))?;
         Ok(())
     }
+}
+
+/// The uid root runs PostgreSQL as when no base directory says otherwise:
+/// the `--run-as` account, else `postgres`, else `nobody`.
+pub fn default_account(requested: Option<&str>) -> Result<u32> {
+    pick_account(requested, None).map(|u| u.uid.as_raw())
 }
 
 fn pick_account(requested: Option<&str>, base_owner: Option<u32>) -> Result<User> {
@@ -154,9 +161,22 @@ pub fn running(pid: u32) -> bool {
     stat(pid).is_some_and(|s| !s.exited)
 }
 
+/// Whether `pid` exists and can answer now: not a zombie, and not stopped
+/// (state `T` after SIGSTOP or Ctrl-Z, `t` under a debugger), which a
+/// server may stay for ever while its socket still accepts connections.
+pub fn responsive(pid: u32) -> bool {
+    stat(pid).is_some_and(|s| !s.exited && !s.stopped)
+}
+
 /// Whether `pid` is running and is the process that started at `start`.
 pub fn running_since(pid: u32, start: u64) -> bool {
     stat(pid).is_some_and(|s| !s.exited && s.start_time == start)
+}
+
+/// Whether `pid` is the process that started at `start` and can answer now
+/// (see `responsive`).
+pub fn responsive_since(pid: u32, start: u64) -> bool {
+    stat(pid).is_some_and(|s| !s.exited && !s.stopped && s.start_time == start)
 }
 
 /// Polls `done` until it holds or `timeout` passes; true if it held.
@@ -208,15 +228,19 @@ pub fn escalate(
 }
 
 /// Makes `cmd` start in its own session (no controlling terminal, immune to
-/// the caller's hangup and Ctrl-C) with each of `fds` at the number given.
-/// The descriptors are first duplicated above 9 so that placing one cannot
-/// overwrite another, and dup2(2) leaves the placed ones inheritable.
+/// the caller's hangup and Ctrl-C) with each of `fds` at the number given,
+/// and with default signal handling (`platform::default_signals`). The
+/// descriptors are first duplicated above the highest target so that
+/// placing one cannot overwrite another, and dup2(2) leaves the placed ones
+/// inheritable.
 pub fn detach(cmd: &mut Command, fds: &[(RawFd, RawFd)]) -> std::io::Result<Vec<OwnedFd>> {
     let mut moved = Vec::new();
     let mut plan = Vec::new();
+    // Above every target: placing one then never overwrites another.
+    let above = fds.iter().map(|&(_, to)| to + 1).max().unwrap_or(0);
     for &(from, to) in fds {
         // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor we then own.
-        let high = unsafe { libc::fcntl(from, libc::F_DUPFD_CLOEXEC, 10) };
+        let high = unsafe { libc::fcntl(from, libc::F_DUPFD_CLOEXEC, above) };
         if high < 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -224,6 +248,7 @@ pub fn detach(cmd: &mut Command, fds: &[(RawFd, RawFd)]) -> std::io::Result<Vec<
         moved.push(unsafe { OwnedFd::from_raw_fd(high) });
         plan.push((high, to));
     }
+    platform::default_signals(cmd);
     // SAFETY: between fork and exec only async-signal-safe calls are made:
     // setsid(2) and dup2(2), and nothing allocates.
     unsafe {

@@ -58,6 +58,9 @@ fn options(global: &GlobalArgs) -> Options {
 
 /// Runs a background process started by re-executing pgtmp.
 pub fn internal(command: Internal) -> Result<()> {
+    // Detached for good: nothing of the caller's signal handling applies,
+    // and what these start must not inherit it either.
+    crate::platform::reset_signals();
     match command {
         Internal::Supervise(dir) => reaper::supervise(&dir),
         Internal::Refill(key) => refill::run(&key),

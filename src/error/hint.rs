@@ -21,9 +21,14 @@ impl Error {
                 other => other.hint(),
             },
             Error::DataDirPath { problem, .. } => Some(problem.hint().into()),
-            Error::DataDirInUse { dir, .. } => {
-                Some(format!("stop it first: `pgtmp stop -d {}`", dir.display()))
-            }
+            Error::DataDirInUse {
+                dir, ours: true, ..
+            } => Some(format!("stop it first: `pgtmp stop -d {}`", dir.display())),
+            // `pgtmp stop -d` stops only what pgtmp started.
+            Error::DataDirInUse { dir, .. } => Some(format!(
+                "pgtmp did not start it, so `pgtmp stop` cannot stop it: stop it where it was started (e.g. `pg_ctl stop -D {}` as the account it runs as), or give `-d` another directory",
+                dir.display()
+            )),
             Error::BaseDir { problem, .. } => Some(problem.hint().into()),
             Error::Setting { problem, .. } => problem.hint(),
             Error::RunAs(problem) => problem.hint(),
@@ -66,13 +71,7 @@ impl Error {
             Error::JdbcNeedsTcp => Some("use `-t` (`-F jdbc` implies it)".into()),
             Error::ServerStart { hint, .. } | Error::FixtureLoad { hint, .. } => hint.clone(),
             Error::Fixture(problem) => Some(problem.hint().into()),
-            Error::FixtureInput { source, .. }
-                if source.kind() == io::ErrorKind::PermissionDenied =>
-            {
-                Some(
-                    "make it readable by the account PostgreSQL runs as (as root: `postgres`, or the `--run-as` one)".into(),
-                )
-            }
+            Error::Loader(problem) => problem.hint(),
             Error::MissingClient { major, .. } => Some(format!(
                 "install PostgreSQL's client programs of the same version (Debian/Ubuntu: `apt-get install postgresql-client{}`), or point `--pg-bindir` at a bin directory that has them",
                 major.map(|v| format!("-{v}")).unwrap_or_default()
@@ -80,6 +79,9 @@ impl Error {
             Error::MissingExtension { name, package, .. } => Some(format!(
                 "install it (Debian/Ubuntu: `apt-get install {package}`, the likely package), or drop `-x {name}`"
             )),
+            Error::Io { source, .. } | Error::Exec { source, .. } if is_out_of_files(source) => {
+                Some(out_of_files())
+            }
             Error::Exec { source, .. } => match source.kind() {
                 io::ErrorKind::NotFound => Some(
                     "give the command after `--` as you would run it, e.g. `pgtmp exec -- make test`"
@@ -96,6 +98,24 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// The process (EMFILE) or the system (ENFILE) ran out of file descriptors.
+fn is_out_of_files(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
+/// The fix when file descriptors ran out, naming the limit in force: a
+/// `ulimit -n` set low in a script or CI job is easy to overlook. getrlimit
+/// is POSIX (nix's safe wrapper), so it needs nothing of `platform`.
+pub(super) fn out_of_files() -> String {
+    use nix::sys::resource::{Resource, getrlimit};
+    let now = getrlimit(Resource::RLIMIT_NOFILE)
+        .map(|(soft, _)| format!(" (`ulimit -n` is {soft})"))
+        .unwrap_or_default();
+    format!(
+        "the limit on open files ran out{now}: raise it, e.g. `ulimit -n 1024`; PostgreSQL itself needs at least 64"
+    )
 }
 
 /// Permission denied, or a read-only filesystem: either way, not ours to write.

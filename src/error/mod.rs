@@ -8,7 +8,8 @@ mod hint;
 mod problem;
 
 pub use problem::{
-    BaseProblem, FixtureProblem, PathProblem, RunAsProblem, SettingProblem, VersionProblem,
+    BaseProblem, FixtureProblem, LoaderProblem, PathProblem, RunAsProblem, SettingProblem,
+    VersionProblem,
 };
 
 use std::io;
@@ -103,9 +104,10 @@ pub enum Error {
     #[error("`-d {}`: {problem}", dir.display())]
     DataDirPath { dir: PathBuf, problem: PathProblem },
 
-    /// A `-d` directory in which a server already runs.
+    /// A `-d` directory in which a server already runs; `ours` when a
+    /// live pgtmp instance runs it (so `pgtmp stop -d` can stop it).
     #[error("a server (pid {pid}) already runs in {}", dir.display())]
-    DataDirInUse { dir: PathBuf, pid: u32 },
+    DataDirInUse { dir: PathBuf, pid: u32, ours: bool },
 
     /// Something failed on the `-d` directory itself.
     #[error("`-d {}`: {source}", dir.display())]
@@ -161,6 +163,11 @@ pub enum Error {
     /// A fixture (`-f`) that cannot be used as given.
     #[error("{0}")]
     Fixture(FixtureProblem),
+
+    /// The helper that loads the fixture files as root (`fixture::caller`)
+    /// could not, or was not asked properly.
+    #[error("{0}")]
+    Loader(LoaderProblem),
 
     /// Loading a fixture failed: `what` names the file and line (or the
     /// `-x`/`--now` step), `message` is PostgreSQL's, `output` the context
@@ -273,6 +280,12 @@ fn tail_block(text: &str) -> String {
     }
 }
 
+/// Whether the server's log says it had too few file descriptors to start
+/// (PostgreSQL checks how many it can open before it accepts anything).
+fn says_out_of_files(text: &str) -> bool {
+    text.contains("insufficient file descriptors")
+}
+
 /// Whether PostgreSQL's or initdb's own words say the disk was full: they
 /// report a failed write only as text (`could not write ...: No space left
 /// on device`), so this is read where their output is at hand.
@@ -291,8 +304,11 @@ impl Error {
         }
     }
 
-    /// A server that did not start, with the tail of its log.
+    /// A server that did not start, with the tail of its log. Without a
+    /// hint of the caller's, a server that ran out of file descriptors gets
+    /// the one naming the open-file limit.
     pub fn server_start(reason: String, log: String, hint: Option<String>) -> Error {
+        let hint = hint.or_else(|| says_out_of_files(&log).then(hint::out_of_files));
         Error::ServerStart {
             disk_full: says_disk_full(&reason) || says_disk_full(&log),
             reason,

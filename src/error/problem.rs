@@ -1,6 +1,6 @@
 //! The kinds of some failures, each with its own message and fix: what is
 //! wrong with the base directory, the `--run-as` account, a setting from
-//! the environment, the PostgreSQL version, a fixture.
+//! the environment, the PostgreSQL version, a fixture, the root loader.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -10,10 +10,15 @@ use std::path::PathBuf;
 pub enum BaseProblem {
     NotUtf8,
     NotADirectory,
-    /// Owned by `uid`, not by `want`.
+    /// A symbolic link (to this target), which pgtmp never follows for its
+    /// base directory.
+    Link(PathBuf),
+    /// Owned by `uid`, not by `want`; `as_root`: root refused it, which
+    /// uses only a base it made or one of the account it runs as.
     Owner {
         uid: u32,
         want: u32,
+        as_root: bool,
     },
     /// It holds files pgtmp did not make.
     Foreign,
@@ -75,10 +80,33 @@ pub enum VersionProblem {
 pub enum FixtureProblem {
     NoSqlFiles(PathBuf),
     NotRegular(PathBuf),
-    /// psql cannot enter this working directory as the server's account.
-    WorkingDir(PathBuf),
+    /// An SQL script (or one it includes) holds a NUL byte at `offset`,
+    /// which psql would silently drop with the rest of its line.
+    NulByte {
+        path: PathBuf,
+        offset: u64,
+    },
     /// A file changed while it was loaded.
     Changed,
+}
+
+/// What went wrong with the helper that loads the fixture files as root
+/// (`fixture::caller`).
+#[derive(Debug)]
+pub enum LoaderProblem {
+    /// A client program root will not run: another user could change it.
+    Untrusted { program: PathBuf, why: String },
+    /// No psql (or pg_restore) was named for a file of that kind.
+    NoClient,
+    /// The request could not be read.
+    Garbled(String),
+    /// The helper ended without answering.
+    NoAnswer,
+    /// A failure the helper reported, as it worded it.
+    Reported {
+        message: String,
+        hint: Option<String>,
+    },
 }
 
 /// What is wrong with a `-d` path before anything is touched.
@@ -86,6 +114,8 @@ pub enum FixtureProblem {
 pub enum PathProblem {
     NotUtf8,
     NotADirectory,
+    /// As root: a symbolic link another user made, never followed.
+    PlantedLink,
 }
 
 impl BaseProblem {
@@ -96,7 +126,11 @@ impl BaseProblem {
                 format!("the base directory {p} is not valid UTF-8, which connection URLs need")
             }
             BaseProblem::NotADirectory => format!("{p} is not a directory"),
-            BaseProblem::Owner { uid, want } => {
+            BaseProblem::Link(target) => format!(
+                "{p} is a symbolic link (to {}); pgtmp does not follow links for its base directory",
+                target.display()
+            ),
+            BaseProblem::Owner { uid, want, .. } => {
                 format!("{p} belongs to uid {uid}, not to uid {want}; refusing to use it")
             }
             BaseProblem::Foreign => {
@@ -109,7 +143,13 @@ impl BaseProblem {
         match self {
             BaseProblem::NotUtf8 => "set PGTMP_DIR to a path in UTF-8",
             BaseProblem::NotADirectory => "set PGTMP_DIR to a directory of your own",
-            BaseProblem::Owner { .. } => "remove it, or set PGTMP_DIR to a directory of your own",
+            BaseProblem::Link(_) => "set PGTMP_DIR to a real directory, not a link",
+            BaseProblem::Owner { as_root: false, .. } => {
+                "remove it, or set PGTMP_DIR to a directory of your own"
+            }
+            BaseProblem::Owner { as_root: true, .. } => {
+                "remove it, or set PGTMP_DIR to a directory of your own: as root, pgtmp uses only a base it made, or one of the account it runs as (`--run-as`)"
+            }
             BaseProblem::Foreign => {
                 "set PGTMP_DIR to a new or empty directory: pgtmp deletes what it finds in its own"
             }
@@ -228,10 +268,10 @@ impl fmt::Display for FixtureProblem {
             FixtureProblem::NotRegular(p) => {
                 write!(f, "fixture {} is not a regular file", p.display())
             }
-            FixtureProblem::WorkingDir(cwd) => write!(
+            FixtureProblem::NulByte { path, offset } => write!(
                 f,
-                "psql cannot work in the current directory {}: the account PostgreSQL runs as cannot enter it",
-                cwd.display()
+                "fixture {} holds a NUL byte (at byte {offset}): psql would silently load it cut short",
+                path.display()
             ),
             FixtureProblem::Changed => f.write_str(
                 "the fixture files changed while they were being loaded; nothing was cached",
@@ -249,8 +289,8 @@ impl FixtureProblem {
             FixtureProblem::NotRegular(_) => {
                 "write it to a file first: pgtmp reads a fixture twice, to hash it and to load it"
             }
-            FixtureProblem::WorkingDir(_) => {
-                "as root, psql runs as `postgres` (or the `--run-as` account): run pgtmp from, and keep the fixtures in, a directory it can read (not under /root)"
+            FixtureProblem::NulByte { .. } => {
+                "an SQL script is text: remove the NUL bytes; give a pg_dump archive in its custom (`-Fc`), tar (`-Ft`) or directory (`-Fd`) format"
             }
             FixtureProblem::Changed => "run pgtmp again",
         }
@@ -262,6 +302,9 @@ impl fmt::Display for PathProblem {
         f.write_str(match self {
             PathProblem::NotUtf8 => "the path is not valid UTF-8",
             PathProblem::NotADirectory => "not a directory",
+            PathProblem::PlantedLink => {
+                "a symbolic link another user made; refusing to follow it as root"
+            }
         })
     }
 }
@@ -273,6 +316,38 @@ impl PathProblem {
             PathProblem::NotADirectory => {
                 "give `-d` a missing or empty directory, or an existing data directory"
             }
+            PathProblem::PlantedLink => "give `-d` the directory itself, or a link of your own",
+        }
+    }
+}
+
+impl fmt::Display for LoaderProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoaderProblem::Untrusted { program, why } => write!(
+                f,
+                "refusing to run {} as root to load the fixture: {why}",
+                program.display()
+            ),
+            LoaderProblem::NoClient => f.write_str("no client program to load the fixture with"),
+            LoaderProblem::Garbled(e) => write!(f, "a garbled request: {e}"),
+            LoaderProblem::NoAnswer => {
+                f.write_str("the fixture loader (root) ended without an answer")
+            }
+            LoaderProblem::Reported { message, .. } => f.write_str(message),
+        }
+    }
+}
+
+impl LoaderProblem {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LoaderProblem::Untrusted { .. } => Some(
+                "name a PostgreSQL that only root can change with `--pg-bindir` (or PGTMP_PG_BINDIR)"
+                    .into(),
+            ),
+            LoaderProblem::Reported { hint, .. } => hint.clone(),
+            LoaderProblem::NoClient | LoaderProblem::Garbled(_) | LoaderProblem::NoAnswer => None,
         }
     }
 }

@@ -17,7 +17,8 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::datadir::{prepare_as_root, prepare_user_dir};
 use crate::error::{Error, Result, VersionProblem};
-use crate::fixture::{self, Fixture};
+use crate::fixture::caller::Caller;
+use crate::fixture::{self, Files, Fixture};
 use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance, Plan};
 use crate::instance::{Meta, Settings, port, replication};
@@ -96,15 +97,31 @@ impl Handout {
 
 /// Hands out an instance as `request` asks. Creates the base directory
 /// and, as root, drops to the `--run-as` account first.
+///
+/// As root with `-f` files, this forks a helper that stays root to load
+/// them (`fixture::caller`): like dropping privileges, that needs the
+/// process to be single-threaded.
 pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     if let Some(dir) = &request.datadir {
         prepare_as_root(config, dir)?;
     }
-    config.enter()?;
-    let handout = match start(config, request) {
+    config.prepare_base()?;
+    // The `-f` files are the caller's, which the `--run-as` account may not
+    // be able to read: read them now, and as root keep a helper that loads
+    // them, before privileges are dropped.
+    let mut memo = fixture::open_memo(&config.layout);
+    let files = if request.files.is_empty() {
+        Files::default()
+    } else {
+        Files::read(&request.files, &mut memo)?
+    };
+    let caller = Caller::start(&files.inputs, &memo, config.pg_bindir.as_deref())?;
+    config.drop_privileges()?;
+    memo.save();
+    let handout = match start(config, request, files.clone(), &caller) {
         // Dead copies of killed hand-outs, or copies made ahead for other
         // templates, may be what fills it: collect, and try once more.
-        Err(e) if e.is_no_space() => match make_room(config, request) {
+        Err(e) if e.is_no_space() => match make_room(config, request, &files) {
             Some(summary) => {
                 // The one line a hand-out says on its own: it explains the
                 // delay, and what disappeared.
@@ -112,7 +129,7 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
                     "pgtmp: no space left on the filesystem of {}; removed {summary}; trying again",
                     config.layout.base.display()
                 );
-                start(config, request)
+                start(config, request, files, &caller)
             }
             None => Err(e),
         },
@@ -123,17 +140,16 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
 
 /// `gc::make_room` for the template this request needs; None when it found
 /// nothing to remove (or failed: the first error is the one to tell).
-fn make_room(config: &Config, request: &Request) -> Option<String> {
+fn make_room(config: &Config, request: &Request, files: &Files) -> Option<String> {
     let spec = config.template_spec().ok()?;
     let fixture = Fixture::new(
-        &request.files,
+        files.clone(),
         &request.extensions,
         request.now.as_deref(),
         &request.server_options,
-    )
-    .ok()?;
+    );
     let key = match fixture {
-        Some(f) => f.key(&config.layout, &spec.key()).ok()?,
+        Some(f) => f.key(&spec.key()),
         None => spec.key(),
     };
     let sum = crate::gc::make_room(&config.layout, &key).ok()?;
@@ -151,7 +167,7 @@ fn make_room(config: &Config, request: &Request) -> Option<String> {
     (!removed.is_empty()).then(|| removed.join(", "))
 }
 
-fn start(config: &Config, request: &Request) -> Result<Handout> {
+fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> Result<Handout> {
     let layout = &config.layout;
     let mut spec = config.template_spec()?;
     spec.wal = match (request.logical, request.topology) {
@@ -163,13 +179,13 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
     // With -f/-x/--now, the template (and so the pool and the spares)
     // is the fixture's.
     let fixture = Fixture::new(
-        &request.files,
+        files,
         &request.extensions,
         request.now.as_deref(),
         &request.server_options,
-    )?;
+    );
     let key = match &fixture {
-        Some(f) => f.key(layout, &spec.key())?,
+        Some(f) => f.key(&spec.key()),
         None => spec.key(),
     };
     trace::mark("template key known");
@@ -193,7 +209,7 @@ fn start(config: &Config, request: &Request) -> Result<Handout> {
             let new = Launch {
                 spec: &spec,
                 key: &key,
-                fixture: fixture.as_ref(),
+                fixture: fixture.as_ref().map(|f| (f, caller)),
                 tcp,
                 settings,
             };
@@ -247,7 +263,8 @@ fn claim_spare(
 struct Launch<'a> {
     spec: &'a template::Spec,
     key: &'a str,
-    fixture: Option<&'a Fixture>,
+    /// The fixture, and who loads its files.
+    fixture: Option<(&'a Fixture, &'a Caller)>,
     tcp: bool,
     settings: Settings,
 }
@@ -300,7 +317,7 @@ fn data_dir(
     config: &Config,
     spec: &template::Spec,
     key: &str,
-    fixture: Option<&Fixture>,
+    fixture: Option<(&Fixture, &Caller)>,
     request: &Request,
     new: &NewInstance,
 ) -> Result<(PathBuf, bool)> {
@@ -317,7 +334,7 @@ fn data_dir(
         None => {
             if !pool::claim(layout, key, &data)? {
                 let template = match fixture {
-                    Some(f) => fixture::ensure(config, spec, f, key)?,
+                    Some((f, caller)) => fixture::ensure(config, spec, f, key, caller)?,
                     None => template::ensure(layout, spec)?,
                 };
                 pool::copy_tree(template.path(), &data)?;

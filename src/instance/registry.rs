@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::meta::{LOCK, META, Meta, State, UNBORN_PREFIX};
+use crate::error::Result;
 use crate::json::ListEntry;
 use crate::lock;
 use crate::paths::Layout;
@@ -116,4 +117,20 @@ fn entry(dir: PathBuf, m: &Meta) -> ListEntry {
         timeout_secs: m.timeout_ms / 1000,
         spare: m.spare.is_some(),
     }
+}
+
+/// The server still running on `data_dir`, if any: the pid in line 1 of
+/// `postmaster.pid` (negated by a single-user `postgres`), provided that
+/// process runs and works in `data_dir`, as every postgres does. A pid
+/// reused by some other process does not count. An error where the
+/// platform cannot tell a process's working directory.
+pub fn server_in(data_dir: &Path) -> Result<Option<u32>> {
+    let Some(pid) = crate::postmaster::PidFile::read(data_dir).map(|f| f.pid) else {
+        return Ok(None);
+    };
+    let Some(cwd) = crate::platform::cwd(pid)? else {
+        return Ok(None);
+    };
+    let here = data_dir.canonicalize().is_ok_and(|dir| dir == cwd);
+    Ok((here && crate::process::running(pid)).then_some(pid))
 }

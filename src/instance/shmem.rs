@@ -46,7 +46,9 @@ pub fn release(data_dir: &Path) {
     crate::process::wait_until(DETACH_WAIT, || creator(id) != Some(pid));
 }
 
-/// The postmaster pid and the segment id recorded in `postmaster.pid`.
+/// The postmaster pid and the segment id recorded in `postmaster.pid`. A
+/// single-user `postgres` (the template's `CREATE DATABASE`) writes its
+/// pid negated, and its segment is released the same way.
 fn segment(data_dir: &Path) -> Option<(i32, i32)> {
     let file = PidFile::read(data_dir)?;
     Some((i32::try_from(file.pid).ok()?, file.shmem_id?))
@@ -75,6 +77,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(segment(&dir), Some((4242, 6488112)));
+        // Single-user mode.
+        std::fs::write(
+            dir.join("postmaster.pid"),
+            "-4243\n/data\n1700000000\n0\n\n\n 10707270   6488113\n",
+        )
+        .unwrap();
+        assert_eq!(segment(&dir), Some((4243, 6488113)));
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(segment(&dir), None);
     }

@@ -1,9 +1,11 @@
-//! The Linux side of `platform`: /proc, signalfd and PR_SET_PDEATHSIG.
+//! The Linux side of `platform`: /proc, signalfd, PR_SET_PDEATHSIG and the
+//! real-time signals.
 
 use std::fs;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use nix::errno::Errno;
@@ -21,8 +23,11 @@ pub const FAST_DIR: Option<&str> = Some("/dev/shm");
 
 /// `cmd`'s process receives `sig` when this process dies, even by SIGKILL
 /// (PR_SET_PDEATHSIG). The signal is tied to the thread that spawns, so
-/// spawn from the main thread.
+/// spawn from the main thread. It starts with default signal handling: an
+/// inherited SIG_IGN would swallow the signal before the program sets a
+/// handler of its own (issue 18.4: an orphaned postmaster).
 pub fn die_with_parent(cmd: &mut Command, sig: libc::c_int) {
+    default_signals(cmd);
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: prctl and getppid are async-signal-safe; nothing allocates.
     unsafe {
@@ -39,6 +44,60 @@ pub fn die_with_parent(cmd: &mut Command, sig: libc::c_int) {
     }
 }
 
+/// This process (forked, not exec'd) receives `sig` when `parent`, its
+/// parent now, dies, even by SIGKILL. False when it has died already.
+pub fn die_with(parent: u32, sig: libc::c_int) -> bool {
+    // SAFETY: prctl(PR_SET_PDEATHSIG) has no memory-safety preconditions.
+    let set = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig) } == 0;
+    // The parent may have died before prctl took effect.
+    set && std::os::unix::process::parent_id() == parent
+}
+
+/// Makes `cmd` start with every signal at its default action and none
+/// blocked. A signal ignored when pgtmp started (a background job `cmd &`
+/// of a non-interactive shell ignores SIGINT and SIGQUIT) stays ignored
+/// across exec(2), and so does a blocked mask: a server or helper started
+/// so would never see the parent-death signal or the stop request meant
+/// for it. Handlers, unlike SIG_IGN, are reset by exec anyway.
+pub fn default_signals(cmd: &mut Command) {
+    // Read here: SIGRTMAX() asks the C library, which is not known to be
+    // async-signal-safe.
+    let last = libc::SIGRTMAX();
+    // SAFETY: sigaction(2) and sigprocmask(2) are async-signal-safe, and
+    // the closure only uses values on its stack; nothing allocates.
+    unsafe {
+        cmd.pre_exec(move || {
+            reset_signals_up_to(last);
+            Ok(())
+        });
+    }
+}
+
+/// Puts every signal of this process back to its default action and
+/// unblocks all (see `default_signals`): for pgtmp's own background
+/// processes, which are started without a pre-exec hook.
+pub fn reset_signals() {
+    reset_signals_up_to(libc::SIGRTMAX());
+}
+
+/// Up to `last`, the highest real-time signal.
+fn reset_signals_up_to(last: libc::c_int) {
+    // SAFETY: an all-zero sigaction is SIG_DFL with no flags and an empty
+    // mask; sigaction and sigprocmask only read what we pass. Errors (for
+    // SIGKILL, SIGSTOP and the C library's reserved signals) change nothing.
+    unsafe {
+        let default: libc::sigaction = std::mem::zeroed();
+        for sig in 1..=last {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::sigaction(sig, &default, std::ptr::null_mut());
+            }
+        }
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+    }
+}
+
 /// `/proc/PID/stat`: None when there is no such process. Without /proc at
 /// all (a container that does not mount it) pgtmp cannot tell processes
 /// apart, which is an error, not a process that is gone.
@@ -50,13 +109,31 @@ pub fn stat(pid: u32) -> Result<Option<Stat>> {
     }
 }
 
+/// `/proc/PID/cwd`: None when there is no such process (or it is not
+/// ours to look at); an error without /proc, as for `stat`.
+pub fn cwd(pid: u32) -> Result<Option<PathBuf>> {
+    match fs::read_link(format!("/proc/{pid}/cwd")) {
+        Ok(dir) => Ok(Some(dir)),
+        Err(_) if Path::new("/proc/self/cwd").exists() => Ok(None),
+        Err(_) => Err(Error::Unsupported("reading processes without /proc")),
+    }
+}
+
+/// A path naming the open directory `dir` itself (`/proc/self/fd/N`), for
+/// listing it by path while a link swapped in at its name is not followed.
+pub fn fd_path(dir: &impl AsRawFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()))
+}
+
 /// The fields after the command name, which may hold spaces and
 /// parentheses: state (3), parent (4), start time in clock ticks (22).
+/// States: Z and X exited; T stopped by a signal, t by a debugger.
 fn parse_stat(text: &str) -> Option<Stat> {
     let rest = text.get(text.rfind(')')? + 2..)?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     Some(Stat {
         exited: matches!(fields.first(), Some(&"Z" | &"X")),
+        stopped: matches!(fields.first(), Some(&"T" | &"t")),
         parent: fields.get(1)?.parse().ok()?,
         start_time: fields.get(19)?.parse().ok()?,
     })
@@ -182,18 +259,25 @@ Num       RefCount Protocol Flags    Type St Inode Path
             parse_stat(line),
             Some(Stat {
                 exited: false,
+                stopped: false,
                 parent: 7,
                 start_time: 987654
             })
         );
         let zombie = "9 (x) Z 1 9 9 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 55 0 0";
         assert!(parse_stat(zombie).unwrap().exited);
+        let stopped = "9 (x) T 1 9 9 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 55 0 0";
+        let traced = "9 (x) t 1 9 9 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 55 0 0";
+        assert!(parse_stat(stopped).unwrap().stopped);
+        assert!(parse_stat(traced).unwrap().stopped && !parse_stat(traced).unwrap().exited);
     }
 
     #[test]
     fn we_have_a_parent_and_a_start_time() {
         let me = stat(std::process::id()).unwrap().unwrap();
         assert_eq!(me.parent, std::os::unix::process::parent_id());
-        assert!(!me.exited);
+        assert!(!me.exited && !me.stopped);
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(cwd(std::process::id()).unwrap(), Some(here));
     }
 }

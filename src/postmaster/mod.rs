@@ -245,9 +245,10 @@ pub fn pid(data_dir: &Path) -> Option<u32> {
     PidFile::read(data_dir).map(|f| f.pid)
 }
 
-/// Whether the server of `data_dir` runs and says it is ready.
+/// Whether the server of `data_dir` runs, is not stopped (SIGSTOP), and
+/// says it is ready.
 pub fn serving(data_dir: &Path) -> bool {
-    PidFile::read(data_dir).is_some_and(|f| f.ready() && process::running(f.pid))
+    PidFile::read(data_dir).is_some_and(|f| f.ready() && process::responsive(f.pid))
 }
 
 #[cfg(test)]

@@ -12,7 +12,11 @@ use std::path::Path;
 /// What pgtmp reads from a data directory's `postmaster.pid`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PidFile {
+    /// The process, positive also for a single-user `postgres`, which
+    /// writes its pid negated.
     pub pid: u32,
+    /// Written by a single-user `postgres` (the negated pid).
+    pub single_user: bool,
     /// The System V shared memory segment id (line 7), if one is recorded.
     pub shmem_id: Option<i32>,
     /// Line 8; empty until the server writes it.
@@ -27,7 +31,10 @@ impl PidFile {
 
     fn parse(text: &str) -> Option<PidFile> {
         let lines: Vec<&str> = text.lines().collect();
-        let pid = lines.first()?.trim().parse().ok()?;
+        let recorded: i64 = lines.first()?.trim().parse().ok()?;
+        let pid = u32::try_from(recorded.unsigned_abs())
+            .ok()
+            .filter(|&p| p > 0)?;
         let shmem_id = lines
             .get(6)
             .and_then(|l| l.split_whitespace().nth(1))
@@ -35,6 +42,7 @@ impl PidFile {
         let status = lines.get(7).map(|l| l.trim()).unwrap_or_default();
         Some(PidFile {
             pid,
+            single_user: recorded < 0,
             shmem_id,
             status: status.to_string(),
         })
@@ -62,5 +70,8 @@ mod tests {
         let starting = PidFile::parse("77\n/data\n1\n5432\n/run/x\n\n").unwrap();
         assert_eq!((starting.shmem_id, starting.ready()), (None, false));
         assert_eq!(PidFile::parse("garbage\n"), None);
+        let single = PidFile::parse("-4243\n/data\n1\n0\n\n\n 10707270   6488113\n").unwrap();
+        assert_eq!((single.pid, single.single_user), (4243, true));
+        assert_eq!(single.shmem_id, Some(6488113));
     }
 }

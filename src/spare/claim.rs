@@ -100,13 +100,15 @@ fn wait_started(dir: &std::path::Path) -> Option<Meta> {
     meta
 }
 
-/// Whether the spare's supervisor and postmasters are all running (not
-/// exited, not zombies) and every server says it is ready.
+/// Whether the spare's supervisor and postmasters can all answer (not
+/// exited, not zombies, not stopped: a SIGSTOPped postmaster's socket
+/// still accepts connections, which then hang) and every server says it
+/// is ready.
 fn serving(dir: &Path, meta: &Meta) -> bool {
     let supervisor = meta
         .supervisor_pid
         .zip(meta.supervisor_start)
-        .is_some_and(|(pid, start)| process::running_since(pid, start));
+        .is_some_and(|(pid, start)| process::responsive_since(pid, start));
     supervisor
         && !State::read(dir).is_some_and(|s| s.stopping)
         && meta
@@ -116,7 +118,9 @@ fn serving(dir: &Path, meta: &Meta) -> bool {
 
 /// A claimed spare that is not serving: its supervisor, if it still
 /// runs, stops and removes it; otherwise `gc` removes it once every
-/// process of it is gone.
+/// process of it is gone. A stopped one is not continued: whoever stopped
+/// it (a debugger, an admin) keeps it as it is, and the stop request
+/// takes effect when it resumes; claimed, it is never offered again.
 fn abandon(meta: &Meta) {
     if let Some((pid, start)) = meta.supervisor_pid.zip(meta.supervisor_start)
         && process::running_since(pid, start)

@@ -136,3 +136,66 @@ fn initdb_prepares_pool_entry() {
         "pool entry holds no cluster\n{out}"
     );
 }
+
+/// Issue 18.15: `-d` on a data directory a server pgtmp did not start runs
+/// in: refused, and the hint says what stops it (`pgtmp stop -d` cannot);
+/// for a server pgtmp did start there, `pgtmp stop -d` is the hint.
+#[test]
+fn running_cluster_under_d_gets_a_hint_that_works() {
+    let t = TestRoot::new();
+    let who = if procs::is_root() {
+        Who::User(user::ordinary())
+    } else {
+        Who::Me
+    };
+    let parent = t.mkdir("clusters");
+    if let Who::User(u) = who {
+        std::os::unix::fs::chown(&parent, Some(u.uid), Some(u.gid)).expect("chown");
+    }
+    let dir = parent.join("cluster");
+    let dir_arg = dir.to_str().expect("utf-8").to_string();
+    t.pgtmp(["initdb", "-d", &dir_arg])
+        .who(who)
+        .run()
+        .assert_success();
+    let postgres = std::path::Path::new(crate::support::PSQL)
+        .parent()
+        .expect("bin")
+        .join("postgres");
+    let server = t
+        .cmd(
+            &postgres,
+            [
+                "-D",
+                &dir_arg,
+                "-k",
+                &dir_arg,
+                "-c",
+                "listen_addresses=",
+                "-p",
+                "5432",
+            ],
+        )
+        .who(who)
+        .spawn(|_| ());
+    assert!(
+        poll::eventually(
+            || fs::read_to_string(dir.join("postmaster.pid")).is_ok_and(|s| s.contains("ready"))
+        ),
+        "the foreign server never got ready: {}",
+        server.stderr()
+    );
+    let out = t.pgtmp(["-d", &dir_arg, "-w", "0"]).who(who).run();
+    procs::signal(server.pid(), "INT");
+    let _ = server.wait();
+    out.assert_error(1, &["already runs", "pg_ctl stop -D", "hint:"]);
+    assert!(
+        !out.stderr.contains("pgtmp stop -d"),
+        "the hint names `pgtmp stop -d`, which cannot stop it\n{out}"
+    );
+
+    let h = t.start_as(who, &["-d", &dir_arg, "-w", "0"]);
+    let out = t.pgtmp(["-d", &dir_arg, "-w", "0"]).who(who).run();
+    out.assert_error(1, &["already runs", "pgtmp stop -d"]);
+    t.pgtmp(["stop", &h.url]).who(who).run().assert_success();
+}

@@ -138,3 +138,81 @@ fn readme_examples_are_the_tested_ones() {
         "only {blocks} code blocks found in the README"
     );
 }
+
+/// The repository's own files, by path from its root.
+fn repo_file(rel: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// Issue 18.15: a TCP URL holds the password, and a command's arguments
+/// are public (`ps`): the README shows no URL handed to `psql` as an
+/// argument in its examples, and says how to keep the password out of them.
+#[test]
+fn readme_keeps_passwords_out_of_arguments() {
+    let readme = repo_file("README.md");
+    let mut in_code = false;
+    for (n, line) in readme.lines().enumerate() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        }
+        if !in_code {
+            continue;
+        }
+        let code = line.split('#').next().unwrap_or(line);
+        let url_arg = ["\"$url\"", "\"$DATABASE_URL\"", "$url ", "\"$(pgtmp"]
+            .iter()
+            .any(|arg| code.contains(&format!("psql {arg}")));
+        assert!(
+            !url_arg,
+            "README.md:{}: a URL as psql's argument shows a TCP password in `ps`: {line}",
+            n + 1
+        );
+    }
+    let section = readme
+        .split("\n#")
+        .find(|s| s.contains("`ps`") && s.contains("PGPASSWORD"))
+        .unwrap_or_else(|| panic!("no README section says how to keep passwords out of `ps`"));
+    for needle in ["-F env", "pgtmp exec", "DATABASE_URL"] {
+        assert!(
+            section.contains(needle),
+            "the README's section on passwords in `ps` lacks {needle:?}:\n{section}"
+        );
+    }
+}
+
+/// Issue 18.15: `make run` installs only what running pgtmp needs (the
+/// server), not the test clients (Go, Java, Ruby, Node, Python); `make
+/// test` and CI still install everything.
+#[test]
+fn make_run_installs_only_what_running_needs() {
+    let t = TestRoot::new();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let make = t.cmd("make", ["-n", "-C", root, "run"]).run();
+    make.assert_success();
+    assert!(
+        make.stdout.contains(".ci/install-deps --run"),
+        "`make run` must install with `--run`\n{make}"
+    );
+    let plan = |args: &[&str]| {
+        let out = t.cmd(format!("{root}/.ci/install-deps"), args).run();
+        out.assert_success();
+        out.stdout
+    };
+    let run = plan(&["--run", "--plan"]);
+    let all = plan(&["--plan"]);
+    assert!(run.contains("PostgreSQL"), "{run}");
+    for client in ["JDK", "Node.js", "Go", "ruby-pg", "Python", "pgTAP"] {
+        assert!(!run.contains(client), "`--run` installs {client}:\n{run}");
+        assert!(all.contains(client), "the default lacks {client}:\n{all}");
+    }
+    let test = t.cmd("make", ["-n", "-C", root, "test"]).run();
+    test.assert_success();
+    assert!(
+        test.stdout
+            .lines()
+            .any(|l| l.trim_end().ends_with(".ci/install-deps")),
+        "`make test` must install everything\n{test}"
+    );
+    assert!(repo_file(".ci/run").contains(".ci/install-deps\n"));
+}

@@ -104,3 +104,32 @@ fn pg_config_on_path_is_consulted() {
     let out = t.pgtmp(Vec::<&str>::new()).env("PATH", path).run();
     out.assert_error(1, &[fake::INITDB_FAILURE]);
 }
+
+/// Issue 18.15: with a tiny open-file limit (`ulimit -n 10`), the error
+/// says that the open files ran out and what the limit is, not an
+/// unexplained "Invalid argument"; a limit a little higher fails the same
+/// clear way (or works).
+#[test]
+fn open_file_limit_is_named() {
+    let t = TestRoot::new();
+    let pgtmp = env!("CARGO_BIN_EXE_pgtmp");
+    for limit in [10, 12, 16] {
+        let script = format!("ulimit -n {limit} && exec {pgtmp} -w 0");
+        let out = t.cmd("sh", ["-c", &script]).run();
+        if out.code() == Some(0) {
+            continue;
+        }
+        assert!(
+            !out.stderr.contains("Invalid argument"),
+            "ulimit -n {limit}: no word of what ran out\n{out}"
+        );
+        assert!(
+            out.stderr.contains("open files") && out.stderr.contains(&format!("is {limit}")),
+            "ulimit -n {limit}: the error must name the open-file limit\n{out}"
+        );
+        assert!(
+            t.run_entries().is_empty(),
+            "ulimit -n {limit}: an instance directory is left\n{out}"
+        );
+    }
+}

@@ -5,12 +5,13 @@
 //! the next call or `gc` removes what is left.
 
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use crate::support::fake::write_executable;
-use crate::support::{PSQL, TestRoot, db, net, poll, procs, tree, url};
+use crate::support::{PSQL, TestRoot, db, net, poll, procs, root, tree, url};
 
 /// The ready pool entries (not the dot-named copies in progress).
 fn ready_entries(t: &TestRoot) -> Vec<PathBuf> {
@@ -508,4 +509,211 @@ fn reboot_like_loss_of_all_processes() {
         .env("PGTMP_DIR", &base)
         .run()
         .assert_success();
+}
+
+/// Issue 18.4: `pgtmp -f new.sql` started as a background job of a
+/// non-interactive shell does (`bash -c 'pgtmp -f new.sql & ...'`) has
+/// SIGINT and SIGQUIT ignored; killed while its loading server starts,
+/// that server kept the ignored SIGQUIT, its parent-death signal, and ran
+/// on under pid 1. Rather than hope a `sleep` lands in that window, the
+/// test kills pgtmp the moment the server's process has exec'd postgres.
+#[test]
+fn loads_killed_while_their_server_starts_leave_no_orphan() {
+    let t = TestRoot::new();
+    t.start(&["-w", "0"]);
+    let templates = t.base().join("templates");
+    for round in 0..6 {
+        let file = format!("new{round}.sql");
+        fs::write(t.join(&file), format!("create table t{round} (x int);\n")).expect("write");
+        let (mut cmd, shown) = t.pgtmp(["-f", &file, "-w", "0"]).command();
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: signal(2) is async-signal-safe; nothing allocates.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                libc::signal(libc::SIGINT, libc::SIG_IGN);
+                libc::signal(libc::SIGQUIT, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{shown}: {e}"));
+        let pid = child.id();
+        let children = format!("/proc/{pid}/task/{pid}/children");
+        let server_started = || {
+            fs::read_to_string(&children).is_ok_and(|list| {
+                list.split_whitespace().any(|c| {
+                    fs::read_to_string(format!("/proc/{c}/comm"))
+                        .is_ok_and(|n| n.trim() == "postgres")
+                })
+            })
+        };
+        let deadline = std::time::Instant::now() + poll::PATIENCE;
+        let mut seen = false;
+        while !seen && std::time::Instant::now() < deadline && matches!(child.try_wait(), Ok(None))
+        {
+            seen = server_started();
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            seen,
+            "round {round}: the loading server was never seen\n{}",
+            t.logs()
+        );
+        assert!(
+            poll::eventually(|| procs::touching(&templates).is_empty()),
+            "round {round}: a loading server outlives its pgtmp: {:?}",
+            procs::touching(&templates)
+                .into_iter()
+                .map(|p| format!("{p} {}", procs::cmdline(p)))
+                .collect::<Vec<_>>()
+        );
+    }
+    t.pgtmp(["gc"]).run().assert_success();
+}
+
+/// A server left running on a half-built template (an orphan of a killed
+/// build, as older pgtmp left them): `gc` must never delete the directory
+/// under it; it stops the server first, then removes the directory and
+/// the server's shared memory.
+#[test]
+fn gc_never_deletes_a_running_servers_directory() {
+    let t = TestRoot::new();
+    t.start(&["-w", "0"]);
+    assert!(poll::eventually(|| !t.refilling()), "refill still running");
+    let template = t
+        .templates()
+        .into_iter()
+        .find(|p| !name_of(p).starts_with('.'))
+        .expect("the plain template");
+    let orphan = template.with_file_name(format!(".tmp-{}-orphan", name_of(&template)));
+    t.cmd(
+        "cp",
+        [
+            "-a",
+            template.to_str().expect("utf-8"),
+            orphan.to_str().expect("utf-8"),
+        ],
+    )
+    .run()
+    .assert_success();
+    let owner = fs::metadata(&template).expect("template");
+    let dir = orphan.to_str().expect("utf-8").to_string();
+    let bin = Path::new(PSQL).parent().expect("bin").join("postgres");
+    let mut server = std::process::Command::new(&bin);
+    server
+        .args([
+            "-D",
+            &dir,
+            "-k",
+            &dir,
+            "-c",
+            "listen_addresses=",
+            "-p",
+            "5432",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    std::os::unix::process::CommandExt::uid(&mut server, owner.uid());
+    std::os::unix::process::CommandExt::gid(&mut server, owner.gid());
+    let mut server = server.spawn().expect("start the orphan server");
+    assert!(
+        poll::eventually(
+            || fs::read_to_string(orphan.join("postmaster.pid")).is_ok_and(|s| s.contains("ready"))
+        ),
+        "the orphan server never got ready"
+    );
+    let segment = procs::postmaster_segment(&orphan).expect("its shared memory");
+    let out = t.pgtmp(["gc"]).run();
+    out.assert_success();
+    let running = matches!(server.try_wait(), Ok(None));
+    assert!(
+        running == orphan.exists(),
+        "gc {} the directory of a server that is {}\n{out}",
+        if orphan.exists() { "kept" } else { "deleted" },
+        if running { "still running" } else { "gone" },
+    );
+    if running {
+        let _ = server.kill();
+    }
+    let _ = server.wait();
+    assert!(!orphan.exists(), "gc left the orphan's directory\n{out}");
+    assert_eq!(procs::shm_segment(segment), None, "its shared memory stays");
+}
+
+/// Issue 18.8: pgtmp killed while the single-user `postgres` makes the
+/// template's database. That process dies by its parent-death signal
+/// (SIGKILL) without releasing its SysV segment, and its `postmaster.pid`
+/// names it with a negative pid: `gc` must still release that segment.
+/// The single-user run is held open (its input comes through a FIFO that
+/// is fed only once the test says so) so that the kill lands while it runs.
+#[test]
+fn killed_template_database_leaks_no_shared_memory() {
+    let t = TestRoot::new();
+    let real = Path::new(PSQL).parent().expect("bin");
+    let bindir = t.mkdir("single-bin");
+    std::os::unix::fs::symlink(real.join("initdb"), bindir.join("initdb")).expect("link initdb");
+    let work = t.mkdir("single-work");
+    root::set_mode(&work, 0o777);
+    let go = work.join("go");
+    let script = format!(
+        r#"#!/bin/sh
+if [ "$1" = --single ]; then
+    fifo={work}/in.$$
+    mkfifo "$fifo"
+    exec 3<&0
+    ( while [ ! -e {go} ]; do sleep 0.05; done; cat <&3 ) > "$fifo" &
+    exec {real}/postgres "$@" < "$fifo"
+fi
+exec {real}/postgres "$@"
+"#,
+        work = work.display(),
+        go = go.display(),
+        real = real.display()
+    );
+    write_executable(&bindir.join("postgres"), &script);
+    let bindir_env = bindir.to_str().expect("utf-8 path");
+    let mut child = spawn_pgtmp(&t, &["-w", "0"], &[("PGTMP_PG_BINDIR", bindir_env)]);
+    let templates = t.base().join("templates");
+    // pgtmp's single-user postgres (not initdb's, which write the same
+    // file before it), running with its segment: (pid, segment). The
+    // wrapper names its FIFO after its pid, which postgres then has.
+    let single = || -> Option<(u32, i64)> {
+        let pid: u32 = fs::read_dir(&work)
+            .ok()?
+            .flatten()
+            .find_map(|e| e.file_name().to_str()?.strip_prefix("in.")?.parse().ok())?;
+        fs::read_dir(&templates).ok()?.flatten().find_map(|e| {
+            let text = fs::read_to_string(e.path().join("postmaster.pid")).ok()?;
+            let recorded: i64 = text.lines().next()?.trim().parse().ok()?;
+            (recorded == -i64::from(pid)).then_some(())?;
+            Some((pid, procs::postmaster_segment(&e.path())?))
+        })
+    };
+    let found = poll::eventually(|| single().is_some());
+    procs::signal(child.id(), "KILL");
+    let _ = child.wait();
+    assert!(found, "the single-user postgres never ran\n{}", t.logs());
+    let (pid, segment) = single().expect("still recorded");
+    assert!(
+        poll::eventually(|| !procs::alive(pid)),
+        "the single-user postgres outlives its pgtmp"
+    );
+    fs::write(&go, "").expect("release the feeder");
+    assert_eq!(
+        procs::shm_segment(segment).map(|(creator, _)| creator),
+        Some(pid),
+        "the killed single-user postgres left no segment: the test proves nothing"
+    );
+    let out = t.pgtmp(["gc"]).env("PGTMP_PG_BINDIR", bindir_env).run();
+    out.assert_success();
+    assert_eq!(
+        procs::shm_segment(segment),
+        None,
+        "gc left the segment of the killed single-user postgres\n{out}"
+    );
+    assert_eq!(t.templates(), Vec::<PathBuf>::new(), "{out}");
 }

@@ -710,25 +710,100 @@ fn pipes_and_missing_files_are_refused() {
     assert_eq!(t.run_entries(), Vec::<String>::new(), "{out}");
 }
 
-/// As root, psql runs as `postgres`, which cannot work in a directory
-/// below one only root can enter: said plainly instead of psql's confusing
-/// "No such file or directory".
+/// Issue 18.10: fixtures in a private (0700) directory, as `mktemp -d`
+/// makes them, under a private working directory (a checkout under /root),
+/// with `\ir` includes beside the script and `\i` ones from the working
+/// directory: they load, as root (whose `--run-as` account cannot read
+/// them) and as an ordinary user, by absolute path and relative to the
+/// working directory.
 #[test]
-fn unenterable_working_directory_is_explained() {
-    if !procs::is_root() {
-        eprintln!("fixtures::unenterable_working_directory_is_explained: skipped: needs root");
-        return;
-    }
+fn private_fixture_directories_load() {
     let t = TestRoot::new();
-    write(&t, "private/inner/schema.sql", SCHEMA);
-    set_mode(&t.join("private"), 0o700);
-    let script = format!(
-        "cd private/inner && exec {} -f schema.sql",
-        env!("CARGO_BIN_EXE_pgtmp")
-    );
-    let out = t.cmd("sh", ["-c", &script]).run();
-    out.assert_error(1, &["private/inner", "cannot enter it", "hint:"]);
-    assert_eq!(fixture_templates(&t), Vec::<PathBuf>::new(), "{out}");
+    let mut whos = vec![Who::Me];
+    if procs::is_root() {
+        whos.push(Who::User(user::ordinary()));
+    }
+    for who in whos {
+        let name = match who {
+            Who::Me => "mine",
+            _ => "theirs",
+        };
+        let dir = t.join(name);
+        let private = dir.join("private");
+        write(
+            &t,
+            &format!("{name}/private/schema.sql"),
+            &format!(
+                "create table fruit (name text);\n\\ir data/{name}.sql\n\\i private/more.sql\n"
+            ),
+        );
+        write(
+            &t,
+            &format!("{name}/private/data/{name}.sql"),
+            "insert into fruit values ('apple');\n",
+        );
+        write(
+            &t,
+            &format!("{name}/private/more.sql"),
+            "insert into fruit values ('pear');\n",
+        );
+        if let Who::User(u) = who {
+            std::os::unix::fs::chown(&dir, Some(u.uid), Some(u.gid)).expect("chown");
+            for entry in [
+                "private",
+                "private/schema.sql",
+                "private/data",
+                "private/more.sql",
+            ] {
+                std::os::unix::fs::chown(dir.join(entry), Some(u.uid), Some(u.gid)).expect("chown");
+            }
+            std::os::unix::fs::chown(
+                dir.join(format!("private/data/{name}.sql")),
+                Some(u.uid),
+                Some(u.gid),
+            )
+            .expect("chown");
+        }
+        for p in [&dir, &private, &private.join("data")] {
+            set_mode(p, 0o700);
+        }
+        for f in ["schema.sql", "more.sql"] {
+            set_mode(&private.join(f), 0o600);
+        }
+        let schema = private.join("schema.sql");
+        for arg in [schema.to_str().expect("utf-8"), "private/schema.sql"] {
+            let out = t
+                .pgtmp(["-f", arg, "-w", "0"])
+                .who(who)
+                .current_dir(&dir)
+                .run();
+            out.assert_success();
+            let sql = "select string_agg(name, ',' order by name) from fruit";
+            let got = t.cmd(PSQL, [out.one_line(), "-XtAc", sql]).who(who).run();
+            got.assert_success();
+            assert_eq!(got.stdout, "apple,pear\n", "{got}");
+        }
+    }
+}
+
+/// Issue 18.15: a NUL byte in an SQL script (or in one it includes) made
+/// psql drop the rest of its line, silently, and the cut-short template
+/// was cached. Refused, saying where, and nothing is cached.
+#[test]
+fn nul_bytes_in_scripts_are_refused() {
+    let t = TestRoot::new();
+    fs::write(
+        t.join("nul.sql"),
+        b"create table t (x int);\nselect 1;\0 drop table t;\n",
+    )
+    .expect("write");
+    write(&t, "outer.sql", "create table u (x int);\n\\ir nul.sql\n");
+    for (file, offset) in [("nul.sql", "at byte 33"), ("outer.sql", "at byte 33")] {
+        let out = t.pgtmp(["-f", file, "-w", "0"]).run();
+        out.assert_error(1, &["nul.sql", "NUL byte", offset, "hint:"]);
+        assert_eq!(fixture_templates(&t), Vec::<PathBuf>::new(), "{out}");
+        assert_eq!(t.run_entries(), Vec::<String>::new(), "{out}");
+    }
 }
 
 #[test]

@@ -49,3 +49,26 @@ fn long_base_dir_keeps_socket_path_short() {
         .unwrap_or(0);
     assert_eq!(run, 0, "base/run is not empty after stop");
 }
+
+/// Issue 18.15: `PGTMP_DIR` naming a symbolic link (to a directory that
+/// would do) is refused as a link, saying so and where it points, not as
+/// "not a directory"; nothing is written through it.
+#[test]
+fn base_dir_link_is_named_a_link() {
+    let t = TestRoot::new();
+    let real = t.mkdir("real");
+    let link = t.join("link");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    for args in [&["-w", "0"][..], &["list"], &["gc"]] {
+        let out = t.pgtmp(args).env("PGTMP_DIR", &link).run();
+        out.assert_error(
+            1,
+            &["symbolic link", real.to_str().expect("utf-8"), "hint:"],
+        );
+        assert_eq!(
+            std::fs::read_dir(&real).expect("read").count(),
+            0,
+            "written through the link\n{out}"
+        );
+    }
+}

@@ -430,7 +430,11 @@ fn chown_tree(root: &Path, uid: u32, gid: u32) {
 fn passwords_stay_out_of_process_arguments() {
     let t = TestRoot::new();
     let plain = t.start(&["-t", "-w", "0"]);
-    let (mut cmd, shown) = t.pgtmp(["exec", "-t", "--", "sleep", "3"]).command();
+    // The command runs until the test releases it: on a loaded machine the
+    // scans below take seconds, and a command that ended meanwhile would
+    // let exec stop its instance before the supervisor is held.
+    let hold = "until [ -e release ]; do sleep 0.05; done";
+    let (mut cmd, shown) = t.pgtmp(["exec", "-t", "--", "sh", "-c", hold]).command();
     let mut exec = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -453,7 +457,7 @@ fn passwords_stay_out_of_process_arguments() {
     ];
     let command_pid = procs::touching(t.path())
         .into_iter()
-        .find(|&p| procs::cmdline(p) == "sleep 3")
+        .find(|&p| procs::cmdline(p) == format!("sh -c {hold}"))
         .expect("exec's command");
     let env = fs::read(format!("/proc/{command_pid}/environ")).expect("environ");
     assert!(
@@ -464,6 +468,7 @@ fn passwords_stay_out_of_process_arguments() {
 
     // Hold the supervisor, so that exec's `pgtmp stop` stays in flight.
     procs::signal(exec_inst.supervisor_pid, "STOP");
+    fs::write(t.join("release"), "").expect("release exec's command");
     let stopping = poll::eventually(|| {
         procs::touching(t.path())
             .into_iter()
@@ -515,4 +520,114 @@ fn assert_hidden(t: &TestRoot, passwords: &[String], when: &str) {
             "{when}: a stranger can read a password in /proc"
         );
     }
+}
+
+/// Issue 18.1, as reported: another user makes the base root is told to
+/// use (private, theirs) with the marker a link to a file in a directory
+/// only root can write. Root must neither follow the link (the file would
+/// be created, and chowned to that user) nor adopt the directory (its
+/// servers would run as that user): it refuses, and nothing changes.
+#[test]
+fn root_never_adopts_a_planted_base_or_follows_its_marker() {
+    if !running_as_root("root_never_adopts_a_planted_base_or_follows_its_marker") {
+        return;
+    }
+    let t = TestRoot::new();
+    let stranger = Who::Stranger(user::nobody());
+    let protected = t.outside("ro");
+    set_mode(&protected, 0o700);
+    let victim = protected.join("x");
+    // A world-writable, sticky directory, as /dev/shm is.
+    let shm = t.mkdir("shm");
+    set_mode(&shm, 0o1777);
+    let planted = shm.join("sq");
+    let plant = format!(
+        "mkdir -m700 {p} && ln -s {v} {p}/.pgtmp",
+        p = planted.display(),
+        v = victim.display()
+    );
+    t.cmd("sh", ["-c", &plant])
+        .who(stranger)
+        .run()
+        .assert_success();
+    let before = tree::snapshot(&planted);
+    for args in [
+        &[][..],
+        &["-w", "0"],
+        &["list"],
+        &["gc"],
+        &["stop", "--all"],
+    ] {
+        let out = t.pgtmp(args).env("PGTMP_DIR", &planted).run();
+        out.assert_error(1, &[planted.to_str().expect("utf-8"), "belongs to uid"]);
+        assert!(
+            fs::symlink_metadata(&victim).is_err(),
+            "`pgtmp {}` wrote through the planted marker link\n{out}",
+            args.join(" ")
+        );
+        assert_eq!(tree::snapshot(&planted), before, "{out}");
+        assert!(
+            fs::symlink_metadata(&planted).expect("planted").uid() == user::nobody().uid,
+            "`pgtmp {}` took the planted base over\n{out}",
+            args.join(" ")
+        );
+    }
+    let theirs: Vec<u32> = procs::touching(&planted);
+    assert!(
+        theirs.is_empty(),
+        "something runs in the planted base: {theirs:?}"
+    );
+
+    // The same base made by root for `--run-as nobody` is root's: later
+    // calls keep using it for that account without being told.
+    let made = shm.join("made");
+    let h = t
+        .pgtmp(["--run-as", "nobody", "-w", "0"])
+        .env("PGTMP_DIR", &made)
+        .run();
+    h.assert_success();
+    let marker = fs::symlink_metadata(made.join(".pgtmp")).expect("marker");
+    assert_eq!(marker.uid(), 0, "root's marker must stay root's");
+    let listed = t.pgtmp(["list"]).env("PGTMP_DIR", &made).run();
+    listed.assert_success();
+    assert!(listed.stdout.contains(h.one_line()), "{listed}");
+    t.pgtmp(["stop", "--all"])
+        .env("PGTMP_DIR", &made)
+        .run()
+        .assert_success();
+}
+
+/// A `-d` path another user planted as a link to a directory of root's:
+/// root must not chown it through the link (to the account PostgreSQL runs
+/// as), nor start a server in it.
+#[test]
+fn root_never_hands_over_a_planted_datadir_link() {
+    if !running_as_root("root_never_hands_over_a_planted_datadir_link") {
+        return;
+    }
+    let t = TestRoot::new();
+    let stranger = Who::Stranger(user::nobody());
+    let roots = t.outside("roots");
+    set_mode(&roots, 0o700);
+    let shm = t.mkdir("shm");
+    set_mode(&shm, 0o1777);
+    let link = shm.join("data");
+    t.cmd(
+        "ln",
+        [
+            "-s",
+            roots.to_str().expect("utf-8"),
+            link.to_str().expect("utf-8"),
+        ],
+    )
+    .who(stranger)
+    .run()
+    .assert_success();
+    let out = t
+        .pgtmp(["-d", link.to_str().expect("utf-8"), "-w", "0"])
+        .run();
+    out.assert_error(1, &["symbolic link"]);
+    let meta = fs::metadata(&roots).expect("root's directory");
+    assert_eq!(meta.uid(), 0, "root's directory was handed over\n{out}");
+    assert_eq!(fs::read_dir(&roots).expect("read").count(), 0, "{out}");
 }

@@ -153,29 +153,36 @@ fn unclaimed_spare_stops_after_the_spare_timeout() {
     assert!(tokens.is_empty(), "tokens left: {tokens:?}");
 }
 
+/// After a hand-out, one ready spare and no other, so that the next
+/// hand-out would take it: its id, its directory, and the pid of its
+/// `victim` (`postmaster` or `supervisor`).
+fn lone_spare(t: &TestRoot, victim: &str) -> (String, std::path::PathBuf, u32) {
+    let _warm = t.start(&[]);
+    wait_spares(t, 1);
+    let id = t.spares()[0].clone();
+    let dir = t.base().join("run").join(&id);
+    let pid = match victim {
+        "postmaster" => postmaster_pid(t, &id),
+        _ => meta_field(&dir, "supervisor_pid").as_u64().unwrap() as u32,
+    };
+    for other in t.spares().into_iter().filter(|o| *o != id) {
+        let u = format!(
+            "postgresql:///test?host={}&user={}",
+            t.base().join("run").join(&other).display(),
+            procs::my_name()
+        );
+        t.pgtmp(["stop", &u]).run().assert_success();
+    }
+    (id, dir, pid)
+}
+
 /// A spare whose postmaster or supervisor was killed is never handed
 /// out: the claim checks that it is really serving.
 #[test]
 fn killed_spare_is_never_handed_out() {
     let t = TestRoot::new();
     for victim in ["postmaster", "supervisor"] {
-        let _warm = t.start(&[]);
-        wait_spares(&t, 1);
-        let id = t.spares()[0].clone();
-        let dir = t.base().join("run").join(&id);
-        let pid = match victim {
-            "postmaster" => postmaster_pid(&t, &id),
-            _ => meta_field(&dir, "supervisor_pid").as_u64().unwrap() as u32,
-        };
-        // Only one spare, so the next hand-out would take this one.
-        for other in t.spares().into_iter().filter(|o| *o != id) {
-            let u = format!(
-                "postgresql:///test?host={}&user={}",
-                t.base().join("run").join(&other).display(),
-                procs::my_name()
-            );
-            t.pgtmp(["stop", &u]).run().assert_success();
-        }
+        let (id, dir, pid) = lone_spare(&t, victim);
         procs::signal(pid, "KILL");
         // kill(2) returns before the victim has died; on a loaded machine a
         // claim could still find it running (a race of this test's, not of
@@ -418,6 +425,37 @@ fn the_next_spare_starts_while_a_caller_waits_for_one() {
         "no spare was started while the caller waited for {claimed} (2 s): {early:?}, the caller returned at {returned:?}\n{}",
         t.logs()
     );
+}
+
+/// Issue 18.11: a spare whose postmaster (or supervisor) was stopped
+/// with SIGSTOP still looks alive, and its socket still accepts
+/// connections, which then hang: the claim must see the state and pass it
+/// over. It is not continued behind the back of whoever stopped it; once
+/// continued, it stops, having been claimed.
+#[test]
+fn stopped_spare_is_never_handed_out() {
+    let t = TestRoot::new();
+    for victim in ["postmaster", "supervisor"] {
+        let (id, _, pid) = lone_spare(&t, victim);
+        procs::signal(pid, "STOP");
+        assert!(
+            poll::eventually(|| procs::state(pid) == Some('T')),
+            "the {victim} did not stop"
+        );
+        let h = t.start(&[]);
+        let same = socket_id(&h.url) == id;
+        procs::signal(pid, "CONT");
+        assert!(!same, "the spare with a stopped {victim} was handed out");
+        let mut client = db::connect(&h.url);
+        assert_eq!(db::text(&mut client, "select 1::text"), "1");
+        drop(client);
+        assert!(
+            poll::eventually(|| !procs::alive(pid)),
+            "the passed-over spare's {victim} runs on after SIGCONT\n{}",
+            t.logs()
+        );
+        t.stop(&h.url);
+    }
 }
 
 /// The names spares had before (`--standby`, `list --standbys`,

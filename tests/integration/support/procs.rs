@@ -22,6 +22,18 @@ pub fn alive(pid: u32) -> bool {
     !matches!(state, None | Some("Z") | Some("X"))
 }
 
+/// The state letter of `pid` (`R`, `S`, `T` for stopped, `Z`...), from
+/// /proc/PID/stat.
+pub fn state(pid: u32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
 /// The real uid of `pid`, from /proc/PID/status.
 pub fn uid(pid: u32) -> Option<u32> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
