@@ -122,6 +122,7 @@ pub fn run(
         }
     }
     let mut made = 0;
+    let first = results.series.len();
     interleave(bench, results, &ROUND, rounds, only, |bench, series, _| {
         made += 1;
         let fresh = |kind: &str| Cluster::new(pg, bench.ws.path(&format!("{kind}-{made}")));
@@ -139,6 +140,11 @@ pub fn run(
             _ => promote(pgtmp),
         }
     });
+    // Paired with the testgres-style rows of their own rounds (see
+    // `targets`), not with the plain rows' baselines of other rounds.
+    for series in &mut results.series[first..] {
+        series.paired = false;
+    }
 }
 
 /// A set pgtmp printed; dropping it stops it (through its primary's URL).
