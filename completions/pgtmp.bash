@@ -40,6 +40,9 @@ _pgtmp() {
             pgtmp,restart)
                 cmd="pgtmp__subcmd__restart"
                 ;;
+            pgtmp,rollback)
+                cmd="pgtmp__subcmd__rollback"
+                ;;
             pgtmp,start)
                 cmd="pgtmp__subcmd__start"
                 ;;
@@ -56,7 +59,7 @@ _pgtmp() {
 
     case "${cmd}" in
         pgtmp)
-            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --tcp --port --wait --options --datadir --spares --file --extension --now --replicas --sync --logical --format --owner-pid --pg-bindir --pg-version --run-as --locale --help --version start initdb stop list gc exec promote wait restart completions man"
+            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --replicas --sync --logical --format --owner-pid --pg-bindir --pg-version --run-as --locale --help --version start initdb stop list rollback gc exec promote wait restart completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -188,7 +191,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__exec)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --replicas --sync --logical --owner-pid --format --pg-bindir --pg-version --run-as --locale --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --replicas --sync --logical --owner-pid --format --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -358,7 +361,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__list)
-            opts="-h --json --spares --pg-bindir --pg-version --run-as --locale --help"
+            opts="-h --json --spares --clients --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -485,8 +488,38 @@ _pgtmp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pgtmp__subcmd__rollback)
+            opts="-h --pg-bindir --pg-version --run-as --locale --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pg-bindir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pg-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pgtmp__subcmd__start)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --tcp --port --wait --options --datadir --spares --file --extension --now --replicas --sync --logical --format --owner-pid --pg-bindir --pg-version --run-as --locale --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --replicas --sync --logical --format --owner-pid --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

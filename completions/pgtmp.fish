@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgtmp_global_optspecs
-    string join \n k/keep t/tcp p/port= w/wait= o/options= d/datadir= spares= f/file= x/extension= now= replicas= sync logical F/format= owner-pid= pg-bindir= pg-version= run-as= locale= h/help V/version
+    string join \n k/keep shared-tx t/tcp p/port= w/wait= o/options= d/datadir= spares= f/file= x/extension= now= replicas= sync logical F/format= owner-pid= pg-bindir= pg-version= run-as= locale= h/help V/version
 end
 
 function __fish_pgtmp_needs_command
@@ -44,6 +44,7 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-version -d 'Pick this Po
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l shared-tx -d 'One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l sync -d 'With --replicas: a commit returns once every replica has applied it (remote_apply)'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l logical -d 'wal_level=logical, with room for replication slots, WAL senders and subscription workers'
@@ -53,6 +54,7 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "start" -d 'Start an ins
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "initdb" -d 'Prepare a pool entry, or the directory given with -d, and print its path'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "stop" -d 'Stop instances now; delete their data unless kept'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "list" -d 'List this user\'s instances: URL, pid, age, idle, clients, directory'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "rollback" -d 'Throw away what every client of a --shared-tx URL did since the hand-out (or the last rollback); they stay connected'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "gc" -d 'Remove what crashed runs left: dead instances, stale pool entries'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "exec" -d 'Run COMMAND with a fresh database in DATABASE_URL and PG*, then drop it'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "promote" -d 'Make the replica at URL the primary of its set; the old primary and the other replicas follow it'
@@ -80,6 +82,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-version -d 'Pic
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l shared-tx -d 'One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l sync -d 'With --replicas: a commit returns once every replica has applied it (remote_apply)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l logical -d 'wal_level=logical, with room for replication slots, WAL senders and subscription workers'
@@ -103,7 +106,13 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l run-as -d 'As root,
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l json -d 'Print a JSON array instead of tab-separated rows'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l spares -d 'List the spares (servers started ahead, not handed out) instead'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -l clients -d 'List the clients of --shared-tx instances instead: URL, pid, user, database, application, state, address'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand list" -s h -l help -d 'Print help'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l pg-version -d 'Pick this PostgreSQL major version among those installed' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand gc" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
@@ -130,6 +139,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l pg-version -d 'Pick
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l shared-tx -d 'One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l sync -d 'With --replicas: a commit returns once every replica has applied it (remote_apply)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l logical -d 'wal_level=logical, with room for replication slots, WAL senders and subscription workers'

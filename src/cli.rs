@@ -12,6 +12,7 @@ use crate::config::parse_timeout;
 use crate::format::Format;
 use crate::instance::handshake::SUPERVISE;
 use crate::instance::topology::MAX_REPLICAS;
+use crate::proxy::PROXY;
 use crate::refill::REFILL;
 
 const EXAMPLES: &str = "\
@@ -79,6 +80,13 @@ pub struct StartArgs {
     /// Keep the data directory after the server stops, and say where
     #[arg(short = 'k', long)]
     pub keep: bool,
+
+    /// One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)
+    ///
+    /// Not with --replicas or --logical: the shared transaction is never committed, so
+    /// nothing would reach a replica or a subscriber.
+    #[arg(long, conflicts_with_all = ["replicas", "logical"])]
+    pub shared_tx: bool,
 
     /// Listen on TCP, 127.0.0.1 only, on a free port, with a random password
     #[arg(short = 't', long)]
@@ -211,6 +219,16 @@ pub enum Command {
         /// List the spares (servers started ahead, not handed out) instead
         #[arg(long, alias = "standbys")]
         spares: bool,
+
+        /// List the clients of --shared-tx instances instead: URL, pid, user, database, application, state, address
+        #[arg(long, conflicts_with = "spares")]
+        clients: bool,
+    },
+
+    /// Throw away what every client of a --shared-tx URL did since the hand-out (or the last rollback); they stay connected
+    Rollback {
+        /// The URL `pgtmp --shared-tx` printed
+        url: String,
     },
 
     /// Remove what crashed runs left: dead instances, stale pool entries
@@ -273,6 +291,8 @@ pub enum Internal {
     Supervise(PathBuf),
     /// `__refill KEY`: fill the pool, then collect garbage.
     Refill(String),
+    /// `__proxy CONFIG`: run a shared-transaction proxy (its JSON config).
+    Proxy(PathBuf),
 }
 
 impl Internal {
@@ -284,6 +304,7 @@ impl Internal {
         match command.to_str()? {
             SUPERVISE => Some(Internal::Supervise(operand.into())),
             REFILL => Some(Internal::Refill(operand.into_string().ok()?)),
+            PROXY => Some(Internal::Proxy(operand.into())),
             _ => None,
         }
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::base::Found;
-use crate::error::{BaseProblem, Error, Result, SettingProblem};
+use crate::error::{BaseProblem, Error, Result, SettingProblem, SharedTxProblem};
 use crate::paths::{self, Layout};
 use crate::pg;
 use crate::pool::locale::Locale;
@@ -67,6 +67,8 @@ pub struct Config {
     /// The databases' locale (else `PGTMP_LOCALE`); None: C.UTF-8 (see
     /// `pool::locale`).
     pub locale: Option<String>,
+    /// `--shared-tx`: how long a client waits for another's transaction.
+    pub shared_tx_wait: Duration,
     /// The pgtmp program the background processes run.
     pub exe: PathBuf,
 }
@@ -113,6 +115,13 @@ impl Config {
             },
             None => DEFAULT_SPARE_TIMEOUT,
         };
+        let shared_tx_wait = match std::env::var("PGTMP_SHARED_TX_WAIT") {
+            Ok(v) => match parse_timeout(&v) {
+                Ok(t) if !t.is_zero() => t,
+                _ => return Err(Error::SharedTx(SharedTxProblem::Wait(v))),
+            },
+            Err(_) => crate::proxy::config::DEFAULT_LOCK_WAIT,
+        };
         let initdb_opts = match std::env::var("PGTMP_INITDB_OPTS") {
             Ok(v) => shell_words::split(&v).map_err(|e| {
                 setting(
@@ -149,6 +158,7 @@ impl Config {
                 Some(l) => Some(l.clone()),
                 None => std::env::var("PGTMP_LOCALE").ok().filter(|l| !l.is_empty()),
             },
+            shared_tx_wait,
         })
     }
 

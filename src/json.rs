@@ -31,6 +31,9 @@ pub struct ListEntry {
     /// The primary's postmaster; null when its `postmaster.pid` is gone.
     pub pid: Option<u32>,
     pub port: u16,
+    /// `--shared-tx`: the proxy's clients and sessions (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_tx: Option<SharedTx>,
     /// A server started ahead that no hand-out has claimed yet.
     pub spare: bool,
     /// Unix seconds.
@@ -40,6 +43,46 @@ pub struct ListEntry {
     /// The idle timeout; 0: none.
     pub timeout_secs: u64,
     pub url: String,
+}
+
+/// A `--shared-tx` instance's proxy, in `pgtmp list --json`: its clients
+/// and its sessions (one per database, each one shared transaction).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SharedTx {
+    /// The proxy's own process.
+    pub pid: u32,
+    pub clients: Vec<SharedTxClient>,
+    pub sessions: Vec<SharedTxSession>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SharedTxClient {
+    /// The process id the proxy gave the client (BackendKeyData).
+    pub pid: i32,
+    pub user: String,
+    pub database: String,
+    pub application_name: String,
+    /// `socket` or the TCP peer address.
+    pub addr: String,
+    /// idle, active, idle in transaction, idle in transaction (aborted),
+    /// waiting, starting.
+    pub state: String,
+    /// Unix seconds.
+    pub connected: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SharedTxSession {
+    pub database: String,
+    /// The server process all its clients share (`pg_backend_pid()`).
+    pub backend_pid: i32,
+    /// The pid of the client holding it, if one does.
+    pub owner: Option<i32>,
+    pub waiting: usize,
+    /// The test named by the last `BEGIN TEST` / `ROLLBACK TEST`.
+    pub test: Option<String>,
+    /// Unix seconds: when the shared transaction (re)started.
+    pub since: u64,
 }
 
 /// Every way to reach one instance, as `pgtmp -F json` prints it.

@@ -38,6 +38,7 @@ pub(crate) mod platform;
 pub(crate) mod pool;
 pub(crate) mod postmaster;
 pub(crate) mod process;
+pub(crate) mod proxy;
 pub(crate) mod random;
 pub(crate) mod reaper;
 pub(crate) mod refill;

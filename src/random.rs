@@ -4,14 +4,21 @@ use std::io::Read;
 
 const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
-/// `len` random characters from `[a-z0-9]` (`lower`) or `[a-zA-Z0-9]`.
-fn token(len: usize, lower: bool) -> String {
-    let mut bytes = vec![0u8; len * 2];
-    // /dev/urandom never blocks and never runs dry on Linux; failing to open
-    // it means a broken system, where a predictable fallback would be worse.
+/// `n` random bytes.
+pub fn bytes(n: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; n];
+    // As `token`: a system without /dev/urandom is broken.
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
         .expect("read /dev/urandom");
+    bytes
+}
+
+/// `len` random characters from `[a-z0-9]` (`lower`) or `[a-zA-Z0-9]`.
+fn token(len: usize, lower: bool) -> String {
+    // /dev/urandom never blocks and never runs dry on Linux; failing to open
+    // it means a broken system, where a predictable fallback would be worse.
+    let bytes = bytes(len * 2);
     let alphabet: Vec<u8> = if lower {
         ALPHABET
             .iter()

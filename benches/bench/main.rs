@@ -23,6 +23,7 @@ mod report;
 mod results;
 mod scenarios;
 mod server;
+mod shared_tx;
 mod stats;
 mod targets;
 mod topology;
@@ -111,6 +112,9 @@ fn run(args: &Args) -> Result<(), String> {
     }
     if wanted("concurrent") {
         load::concurrent(&mut bench, &mut results, rounds);
+    }
+    if wanted("shared_tx") {
+        shared_tx::shared_tx(&bench, &mut results, args.samples.min(10));
     }
     if wanted("reap") {
         reap::reap(&mut bench, &mut results, args.samples.min(5));

@@ -14,7 +14,9 @@ use crate::targets::{Target, mib};
 const SPEEDUP_VS: [&str; 2] = ["naive", "pg_tmp"];
 
 pub fn ms(v: f64) -> String {
-    if v < 10.0 {
+    if v < 1.0 {
+        format!("{:.0} µs", v * 1e3)
+    } else if v < 10.0 {
         format!("{v:.2} ms")
     } else if v < 100.0 {
         format!("{v:.1} ms")

@@ -24,6 +24,8 @@ pub fn evaluate(r: &Results) -> Vec<Target> {
         spare(r),
         cold(r),
         footprint(r),
+        proxy_round_trip(r),
+        rollback(r),
     ];
     all.extend(crate::topology::targets(r));
     all
@@ -179,4 +181,56 @@ fn footprint(r: &Results) -> Target {
 
 pub fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// `--shared-tx`: the proxy's cost per round trip, paired block by block.
+fn proxy_round_trip(r: &Results) -> Target {
+    use crate::shared_tx::{DIRECT_PREPARED, DIRECT_SIMPLE, PROXY_PREPARED, PROXY_SIMPLE};
+    let goal = "--shared-tx adds ≤ 100 µs per round trip (simple and prepared)";
+    let added = |direct: &str, proxy: &str| -> Option<f64> {
+        let (d, p) = (r.get(direct)?, r.get(proxy)?);
+        let mut diffs: Vec<f64> = p
+            .samples
+            .iter()
+            .filter_map(|(round, v)| {
+                d.samples
+                    .iter()
+                    .find(|(r2, _)| r2 == round)
+                    .map(|(_, w)| v - w)
+            })
+            .collect();
+        diffs.sort_by(|a, b| a.total_cmp(b));
+        diffs.get(diffs.len() / 2).copied()
+    };
+    match (
+        added(DIRECT_SIMPLE, PROXY_SIMPLE),
+        added(DIRECT_PREPARED, PROXY_PREPARED),
+    ) {
+        (Some(simple), Some(prepared)) => Target {
+            goal,
+            met: Some(simple <= 0.1 && prepared <= 0.1),
+            detail: format!(
+                "added (median of paired blocks): simple {:.0} µs, prepared {:.0} µs",
+                simple * 1e3,
+                prepared * 1e3
+            ),
+        },
+        _ => unknown(goal, "not measured"),
+    }
+}
+
+fn rollback(r: &Results) -> Target {
+    let goal = "pgtmp rollback < 5 ms";
+    match median(r, crate::shared_tx::ROLLBACK) {
+        Some(ms) => Target {
+            goal,
+            met: Some(ms < 5.0),
+            detail: format!(
+                "median {ms:.2} ms; a fresh --shared-tx hand-out: {}",
+                median(r, crate::shared_tx::HANDOUT)
+                    .map_or_else(|| "not measured".into(), |h| format!("{h:.1} ms"))
+            ),
+        },
+        None => unknown(goal, "not measured"),
+    }
 }

@@ -79,6 +79,9 @@ The most spare servers (started ahead, claimed by the next plain hand-out) kept 
 \fBPGTMP_SPARE_TIMEOUT\fR
 How long an unclaimed spare waits before it stops (default 60s). The old name \fBPGTMP_STANDBY_TIMEOUT\fR is still read when this one is not set.
 .TP
+\fBPGTMP_SHARED_TX_WAIT\fR
+With \fB\-\-shared\-tx\fR: how long a client waits while another holds the shared transaction, before its batch fails with SQLSTATE 55P03 (default 10s).
+.TP
 \fBPGTMP_INITDB_OPTS\fR
 Extra \fBinitdb\fR options; each set of options gets its own template.
 .TP
@@ -87,6 +90,12 @@ The locale of the databases, as \fB\-\-locale\fR: \fIC.UTF\-8\fR by default (the
 .TP
 \fBPGTMP_TRACE\fR
 When set to 1, print the phases of a call with their times on standard error.
+.SH SHARED TRANSACTIONS
+With \fB\-\-shared\-tx\fR the URL points at a proxy in front of the server, and every connection through it shares one server transaction, begun at hand\-out. A client's BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE and ROLLBACK TO become savepoints of its own; its statements outside a transaction run under a savepoint, so their errors stay its own; it sees its own transaction status, prepared statements, portals and startup parameters. Clients take turns, one batch, transaction, COPY or suspended portal at a time.
+.PP
+\fBpgtmp rollback URL\fR, or \fBROLLBACK TEST 'name'\fR / \fBBEGIN TEST 'name'\fR in SQL, rolls everything back to the hand\-out (or the last rollback) while the clients stay connected. \fBpgtmp list \-\-clients\fR shows the proxy's clients.
+.PP
+Statements that cannot run in a transaction block (VACUUM, CREATE DATABASE, ...) fail with SQLSTATE 25001 and a hint; PREPARE TRANSACTION is refused; CONCURRENTLY is dropped from CREATE INDEX, DROP INDEX and REINDEX. now() stays fixed until the next rollback, sequences are not rolled back, row locks never conflict between clients, LISTEN/NOTIFY delivers nothing, session state (temporary tables, settings the server does not report) is shared.
 .SH EXIT STATUS
 .TP
 \fB0\fR
@@ -104,7 +113,7 @@ While its command runs, \fBpgtmp exec\fR passes SIGINT, SIGTERM, SIGHUP and SIGQ
 .SH FILES
 .TP
 \fIBASE/run/ID/\fR
-One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\fR, its Unix socket and its supervisor's \fIpgtmp.sock\fR (for \fBpromote\fR and \fBrestart\fR).
+One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\fR, its Unix socket and its supervisor's \fIpgtmp.sock\fR (for \fBpromote\fR and \fBrestart\fR); with \fB\-\-shared\-tx\fR also \fIproxy.json\fR (the proxy's configuration), \fIproxy\-status.json\fR (its clients) and \fIproxy.log\fR.
 .TP
 \fIBASE/run/ID/nodeN/\fR
 Replica N of a set (\fB\-\-replicas\fR): \fIdata/\fR, \fIserver.log\fR and its Unix socket; every server of a set also listens in a \fIstream/\fR directory below its socket's, for the other servers' replication connections.
@@ -128,6 +137,7 @@ pgtmp exec \-\- make test
 pgtmp \-\-replicas 2 \-\-sync
 pgtmp promote "$replica_url"
 pgtmp wait "$url"
+url=$(pgtmp \-\-shared\-tx); pgtmp rollback "$url"
 pgtmp stop \-\-all
 .fi
 "#;

@@ -1,6 +1,7 @@
-//! `pgtmp list [--json] [--spares]`: this user's running instances, or
-//! the spares started ahead for them. A set (`--replicas`) is a row per
-//! server, its primary's first.
+//! `pgtmp list [--json] [--spares | --clients]`: this user's running
+//! instances, the spares started ahead for them, or the clients of the
+//! `--shared-tx` ones. A set (`--replicas`) is a row per server, its
+//! primary's first.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::json::ListEntry;
 
-pub fn run(json: bool, spares: bool, global: &GlobalArgs) -> Result<()> {
+pub fn run(json: bool, spares: bool, clients: bool, global: &GlobalArgs) -> Result<()> {
     let config = Config::resolve(&options(global))?;
     let rows = crate::list(&config, spares)?;
     if json {
@@ -19,6 +20,20 @@ pub fn run(json: bool, spares: bool, global: &GlobalArgs) -> Result<()> {
         return print(&format!("{text}\n"));
     }
     let mut out = String::new();
+    if clients {
+        if std::io::stdout().is_terminal() {
+            out.push_str("URL\tPID\tUSER\tDATABASE\tAPPLICATION\tSTATE\tADDRESS\n");
+        }
+        for r in &rows {
+            for c in r.shared_tx.iter().flat_map(|s| &s.clients) {
+                out.push_str(&format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                    r.url, c.pid, c.user, c.database, c.application_name, c.state, c.addr
+                ));
+            }
+        }
+        return print(&out);
+    }
     if std::io::stdout().is_terminal() {
         out.push_str("URL\tPID\tAGE\tIDLE\tCLIENTS\tDIR\n");
     }

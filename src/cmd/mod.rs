@@ -8,6 +8,7 @@ mod generate;
 mod initdb;
 mod list;
 mod orders;
+mod rollback;
 mod start;
 mod stop;
 
@@ -29,8 +30,13 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             print(&format!("{}\n", path.display()))
         }
         Some(Command::Stop(args)) => stop::run(&args, &global),
-        Some(Command::List { json, spares }) => list::run(json, spares, &global),
+        Some(Command::List {
+            json,
+            spares,
+            clients,
+        }) => list::run(json, spares, clients, &global),
         Some(Command::Gc { all }) => gc::run(all, &global),
+        Some(Command::Rollback { url }) => rollback::run(&url),
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),
         Some(Command::Completions { shell }) => generate::completions(shell),
         Some(Command::Man) => generate::man(),
@@ -64,6 +70,7 @@ pub fn internal(command: Internal) -> Result<()> {
     match command {
         Internal::Supervise(dir) => reaper::supervise(&dir),
         Internal::Refill(key) => refill::run(&key),
+        Internal::Proxy(config) => crate::proxy::run(&config),
     }
 }
 

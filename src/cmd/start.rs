@@ -67,5 +67,6 @@ fn request(args: &StartArgs, format: Format) -> Result<Request> {
             None => Topology::Single,
         },
         logical: args.logical,
+        shared_tx: args.shared_tx,
     })
 }

@@ -46,6 +46,9 @@ impl Error {
                 Some("give `-d` a missing or empty directory, or an existing data directory".into())
             }
             Error::NoSuchInstance(_) => Some("`pgtmp list` shows the running instances".into()),
+            Error::Command { output, .. } if super::says_out_of_files(output) => {
+                Some(out_of_files())
+            }
             Error::NotCaughtUp { streaming: false, .. } => Some(
                 "it does not stream from the primary: its server log (in the instance's directory, see `pgtmp list --json`) says why".into(),
             ),
@@ -72,6 +75,7 @@ impl Error {
             Error::ServerStart { hint, .. } | Error::FixtureLoad { hint, .. } => hint.clone(),
             Error::Fixture(problem) => Some(problem.hint().into()),
             Error::Loader(problem) => problem.hint(),
+            Error::SharedTx(problem) => Some(problem.hint().into()),
             Error::MissingClient { major, .. } => Some(format!(
                 "install PostgreSQL's client programs of the same version (Debian/Ubuntu: `apt-get install postgresql-client{}`), or point `--pg-bindir` at a bin directory that has them",
                 major.map(|v| format!("-{v}")).unwrap_or_default()

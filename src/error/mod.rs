@@ -9,7 +9,7 @@ mod problem;
 
 pub use problem::{
     BaseProblem, FixtureProblem, LoaderProblem, PathProblem, RunAsProblem, SettingProblem,
-    VersionProblem,
+    SharedTxProblem, VersionProblem,
 };
 
 use std::io;
@@ -136,6 +136,10 @@ pub enum Error {
         path: PathBuf,
         reason: String,
     },
+
+    /// `--shared-tx`: its proxy, its settings, `pgtmp rollback`.
+    #[error("{0}")]
+    SharedTx(SharedTxProblem),
 
     /// A refill that found no template to start spares from.
     #[error("no template at {}", .0.display())]
@@ -280,10 +284,13 @@ fn tail_block(text: &str) -> String {
     }
 }
 
-/// Whether the server's log says it had too few file descriptors to start
-/// (PostgreSQL checks how many it can open before it accepts anything).
-fn says_out_of_files(text: &str) -> bool {
-    text.contains("insufficient file descriptors")
+/// Whether the server's log (or initdb's output) says it had too few file
+/// descriptors: PostgreSQL checks how many it can open before it accepts
+/// anything, and logs each open that fails for want of one. The second can
+/// end in another message entirely (a locale that `setlocale` could not
+/// open its files for), so the fd lines are what tell the cause.
+pub(super) fn says_out_of_files(text: &str) -> bool {
+    text.contains("insufficient file descriptors") || text.contains("out of file descriptors")
 }
 
 /// Whether PostgreSQL's or initdb's own words say the disk was full: they

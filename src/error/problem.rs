@@ -60,6 +60,21 @@ pub enum SettingProblem {
     Words(String),
 }
 
+/// What went wrong with a shared-transaction instance.
+#[derive(Debug)]
+pub enum SharedTxProblem {
+    /// `PGTMP_SHARED_TX_WAIT` is not a duration above 0.
+    Wait(String),
+    /// `pgtmp rollback` was given a URL whose server is not behind a proxy.
+    NotShared(String),
+    /// The proxy did not say it was ready; its log says why.
+    ProxyStart(std::path::PathBuf),
+    /// An instance whose metadata has no proxy listener.
+    NoListener,
+    /// `--shared-tx` with `--replicas` or `--logical`.
+    WithReplication,
+}
+
 /// What is wrong with a PostgreSQL version.
 #[derive(Debug)]
 pub enum VersionProblem {
@@ -254,6 +269,43 @@ impl VersionProblem {
             VersionProblem::Unreadable { .. } => None,
             VersionProblem::TooOld { .. } => {
                 Some("use PostgreSQL 10 or newer (`--pg-version`, `--pg-bindir`)")
+            }
+        }
+    }
+}
+
+impl fmt::Display for SharedTxProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SharedTxProblem::Wait(v) => write!(f, "PGTMP_SHARED_TX_WAIT={v:?} is not a duration"),
+            SharedTxProblem::NotShared(url) => write!(
+                f,
+                "{url} is not a --shared-tx URL: the server there does not take `ROLLBACK TEST`"
+            ),
+            SharedTxProblem::ProxyStart(log) => write!(
+                f,
+                "the shared-transaction proxy did not start (see {})",
+                log.display()
+            ),
+            SharedTxProblem::NoListener => {
+                f.write_str("a --shared-tx instance without its listener")
+            }
+            SharedTxProblem::WithReplication => f.write_str(
+                "--shared-tx does not combine with --replicas or --logical: its transaction is never committed, so nothing would reach a replica or a subscriber",
+            ),
+        }
+    }
+}
+
+impl SharedTxProblem {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            SharedTxProblem::Wait(_) => "give seconds or e.g. `30s`, `2m` (more than 0)",
+            SharedTxProblem::NotShared(_) => "start the instance with `pgtmp --shared-tx`",
+            SharedTxProblem::ProxyStart(_) => "with `-p PORT`, the port must be free for the proxy",
+            SharedTxProblem::NoListener => "stop it with `pgtmp stop` and hand out another",
+            SharedTxProblem::WithReplication => {
+                "hand out the set without `--shared-tx`, and a `--shared-tx` instance apart"
             }
         }
     }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::datadir::{prepare_as_root, prepare_user_dir};
-use crate::error::{Error, Result, VersionProblem};
+use crate::error::{Error, Result, SharedTxProblem, VersionProblem};
 use crate::fixture::caller::Caller;
 use crate::fixture::{self, Files, Fixture};
 use crate::format::{self, Format};
@@ -102,6 +102,9 @@ impl Handout {
 /// them (`fixture::caller`): like dropping privileges, that needs the
 /// process to be single-threaded.
 pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
+    if request.shared_tx && (request.topology != Topology::Single || request.logical) {
+        return Err(Error::SharedTx(SharedTxProblem::WithReplication));
+    }
     if let Some(dir) = &request.datadir {
         prepare_as_root(config, dir)?;
     }
@@ -303,6 +306,9 @@ impl Launch<'_> {
             spare: None,
             replica_data_dirs,
             sync: request.topology.sync(),
+            shared_tx: request
+                .shared_tx
+                .then_some(config.shared_tx_wait.as_millis() as u64),
         })?;
         let dir = new.dir.clone();
         let (url, ack) = new.launch(&meta, &config.exe)?.wait()?;

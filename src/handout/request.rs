@@ -37,6 +37,9 @@ pub struct Request {
     /// `wal_level=logical`, with room for replication slots, WAL senders
     /// and logical replication workers (`--logical`).
     pub logical: bool,
+    /// Put the shared-transaction proxy in front of the server: every
+    /// connection through the URL shares one transaction (`--shared-tx`).
+    pub shared_tx: bool,
 }
 
 impl Request {
@@ -44,6 +47,9 @@ impl Request {
     /// fixed port, server options or a data directory of one's own need
     /// their own server. Sets have spares of their own kind.
     pub fn takes_spare(&self) -> bool {
-        self.port.is_none() && self.datadir.is_none() && self.server_options.is_empty()
+        self.port.is_none()
+            && self.datadir.is_none()
+            && self.server_options.is_empty()
+            && !self.shared_tx
     }
 }

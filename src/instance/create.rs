@@ -12,9 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use super::control::CONTROL_SOCKET;
+use super::endpoint::Endpoint;
 use super::handshake::{ACK, ACK_FD, LOCK_FD, READY_FD, Report, SUPERVISE};
-use super::meta::{DELIVERED, LOCK, Meta, SERVER_LOG, SUPERVISE_LOG, Settings, UNBORN_PREFIX};
-use super::port::{self, SOCKET_PORT};
+use super::meta::{
+    DELIVERED, LOCK, Meta, SERVER_LOG, SUPERVISE_LOG, Settings, SharedTx, UNBORN_PREFIX,
+};
+use super::port::{self, SHARED_SERVER_PORT, SOCKET_PORT};
 use super::server::Server;
 use crate::error::{Error, Result};
 use crate::lock;
@@ -112,12 +115,19 @@ impl NewInstance {
             (None, true) => port::free()?,
             (None, false) => SOCKET_PORT,
         };
+        // With --shared-tx the proxy is where clients connect (on the port
+        // asked for), and the server only listens on its socket, in the
+        // same directory under a port of its own.
+        let (server_tcp, server_port) = match plan.shared_tx {
+            Some(_) => (false, SHARED_SERVER_PORT),
+            None => (plan.tcp, port),
+        };
         let mut ports = vec![port];
         let primary = Server {
             name: if set { node_name(0) } else { String::new() },
-            tcp: plan.tcp,
-            port,
-            fixed_port: plan.port.is_some(),
+            tcp: server_tcp,
+            port: server_port,
+            fixed_port: plan.port.is_some() && plan.shared_tx.is_none(),
             stream_dir: set.then(|| socket_dir.join(STREAM_DIR)),
             socket_dir,
             socket_dir_separate,
@@ -163,6 +173,14 @@ impl NewInstance {
             }
         }
         let control = primary.socket_dir.join(CONTROL_SOCKET);
+        let endpoint = match plan.shared_tx {
+            Some(_) => Endpoint::Listener {
+                socket_dir: primary.socket_dir.clone(),
+                port,
+                tcp: plan.tcp,
+            },
+            None => Endpoint::Primary,
+        };
         let mut meta = Meta {
             id: self.id.clone(),
             role: plan.role,
@@ -171,6 +189,8 @@ impl NewInstance {
             replicas,
             sync: plan.sync,
             control: Some(control),
+            endpoint,
+            shared_tx: plan.shared_tx.map(|lock_wait_ms| SharedTx { lock_wait_ms }),
             spare: plan.spare,
             ..Meta::default()
         };
@@ -245,6 +265,8 @@ pub struct Plan {
     pub replica_data_dirs: Vec<PathBuf>,
     /// Commits wait for every replica (`--sync`).
     pub sync: bool,
+    /// `--shared-tx`: the proxy's lock-wait timeout in milliseconds.
+    pub shared_tx: Option<u64>,
 }
 
 /// The name of server `k` of a set: `node0` is the first primary.

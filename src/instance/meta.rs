@@ -63,11 +63,26 @@ pub struct Meta {
     /// `exec`: stop when this process is gone.
     pub owner_pid: Option<u32>,
     pub owner_start: Option<u64>,
+    /// `--shared-tx`: the proxy in front of the server (the endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_tx: Option<SharedTx>,
     /// A spare waiting to be claimed: its token, `spare/<class>/<id>`.
     /// None once claimed, and for instances started on demand.
     #[serde(default, alias = "standby")]
     pub spare: Option<PathBuf>,
 }
+
+/// The shared-transaction proxy of an instance (`--shared-tx`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedTx {
+    /// How long a client may wait for another's transaction.
+    pub lock_wait_ms: u64,
+}
+
+/// The proxy's configuration, and its list of clients for `pgtmp list`.
+pub const PROXY_CONFIG: &str = "proxy.json";
+pub const PROXY_STATUS: &str = "proxy-status.json";
+pub const PROXY_LOG: &str = "proxy.log";
 
 /// What a hand-out decides about the instance it gets, whether started for
 /// it or claimed from the spares.

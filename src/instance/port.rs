@@ -9,6 +9,10 @@ use crate::error::{Error, Result};
 /// so every instance can use the default and the URL needs no port.
 pub const SOCKET_PORT: u16 = 5432;
 
+/// The port of the server behind a `--shared-tx` proxy: socket only, in the
+/// socket directory it shares with the proxy, which has `SOCKET_PORT`.
+pub const SHARED_SERVER_PORT: u16 = 5433;
+
 /// A port on 127.0.0.1 that is free right now. Another process may take it
 /// before the server binds it; the supervisor then retries with another.
 pub fn free() -> Result<u16> {

@@ -98,6 +98,9 @@ fn entry(dir: PathBuf, m: &Meta) -> ListEntry {
     let state = State::read(&dir).unwrap_or_default();
     let now_ms = super::meta::now_ms();
     let at = m.address();
+    let shared_tx = m.shared_tx.as_ref().map(|_| {
+        crate::proxy::status::read(&dir.join(super::meta::PROXY_STATUS)).unwrap_or_default()
+    });
     ListEntry {
         url: m.url.clone(),
         pid: postmaster::pid(&m.primary.data_dir),
@@ -116,6 +119,7 @@ fn entry(dir: PathBuf, m: &Meta) -> ListEntry {
         nodes: m.nodes(),
         timeout_secs: m.timeout_ms / 1000,
         spare: m.spare.is_some(),
+        shared_tx,
     }
 }
 

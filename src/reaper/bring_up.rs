@@ -30,6 +30,16 @@ pub fn bring_up(dir: &Path, meta: &mut Meta, stop_signals: &StopSignals) -> Resu
         fleet.shut_down(meta.keeps_data());
         return Err(e);
     }
+    if let Some(shared) = &meta.shared_tx {
+        match super::proxy::start(dir, meta, shared) {
+            Ok(child) => fleet.proxy(child),
+            Err(e) => {
+                fleet.shut_down(meta.keeps_data());
+                return Err(e);
+            }
+        }
+        trace::mark("proxy ready");
+    }
     meta.url = meta.connection_url();
     meta.supervisor_pid = Some(std::process::id());
     meta.supervisor_start = process::start_time(std::process::id())?;

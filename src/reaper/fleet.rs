@@ -1,10 +1,12 @@
 //! The processes one supervisor watches: a postmaster per server of its
-//! instance, each under its server's name, the primary first. Whichever
-//! exits on its own ends the instance; stopping takes the replicas down
+//! instance, each under its server's name, the primary first, and the
+//! `--shared-tx` proxy if there is one. Whichever exits on its own ends the
+//! instance; stopping takes the replicas down
 //! before the primary. A server restarted on request (`restart`,
 //! `promote`) is taken out while it is down, so that its exit is not taken
 //! for a crash.
 
+use std::process::Child;
 use std::time::Duration;
 
 use crate::instance::Role;
@@ -24,6 +26,8 @@ struct Member {
 #[derive(Debug, Default)]
 pub struct Fleet {
     members: Vec<Member>,
+    /// `--shared-tx`: the proxy in front of the primary.
+    proxy: Option<Child>,
 }
 
 impl Fleet {
@@ -54,8 +58,20 @@ impl Fleet {
             .map(|m| &m.postmaster)
     }
 
-    /// Says which server exited on its own, and how, if one did.
+    pub fn proxy(&mut self, child: Child) {
+        self.proxy = Some(child);
+    }
+
+    /// Says which server (or the proxy) exited on its own, and how, if one
+    /// did.
     pub fn exited(&mut self) -> Option<String> {
+        if let Some(proxy) = &mut self.proxy
+            && let Ok(Some(status)) = proxy.try_wait()
+        {
+            return Some(format!(
+                "the shared-transaction proxy exited on its own ({status})"
+            ));
+        }
         self.members.iter_mut().find_map(|m| {
             let status = m.postmaster.exited()?;
             Some(match (m.role, m.name.as_str()) {
@@ -70,6 +86,17 @@ impl Fleet {
     /// shutdown checkpoint: immediate shutdown then; kept data gets a fast
     /// shutdown, so it restarts without recovery. SIGKILL is the last resort.
     pub fn shut_down(&mut self, keep_data: bool) {
+        // The proxy first: its clients are told, not left hanging.
+        if let Some(mut proxy) = self.proxy.take() {
+            crate::process::signal(proxy.id(), nix::sys::signal::Signal::SIGTERM);
+            let gone = crate::process::wait_until(SHUTDOWN_GRACE, || {
+                matches!(proxy.try_wait(), Ok(Some(_)))
+            });
+            if !gone {
+                let _ = proxy.kill();
+                let _ = proxy.wait();
+            }
+        }
         for m in self.members.iter_mut().rev() {
             m.postmaster.stop(shutdown(keep_data));
         }

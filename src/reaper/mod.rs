@@ -18,6 +18,7 @@ mod bring_up;
 mod control;
 mod fleet;
 mod orders;
+mod proxy;
 mod signals;
 mod spare;
 mod watch;

@@ -153,7 +153,7 @@ fn killed_handouts_leave_only_what_gc_removes() {
 
     let mut delivered = Vec::new();
     let mut kills = 0;
-    for round in 0..40u64 {
+    for round in 0..120u64 {
         let pool = if round % 2 == 0 { "2" } else { "0" };
         // Spares off: a killed caller's claimed spare stops itself
         // (spare.rs); here the starter's own paths are under test.
@@ -171,8 +171,15 @@ fn killed_handouts_leave_only_what_gc_removes() {
         } else {
             delivered.push(printed);
         }
-        if kills >= 8 && !t.run_entries().is_empty() && round >= 11 {
-            break;
+        // A refill collects what killed hand-outs left (refill.rs), and
+        // entries of hand-outs still starting clean up after themselves:
+        // stop once, with no refill running, some entry no process works
+        // in is left for `gc`.
+        if kills >= 8 && round >= 11 && pool == "0" {
+            poll::eventually(|| !t.refilling());
+            if !abandoned_entries(&t).is_empty() {
+                break;
+            }
         }
     }
     assert!(kills > 0, "every pgtmp finished before it was killed");
@@ -220,6 +227,15 @@ fn killed_handouts_leave_only_what_gc_removes() {
         let mut client = db::connect(out.one_line());
         assert_eq!(db::text(&mut client, "select current_database()"), "test");
     }
+}
+
+/// The entries of `run/` that no process works in any more.
+fn abandoned_entries(t: &TestRoot) -> Vec<String> {
+    let run = t.base().join("run");
+    t.run_entries()
+        .into_iter()
+        .filter(|n| procs::touching(&run.join(n)).is_empty())
+        .collect()
 }
 
 /// A pool refill killed in the middle of a copy leaves a dot-named copy,

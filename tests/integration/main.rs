@@ -26,6 +26,7 @@ mod locale;
 mod parallel;
 mod paths;
 mod pool;
+mod proxy;
 mod races;
 mod reaper;
 mod replicas;

@@ -219,6 +219,29 @@ fn restart_keeps_the_url_and_takes_new_options() {
     assert_eq!(db::text(&mut c, "show work_mem"), "7MB");
     drop(c);
 
+    // Behind a --shared-tx proxy: the proxy stays, the URL works again,
+    // and the shared transaction starts afresh (nothing was committed).
+    let shared = t.start(&["--shared-tx", "--spares", "0", "-w", "0"]);
+    let mut c = db::connect(&shared.url);
+    db::execute(&mut c, "create table t(i int); insert into t values (1)");
+    drop(c);
+    t.pgtmp(["restart", shared.url.as_str()])
+        .run()
+        .assert_success();
+    let mut c = db::connect(&shared.url);
+    assert_eq!(
+        db::text(
+            &mut c,
+            "select count(*)::text from pg_class where relname = 't'"
+        ),
+        "0",
+        "the shared transaction outlived the restart"
+    );
+    drop(c);
+    t.pgtmp(["rollback", shared.url.as_str()])
+        .run()
+        .assert_success();
+
     let urls = t.start_set(&["--replicas", "1", "-t", "--spares", "0", "-w", "0"]);
     let pids_before = pids(&t, &urls[0]);
     t.pgtmp(["restart", urls[1].as_str(), "-o", "-c work_mem=5MB"])
@@ -647,6 +670,15 @@ fn bad_replica_options_are_usage_errors() {
             "cannot be used with",
         ),
         (vec!["--logical", "-d", "somewhere"], "cannot be used with"),
+        (
+            vec!["--shared-tx", "--replicas", "1"],
+            "cannot be used with",
+        ),
+        (vec!["--shared-tx", "--logical"], "cannot be used with"),
+        (
+            vec!["exec", "--shared-tx", "--replicas", "1", "--", "true"],
+            "cannot be used with",
+        ),
         (vec!["list", "--replicas", "1"], "unexpected argument"),
     ] {
         let out = t.pgtmp(&args).run();
