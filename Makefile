@@ -12,8 +12,8 @@ FISHDIR := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
 GENERATED := man/pgtmp.1 completions/pgtmp.bash completions/_pgtmp completions/pgtmp.fish
 
-.PHONY: all build run deps deps-run test lint unit generate check-generated install uninstall \
-        bench bench-quick clean
+.PHONY: all build run deps deps-run test lint unit generate check-generated install install-pg_tmp uninstall \
+        bench bench-quick check-macos clean
 
 all: build
 
@@ -46,6 +46,13 @@ lint:
 unit:
 	$(CARGO) test --locked
 
+## Type-checks the code for macOS (no Apple SDK needed: nothing is linked).
+## Not part of `test` until the platform layer compiles there
+## (docs/platforms.md).
+check-macos:
+	rustup target list --installed | grep -qx x86_64-apple-darwin || rustup target add x86_64-apple-darwin
+	$(CARGO) check --locked --all-targets --target x86_64-apple-darwin
+
 generate:
 	$(CARGO) build --locked --quiet
 	$(DEBUG) man > man/pgtmp.1
@@ -75,8 +82,14 @@ install: build
 	install -m 0644 completions/_pgtmp $(ZSHDIR)/_pgtmp
 	install -m 0644 completions/pgtmp.fish $(FISHDIR)/pgtmp.fish
 
+## Also as `pg_tmp`, for scripts written for it (a link; not by default, since
+## it would shadow an installed ephemeralpg).
+install-pg_tmp: install
+	ln -sf pgtmp $(BINDIR)/pg_tmp
+
 uninstall:
 	rm -f $(BINDIR)/pgtmp $(MANDIR)/pgtmp.1 $(BASHDIR)/pgtmp $(ZSHDIR)/_pgtmp $(FISHDIR)/pgtmp.fish
+	if [ "$$(readlink $(BINDIR)/pg_tmp)" = pgtmp ]; then rm -f $(BINDIR)/pg_tmp; fi
 
 ## The benchmark (~3 minutes): Markdown on stdout, JSON and SVG in bench-results/.
 bench: deps build

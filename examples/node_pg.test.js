@@ -1,4 +1,5 @@
 // Run: NODE_PATH=.clients/node_modules node --test examples/node_pg.test.js   (npm install pg; PGTMP_FLAGS=-t for TCP)
+// node-postgres takes the user name from USER; where that is unset (root in a container), use PGTMP_FLAGS="-F url-with-user".
 const { test, before, after } = require('node:test');
 const assert = require('node:assert');
 const { execFileSync } = require('node:child_process');

@@ -17,7 +17,7 @@ use crate::refill::REFILL;
 
 const EXAMPLES: &str = "\
 Examples:
-  url=$(pgtmp)               Unix-socket URL; database `test` is ready
+  url=$(pgtmp)               postgresql:///test?host=%2F...: Unix socket; database `test` is ready
   url=$(pgtmp -t)            TCP URL on 127.0.0.1 with a random password
   pgtmp -F jdbc              jdbc:postgresql://127.0.0.1:PORT/test?user=...&password=...
   eval \"$(pgtmp -F env)\"     export DATABASE_URL, PGHOST, PGPORT, PGUSER, ...
@@ -28,6 +28,7 @@ Examples:
   pgtmp promote \"$replica\"   the replica becomes the primary; the others follow it
   pgtmp list                 this user's instances
   pgtmp stop \"$url\"          stop now and delete the data
+  pgtmp stop -w 60 -d DIR    as pg_tmp: after 60 s, stop once no client is connected
 ";
 
 /// A private, throwaway PostgreSQL in well under a second.
@@ -61,7 +62,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DIR")]
     pub pg_bindir: Option<PathBuf>,
 
-    /// Pick this PostgreSQL major version among those installed
+    /// Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR
     #[arg(long, global = true, value_name = "N")]
     pub pg_version: Option<u32>,
 
@@ -100,7 +101,13 @@ pub struct StartArgs {
     #[arg(short = 'w', long = "wait", value_name = "TIMEOUT", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
-    /// Extra server options, e.g. '-c work_mem=64MB -c max_connections=20'; not the directories, port or listen addresses, which pgtmp sets
+    /// Extra server options, as postgres takes them: '-c work_mem=64MB -N 20' (repeatable)
+    ///
+    /// Read as postgres reads its own arguments (grouped flags, attached values,
+    /// --name=value); later settings win. `-p N` and `port=N` mean pgtmp's -p N; a loopback
+    /// listen_addresses (127.0.0.1, localhost, ::1) needs -t. Refused: anything that would
+    /// listen beyond loopback (-i, -h *), move or open the socket (-k, unix_socket_*), or
+    /// replace pgtmp's data directory or authentication (-D, data_directory, hba_file, ...).
     #[arg(
         short = 'o',
         long = "options",
@@ -108,7 +115,7 @@ pub struct StartArgs {
         allow_hyphen_values = true,
         value_parser = parse_server_options
     )]
-    pub server_options: Option<String>,
+    pub server_options: Vec<String>,
 
     /// Use this data directory (initialised if missing or empty; never deleted)
     #[arg(short = 'd', long = "datadir", value_name = "DIR")]
@@ -193,6 +200,10 @@ pub struct StartArgs {
     /// Stop when this process is gone (used by `exec`)
     #[arg(long, hide = true, value_name = "PID")]
     pub owner_pid: Option<u32>,
+
+    /// Create pgTAP in `test`, cached with the fixtures (used by `prove`)
+    #[arg(long, hide = true)]
+    pub with_pgtap: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,12 +211,8 @@ pub enum Command {
     /// Start an instance and print its URL (what `pgtmp` alone does)
     Start(StartArgs),
 
-    /// Prepare a pool entry, or the directory given with -d, and print its path
-    Initdb {
-        /// Initialise this directory instead of a pool entry
-        #[arg(short = 'd', long = "datadir", value_name = "DIR")]
-        datadir: Option<PathBuf>,
-    },
+    /// Prepare a data directory for `start -d` and print its path (or initialise DIR)
+    Initdb(InitdbArgs),
 
     /// Stop instances now; delete their data unless kept
     Stop(StopArgs),
@@ -229,6 +236,13 @@ pub enum Command {
     Rollback {
         /// The URL `pgtmp --shared-tx` printed
         url: String,
+    },
+
+    /// List the PostgreSQL installations pgtmp can use: version, bin directory, client tools, default
+    Versions {
+        /// Print a JSON array instead of tab-separated rows
+        #[arg(long)]
+        json: bool,
     },
 
     /// Remove what crashed runs left: dead instances, stale pool entries
@@ -262,7 +276,7 @@ pub enum Command {
         /// The URL of a server; a primary's restarts its whole set
         url: String,
 
-        /// Run with these server options from now on, instead of those given before
+        /// Run with these server options from now on, instead of those given before (repeatable)
         #[arg(
             short = 'o',
             long = "options",
@@ -270,8 +284,11 @@ pub enum Command {
             allow_hyphen_values = true,
             value_parser = parse_server_options
         )]
-        server_options: Option<String>,
+        server_options: Vec<String>,
     },
+    /// Run pgTAP test files as pg_prove does, each in a fresh database of its own
+    #[command(after_help = PROVE_NOTES)]
+    Prove(Box<ProveArgs>),
 
     /// Print a completion script for SHELL
     Completions {
@@ -293,10 +310,17 @@ pub enum Internal {
     Refill(String),
     /// `__proxy CONFIG`: run a shared-transaction proxy (its JSON config).
     Proxy(PathBuf),
+    /// `__psql FILE`: run FILE with `prove`'s in-process psql, connected as
+    /// the PG* variables say (what the tests compare with psql).
+    Psql(PathBuf),
 }
 
 impl Internal {
-    /// Recognises `pgtmp __supervise DIR` and `pgtmp __refill KEY`.
+    /// `__psql FILE`.
+    pub const PSQL: &str = "__psql";
+
+    /// Recognises `pgtmp __supervise DIR`, `pgtmp __refill KEY`,
+    /// `pgtmp __proxy CONFIG` and `pgtmp __psql FILE`.
     pub fn from_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Option<Internal> {
         let _program = args.next();
         let command = args.next()?;
@@ -305,6 +329,7 @@ impl Internal {
             SUPERVISE => Some(Internal::Supervise(operand.into())),
             REFILL => Some(Internal::Refill(operand.into_string().ok()?)),
             PROXY => Some(Internal::Proxy(operand.into())),
+            Internal::PSQL => Some(Internal::Psql(operand.into())),
             _ => None,
         }
     }
@@ -322,18 +347,105 @@ impl ValueEnum for Format {
 }
 
 #[derive(Debug, Clone, Args)]
-#[group(required = true, multiple = false)]
+pub struct InitdbArgs {
+    /// Initialise this directory instead of one of pgtmp's (never deleted)
+    #[arg(short = 'd', long = "datadir", value_name = "DIR")]
+    pub datadir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub ignored: Ignored,
+}
+
+/// pg_tmp's `-t` and `-o` where they mean nothing (`pg_tmp -t stop`):
+/// accepted, as pg_tmp accepts any of its options with any subcommand, and
+/// ignored with a note.
+#[derive(Debug, Clone, Args, Default)]
+pub struct Unused {
+    #[arg(short = 't', hide = true)]
+    pub tcp: bool,
+    #[arg(
+        short = 'o',
+        hide = true,
+        value_name = "OPTS",
+        allow_hyphen_values = true
+    )]
+    pub server_options: Vec<String>,
+}
+
+/// The same for `initdb`, where `-k`, `-p` and `-w` mean nothing either.
+#[derive(Debug, Clone, Args, Default)]
+pub struct Ignored {
+    #[command(flatten)]
+    pub unused: Unused,
+    #[arg(short = 'k', hide = true)]
+    pub keep: bool,
+    #[arg(short = 'p', hide = true, value_name = "PORT")]
+    pub port: Option<String>,
+    #[arg(short = 'w', hide = true, value_name = "TIMEOUT")]
+    pub timeout: Option<String>,
+}
+
+impl Unused {
+    /// The options given, as `-t`, `-o`.
+    pub fn given(&self) -> Vec<&'static str> {
+        given(&[("-t", self.tcp), ("-o", !self.server_options.is_empty())])
+    }
+}
+
+impl Ignored {
+    /// The options given, as `-k`, `-t`, ... in pg_tmp's order.
+    pub fn given(&self) -> Vec<&'static str> {
+        given(&[
+            ("-k", self.keep),
+            ("-t", self.unused.tcp),
+            ("-p", self.port.is_some()),
+            ("-w", self.timeout.is_some()),
+            ("-o", !self.unused.server_options.is_empty()),
+        ])
+    }
+}
+
+/// The flags of `flags` that were given.
+fn given(flags: &[(&'static str, bool)]) -> Vec<&'static str> {
+    flags
+        .iter()
+        .filter_map(|&(flag, given)| given.then_some(flag))
+        .collect()
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(
+    clap::ArgGroup::new("which")
+        .required(true)
+        .multiple(false)
+        .args(["url", "datadir", "all"])
+))]
 pub struct StopArgs {
-    /// The URL `pgtmp` printed
+    /// The URL `pgtmp` printed (any -F form)
     pub url: Option<String>,
 
-    /// The instance using this data directory
+    /// The instance using DIR: its data directory (as `initdb` printed it), or its socket directory (the URL's host)
     #[arg(short = 'd', long = "datadir", value_name = "DIR")]
     pub datadir: Option<PathBuf>,
 
     /// Every instance of this user
     #[arg(long)]
     pub all: bool,
+
+    /// Keep the data directory, and say where
+    #[arg(short = 'k', long)]
+    pub keep: bool,
+
+    /// Wait TIMEOUT, then stop once no client is connected, checking again every TIMEOUT
+    #[arg(short = 'w', long = "wait", value_name = "TIMEOUT", value_parser = parse_timeout)]
+    pub wait: Option<Duration>,
+
+    /// Only if it listens on this port (pg_tmp's own stopper passes it)
+    #[arg(short = 'p', long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+
+    #[command(flatten)]
+    pub unused: Unused,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -347,66 +459,203 @@ pub struct ExecArgs {
     pub command: Vec<std::ffi::OsString>,
 }
 
-/// What pgtmp itself decides about a server, and what its URL promises:
-/// the data directory, the socket directory and its permissions, the port
-/// and the listen addresses. `-o` must not override them, or the URL would
-/// point nowhere, or the server would be open to other users.
-const MANAGED_SETTINGS: &[&str] = &[
-    "config_file",
-    "data_directory",
-    "hba_file",
-    "listen_addresses",
-    "port",
-    "unix_socket_directories",
-    "unix_socket_group",
-    "unix_socket_permissions",
-];
+const PROVE_NOTES: &str = "\
+Each test file runs in a database of its own, a copy of `test` with pgTAP created in it (and
+the -f/-x/--now fixtures loaded, once): a file that commits cannot affect another, whatever the
+order or -j. Files run with psql's semantics (ON_ERROR_STOP, \\i, \\ir, \\set), in-process
+where pgtmp can, else by psql. Output, verdicts and exit status are pg_prove's: 0 all passed,
+1 something failed, 2 usage, 130 interrupted.
 
-/// `-o`: split as a shell would, and refuse options that would contradict
-/// what pgtmp manages (`-D`, `-k`, `-p`, `-h`, `-i`, `-c port=...`, ...).
-pub fn parse_server_options(s: &str) -> Result<String, String> {
-    let words = shell_words::split(s).map_err(|e| format!("cannot split it: {e}"))?;
-    let mut words = words.iter().map(String::as_str);
-    while let Some(word) = words.next() {
-        let setting = match word {
-            "-D" | "-k" | "-p" | "-h" | "-i" => {
-                return Err(format!(
-                    "`{word}` is pgtmp's to set (use `-d`, `-p` or `-t` of pgtmp instead)"
-                ));
-            }
-            "-c" => words.next().unwrap_or_default(),
-            w if w.starts_with("-c") => &w[2..],
-            w if w.starts_with("--") => &w[2..],
-            w if ["-D", "-k", "-p", "-h", "-i"]
-                .iter()
-                .any(|f| w.starts_with(f)) =>
-            {
-                return Err(format!("`{}` is pgtmp's to set", &w[..2]));
-            }
-            _ => continue,
-        };
-        let name = setting
-            .split('=')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase()
-            .replace('-', "_");
-        if MANAGED_SETTINGS.contains(&name.as_str()) {
-            return Err(format!(
-                "`{name}` is pgtmp's to set: the URL it prints depends on it"
-            ));
-        }
+pg_prove options whose short form pgtmp's start options take: --failures (-f is --file),
+--match (-x is --extension), --timer (-t is --tcp), --comments (on; -o is --options).
+pg_prove's -d/-U/-h/-p name a database pgtmp makes itself.
+
+Examples:
+  pgtmp prove --ext .sql -r t/         every t/**/*.sql, each in a fresh database
+  pgtmp prove -j2 -f schema.sql t/     the schema loaded once, files two at a time
+  pgtmp prove -f tests.sql -R -s tests xUnit-style test functions: runtests('tests')
+  pgtmp prove --junit report.xml t/    and a JUnit report for CI
+";
+
+/// `pgtmp prove`: pg_prove's options, where pgtmp's start options leave
+/// them room.
+#[derive(Debug, Clone, Args)]
+#[command(mut_arg("format", |a| a.hide(true)))]
+pub struct ProveArgs {
+    #[command(flatten)]
+    pub start: StartArgs,
+
+    /// Test files, or directories of them [default: t, or . with -r]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Run N test files at once (at most 64)
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+
+    /// Test files in directories end with EXT (repeatable) [default: .pg]
+    #[arg(long, value_name = "EXT")]
+    pub ext: Vec<String>,
+
+    /// Look for test files in subdirectories too
+    #[arg(short = 'r', long)]
+    pub recurse: bool,
+
+    /// Print every line of TAP
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
+    /// Print the failed tests' lines too (pg_prove's -f)
+    #[arg(long)]
+    pub failures: bool,
+
+    /// Print the TODO and SKIP tests' lines too
+    #[arg(long)]
+    pub directives: bool,
+
+    /// Print only the failing files and the summary
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Print only the summary
+    #[arg(short = 'Q', long = "QUIET")]
+    pub really_quiet: bool,
+
+    /// Print when each file started and how long it took (pg_prove's --timer)
+    #[arg(long)]
+    pub timer: bool,
+
+    /// Every parse error in the summary, not the first five
+    #[arg(long)]
+    pub parse: bool,
+
+    /// Run the files in random order
+    #[arg(long)]
+    pub shuffle: bool,
+
+    /// Run the files in reverse order
+    #[arg(long)]
+    pub reverse: bool,
+
+    /// Select, order and save by earlier runs, kept in ./.pgtmp-prove: save, last, failed, passed, all, hot, todo, slow, fast, new, old, fresh (comma-separated, each with :N to limit)
+    #[arg(long, value_name = "OPTS")]
+    pub state: Vec<String>,
+
+    /// Run xUnit-style test functions with runtests() instead of files
+    #[arg(short = 'R', long)]
+    pub runtests: bool,
+
+    /// runtests() of this schema (implies -R)
+    #[arg(short = 's', long, value_name = "SCHEMA")]
+    pub schema: Option<String>,
+
+    /// runtests() of the functions matching REGEX (implies -R; pg_prove's -x)
+    #[arg(long = "match", value_name = "REGEX")]
+    pub pattern: Option<String>,
+
+    /// Set a psql printing option, as psql --pset (repeatable)
+    #[arg(short = 'P', long, value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub pset: Vec<(String, String)>,
+
+    /// Set a psql variable, as psql --set (repeatable)
+    #[arg(short = 'S', long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub variables: Vec<(String, String)>,
+
+    /// The psql to run scripts that need psql itself [default: the server's]
+    #[arg(short = 'b', long, value_name = "PATH")]
+    pub psql_bin: Option<PathBuf>,
+
+    /// A non-zero exit status of psql is not a failure
+    #[arg(long)]
+    pub ignore_exit: bool,
+
+    /// Print the test files that would run, and run none
+    #[arg(short = 'D', long)]
+    pub dry: bool,
+
+    /// Stop starting files after the first one that fails
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    /// Keep the databases of failing files, and the server, and print their URLs
+    #[arg(long)]
+    pub keep_failed: bool,
+
+    /// Write a JUnit XML report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Write a JSON report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// pg_prove's database options have no meaning here: pgtmp makes the databases
+    #[arg(short = 'U', long, hide = true, value_name = "NAME")]
+    pub username: Option<String>,
+
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub dbname: Option<String>,
+
+    #[arg(long, hide = true, value_name = "HOST")]
+    pub host: Option<String>,
+}
+
+/// `KEY=VALUE` of `--set` and `--pset`.
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err("expected KEY=VALUE".into()),
     }
-    Ok(s.to_string())
+}
+
+/// `-o`: refused when `postgres` would read it as something pgtmp must
+/// decide (see `server_options`); kept as given otherwise.
+pub fn parse_server_options(s: &str) -> Result<String, String> {
+    crate::server_options::parse(s).map(|_| s.to_string())
 }
 
 impl Cli {
-    /// Start options given before a subcommand (`pgtmp -t list`) mean
-    /// nothing there; clap's own conflict rule would also reject the global
-    /// options, which belong on either side of the subcommand.
-    pub fn misplaced_start_options(&self) -> bool {
-        self.command.is_some() && self.start != StartArgs::default()
+    /// What clap cannot check alone, as a usage error: `-F` with `exec` or
+    /// `prove`, `--replicas` with `prove`, and `-o` listen addresses that do
+    /// not fit the listener.
+    pub fn usage_error(&self) -> Option<String> {
+        let start = match &self.command {
+            None => &self.start,
+            Some(Command::Start(args)) => args,
+            Some(Command::Exec(e)) if e.start.format.is_some() => {
+                return Some(
+                    "`-F` has no effect with `exec`: COMMAND gets DATABASE_URL and the PG* variables"
+                        .into(),
+                );
+            }
+            Some(Command::Exec(e)) => &e.start,
+            Some(Command::Prove(p)) if p.start.format.is_some() => {
+                return Some(
+                    "`-F` has no effect with `prove`: pgtmp makes a database for each test file"
+                        .into(),
+                );
+            }
+            Some(Command::Prove(p)) if p.start.replicas.is_some() => {
+                return Some(
+                    "`--replicas` has no use with `prove`: its test files reach the primary only"
+                        .into(),
+                );
+            }
+            Some(Command::Prove(p)) => &p.start,
+            Some(_) => return None,
+        };
+        let check = || -> Result<(), String> {
+            let o = crate::server_options::ServerOptions::parse_all(&start.server_options)?;
+            o.check_listener(start.listens_on_tcp() || o.port.is_some(), start.shared_tx)
+        };
+        check().err().map(|e| format!("`-o`: {e}"))
+    }
+}
+
+impl StartArgs {
+    /// `-t`, `-p`, or a format that needs TCP.
+    pub fn listens_on_tcp(&self) -> bool {
+        self.tcp || self.port.is_some() || self.format.is_some_and(crate::format::Format::needs_tcp)
     }
 }
 
@@ -421,31 +670,25 @@ mod tests {
     }
 
     #[test]
-    fn server_options_pgtmp_manages_are_refused() {
-        for ok in [
-            "-c work_mem=64MB",
-            "-c max_connections=20 -N 20",
-            "--work-mem=1MB",
-            "",
-        ] {
-            assert_eq!(parse_server_options(ok).as_deref(), Ok(ok));
-        }
-        for bad in [
-            "-p 5555",
-            "-k /tmp",
-            "-D /var/lib/postgresql",
-            "-h *",
-            "-i",
-            "-k/tmp",
-            "-c port=5555",
-            "-cport=1",
-            "-c listen_addresses=*",
-            "--listen-addresses=*",
-            "-c Unix_Socket_Directories=/tmp",
-            "-c unix_socket_permissions=0777",
-            "'unbalanced",
-        ] {
-            assert!(parse_server_options(bad).is_err(), "{bad}");
-        }
+    fn server_options_are_checked_in_the_parser() {
+        assert_eq!(
+            parse_server_options("-c work_mem=64MB").as_deref(),
+            Ok("-c work_mem=64MB")
+        );
+        assert!(parse_server_options("-Fi").is_err());
+    }
+
+    #[test]
+    fn listen_addresses_must_fit_the_listener() {
+        use clap::Parser;
+        let error = |args: &[&str]| Cli::parse_from(args).usage_error();
+        assert!(error(&["pgtmp", "-t", "-o", "-c listen_addresses=127.0.0.1"]).is_none());
+        assert!(error(&["pgtmp", "-o", "-p 5433 -h localhost"]).is_none());
+        assert!(error(&["pgtmp", "-o", "-h ::1"]).is_some_and(|e| e.contains("`-t`")));
+        assert!(error(&["pgtmp", "exec", "-o", "-h ::1", "--", "true"]).is_some());
+        assert!(error(&["pgtmp", "start", "-t", "-o", "-h ''"]).is_some());
+        assert!(error(&["pgtmp", "exec", "-F", "url", "--", "true"]).is_some());
+        assert!(error(&["pgtmp", "prove", "--replicas", "1", "t/"]).is_some());
+        assert!(error(&["pgtmp", "prove", "--logical", "t/"]).is_none());
     }
 }

@@ -37,7 +37,8 @@ pub struct Options {
     /// The directory holding `postgres` and `initdb` (else
     /// `PGTMP_PG_BINDIR`, else searched for).
     pub pg_bindir: Option<PathBuf>,
-    /// This PostgreSQL major version among those installed.
+    /// The newest installation of this major version among those found
+    /// (wins over `PGTMP_PG_BINDIR`).
     pub pg_version: Option<u32>,
     /// As root, run PostgreSQL as this account.
     pub run_as: Option<String>,
@@ -58,8 +59,8 @@ pub struct Config {
     pub identity: Identity,
     pub pool_size: usize,
     pub initdb_opts: Vec<String>,
-    pub pg_bindir: Option<PathBuf>,
-    pub pg_version: Option<u32>,
+    /// Where to look for PostgreSQL and which one to take.
+    pub pg: pg::Search,
     /// The most spares kept ready per class; 0: none.
     pub spare_max: usize,
     /// How long an unclaimed spare waits before it stops.
@@ -80,10 +81,15 @@ impl Config {
         let explicit = env_path("PGTMP_DIR")
             .map(|dir| std::path::absolute(&dir).map_err(Error::io("resolve PGTMP_DIR", dir)))
             .transpose()?;
+        // pg_tmp's variable: a base of our own under it, chosen (and
+        // settled, should someone hold its name) like the default one.
+        let systmp = env_path("SYSTMP")
+            .map(|dir| std::path::absolute(&dir).map_err(Error::io("resolve SYSTMP", dir)))
+            .transpose()?;
         let uid = nix::unistd::Uid::current().as_raw();
         let requested = options.run_as.as_deref();
         let default = explicit.is_none();
-        let mut base = paths::choose_base(explicit, uid, as_root);
+        let mut base = paths::choose_base(explicit, systmp, uid, as_root);
         if default {
             // Someone else may hold the default name (it lies in a
             // world-writable directory): move on to one of our own.
@@ -141,17 +147,28 @@ impl Config {
             // out again.
             None => which::which("pgtmp").map_err(|_| Error::NoProgram)?,
         };
+        let layout = Layout::new(base);
+        let pg = pg::Search {
+            bindir: options.pg_bindir.clone(),
+            bindir_env: env_path("PGTMP_PG_BINDIR"),
+            major: options.pg_version,
+            path: std::env::var_os("PGTMP_PG_PATH")
+                .map(|v| {
+                    std::env::split_paths(&v)
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .map(|p| std::path::absolute(&p).unwrap_or(p))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            cache: Some(layout.pg_cache()),
+        };
         Ok(Config {
             exe,
-            layout: Layout::new(base),
+            layout,
             identity,
             pool_size,
             initdb_opts,
-            pg_bindir: options
-                .pg_bindir
-                .clone()
-                .or_else(|| env_path("PGTMP_PG_BINDIR")),
-            pg_version: options.pg_version,
+            pg,
             spare_max,
             spare_timeout,
             locale: match &options.locale {
@@ -184,11 +201,12 @@ impl Config {
 
     /// Finds PostgreSQL and says which template it needs.
     pub fn template_spec(&self) -> Result<Spec> {
-        let install = pg::find(
-            self.pg_bindir.as_deref(),
-            self.pg_version,
-            Some(&self.layout.pg_cache()),
-        )?;
+        self.template_spec_with(&self.pg)
+    }
+
+    /// As `template_spec`, searching as `search` says.
+    pub(crate) fn template_spec_with(&self, search: &pg::Search) -> Result<Spec> {
+        let install = pg::find(search)?;
         Ok(Spec {
             install,
             role: self.identity.role.clone(),

@@ -7,7 +7,13 @@
 //! (tests/integration/clients.rs) checks: JDBC takes only `jdbc` (it has no
 //! Unix sockets without junixsocket, so `-F jdbc` hands out a TCP instance);
 //! node-postgres and SQLAlchemy take no `dsn`; pgjdbc and the Rust crates
-//! read no `PG*` variables.
+//! read no `PG*` variables; node-postgres, alone, finds no user name for the
+//! plain socket URL when `USER` is unset, hence `url-with-user`.
+//!
+//! The one-line forms end without a newline when stdout is not a terminal,
+//! as pg_tmp prints its URL: a raw capture (Ruby backticks, a Rust
+//! `String::from_utf8(out.stdout)`) is then the URL itself. `env` and
+//! `json` keep their line structure: each line ends in a newline.
 
 use crate::error::{Error, Result};
 use crate::instance::Meta;
@@ -21,6 +27,7 @@ use crate::url::{self, Target};
 pub enum Format {
     #[default]
     Url,
+    UrlWithUser,
     Jdbc,
     Dsn,
     Env,
@@ -28,8 +35,9 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Url,
+        Format::UrlWithUser,
         Format::Jdbc,
         Format::Dsn,
         Format::Env,
@@ -40,6 +48,7 @@ impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::Url => "url",
+            Format::UrlWithUser => "url-with-user",
             Format::Jdbc => "jdbc",
             Format::Dsn => "dsn",
             Format::Env => "env",
@@ -50,7 +59,12 @@ impl Format {
     /// What it prints, as `--help` says it.
     pub fn about(self) -> &'static str {
         match self {
-            Format::Url => "A postgresql:// URL (libpq, psycopg, node-postgres, Go, Rust, ...)",
+            Format::Url => {
+                "A postgresql:// URL in pg_tmp's shape (libpq, psycopg, node-postgres, Go, Rust, ...)"
+            }
+            Format::UrlWithUser => {
+                "The URL with the user name in it, for drivers that find none (node-postgres without USER)"
+            }
             Format::Jdbc => "A jdbc:postgresql:// URL with user and password; implies -t",
             Format::Dsn => "A libpq key=value connection string",
             Format::Env => "`export` lines for DATABASE_URL and PG*, for eval \"$(pgtmp -F env)\"",
@@ -65,41 +79,57 @@ impl Format {
     pub fn needs_tcp(self) -> bool {
         self == Format::Jdbc
     }
+
+    /// Whether the form is a single value (a URL, a connection string)
+    /// rather than lines.
+    pub fn is_one_line(self) -> bool {
+        !matches!(self, Format::Env | Format::Json)
+    }
 }
 
-/// The text to print for the instance in `format`, newline-terminated;
-/// `install` runs its servers (`-F json` names its version). The forms of
-/// one connection (`url`, `jdbc`, `dsn`) are one line per server of a set,
-/// the primary's first.
+/// The text to print for the instance in `format`; `install` runs its
+/// servers (`-F json` names its version). The forms of one connection
+/// (`url`, `url-with-user`, `jdbc`, `dsn`) are one line per server of a
+/// set, the primary's first, with a newline between lines but none after
+/// the last (see `one_value`); `env` and `json` are newline-terminated.
 pub fn render(format: Format, meta: &Meta, install: &Install) -> Result<String> {
     let t = target(meta)?;
-    let lines = |form: &dyn Fn(&Target) -> Result<String>| -> Result<String> {
-        let mut text = String::new();
+    let lines = |form: &dyn Fn(&str, &Target) -> Result<String>| -> Result<String> {
+        let mut lines = Vec::new();
         for url in meta.urls() {
-            let t = url::parse(&url).ok_or_else(|| Error::NotAUrl(url.clone()))?;
-            text.push_str(&form(&t)?);
-            text.push('\n');
+            lines.push(form(&url, &target_of(meta, &url)?)?);
         }
-        Ok(text)
+        Ok(lines.join("\n"))
     };
-    let text = match format {
-        Format::Url => return Ok(meta.urls().iter().map(|u| format!("{u}\n")).collect()),
-        Format::Jdbc => return lines(&jdbc),
-        Format::Dsn => return lines(&|t| Ok(dsn(t))),
-        Format::Env => return Ok(env_lines(&meta.url, &t, &replica_urls(meta))),
+    Ok(match format {
+        Format::Url => meta.urls().join("\n"),
+        Format::UrlWithUser => lines(&|u, t| Ok(with_user(u, t)))?,
+        Format::Jdbc => lines(&|_, t| jdbc(t))?,
+        Format::Dsn => lines(&|_, t| Ok(dsn(t)))?,
+        Format::Env => env_lines(&meta.url, &t, &replica_urls(meta)),
         Format::Json => {
             let value = connection(meta, install)?;
-            serde_json::to_string_pretty(&value).expect("JSON values serialize")
+            let text = serde_json::to_string_pretty(&value).expect("JSON values serialize");
+            format!("{text}\n")
         }
-    };
-    Ok(format!("{text}\n"))
+    })
+}
+
+/// A single value as pg_tmp prints its URL: with a newline on a terminal,
+/// without one otherwise, so that a raw capture is the value itself.
+pub fn one_value(text: &str, terminal: bool) -> String {
+    if terminal {
+        format!("{text}\n")
+    } else {
+        text.to_string()
+    }
 }
 
 /// Every field of `-F json`.
 pub fn connection(meta: &Meta, install: &Install) -> Result<Connection> {
     let t = target(meta)?;
     let pid = postmaster::pid(&meta.primary.data_dir);
-    Ok(details(meta, &t, pid, &install.version()?.full))
+    Ok(details(meta, &t, pid, install.version.as_str()))
 }
 
 /// The URLs of a set's replicas, in order.
@@ -141,9 +171,27 @@ pub fn env_vars(url: &str, t: &Target, replicas: &[String]) -> Vec<(&'static str
     ]
 }
 
-/// What the URL says; the supervisor wrote it, so it always parses.
+/// What the URL says, with the role as the user where the socket URL
+/// leaves it out; the supervisor wrote the URL, so it always parses.
 pub fn target(meta: &Meta) -> Result<Target> {
-    url::parse(&meta.url).ok_or_else(|| Error::NotAUrl(meta.url.clone()))
+    target_of(meta, &meta.url)
+}
+
+/// What the URL `u` of a server of `meta` says, with the role as its user.
+fn target_of(meta: &Meta, u: &str) -> Result<Target> {
+    let mut t = url::parse(u).ok_or_else(|| Error::NotAUrl(u.to_string()))?;
+    if t.user.is_empty() {
+        t.user = meta.role.clone();
+    }
+    Ok(t)
+}
+
+/// The URL naming its user: the TCP URL already does.
+fn with_user(u: &str, t: &Target) -> String {
+    match t.socket_dir() {
+        Some(dir) => url::socket_with_user(&dir, t.port, &t.user),
+        None => u.to_string(),
+    }
 }
 
 /// `jdbc:postgresql://127.0.0.1:PORT/test?user=..&password=..`: pgjdbc
@@ -156,9 +204,9 @@ fn jdbc(t: &Target) -> Result<String> {
         "jdbc:postgresql://{}:{}/{}?user={}&password={}&sslmode=disable",
         t.host,
         t.port,
-        url::encode(&t.dbname, false),
-        url::encode(&t.user, false),
-        url::encode(password, false)
+        url::encode(&t.dbname),
+        url::encode(&t.user),
+        url::encode(password)
     ))
 }
 
@@ -255,13 +303,16 @@ mod tests {
         super::render(
             format,
             meta,
-            &Install::new(PathBuf::from("/nonexistent/bin")),
+            &Install {
+                bindir: PathBuf::from("/nonexistent/bin"),
+                version: crate::pg::Version::parse("15.18").expect("a version"),
+            },
         )
     }
 
     fn socket_meta() -> Meta {
         let dir = Path::new("/tmp/a b");
-        meta(url::socket(dir, 5432, "o'neil"), false, dir)
+        meta(url::socket(dir, 5432), false, dir)
     }
 
     fn tcp_meta() -> Meta {
@@ -272,11 +323,11 @@ mod tests {
     fn dsn_quotes_as_libpq_wants() {
         assert_eq!(
             render(Format::Dsn, &socket_meta()).unwrap(),
-            "host='/tmp/a b' port=5432 user='o\\'neil' dbname=test\n"
+            "host='/tmp/a b' port=5432 user='o\\'neil' dbname=test"
         );
         assert_eq!(
             render(Format::Dsn, &tcp_meta()).unwrap(),
-            "host=127.0.0.1 port=41234 user='o\\'neil' password=pw dbname=test sslmode=disable\n"
+            "host=127.0.0.1 port=41234 user='o\\'neil' password=pw dbname=test sslmode=disable"
         );
         assert_eq!(url::quote_value(""), "''");
         assert_eq!(url::quote_value(r"a\b"), r"'a\\b'");
@@ -286,11 +337,68 @@ mod tests {
     fn jdbc_needs_tcp() {
         assert_eq!(
             render(Format::Jdbc, &tcp_meta()).unwrap(),
-            "jdbc:postgresql://127.0.0.1:41234/test?user=o%27neil&password=pw&sslmode=disable\n"
+            "jdbc:postgresql://127.0.0.1:41234/test?user=o%27neil&password=pw&sslmode=disable"
         );
         let e = render(Format::Jdbc, &socket_meta()).unwrap_err();
         assert!(e.to_string().contains("Unix socket"), "{e}");
         assert!(Format::Jdbc.needs_tcp() && !Format::Url.needs_tcp());
+    }
+
+    #[test]
+    fn the_user_comes_from_the_role_where_the_url_has_none() {
+        let socket = socket_meta();
+        assert_eq!(target(&socket).unwrap().user, "o'neil");
+        assert_eq!(
+            render(Format::UrlWithUser, &socket).unwrap(),
+            "postgresql://o%27neil@/test?host=%2Ftmp%2Fa%20b"
+        );
+        let tcp = tcp_meta();
+        assert_eq!(render(Format::UrlWithUser, &tcp).unwrap(), tcp.url);
+    }
+
+    #[test]
+    fn a_set_is_one_line_per_server_with_no_newline_after_the_last() {
+        let mut set = socket_meta();
+        set.replicas.push(crate::instance::Server {
+            name: "node1".into(),
+            port: 5432,
+            socket_dir: PathBuf::from("/tmp/r1"),
+            ..Default::default()
+        });
+        assert_eq!(
+            render(Format::Url, &set).unwrap(),
+            format!("{}\npostgresql:///test?host=%2Ftmp%2Fr1", set.url)
+        );
+        assert_eq!(
+            render(Format::UrlWithUser, &set).unwrap(),
+            "postgresql://o%27neil@/test?host=%2Ftmp%2Fa%20b\n\
+             postgresql://o%27neil@/test?host=%2Ftmp%2Fr1"
+        );
+        let dsn = render(Format::Dsn, &set).unwrap();
+        assert_eq!(dsn.lines().count(), 2, "{dsn}");
+        assert!(
+            dsn.ends_with("host=/tmp/r1 port=5432 user='o\\'neil' dbname=test"),
+            "{dsn}"
+        );
+        let env = render(Format::Env, &set).unwrap();
+        assert!(env.ends_with('\n'), "{env}");
+        assert!(
+            env.contains("export DATABASE_REPLICA_URL='postgresql:///test?host=%2Ftmp%2Fr1'\n"),
+            "{env}"
+        );
+    }
+
+    #[test]
+    fn one_line_forms_end_in_a_newline_on_a_terminal_only() {
+        assert_eq!(
+            one_value("postgresql:///test", true),
+            "postgresql:///test\n"
+        );
+        assert_eq!(one_value("postgresql:///test", false), "postgresql:///test");
+        for f in [Format::Url, Format::UrlWithUser, Format::Jdbc, Format::Dsn] {
+            assert!(f.is_one_line(), "{f:?}");
+        }
+        assert!(!Format::Env.is_one_line() && !Format::Json.is_one_line());
     }
 
     #[test]

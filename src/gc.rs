@@ -1,6 +1,6 @@
 //! Garbage collection: what crashed processes left behind. Dead instances
 //! (no process holds their lock), tokens of spares that died, copies in
-//! progress whose copier died, pools and templates of other PostgreSQL
+//! progress whose copier died (also those of `pgtmp initdb`), pools and templates of other PostgreSQL
 //! builds that nobody used lately, and fixture templates: after a day
 //! unused, or ten minutes once a newer version of the same fixture was
 //! used. With `all`, ready spares stop too; `make_room` (a hand-out on a
@@ -112,6 +112,7 @@ fn sweep(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<Summa
         }
     }
     sum.spares = spares(layout, current, extent)?;
+    sum.partial += initdb_copies(layout)?;
     let superseded = superseded_fixtures(layout);
     for (key, pool) in children(&layout.pool_root()) {
         if !pool.is_dir() {
@@ -199,7 +200,7 @@ fn spares(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<usiz
                 // Its token withdrawn first, as its supervisor would at
                 // its timeout: a caller claims it, or we stop it, never
                 // both.
-                stop::stop(&instance)?;
+                stop::stop(&instance, false)?;
                 n += 1;
             }
         }
@@ -210,6 +211,23 @@ fn spares(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<usiz
         {
             let _ = fs::remove_file(layout.spare_demand(&class));
             lock::remove(&lock_path, &guard);
+        }
+    }
+    Ok(n)
+}
+
+/// Copies into `initdb/` that a killed `pgtmp initdb` left half-made
+/// (`.tmp-` names; the finished directories are the user's until `stop -d`
+/// or their instance's end), once older than any copy takes.
+fn initdb_copies(layout: &Layout) -> Result<usize> {
+    let mut n = 0;
+    for (name, path) in children(&layout.initdb_dir()) {
+        let old = fs::symlink_metadata(&path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().unwrap_or_default() > ORPHAN_AGE);
+        if name.starts_with(".tmp-") && old {
+            paths::remove_tree(&path)?;
+            n += 1;
         }
     }
     Ok(n)

@@ -1,5 +1,6 @@
 //! What pgtmp prints as JSON, as types: `pgtmp list --json` prints an
-//! array of [`ListEntry`], `pgtmp -F json` one [`Connection`]. The fields
+//! array of [`ListEntry`], `pgtmp -F json` one [`Connection`], `pgtmp
+//! versions --json` an array of [`Installation`]. The fields
 //! are declared in the order they are printed (alphabetical, as they were
 //! when a map made them), and tools that read the output, pgtmp's own tests
 //! included, can parse it into these same structs.
@@ -7,6 +8,8 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+use crate::pg::Version;
 
 /// One running instance (or spare) in `pgtmp list --json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,4 +159,23 @@ impl std::fmt::Display for Role {
             Role::Replica => "replica",
         })
     }
+}
+
+/// One PostgreSQL installation pgtmp can use, in `pgtmp versions --json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Installation {
+    /// The directory holding `postgres` and `initdb`.
+    pub bindir: PathBuf,
+    /// The one pgtmp uses with the same options and environment.
+    pub default: bool,
+    /// Where it was found: `--pg-bindir`, `PGTMP_PG_BINDIR`, `pg_config`,
+    /// `PATH`, `PGTMP_PG_PATH`, or the pattern of a usual install place.
+    pub found_by: String,
+    pub major: u32,
+    /// The client programs that come with it, of `psql`, `pg_dump`,
+    /// `pg_restore` and `pg_basebackup`.
+    pub tools: Vec<String>,
+    /// What its `postgres --version` says: `15.14`, `17beta1`.
+    pub version: Version,
 }

@@ -18,6 +18,7 @@
 //!
 //! See `docs/architecture.md` for the map of the modules.
 
+pub(crate) mod argv;
 pub(crate) mod base;
 pub(crate) mod child;
 pub(crate) mod cli;
@@ -38,22 +39,28 @@ pub(crate) mod platform;
 pub(crate) mod pool;
 pub(crate) mod postmaster;
 pub(crate) mod process;
+pub(crate) mod prove;
 pub(crate) mod proxy;
+pub(crate) mod psql;
 pub(crate) mod random;
 pub(crate) mod reaper;
 pub(crate) mod refill;
+pub(crate) mod server_options;
 pub(crate) mod spare;
+pub(crate) mod stream;
 pub(crate) mod trace;
 pub(crate) mod url;
+pub(crate) mod wire;
 
 pub use config::{Config, Options};
 pub use error::{Error, Result};
 pub use format::Format;
 pub use handout::{Handout, Request, Topology, hand_out};
+pub use pg::Version;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 /// Set by `run`: this process is the pgtmp program, which can re-execute
 /// itself as a supervisor or refill.
@@ -68,23 +75,15 @@ pub fn run() -> ExitCode {
     IS_PGTMP.store(true, std::sync::atomic::Ordering::Relaxed);
     trace::init();
     let result = match cli::Internal::from_args(std::env::args_os()) {
-        Some(internal) => cmd::internal(internal).map(|()| ExitCode::SUCCESS),
+        Some(internal) => cmd::internal(internal),
         None => {
-            let cli = cli::Cli::parse();
-            if cli.misplaced_start_options() {
+            let command = cli::Cli::command();
+            let args = argv::subcommand_first(std::env::args_os().collect(), &command);
+            let cli = cli::Cli::from_arg_matches(&command.get_matches_from(args))
+                .unwrap_or_else(|e| e.exit());
+            if let Some(message) = cli.usage_error() {
                 cli::Cli::command()
-                    .error(
-                        clap::error::ErrorKind::ArgumentConflict,
-                        "start options (-k -t -p -w -o -d -f -x --now --replicas --sync --logical) go after `start`, or with no subcommand at all",
-                    )
-                    .exit();
-            }
-            if matches!(&cli.command, Some(cli::Command::Exec(e)) if e.start.format.is_some()) {
-                cli::Cli::command()
-                    .error(
-                        clap::error::ErrorKind::ArgumentConflict,
-                        "`-F` has no effect with `exec`: COMMAND gets DATABASE_URL and the PG* variables",
-                    )
+                    .error(clap::error::ErrorKind::ArgumentConflict, message)
                     .exit();
             }
             cmd::dispatch(cli)
@@ -119,7 +118,7 @@ pub fn stop(config: &Config, url: &str) -> Result<Vec<std::path::PathBuf>> {
     config.enter()?;
     let mut kept = Vec::new();
     for (dir, _) in select(&config.layout, &Selector::url(url)?)? {
-        kept.extend(instance::stop::stop(&dir)?);
+        kept.extend(instance::stop::stop(&dir, false)?);
     }
     Ok(kept)
 }
@@ -181,6 +180,9 @@ pub fn restart(config: &Config, url: &str, options: Option<Vec<String>>) -> Resu
     let primary = meta
         .node(&name)
         .is_some_and(|(role, _)| role == instance::Role::Primary);
+    let options = options
+        .map(|words| restart_options(&meta, &name, &words))
+        .transpose()?;
     let order = Order::Restart {
         node: (!primary).then(|| name.clone()),
         options,
@@ -193,6 +195,27 @@ pub fn restart(config: &Config, url: &str, options: Option<Vec<String>>) -> Resu
     send(&dir, &meta, &order, &action, ORDER_TIMEOUT)
 }
 
+/// `restart -o`, read as `postgres` reads it and checked as `start` checks
+/// it (nothing that opens the server or moves its socket), for the server
+/// `name` of `meta`: the arguments its postmaster gets from then on. The
+/// port is refused: the URLs name the one the server has.
+fn restart_options(meta: &instance::Meta, name: &str, words: &[String]) -> Result<Vec<String>> {
+    let refuse = |reason: String| Error::ServerOptions {
+        options: words.join(" "),
+        reason,
+    };
+    let options = server_options::ServerOptions::from_words(words).map_err(refuse)?;
+    if options.port.is_some() {
+        return Err(refuse(
+            "`restart` keeps the server's port, which its URL names".into(),
+        ));
+    }
+    let tcp = meta.node(name).is_some_and(|(_, s)| s.tcp);
+    let proxied = meta.endpoint != instance::endpoint::Endpoint::Primary;
+    options.check_listener(tcp, proxied).map_err(refuse)?;
+    Ok(handout::server_args(&options, tcp))
+}
+
 /// Returns once every replica of the set whose URL (of any server) this is
 /// has replayed all the primary had written when it was called; at once
 /// for an instance without replicas. `timeout`: None waits for ever.
@@ -200,4 +223,53 @@ pub fn wait(config: &Config, url: &str, timeout: Option<std::time::Duration>) ->
     use instance::catchup::{Need, wait};
     let (_, meta, _) = instance_of(config, url)?;
     wait(&meta, Need::Replayed, timeout, &|| false)
+}
+
+/// What `pgtmp versions` reports.
+#[derive(Debug)]
+pub struct Versions {
+    /// Every installation pgtmp can use, newest first.
+    pub installations: Vec<json::Installation>,
+    /// Directories holding a `postgres` that cannot be used, and why.
+    pub unusable: Vec<(std::path::PathBuf, String)>,
+    /// Why none of them is the default: none found, or none of
+    /// `--pg-version`.
+    pub no_default: Option<Error>,
+}
+
+/// The PostgreSQL installations pgtmp can use, as `pgtmp versions` lists
+/// them (versions read from each `postgres --version`, remembered in the
+/// base directory until the binary changes).
+pub fn versions(config: &Config) -> Result<Versions> {
+    config.enter()?;
+    let all = pg::discover(&config.pg);
+    let mut installations: Vec<json::Installation> = all
+        .found
+        .iter()
+        .enumerate()
+        .map(|(i, f)| json::Installation {
+            bindir: f.install.bindir.clone(),
+            default: all.chosen == Some(i),
+            found_by: f.found_by.clone(),
+            major: f.install.version.major,
+            tools: pg::Tool::ALL
+                .iter()
+                .filter(|t| f.install.has(**t))
+                .map(|t| t.name().to_string())
+                .collect(),
+            version: f.install.version.clone(),
+        })
+        .collect();
+    installations.sort_by(|a, b| b.version.cmp(&a.version));
+    // The same search gives the error that says where it looked.
+    let no_default = all
+        .chosen
+        .is_none()
+        .then(|| pg::find(&config.pg).err())
+        .flatten();
+    Ok(Versions {
+        installations,
+        unusable: all.skipped,
+        no_default,
+    })
 }

@@ -15,12 +15,23 @@ use crate::platform;
 /// Free space a tmpfs needs before we put data directories on it.
 const MIN_TMPFS_ROOM: u64 = 256 * 1024 * 1024;
 
-/// Picks the base directory: `PGTMP_DIR` as given, else a tmpfs with room,
-/// else `$TMPDIR` or `/tmp`. `XDG_RUNTIME_DIR` is skipped for root, whose
-/// runtime directory the `--run-as` account cannot enter.
-pub fn choose_base(explicit: Option<PathBuf>, uid: u32, as_root: bool) -> PathBuf {
+/// Picks the base directory: `PGTMP_DIR` as given, else `pgtmp-UID` in
+/// pg_tmp's `$SYSTMP`, else a tmpfs with room, else `$TMPDIR` or `/tmp`.
+/// `XDG_RUNTIME_DIR` is skipped for root, whose runtime directory the
+/// `--run-as` account cannot enter. Under `SYSTMP`, as under `/tmp`, the
+/// base is a directory of its own, which is checked and made private like
+/// any other: `SYSTMP` itself may be shared.
+pub fn choose_base(
+    explicit: Option<PathBuf>,
+    systmp: Option<PathBuf>,
+    uid: u32,
+    as_root: bool,
+) -> PathBuf {
     if let Some(dir) = explicit {
         return dir;
+    }
+    if let Some(dir) = systmp {
+        return dir.join(format!("pgtmp-{uid}"));
     }
     if !as_root
         && let Some(xdg) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from)
@@ -53,12 +64,14 @@ const OWN_ENTRIES: &[&str] = &[
     MARKER,
     "run",
     "pool",
+    "initdb",
     "templates",
     "spare",
     // Before pgtmp called them spares (issue 17).
     "standby",
     "refill.log",
     "pg_config.cache",
+    "pg.cache",
     "digests.json",
     "gc.lock",
 ];
@@ -204,6 +217,36 @@ impl Layout {
         self.pool_root().join(format!("{key}.lock"))
     }
 
+    /// `initdb/`: the data directories `pgtmp initdb` printed, for `start
+    /// -d`; out of the pool's reach, deleted when their server stops
+    /// (unless kept) or by `stop -d`.
+    pub fn initdb_dir(&self) -> PathBuf {
+        self.base.join("initdb")
+    }
+
+    /// Where `dir`, a `-d` directory, lies: in `initdb/`, in what pgtmp
+    /// hands out or builds from (`pool/`, `templates/`, `spare/`), or
+    /// elsewhere (a directory of the user's, or data a `-k` kept).
+    pub fn place(&self, dir: &Path) -> Place {
+        let Some(dir) = resolve(dir) else {
+            return Place::Elsewhere;
+        };
+        let Some(base) = resolve(&self.base) else {
+            return Place::Elsewhere;
+        };
+        if dir.parent() == Some(base.join("initdb").as_path()) {
+            return Place::Initdb;
+        }
+        let internal = ["pool", "templates", "spare", "standby", "initdb"]
+            .iter()
+            .any(|sub| dir.starts_with(base.join(sub)));
+        if internal || dir == base {
+            Place::Internal
+        } else {
+            Place::Elsewhere
+        }
+    }
+
     /// `templates/`: one initdb'd, cleanly stopped data directory per key.
     pub fn templates(&self) -> PathBuf {
         self.base.join("templates")
@@ -270,9 +313,34 @@ impl Layout {
         self.base.join("gc.lock")
     }
 
-    /// Where `pg_config --bindir` last pointed (it is a slow script).
+    /// What finding PostgreSQL learnt by running programs: where
+    /// `pg_config --bindir` pointed (a slow script) and each `postgres`
+    /// binary's version.
     pub fn pg_cache(&self) -> PathBuf {
-        self.base.join("pg_config.cache")
+        self.base.join("pg.cache")
+    }
+}
+
+/// See `Layout::place`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Initdb,
+    Internal,
+    Elsewhere,
+}
+
+/// `path` made absolute with its symbolic links resolved, also when it does
+/// not exist (yet): its deepest existing ancestor is resolved.
+fn resolve(path: &Path) -> Option<PathBuf> {
+    let path = std::path::absolute(path).ok()?;
+    let mut missing = Vec::new();
+    let mut at = path.as_path();
+    loop {
+        if let Ok(real) = at.canonicalize() {
+            return Some(missing.iter().rev().fold(real, |p, name| p.join(name)));
+        }
+        missing.push(at.file_name()?);
+        at = at.parent()?;
     }
 }
 
@@ -335,8 +403,10 @@ mod tests {
 
     #[test]
     fn explicit_base_wins() {
-        let p = choose_base(Some("/x/y".into()), 1000, false);
+        let p = choose_base(Some("/x/y".into()), Some("/s".into()), 1000, false);
         assert_eq!(p, PathBuf::from("/x/y"));
+        let p = choose_base(None, Some("/s".into()), 1000, false);
+        assert_eq!(p, PathBuf::from("/s/pgtmp-1000"));
     }
 
     #[test]
@@ -355,6 +425,22 @@ mod tests {
         fs::remove_file(base.join(MARKER)).unwrap();
         fs::write(base.join("notes.txt"), "mine").unwrap();
         assert!(!holds_only_own_entries(&base, me).unwrap(), "a user's file");
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn data_directories_are_told_by_where_they_lie() {
+        let base = std::env::temp_dir().join(format!("pgtmp-place-{}", std::process::id()));
+        fs::create_dir_all(base.join("initdb/abc")).unwrap();
+        let layout = Layout::new(base.clone());
+        assert_eq!(layout.place(&base.join("initdb/abc")), Place::Initdb);
+        assert_eq!(layout.place(&base.join("initdb/gone")), Place::Initdb);
+        assert_eq!(layout.place(&base.join("initdb/abc/x")), Place::Internal);
+        assert_eq!(layout.place(&base.join("pool/t1/x")), Place::Internal);
+        assert_eq!(layout.place(&base.join("templates/t1")), Place::Internal);
+        assert_eq!(layout.place(&base), Place::Internal);
+        assert_eq!(layout.place(&base.join("run/x/data")), Place::Elsewhere);
+        assert_eq!(layout.place(Path::new("/somewhere/else")), Place::Elsewhere);
         fs::remove_dir_all(&base).unwrap();
     }
 

@@ -34,11 +34,7 @@ impl Identity {
     /// `--run-as` says otherwise.
     pub fn resolve(run_as: Option<&str>, base_owner: Option<u32>) -> Result<Identity> {
         let uid = Uid::current();
-        let role = User::from_uid(uid)
-            .ok()
-            .flatten()
-            .map(|u| u.name)
-            .unwrap_or_else(|| format!("uid{uid}"));
+        let role = login_name();
         let run_as = if Uid::effective().is_root() {
             Some(pick_account(run_as, base_owner)?)
         } else if let Some(name) = run_as {
@@ -83,6 +79,17 @@ impl Identity {
         nix::unistd::setuid(user.uid).map_err(|e| fail("setuid", e))?;
         Ok(())
     }
+}
+
+/// The invoking user's login name (`uidN` without a passwd entry): the
+/// role every instance has, which libpq and the drivers default to.
+pub fn login_name() -> String {
+    let uid = Uid::current();
+    User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| format!("uid{uid}"))
 }
 
 /// The uid root runs PostgreSQL as when no base directory says otherwise:

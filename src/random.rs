@@ -54,6 +54,15 @@ pub fn password() -> String {
     token(24, false)
 }
 
+/// A random number from the kernel's CSPRNG (`--shuffle`).
+pub fn u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("read /dev/urandom");
+    u64::from_le_bytes(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

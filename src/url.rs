@@ -2,16 +2,22 @@
 //! `stop URL` and the PG* variables of `exec`), also from the `jdbc` and
 //! `dsn` forms of `-F`, so that `pgtmp stop` takes whatever pgtmp printed.
 //!
-//! The socket form is `postgresql:///test?host=/dir&user=NAME`, as pg_tmp
-//! prints it. libpq (psql, ruby-pg, psycopg), node-postgres,
-//! tokio-postgres and Go's lib/pq and pgx read `host` from the query (the
-//! client suite runs each, see examples/); a percent-encoded host would be
-//! rejected by Go's URL parser, and `user@` with an empty host by the WHATWG
-//! one that node uses.
+//! The socket form is pg_tmp's, `postgresql:///test?host=%2Fdir%2Fsub`: the
+//! host percent-encoded, and nothing else. It holds no character a POSIX
+//! shell splits or expands but `?` (which globs only where a directory
+//! `postgresql:` exists), so scripts interpolate it unquoted, and
+//! `cut -d= -f2 | sed 's/%2F/\//g'` gives the socket directory. No `user`:
+//! every driver of the client suite defaults it to the OS user, whose login
+//! name is the role's, except node-postgres when `USER` is unset; for that,
+//! `socket_with_user` adds it as `postgresql://NAME@/test?host=...`, still
+//! free of `&`.
 //!
-//! The TCP form says `sslmode=disable`: the server has no TLS, and Go's
-//! lib/pq defaults to `sslmode=require`, so without it that driver refuses
-//! the URL; libpq's default (`prefer`) would only waste a round trip.
+//! The TCP form, `postgresql://NAME:PASSWORD@127.0.0.1:PORT/test?sslmode=disable`,
+//! follows the same rule (name and password are percent-encoded, the
+//! password is alphanumeric anyway). It says `sslmode=disable`: the server
+//! has no TLS, and Go's lib/pq defaults to `sslmode=require`, so without it
+//! that driver refuses the URL; libpq's default (`prefer`) would only waste
+//! a round trip.
 
 use std::path::{Path, PathBuf};
 
@@ -29,17 +35,37 @@ pub struct Target {
     pub dbname: String,
 }
 
-/// The Unix-socket URL of an instance.
-pub fn socket(dir: &Path, port: u16, user: &str) -> String {
-    let mut url = format!(
-        "postgresql:///{DATABASE}?host={}&user={}",
-        encode(&dir.to_string_lossy(), true),
-        encode(user, false)
+/// The Unix-socket URL of an instance, in pg_tmp's shape. Socket-only
+/// servers listen on the default port 5432, in a directory of their own,
+/// so the URL needs none; another port (a listener of pgtmp's own may
+/// have one) is added as `&port=`, which a shell would then need quoted.
+pub fn socket(dir: &Path, port: u16) -> String {
+    let url = format!(
+        "postgresql:///{DATABASE}?host={}",
+        encode(&dir.to_string_lossy())
     );
-    if port != 5432 {
-        url.push_str(&format!("&port={port}"));
+    match port {
+        DEFAULT_PORT => url,
+        other => format!("{url}&port={other}"),
     }
-    url
+}
+
+/// libpq's default port, which a URL need not name.
+const DEFAULT_PORT: u16 = 5432;
+
+/// The socket URL naming the user too, for drivers that find no user name
+/// in their environment: `postgresql://NAME@/test?host=...`.
+pub fn socket_with_user(dir: &Path, port: u16, user: &str) -> String {
+    with_user(&socket(dir, port), user)
+}
+
+/// `url` naming `user` if it names no one: a socket URL of `socket`'s
+/// shape gains `NAME@`; any other (the TCP one names its user) is kept.
+pub fn with_user(url: &str, user: &str) -> String {
+    match url.strip_prefix("postgresql:///") {
+        Some(rest) => format!("postgresql://{}@/{rest}", encode(user)),
+        None => url.to_string(),
+    }
 }
 
 /// The TCP host of every instance: loopback only.
@@ -49,8 +75,8 @@ pub const TCP_HOST: &str = "127.0.0.1";
 pub fn tcp(port: u16, user: &str, password: &str) -> String {
     format!(
         "postgresql://{}:{}@{TCP_HOST}:{port}/{DATABASE}?sslmode=disable",
-        encode(user, false),
-        encode(password, false)
+        encode(user),
+        encode(password)
     )
 }
 
@@ -202,16 +228,23 @@ impl Target {
             .starts_with('/')
             .then(|| PathBuf::from(&self.host))
     }
+
+    /// The same server, another database.
+    pub fn with_dbname(&self, dbname: &str) -> Target {
+        Target {
+            dbname: dbname.to_string(),
+            ..self.clone()
+        }
+    }
 }
 
-/// Percent-encodes all but RFC 3986's unreserved characters (and `/` when
-/// `keep_slash`), for URLs and for JDBC's query parameters.
-pub fn encode(s: &str, keep_slash: bool) -> String {
+/// Percent-encodes all but RFC 3986's unreserved characters, for URLs and
+/// for JDBC's query parameters: nothing a shell or a URL parser reads
+/// specially is left.
+pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        let keep = b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'_' | b'.' | b'~')
-            || (keep_slash && b == b'/');
+        let keep = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
         if keep {
             out.push(b as char);
         } else {
@@ -244,33 +277,71 @@ fn decode(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// What a POSIX shell splits, expands or redirects on, but `?` (and `~`
+    /// and `=`, special only at the start of a word).
+    const SHELL_SPECIAL: &[char] = &[
+        '&', ';', '|', '<', '>', '(', ')', '$', '`', '\\', '\'', '"', ' ', '\t', '*', '\n', '[',
+        '#', '{', '}',
+    ];
+
     #[test]
-    fn socket_urls_round_trip() {
-        let url = socket(Path::new("/dev/shm/pgtmp-0/run/abc"), 5432, "root");
+    fn socket_urls_have_pg_tmps_shape() {
+        let dir = Path::new("/dev/shm/pgtmp-0/run/abc");
+        let url = socket(dir, 5432);
         assert_eq!(
             url,
-            "postgresql:///test?host=/dev/shm/pgtmp-0/run/abc&user=root"
+            "postgresql:///test?host=%2Fdev%2Fshm%2Fpgtmp-0%2Frun%2Fabc"
         );
+        assert_eq!(parse(&socket(dir, 6543)).unwrap().port, 6543);
+        // What scripts do with it: `cut -d= -f2 | sed 's/%2F/\//g'`.
+        let cut = url.split('=').nth(1).unwrap().replace("%2F", "/");
+        assert_eq!(cut, "/dev/shm/pgtmp-0/run/abc");
         let t = parse(&url).unwrap();
         assert_eq!(t.host, "/dev/shm/pgtmp-0/run/abc");
         assert_eq!(t.port, 5432);
-        assert_eq!(t.user, "root");
+        assert_eq!(t.user, "");
         assert_eq!(t.dbname, "test");
+        assert_eq!(t.socket_dir(), Some(PathBuf::from(dir)));
+        let with_user = socket_with_user(dir, 5432, "root");
         assert_eq!(
-            t.socket_dir(),
-            Some(PathBuf::from("/dev/shm/pgtmp-0/run/abc"))
+            with_user,
+            "postgresql://root@/test?host=%2Fdev%2Fshm%2Fpgtmp-0%2Frun%2Fabc"
         );
+        let t = parse(&with_user).unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.user.as_str()),
+            (dir.to_str().unwrap(), "root")
+        );
+    }
+
+    #[test]
+    fn no_form_needs_quoting_in_a_shell() {
+        let dir = Path::new("/tmp/a b&c;$(x)'\"*");
+        for url in [
+            socket(dir, 5432),
+            socket_with_user(dir, 5432, "o'neil & co"),
+            tcp(54321, "o'neil", "s3cret"),
+        ] {
+            assert!(!url.contains(SHELL_SPECIAL), "{url}");
+        }
     }
 
     #[test]
     fn odd_characters_are_escaped() {
-        let url = socket(Path::new("/tmp/a b&c"), 6000, "o'neil");
-        let t = parse(&url).unwrap();
+        let t = parse(&socket_with_user(Path::new("/tmp/a b&c"), 5432, "o'neil")).unwrap();
         assert_eq!(t.host, "/tmp/a b&c");
-        assert_eq!(t.port, 6000);
+        assert_eq!(t.port, 5432);
         assert_eq!(t.user, "o'neil");
     }
 
+    #[test]
+    fn earlier_socket_urls_are_still_read() {
+        let t = parse("postgresql:///test?host=/dev/shm/x&user=root&port=6000").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.user.as_str(), t.port),
+            ("/dev/shm/x", "root", 6000)
+        );
+    }
     #[test]
     fn tcp_urls_round_trip() {
         let url = tcp(54321, "alice", "s3cret");
@@ -298,7 +369,7 @@ mod tests {
             without_password(&url),
             "postgresql://alice@127.0.0.1:54321/test?sslmode=disable"
         );
-        let socket = socket(Path::new("/dev/shm/x"), 5432, "root");
+        let socket = socket(Path::new("/dev/shm/x"), 5432);
         assert_eq!(without_password(&socket), socket);
         assert_eq!(without_password("garbage"), "garbage");
     }

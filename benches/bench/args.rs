@@ -11,8 +11,9 @@ usage: cargo bench --bench bench -- [--quick] [--samples N] [--only KEYS] [--out
 
   --quick          3 samples per scenario (for CI)
   --samples N      samples per scenario [default: 20, about 1.5 minutes]
-  --only KEYS      only these scenarios, e.g. `warm,fixture`, `warm,burst,floor` `burst_first` or `shared_tx`
-                   (never the footprint): to measure one change quickly
+  --only KEYS      only these scenarios, e.g. `warm,fixture`, `warm,burst,floor` `burst_first`,
+                   `shared_tx`, `prove` or `versions` (a warm and a cold row per PostgreSQL
+                   major found; never the footprint): to measure one change quickly
   --out DIR        where bench.json, bench.svg and bench.md go [default: bench-results]
   --pgtmp PATH     the binary under test [default: $PGTMP_BIN, else the release build]
   --pg-bindir DIR  PostgreSQL binaries [default: `pg_config --bindir`, else newest /usr/lib/postgresql/*/bin]";

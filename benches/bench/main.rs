@@ -18,6 +18,7 @@ mod load;
 mod pgtmp;
 mod plot;
 mod procfs;
+mod prove;
 mod reap;
 mod report;
 mod results;
@@ -27,6 +28,7 @@ mod shared_tx;
 mod stats;
 mod targets;
 mod topology;
+mod versions;
 mod workspace;
 
 use std::process::ExitCode;
@@ -123,6 +125,13 @@ fn run(args: &Args) -> Result<(), String> {
         // Sets cost a few servers a sample: half the samples.
         let rounds = args.samples.div_ceil(2);
         topology::run(&mut bench, &pg, &mut results, rounds, args.only.as_deref());
+    }
+    if wanted("prove") {
+        prove::prove(&mut bench, &mut results, rounds.max(3));
+    }
+    if wanted("versions") {
+        // A quarter of the samples: six versions, each with initdb per cold one.
+        versions::run(&mut bench, &mut results, args.samples.div_ceil(4));
     }
     if !interrupt::interrupted() && args.only.is_none() {
         results.footprints.push(footprint::pgtmp(&mut bench));

@@ -71,7 +71,7 @@ impl Pgtmp {
         }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
         command::scrub_env(&mut cmd);
         cmd.args(args)

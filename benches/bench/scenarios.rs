@@ -243,9 +243,21 @@ fn exec(pgtmp: &Pgtmp) -> Result<Duration, String> {
 fn cold(bench: &mut Bench, round: usize, series: &mut Series) -> Result<Duration, String> {
     let name = format!("cold-{round}");
     let pgtmp = bench.ws.pgtmp(&bench.pgtmp.bin, &name, &bench.pg_bindir);
-    let outcome = handout(&pgtmp, &[]);
+    let broken = &mut bench.pool_broken;
+    first_run(&pgtmp, series, |p| settle_pool(p, broken))
+}
+
+/// A hand-out by `pgtmp` whose `PGTMP_DIR` is new, then (once `settle` has
+/// waited for its pool: `Some(why)` if it did not fill) everything of it
+/// stopped and its directory removed.
+pub fn first_run(
+    pgtmp: &Pgtmp,
+    series: &mut Series,
+    settle: impl FnOnce(&Pgtmp) -> Option<String>,
+) -> Result<Duration, String> {
+    let outcome = handout(pgtmp, &[]);
     if outcome.is_ok()
-        && let Some(why) = settle_pool(&pgtmp, &mut bench.pool_broken)
+        && let Some(why) = settle(pgtmp)
     {
         series.note(format!("a cold start's own pool did not fill: {why}"));
     }

@@ -26,6 +26,8 @@ pub fn evaluate(r: &Results) -> Vec<Target> {
         footprint(r),
         proxy_round_trip(r),
         rollback(r),
+        prove(r, "prove", "pg_prove", "serial"),
+        prove(r, "prove_j2", "pg_prove_j2", "-j2"),
     ];
     all.extend(crate::topology::targets(r));
     all
@@ -34,6 +36,31 @@ pub fn evaluate(r: &Results) -> Vec<Target> {
 impl Target {
     pub fn unknown(goal: &'static str, why: &str) -> Target {
         unknown(goal, why)
+    }
+}
+
+/// Issue 11: a fresh database per file, and still faster than pg_prove on
+/// one shared database.
+fn prove(r: &Results, ours: &str, theirs: &str, mode: &'static str) -> Target {
+    let goal = if mode == "serial" {
+        "pgtmp prove ≤ 0.7× pg_prove (20 pgTAP files, serial)"
+    } else {
+        "pgtmp prove -j2 ≤ 0.7× pg_prove -j2"
+    };
+    let (Some(a), Some(b)) = (r.get(ours), r.get(theirs)) else {
+        return unknown(goal, "not measured");
+    };
+    let (Some(ma), Some(mb), Some((ratio, pairs))) =
+        (a.median(), b.median(), paired_ratio(&a.samples, &b.samples))
+    else {
+        return unknown(goal, "no successful pair");
+    };
+    Target {
+        goal,
+        met: Some(ratio <= 0.7),
+        detail: format!(
+            "{ratio:.2}× (median of {pairs} per-round ratios); medians {ma:.0} ms vs {mb:.0} ms"
+        ),
     }
 }
 

@@ -7,34 +7,36 @@
 
 use std::ffi::OsString;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::child;
-use crate::cli::{ExecArgs, GlobalArgs};
+use crate::cli::{ExecArgs, GlobalArgs, StartArgs};
 use crate::error::{EXIT_FAILURE, Error, Result};
 use crate::{format, url};
 
 /// Runs the command; returns the exit code to pass on.
 pub fn run(args: &ExecArgs, global: &GlobalArgs) -> Result<u8> {
-    let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
-    let mut start = Command::new(&exe);
-    start.arg("start").args(start_args(args, global));
-    start.arg("--owner-pid").arg(std::process::id().to_string());
-    let out = start
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(Error::io("run", &exe))?;
-    if !out.status.success() {
+    // Tied to this process, the instance needs no idle timeout unless asked.
+    let wait = args.start.timeout.unwrap_or_default();
+    let owner = Some(std::process::id());
+    let stdout = match start_child(&args.start, global, wait, owner, &[])? {
+        Ok(stdout) => stdout,
         // The child already printed its error.
-        return Ok(out.status.code().map(|c| c as u8).unwrap_or(EXIT_FAILURE));
-    }
+        Err(code) => return Ok(code),
+    };
     // One URL per line: the primary's, then a set's replicas'.
-    let stdout = String::from_utf8_lossy(&out.stdout);
     let mut urls = stdout.lines().map(str::trim).filter(|l| !l.is_empty());
     let url = urls.next().unwrap_or_default().to_string();
     let replicas: Vec<String> = urls.map(str::to_string).collect();
+    let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
     let env = match url::parse(&url) {
-        Some(target) => format::env_vars(&url, &target, &replicas),
+        // The socket URL names no user; the role is our login name.
+        Some(mut target) => {
+            if target.user.is_empty() {
+                target.user = crate::process::login_name();
+            }
+            format::env_vars(&url, &target, &replicas)
+        }
         None => vec![("DATABASE_URL", Some(url.clone()))],
     };
     // Whatever happens to the command, the instance is stopped after it.
@@ -55,8 +57,43 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs) -> Result<u8> {
     Ok(child::exit_code(status?))
 }
 
-fn start_args(args: &ExecArgs, global: &GlobalArgs) -> Vec<OsString> {
-    let s = &args.start;
+/// `pgtmp start` in a child (which, as root, drops privileges alone),
+/// asking for what `start` asks with idle timeout `wait`, tied to process
+/// `owner`, plus `extra` arguments. Its URL, or the exit status it ended
+/// with after printing its error.
+pub(super) fn start_child(
+    start: &StartArgs,
+    global: &GlobalArgs,
+    wait: Duration,
+    owner: Option<u32>,
+    extra: &[&str],
+) -> Result<std::result::Result<String, u8>> {
+    let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
+    let mut cmd = Command::new(&exe);
+    cmd.arg("start")
+        .args(start_args(start, global, wait))
+        .args(extra);
+    if let Some(pid) = owner {
+        cmd.arg("--owner-pid").arg(pid.to_string());
+    }
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(Error::io("run", &exe))?;
+    if !out.status.success() {
+        return Ok(Err(out
+            .status
+            .code()
+            .map(|c| c as u8)
+            .unwrap_or(EXIT_FAILURE)));
+    }
+    Ok(Ok(String::from_utf8_lossy(&out.stdout).trim().to_string()))
+}
+
+/// The `pgtmp start` arguments that ask for what `s` asks, with idle
+/// timeout `wait`.
+fn start_args(s: &StartArgs, global: &GlobalArgs, wait: Duration) -> Vec<OsString> {
     let mut v: Vec<OsString> = Vec::new();
     if s.keep {
         v.push("-k".into());
@@ -67,10 +104,8 @@ fn start_args(args: &ExecArgs, global: &GlobalArgs) -> Vec<OsString> {
     if let Some(p) = s.port {
         v.push(format!("-p{p}").into());
     }
-    // Tied to this process, the instance needs no idle timeout unless asked.
-    let wait = s.timeout.map(|t| t.as_millis()).unwrap_or(0);
-    v.push(format!("--wait={wait}ms").into());
-    if let Some(o) = &s.server_options {
+    v.push(format!("--wait={}ms", wait.as_millis()).into());
+    for o in &s.server_options {
         v.push(format!("--options={o}").into());
     }
     if let Some(d) = &s.datadir {
@@ -96,6 +131,9 @@ fn start_args(args: &ExecArgs, global: &GlobalArgs) -> Vec<OsString> {
     }
     if s.logical {
         v.push("--logical".into());
+    }
+    if let Some(n) = s.spares {
+        v.push(format!("--spares={n}").into());
     }
     v.extend(global_args(global));
     v

@@ -62,13 +62,26 @@ fn escape(text: &str) -> String {
     text.replace('\\', "\\\\").replace('-', "\\-")
 }
 
-const EXTRA: &str = r#".SH ENVIRONMENT
+const EXTRA: &str = r#".SH PGTMP PROVE
+\fBpgtmp prove\fR [\fIstart options\fR] [\fIprove options\fR] \fIPATH\fR...
+runs pgTAP test files as \fBpg_prove\fR(1) does, each in a database of its own: \fBCREATE DATABASE ... TEMPLATE test\fR of one server handed out for the run, whose \fBtest\fR has pgTAP (and the \fB\-f\fR, \fB\-x\fR, \fB\-\-now\fR fixtures), created once and cached. Files run with psql's semantics (ON_ERROR_STOP, \fB\\i\fR, \fB\\ir\fR, \fB\\set\fR, \fB\\if\fR) in\-process, or by psql when they need it (\fB\\copy\fR, \fBCOPY FROM STDIN\fR, \fB\\c\fR, ...). The output, verdicts and exit status are pg_prove's.
+.PP
+pg_prove's options keep their meaning: \fB\-j\fR, \fB\-\-ext\fR (default \fI.pg\fR), \fB\-r\fR, \fB\-v\fR, \fB\-q\fR, \fB\-Q\fR, \fB\-\-shuffle\fR, \fB\-\-reverse\fR, \fB\-\-state\fR (kept in \fI./.pgtmp\-prove\fR), \fB\-R\fR, \fB\-s\fR, \fB\-P\fR, \fB\-S\fR, \fB\-b\fR, \fB\-D\fR, \fB\-\-ignore\-exit\fR, \fB\-\-parse\fR, \fB\-\-directives\fR. Where a short flag is pgtmp's own, the long name is pg_prove's: \fB\-\-failures\fR (pg_prove's \fB\-f\fR; \fB\-f\fR is \fB\-\-file\fR), \fB\-\-match\fR (\fB\-x\fR is \fB\-\-extension\fR), \fB\-\-timer\fR (\fB\-t\fR is \fB\-\-tcp\fR); comments are always shown (\fB\-o\fR is \fB\-\-options\fR). pg_prove's \fB\-d\fR, \fB\-U\fR, \fB\-h\fR, \fB\-p\fR name a database, which pgtmp makes itself (\fB\-d\fR and \fB\-p\fR are pgtmp's \fB\-\-datadir\fR and \fB\-\-port\fR).
+.PP
+Beyond pg_prove: \fB\-\-junit\fR \fIFILE\fR (JUnit XML: a testsuite per file, a testcase per test with its time, failures with pgTAP's diagnostics, a \fI(file)\fR testcase for a bad plan or an SQL error), \fB\-\-json\fR \fIFILE\fR (per file and per test, with times), \fB\-\-fail\-fast\fR (no new file after a failure), \fB\-\-keep\-failed\fR (the failing files' databases and the server stay up, their URLs on stderr; the server stops after \fB\-w\fR idle, 10 minutes by default). Each file is printed when it finishes, with its psql messages on stderr before it; on a terminal a progress line is shown on stderr. Ctrl\-C prints the summary of the files that finished, \fBTest run interrupted!\fR, stops the server and exits 130. See \fIdocs/prove.md\fR.
+.SH ENVIRONMENT
 .TP
 \fBPGTMP_DIR\fR
-The per-user base directory (created with mode 0700 and marked with a \fI.pgtmp\fR file; an existing directory must be empty, or pgtmp's, and its owner's). Default: \fI$XDG_RUNTIME_DIR/pgtmp\fR or \fI/dev/shm/pgtmp\-UID\fR when that tmpfs has room, else \fI$TMPDIR/pgtmp\-UID\fR or \fI/tmp/pgtmp\-UID\fR.
+The per-user base directory (created with mode 0700 and marked with a \fI.pgtmp\fR file; an existing directory must be empty, or pgtmp's, and its owner's). Default: \fI$SYSTMP/pgtmp\-UID\fR when \fBSYSTMP\fR is set, else \fI$XDG_RUNTIME_DIR/pgtmp\fR or \fI/dev/shm/pgtmp\-UID\fR when that tmpfs has room, else \fI$TMPDIR/pgtmp\-UID\fR or \fI/tmp/pgtmp\-UID\fR.
+.TP
+\fBSYSTMP\fR
+pg_tmp's variable for where its directories go: without \fBPGTMP_DIR\fR, the base directory is \fI$SYSTMP/pgtmp\-UID\fR, checked and made private like any base (\fBSYSTMP\fR itself may be shared).
 .TP
 \fBPGTMP_PG_BINDIR\fR
-The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR). Otherwise pgtmp asks \fBpg_config \-\-bindir\fR, searches PATH, then \fI/usr/lib/postgresql/*/bin\fR (newest first), \fI/usr/pgsql\-*/bin\fR and Homebrew.
+The directory holding \fBpostgres\fR and \fBinitdb\fR (as \fB\-\-pg\-bindir\fR, but \fB\-\-pg\-version\fR wins over it). Otherwise pgtmp asks \fBpg_config \-\-bindir\fR, searches PATH, \fBPGTMP_PG_PATH\fR, then \fI/usr/lib/postgresql/*/bin\fR, \fI/usr/pgsql\-*/bin\fR, Homebrew, Postgres.app, MacPorts and the EnterpriseDB installers. \fBpgtmp versions\fR lists what it finds; versions are what the binaries say.
+.TP
+\fBPGTMP_PG_PATH\fR
+More places to search, separated by colons: bin directories, or prefixes holding \fIbin/\fR (searched after PATH, so the default stays the same). \fB\-\-pg\-version N\fR takes the newest N.x among everything found, and psql or pg_restore missing from a server's installation come from the nearest one that can do the job.
 .TP
 \fBPGTMP_POOL_SIZE\fR
 How many ready data directories to keep (default 2, at most 32; 0 turns the pool off). Pool entries and spares together stay within a budget: at most a quarter of the base filesystem's free space and of the available memory, counting what they hold already; a heavy template gets fewer.
@@ -108,6 +121,14 @@ Failure; the reason is on standard error as \fBpgtmp: error:\fR, with a \fBhint:
 Usage error (bad option or value).
 .PP
 \fBpgtmp exec\fR exits with the command's status, or 128+N when it was killed by signal N; as a shell, 127 when the command is not found and 126 when it cannot be executed.
+.PP
+\fBpgtmp prove\fR exits 0 when every test passed (or none ran), 1 when a test failed, a file had a bad plan or an SQL error, or something went wrong, and 130 when interrupted.
+.SH STANDARD OUTPUT
+Only the product: the connection (in its \fB\-F\fR form), \fBinitdb\fR's directory, or the \fBlist\fR rows. A single value (the \fBurl\fR, \fBurl\-with\-user\fR, \fBdsn\fR and \fBjdbc\fR forms, \fBinitdb\fR's directory) ends in a newline only when standard output is a terminal, as pg_tmp prints its URL: \fBurl=$(pgtmp)\fR and a raw capture get the value alone. The \fBenv\fR and \fBjson\fR forms and the \fBlist\fR rows end every line in a newline.
+.PP
+The socket URL is pg_tmp's, \fBpostgresql:///test?host=%2Fdir\fR: the directory percent\-encoded and no user, so that it holds nothing a shell splits or expands (but \fB?\fR) and \fBcut \-d= \-f2 | sed 's/%2F/\e//g'\fR gives the socket directory. Clients take the user name from the system; \fB\-F url\-with\-user\fR names it for those that cannot (node\-postgres without \fBUSER\fR).
+.SH PG_TMP
+Installed as \fBpg_tmp\fR (\fBln \-s pgtmp pg_tmp\fR), pgtmp is a drop\-in for it: options and subcommand come in any order (\fBpg_tmp \-w 60 \-d DIR \-p PORT stop\fR); \fBinitdb\fR and \fBstop\fR accept the start options and ignore them with a note; \fBstop \-d DIR\fR takes the directory \fBinitdb\fR printed, the data directory or the URL's socket directory; \fBstop \-k\fR keeps the data, \fBstop \-w N\fR waits N seconds, then stops once no client is connected, looking again every N seconds. Its name changes nothing else.
 .SH SIGNALS
 While its command runs, \fBpgtmp exec\fR passes SIGINT, SIGTERM, SIGHUP and SIGQUIT on to it, except those the command already received: from the terminal (Ctrl\-C goes to the whole foreground process group) or from a process of its own. It stops the instance only once the command has exited.
 .SH FILES
@@ -117,6 +138,9 @@ One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\f
 .TP
 \fIBASE/run/ID/nodeN/\fR
 Replica N of a set (\fB\-\-replicas\fR): \fIdata/\fR, \fIserver.log\fR and its Unix socket; every server of a set also listens in a \fIstream/\fR directory below its socket's, for the other servers' replication connections.
+.TP
+\fIBASE/initdb/ID/\fR
+A data directory \fBpgtmp initdb\fR printed, for \fBstart \-d\fR; deleted with the instance that ran on it unless kept, or by \fBstop \-d\fR.
 .TP
 \fIBASE/templates/\fR, \fIBASE/pool/\fR
 The initdb'd template per PostgreSQL build, and ready copies of it.
@@ -137,7 +161,10 @@ pgtmp exec \-\- make test
 pgtmp \-\-replicas 2 \-\-sync
 pgtmp promote "$replica_url"
 pgtmp wait "$url"
+pgtmp prove \-j2 \-f schema.sql \-\-ext .sql t/
 url=$(pgtmp \-\-shared\-tx); pgtmp rollback "$url"
 pgtmp stop \-\-all
+d=$(pgtmp initdb); url=$(pgtmp start \-d $d); pgtmp stop \-d $d
+psql \-\-host "$(echo $url | cut \-d= \-f2 | sed 's/%2F/\e//g')" test
 .fi
 "#;

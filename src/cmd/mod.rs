@@ -8,11 +8,13 @@ mod generate;
 mod initdb;
 mod list;
 mod orders;
+mod prove;
 mod rollback;
 mod start;
 mod stop;
+mod versions;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, GlobalArgs, Internal};
@@ -25,19 +27,25 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => start::run(&cli.start, &global),
         Some(Command::Start(args)) => start::run(&args, &global),
-        Some(Command::Initdb { datadir }) => {
-            let path = initdb::run(&global, datadir.as_deref())?;
-            print(&format!("{}\n", path.display()))
+        Some(Command::Initdb(args)) => {
+            note_ignored(&args.ignored.given(), "initdb");
+            let path = initdb::run(&global, args.datadir.as_deref())?;
+            print_value(&path.display().to_string())
         }
-        Some(Command::Stop(args)) => stop::run(&args, &global),
+        Some(Command::Stop(args)) => {
+            note_ignored(&args.unused.given(), "stop");
+            stop::run(&args, &global)
+        }
         Some(Command::List {
             json,
             spares,
             clients,
         }) => list::run(json, spares, clients, &global),
+        Some(Command::Versions { json }) => versions::run(json, &global),
         Some(Command::Gc { all }) => gc::run(all, &global),
         Some(Command::Rollback { url }) => rollback::run(&url),
         Some(Command::Exec(args)) => return exec::run(&args, &global).map(ExitCode::from),
+        Some(Command::Prove(args)) => return prove::run(&args, &global).map(ExitCode::from),
         Some(Command::Completions { shell }) => generate::completions(shell),
         Some(Command::Man) => generate::man(),
         Some(Command::Promote { url }) => orders::promote(&url, &global),
@@ -45,7 +53,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Command::Restart {
             url,
             server_options,
-        }) => orders::restart(&url, server_options.as_deref(), &global),
+        }) => orders::restart(&url, &server_options, &global),
     }?;
     Ok(ExitCode::SUCCESS)
 }
@@ -62,16 +70,36 @@ fn options(global: &GlobalArgs) -> Options {
     }
 }
 
+/// Says that pg_tmp options given where they mean nothing are ignored.
+fn note_ignored(flags: &[&str], subcommand: &str) {
+    if !flags.is_empty() {
+        eprintln!(
+            "pgtmp: note: {} ignored: no effect with `{subcommand}`",
+            flags.join(" ")
+        );
+    }
+}
+
 /// Runs a background process started by re-executing pgtmp.
-pub fn internal(command: Internal) -> Result<()> {
+pub fn internal(command: Internal) -> Result<ExitCode> {
     // Detached for good: nothing of the caller's signal handling applies,
     // and what these start must not inherit it either.
     crate::platform::reset_signals();
     match command {
-        Internal::Supervise(dir) => reaper::supervise(&dir),
-        Internal::Refill(key) => refill::run(&key),
-        Internal::Proxy(config) => crate::proxy::run(&config),
+        Internal::Supervise(dir) => reaper::supervise(&dir).map(|()| ExitCode::SUCCESS),
+        Internal::Refill(key) => refill::run(&key).map(|()| ExitCode::SUCCESS),
+        Internal::Proxy(config) => crate::proxy::run(&config).map(|()| ExitCode::SUCCESS),
+        Internal::Psql(file) => prove::psql_alone(&file).map(ExitCode::from),
     }
+}
+
+/// Writes a single value (a path) as pg_tmp writes its URL: newline-ended
+/// on a terminal only (see `format::one_value`).
+pub fn print_value(text: &str) -> Result<()> {
+    print(&crate::format::one_value(
+        text,
+        std::io::stdout().is_terminal(),
+    ))
 }
 
 /// Writes the product to stdout; a closed pipe (`pgtmp list | head`) is not

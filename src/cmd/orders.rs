@@ -18,14 +18,16 @@ pub fn wait(url: &str, timeout: Duration, global: &GlobalArgs) -> Result<()> {
     crate::wait(&Config::resolve(&options(global))?, url, timeout)
 }
 
-pub fn restart(url: &str, server_options: Option<&str>, global: &GlobalArgs) -> Result<()> {
-    let words = server_options
-        .map(|o| {
-            shell_words::split(o).map_err(|e| Error::ServerOptions {
-                options: o.to_string(),
-                reason: e.to_string(),
-            })
-        })
-        .transpose()?;
+/// Each `-o` is split as a shell would, as for `start`; none keeps the
+/// options the servers have.
+pub fn restart(url: &str, server_options: &[String], global: &GlobalArgs) -> Result<()> {
+    let mut words = Vec::new();
+    for o in server_options {
+        words.extend(shell_words::split(o).map_err(|e| Error::ServerOptions {
+            options: o.clone(),
+            reason: format!("cannot split it: {e}"),
+        })?);
+    }
+    let words = (!server_options.is_empty()).then_some(words);
     crate::restart(&Config::resolve(&options(global))?, url, words)
 }

@@ -16,9 +16,15 @@ pub fn run(target: &str) -> Result<()> {
         Some(dir) => config.host_path(dir),
         None => config.host(&parsed.host),
     };
+    // The socket URL names no user (pg_tmp's shape): the role is the
+    // caller's login name, as libpq would default it.
+    let user = match parsed.user.as_str() {
+        "" => crate::process::login_name(),
+        named => named.to_string(),
+    };
     config
         .port(parsed.port)
-        .user(&parsed.user)
+        .user(&user)
         .dbname(&parsed.dbname)
         .application_name("pgtmp rollback");
     if let Some(password) = &parsed.password {

@@ -1,13 +1,13 @@
 //! `pgtmp` / `pgtmp start`: the start options turned into a hand-out
 //! request, and what it returns printed.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use super::options;
 use crate::cli::{GlobalArgs, StartArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::format::Format;
+use crate::format::{self, Format};
 use crate::handout::{self, Request, Topology};
 
 pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
@@ -15,7 +15,15 @@ pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
     let mut options = options(global);
     options.spares = args.spares.map(usize::from);
     let config = Config::resolve(&options)?;
-    let handout = handout::hand_out(&config, &request(args, format)?)?;
+    let mut request = request(args, format)?;
+    if args.with_pgtap {
+        with_pgtap(&mut request);
+    }
+    let handout = handout::hand_out(&config, &request)
+        .map_err(|e| if args.with_pgtap { e.for_prove() } else { e })?;
+    for note in handout.notes() {
+        eprintln!("pgtmp: {note}");
+    }
     match handout.kept_data_dirs() {
         [] => {}
         [kept] => eprintln!(
@@ -29,25 +37,44 @@ pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
             }
         }
     }
+    let text = handout.render(format)?;
+    // `exec` sets PGUSER for its command itself. A set's URLs all name
+    // (or leave out) the same user: the primary's says it.
+    if format == Format::Url && args.owner_pid.is_none() {
+        warn_of_pguser(text.lines().next().unwrap_or_default());
+    }
     // If the URL cannot be written (stdout closed), no acknowledgement
     // comes and the supervisor stops the server at once.
-    let text = handout.render(format)?;
     let mut out = std::io::stdout().lock();
+    let text = if format.is_one_line() {
+        format::one_value(&text, out.is_terminal())
+    } else {
+        text
+    };
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(Error::io("write the URL to", "standard output"))?;
     handout.acknowledge()
 }
 
-/// The request the start options make; a format that needs TCP asks for it.
-fn request(args: &StartArgs, format: Format) -> Result<Request> {
-    let server_options = match &args.server_options {
-        Some(o) => shell_words::split(o).map_err(|e| Error::ServerOptions {
+/// `prove`'s server: pgTAP created in `test` with the fixtures.
+pub(super) fn with_pgtap(request: &mut Request) {
+    if !request.extensions.iter().any(|x| x == "pgtap") {
+        request.extensions.push("pgtap".into());
+    }
+}
+
+/// The request the start options make; a format that needs TCP asks for
+/// it. Each `-o` is split as a shell would (as `pg_ctl -o` does); the
+/// hand-out reads the words as `postgres` would (`server_options`).
+pub(super) fn request(args: &StartArgs, format: Format) -> Result<Request> {
+    let mut server_options = Vec::new();
+    for o in &args.server_options {
+        server_options.extend(shell_words::split(o).map_err(|e| Error::ServerOptions {
             options: o.clone(),
-            reason: e.to_string(),
-        })?,
-        None => Vec::new(),
-    };
+            reason: format!("cannot split it: {e}"),
+        })?);
+    }
     Ok(Request {
         keep: args.keep,
         tcp: args.tcp || format.needs_tcp(),
@@ -69,4 +96,19 @@ fn request(args: &StartArgs, format: Format) -> Result<Request> {
         logical: args.logical,
         shared_tx: args.shared_tx,
     })
+}
+
+/// The socket URL names no user, as pg_tmp's: libpq and most drivers then
+/// take PGUSER, when set, over the OS user whose name the role has.
+fn warn_of_pguser(url: &str) {
+    let role = crate::process::login_name();
+    if let Ok(other) = std::env::var("PGUSER")
+        && !other.is_empty()
+        && other != role
+        && crate::url::parse(url).is_some_and(|t| t.user.is_empty())
+    {
+        eprintln!(
+            "pgtmp: note: PGUSER={other} is set, but the role is {role}: clients that read PGUSER will fail (unset it, or use `-F url-with-user`)"
+        );
+    }
 }

@@ -34,11 +34,11 @@ impl Error {
             Error::RunAs(problem) => problem.hint(),
             Error::PgNotFound { version, .. } => Some(match version {
                 Some(v) => format!(
-                    "install it (Debian/Ubuntu: `apt-get install postgresql-{v}`) or point `--pg-bindir`/PGTMP_PG_BINDIR at its bin directory"
+                    "install it (Debian/Ubuntu: `apt-get install postgresql-{v}`, from apt.postgresql.org for a version the distribution lacks) and, if it is not in a usual place, add its bin directory to PGTMP_PG_PATH"
                 ),
-                None => "install PostgreSQL (Debian/Ubuntu: `apt-get install postgresql`, Fedora: `dnf install postgresql-server`, macOS: `brew install postgresql`) or point `--pg-bindir`/PGTMP_PG_BINDIR at its bin directory".into(),
+                None => "install PostgreSQL (Debian/Ubuntu: `apt-get install postgresql`, Fedora: `dnf install postgresql-server`, macOS: `brew install postgresql@17`), or add the bin directory of one pgtmp does not know to PGTMP_PG_PATH".into(),
             }),
-            Error::PgVersion(problem) => problem.hint().map(Into::into),
+            Error::PgVersion(problem) => problem.hint(),
             Error::PortInUse(_) => {
                 Some("choose another port with `-p`, or use `-t` to pick a free one".into())
             }
@@ -76,12 +76,34 @@ impl Error {
             Error::Fixture(problem) => Some(problem.hint().into()),
             Error::Loader(problem) => problem.hint(),
             Error::SharedTx(problem) => Some(problem.hint().into()),
-            Error::MissingClient { major, .. } => Some(format!(
-                "install PostgreSQL's client programs of the same version (Debian/Ubuntu: `apt-get install postgresql-client{}`), or point `--pg-bindir` at a bin directory that has them",
-                major.map(|v| format!("-{v}")).unwrap_or_default()
+            Error::MissingClient {
+                program,
+                major,
+                minimum,
+                ..
+            } => Some(crate::pg::packages::client_hint(program, *major, *minimum)),
+            Error::Prove(problem) => problem.hint(),
+            Error::MissingPgtap {
+                major,
+                extension_dir,
+                ..
+            } => Some(format!(
+                "install pgTAP for PostgreSQL {major} (Debian/Ubuntu: `apt-get install postgresql-{major}-pgtap`; elsewhere https://pgtap.org says how{}), or point `--pg-bindir` at a PostgreSQL that has it",
+                extension_dir
+                    .as_ref()
+                    .map(|d| format!(", into {}", d.display()))
+                    .unwrap_or_default()
             )),
-            Error::MissingExtension { name, package, .. } => Some(format!(
-                "install it (Debian/Ubuntu: `apt-get install {package}`, the likely package), or drop `-x {name}`"
+            Error::MissingExtension {
+                name,
+                major,
+                bindir,
+                extension_dir,
+            } => Some(crate::pg::packages::extension_hint(
+                name,
+                *major,
+                bindir,
+                extension_dir.as_deref(),
             )),
             Error::Io { source, .. } | Error::Exec { source, .. } if is_out_of_files(source) => {
                 Some(out_of_files())

@@ -6,11 +6,13 @@
 
 mod hint;
 mod problem;
+mod prove;
 
 pub use problem::{
-    BaseProblem, FixtureProblem, LoaderProblem, PathProblem, RunAsProblem, SettingProblem,
-    SharedTxProblem, VersionProblem,
+    ArchiveReader, BaseProblem, FixtureProblem, LoaderProblem, PathProblem, RunAsProblem,
+    SettingProblem, SharedTxProblem, VersionProblem,
 };
+pub use prove::{ProveProblem, STATE_SWITCHES};
 
 use std::io;
 use std::path::PathBuf;
@@ -50,19 +52,22 @@ pub enum Error {
         problem: SettingProblem,
     },
 
-    /// `-o` cannot be split into words.
-    #[error("cannot split `-o {options}`: {reason}")]
+    /// `-o` that cannot be split into words, or that would open the
+    /// server or break its URL (see `server_options`).
+    #[error("`-o {options}`: {reason}")]
     ServerOptions { options: String, reason: String },
 
     /// The `--run-as` account cannot be used.
     #[error("{0}")]
     RunAs(RunAsProblem),
 
-    /// No usable PostgreSQL installation.
-    #[error("PostgreSQL not found{}; looked in: {looked}", version.map(|v| format!(" (version {v})")).unwrap_or_default())]
+    /// No usable PostgreSQL installation (of `version`, when one was asked
+    /// for; `found` lists the versions there are).
+    #[error("PostgreSQL{} not found{}; looked in: {looked}", version.map(|v| format!(" {v}")).unwrap_or_default(), found_list(found))]
     PgNotFound {
         looked: String,
         version: Option<u32>,
+        found: Vec<String>,
     },
 
     /// A PostgreSQL version that is not the one needed, or not known.
@@ -184,13 +189,15 @@ pub enum Error {
         hint: Option<String>,
     },
 
-    /// A client program pgtmp needs (psql, pg_restore) is not next to
-    /// `postgres`.
-    #[error("{program} not found in {}, next to postgres", bindir.display())]
+    /// A client program pgtmp needs (psql, pg_restore) is neither next to
+    /// `postgres` nor in any other installation pgtmp found (of version
+    /// `minimum` or newer, where that matters).
+    #[error("{program} not found in {} (PostgreSQL {}) nor in any other installation pgtmp found", bindir.display(), major.map(|v| v.to_string()).unwrap_or_else(|| "?".into()))]
     MissingClient {
         program: &'static str,
         bindir: PathBuf,
         major: Option<u32>,
+        minimum: Option<u32>,
     },
 
     /// `-x EXT`: the extension is not installed for this PostgreSQL.
@@ -199,8 +206,22 @@ pub enum Error {
         name: String,
         major: u32,
         bindir: PathBuf,
-        package: String,
+        /// Where this server looks for extensions, if it said.
+        extension_dir: Option<PathBuf>,
     },
+
+    /// `pgtmp prove`: pgTAP is not installed for this PostgreSQL.
+    #[error("pgTAP is not installed for PostgreSQL {major} ({}); `pgtmp prove` creates it in every test database", bindir.display())]
+    MissingPgtap {
+        major: u32,
+        bindir: PathBuf,
+        /// Where this server looks for extensions, if it said.
+        extension_dir: Option<PathBuf>,
+    },
+
+    /// `pgtmp prove` cannot make sense of its run.
+    #[error("{0}")]
+    Prove(ProveProblem),
 
     /// The filesystem holding `path` (the base directory) is full.
     #[error("no space left on the filesystem of {}: {source}", path.display())]
@@ -274,6 +295,15 @@ fn exec_message(program: &str, source: &io::Error) -> String {
     }
 }
 
+/// `; found 13.23, 15.14` (or nothing when nothing was found).
+fn found_list(found: &[String]) -> String {
+    if found.is_empty() {
+        String::new()
+    } else {
+        format!(" among {} (`pgtmp versions` lists them)", found.join(", "))
+    }
+}
+
 fn tail_block(text: &str) -> String {
     let text = text.trim_end();
     if text.is_empty() {
@@ -301,6 +331,23 @@ pub fn says_disk_full(text: &str) -> bool {
 }
 
 impl Error {
+    /// `-x pgtap` missing when `prove` asked for it: said for `prove`.
+    pub fn for_prove(self) -> Error {
+        match self {
+            Error::MissingExtension {
+                name,
+                major,
+                bindir,
+                extension_dir,
+            } if name == "pgtap" => Error::MissingPgtap {
+                major,
+                bindir,
+                extension_dir,
+            },
+            other => other,
+        }
+    }
+
     /// An `Io` error; use as `.map_err(Error::io("create", &path))`.
     pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
         let path = path.into();

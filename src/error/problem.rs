@@ -88,6 +88,39 @@ pub enum VersionProblem {
     Unreadable { program: PathBuf, output: String },
     /// A data directory older than 10, whose readiness pgtmp cannot see.
     TooOld { data_dir: PathBuf, version: String },
+    /// `--pg-version N` below the oldest major pgtmp runs.
+    Unsupported { want: u32, min: u32 },
+    /// A bin directory named by `--pg-bindir` or `PGTMP_PG_BINDIR` without
+    /// `postgres` and `initdb`.
+    NotAnInstall {
+        dir: PathBuf,
+        named_by: &'static str,
+    },
+    /// A `-d` data directory of another major than the binaries.
+    DataDirMismatch {
+        data_dir: PathBuf,
+        major: u32,
+        bindir: PathBuf,
+        version: String,
+    },
+    /// A pg_dump archive no pg_restore found can read: its format (`1.16`),
+    /// the pg_dump that made it, and each pg_restore there is with the
+    /// newest format it reads.
+    ArchiveTooNew {
+        format: String,
+        pg_dump: Option<String>,
+        readers: Vec<ArchiveReader>,
+    },
+}
+
+/// A pg_restore that was found, for `VersionProblem::ArchiveTooNew`.
+#[derive(Debug)]
+pub struct ArchiveReader {
+    pub version: String,
+    pub major: u32,
+    pub bindir: PathBuf,
+    /// The newest archive format it reads: `1.14`.
+    pub reads: String,
 }
 
 /// What is wrong with the fixture (`-f`) as given.
@@ -129,6 +162,8 @@ pub enum LoaderProblem {
 pub enum PathProblem {
     NotUtf8,
     NotADirectory,
+    /// Inside pgtmp's pool, templates or spares, which it hands out.
+    Internal,
     /// As root: a symbolic link another user made, never followed.
     PlantedLink,
 }
@@ -156,7 +191,7 @@ impl BaseProblem {
 
     pub fn hint(&self) -> &'static str {
         match self {
-            BaseProblem::NotUtf8 => "set PGTMP_DIR to a path in UTF-8",
+            BaseProblem::NotUtf8 => "set PGTMP_DIR (or SYSTMP) to a path in UTF-8",
             BaseProblem::NotADirectory => "set PGTMP_DIR to a directory of your own",
             BaseProblem::Link(_) => "set PGTMP_DIR to a real directory, not a link",
             BaseProblem::Owner { as_root: false, .. } => {
@@ -256,19 +291,93 @@ impl fmt::Display for VersionProblem {
                 "{} is PostgreSQL {version}, older than 10",
                 data_dir.display()
             ),
+            VersionProblem::Unsupported { want, min } => {
+                write!(
+                    f,
+                    "`--pg-version {want}`: pgtmp runs PostgreSQL {min} and newer"
+                )
+            }
+            VersionProblem::NotAnInstall { dir, named_by } => write!(
+                f,
+                "{} (from {named_by}) holds no executable `postgres` and `initdb`",
+                dir.display()
+            ),
+            VersionProblem::DataDirMismatch {
+                data_dir,
+                major,
+                bindir,
+                version,
+            } => write!(
+                f,
+                "{} is a PostgreSQL {major} data directory, but {} is PostgreSQL {version}",
+                data_dir.display(),
+                bindir.display()
+            ),
+            VersionProblem::ArchiveTooNew {
+                format,
+                pg_dump,
+                readers,
+            } => {
+                let made_by = pg_dump
+                    .as_deref()
+                    .map(|v| format!(", made by pg_dump {v},"))
+                    .unwrap_or_default();
+                let readers: Vec<String> = readers
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} in {} (reads up to {})",
+                            r.version,
+                            r.bindir.display(),
+                            r.reads
+                        )
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "the archive format {format}{made_by} is newer than every pg_restore pgtmp found: {}",
+                    readers.join(", ")
+                )
+            }
         }
     }
 }
 
 impl VersionProblem {
-    pub fn hint(&self) -> Option<&'static str> {
+    pub fn hint(&self) -> Option<String> {
         match self {
-            VersionProblem::Mismatch { .. } => {
-                Some("drop `--pg-version`, or point `--pg-bindir` at the other version")
-            }
+            VersionProblem::Mismatch { .. } => Some(
+                "drop `--pg-version`, or point `--pg-bindir` at the other version".into(),
+            ),
             VersionProblem::Unreadable { .. } => None,
             VersionProblem::TooOld { .. } => {
-                Some("use PostgreSQL 10 or newer (`--pg-version`, `--pg-bindir`)")
+                Some("use PostgreSQL 10 or newer (`--pg-version`, `--pg-bindir`)".into())
+            }
+            VersionProblem::Unsupported { .. } => {
+                Some("`pgtmp versions` lists the installations pgtmp can use".into())
+            }
+            VersionProblem::NotAnInstall { .. } => Some(
+                "point it at the bin directory of a PostgreSQL installation (`pgtmp versions` lists those pgtmp finds by itself)".into(),
+            ),
+            VersionProblem::DataDirMismatch { major, version, .. } => Some(format!(
+                "without `--pg-version` and `--pg-bindir` pgtmp takes a PostgreSQL {major} itself (`pgtmp versions` lists those found); or give `-d` a directory of version {}",
+                version.split('.').next().unwrap_or(version)
+            )),
+            VersionProblem::ArchiveTooNew {
+                pg_dump, readers, ..
+            } => {
+                let needed = pg_dump
+                    .as_deref()
+                    .and_then(|v| v.split('.').next())
+                    .map_or_else(|| "a newer PostgreSQL".to_string(), |m| format!("PostgreSQL {m}"));
+                let older = readers
+                    .iter()
+                    .map(|r| r.major)
+                    .max()
+                    .map_or_else(|| "the server's version".to_string(), |m| format!("PostgreSQL {m} or older"));
+                Some(format!(
+                    "add the bin directory of {needed}'s client tools to PGTMP_PG_PATH (`pgtmp versions` lists what pgtmp finds), or make the dump with the pg_dump of {older}"
+                ))
             }
         }
     }
@@ -354,6 +463,7 @@ impl fmt::Display for PathProblem {
         f.write_str(match self {
             PathProblem::NotUtf8 => "the path is not valid UTF-8",
             PathProblem::NotADirectory => "not a directory",
+            PathProblem::Internal => "it is inside pgtmp's own directories",
             PathProblem::PlantedLink => {
                 "a symbolic link another user made; refusing to follow it as root"
             }
@@ -367,6 +477,9 @@ impl PathProblem {
             PathProblem::NotUtf8 => "give `-d` a path in UTF-8",
             PathProblem::NotADirectory => {
                 "give `-d` a missing or empty directory, or an existing data directory"
+            }
+            PathProblem::Internal => {
+                "use `pgtmp initdb` for a data directory to give `-d`, or a directory of your own"
             }
             PathProblem::PlantedLink => "give `-d` the directory itself, or a link of your own",
         }

@@ -16,19 +16,20 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::datadir::{prepare_as_root, prepare_user_dir};
-use crate::error::{Error, Result, SharedTxProblem, VersionProblem};
+use crate::error::{Error, PathProblem, Result, SharedTxProblem, VersionProblem};
 use crate::fixture::caller::Caller;
 use crate::fixture::{self, Files, Fixture};
 use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance, Plan};
 use crate::instance::{Meta, Settings, port, replication};
 use crate::json::Connection;
-use crate::paths::Layout;
+use crate::paths::{Layout, Place};
 use crate::pg::Install;
 use crate::pool::wal::WalLevel;
 use crate::pool::{self, template};
 use crate::process;
-use crate::{pg, refill, spare, trace};
+use crate::server_options::ServerOptions;
+use crate::{pg, refill, spare, trace, url};
 
 /// The default idle timeout, as pg_tmp's.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -39,30 +40,50 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// its URL to stop it.
 #[derive(Debug)]
 pub struct Handout {
+    /// The URL naming the role: what `url()` gives a library caller.
     url: String,
     dir: PathBuf,
     /// `-k` without `-d`: where the data stays after the servers stop, the
     /// primary's first.
     kept_data_dirs: Vec<PathBuf>,
     install: Install,
+    /// What the user should hear about how it was made.
+    notes: Vec<String>,
     ack: Ack,
 }
 
 impl Handout {
-    /// The connection URL (of the primary, in a set).
+    /// The connection URL (of the primary, in a set), naming the user (as
+    /// `-F url-with-user`): in a library caller's process, the OS user need
+    /// not be the role (as root, it is the `--run-as` account once the
+    /// hand-out has run), and the socket URL `pgtmp` prints leaves the user
+    /// to the OS.
     pub fn url(&self) -> &str {
         &self.url
     }
 
     /// The URLs of a set's replicas, in order; empty for a single server.
+    /// Like [`Handout::url`], they name the user.
     pub fn replica_urls(&self) -> Result<Vec<String>> {
         let meta = Meta::read(&self.dir)?;
-        Ok(meta.urls().into_iter().skip(1).collect())
+        let role = &meta.role;
+        Ok(meta
+            .urls()
+            .iter()
+            .skip(1)
+            .map(|u| url::with_user(u, role))
+            .collect())
     }
 
     /// The instance directory, `BASE/run/ID`.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// What the user should hear about how the instance was made, once
+    /// (say, that psql came from another installation than the server's).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// Where the data directory stays after the server stops, when the
@@ -77,8 +98,10 @@ impl Handout {
         &self.kept_data_dirs
     }
 
-    /// The instance printed in `format`, newline-terminated; one line per
-    /// server of a set, the primary's first, but for `env` and `json`.
+    /// The instance printed in `format`: a one-line form (`url`, `dsn`,
+    /// ...) is one line per server of a set, the primary's first, with no
+    /// newline after the last; `env` and `json` are newline-terminated (see
+    /// [`format::one_value`] for pg_tmp's rule on a terminal).
     pub fn render(&self, format: Format) -> Result<String> {
         format::render(format, &Meta::read(&self.dir)?, &self.install)
     }
@@ -118,7 +141,8 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     } else {
         Files::read(&request.files, &mut memo)?
     };
-    let caller = Caller::start(&files.inputs, &memo, config.pg_bindir.as_deref())?;
+    let named = config.pg.bindir.as_ref().or(config.pg.bindir_env.as_ref());
+    let caller = Caller::start(&files.inputs, &memo, named.map(PathBuf::as_path))?;
     config.drop_privileges()?;
     memo.save();
     let handout = match start(config, request, files.clone(), &caller) {
@@ -172,7 +196,23 @@ fn make_room(config: &Config, request: &Request, files: &Files) -> Option<String
 
 fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> Result<Handout> {
     let layout = &config.layout;
-    let mut spec = config.template_spec()?;
+    // Read as `postgres` will read them: what would open the server or
+    // break its URL is refused whoever asks (the command line says so
+    // first, as a usage error).
+    let options = ServerOptions::from_words(&request.server_options).map_err(|reason| {
+        Error::ServerOptions {
+            options: request.server_options.join(" "),
+            reason,
+        }
+    })?;
+    // `-o '-p N'` is `-p N`; it comes after `-p`, as pg_tmp passes `-o`.
+    let port = options.port.or(request.port);
+    // An existing `-d` directory says which major it needs.
+    let mut search = config.pg.clone();
+    if let Some(dir) = &request.datadir {
+        search.follow_data_dir(dir);
+    }
+    let mut spec = config.template_spec_with(&search)?;
     spec.wal = match (request.logical, request.topology) {
         (true, _) => WalLevel::Logical,
         (false, Topology::Streaming { .. }) => WalLevel::Replica,
@@ -180,19 +220,25 @@ fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> R
     };
     trace::mark("found PostgreSQL");
     // With -f/-x/--now, the template (and so the pool and the spares)
-    // is the fixture's.
+    // is the fixture's; its load needs neither the port nor the listener.
     let fixture = Fixture::new(
         files,
         &request.extensions,
         request.now.as_deref(),
-        &request.server_options,
+        &options.args,
     );
     let key = match &fixture {
         Some(f) => f.key(&spec.key()),
         None => spec.key(),
     };
     trace::mark("template key known");
-    let tcp = request.tcp || request.port.is_some();
+    let tcp = request.tcp || port.is_some();
+    options
+        .check_listener(tcp, request.shared_tx)
+        .map_err(|reason| Error::ServerOptions {
+            options: request.server_options.join(" "),
+            reason,
+        })?;
     let settings = settings(request)?;
     let kind = spare::Kind {
         key: key.clone(),
@@ -206,6 +252,7 @@ fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> R
         true => claim_spare(layout, &kind.class(), &settings)?,
         false => None,
     };
+    let mut notes = Vec::new();
     let (url, dir, ack, meta) = match claimed {
         Some((dir, meta)) => (meta.url.clone(), dir.clone(), Ack::file(&dir), meta),
         None => {
@@ -214,15 +261,17 @@ fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> R
                 key: &key,
                 fixture: fixture.as_ref().map(|f| (f, caller)),
                 tcp,
+                port,
+                server_options: server_args(&options, tcp),
                 settings,
             };
-            new.run(config, request)?
+            new.run(config, request, &mut notes)?
         }
     };
     after_handout(config, &key, spares.then_some(&kind));
     let kept = request.keep && request.datadir.is_none();
     Ok(Handout {
-        url,
+        url: url::with_user(&url, &config.identity.role),
         kept_data_dirs: meta
             .servers()
             .filter(|_| kept)
@@ -230,6 +279,7 @@ fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> R
             .collect(),
         dir,
         install: spec.install.clone(),
+        notes,
         ack,
     })
 }
@@ -269,23 +319,40 @@ struct Launch<'a> {
     /// The fixture, and who loads its files.
     fixture: Option<(&'a Fixture, &'a Caller)>,
     tcp: bool,
+    /// `-p`, or `-o '-p N'`.
+    port: Option<u16>,
+    /// What `postgres` gets of `-o` (see `server_args`).
+    server_options: Vec<String>,
     settings: Settings,
 }
 
 impl Launch<'_> {
     /// Makes the instance and waits for its supervisor to say it is ready:
     /// the URL, the directory, how to acknowledge, the metadata.
-    fn run(self, config: &Config, request: &Request) -> Result<(String, PathBuf, Ack, Meta)> {
-        if let Some(port) = request.port
+    /// Building a fixture's template may leave `notes` for the user.
+    fn run(
+        self,
+        config: &Config,
+        request: &Request,
+        notes: &mut Vec<String>,
+    ) -> Result<(String, PathBuf, Ack, Meta)> {
+        if let Some(port) = self.port
             && port::in_use(port)
         {
             return Err(Error::PortInUse(port));
         }
         let mut new = NewInstance::create(&config.layout)?;
-        let (data_dir, user_data_dir) =
-            data_dir(config, self.spec, self.key, self.fixture, request, &new)?;
+        let (data_dir, user_data_dir) = data_dir(
+            config,
+            self.spec,
+            self.key,
+            self.fixture,
+            request,
+            &new,
+            notes,
+        )?;
         trace::mark("data directory ready");
-        check_version(&data_dir)?;
+        check_version(&data_dir, &self.spec.install)?;
         let replicas = request.topology.replicas();
         let replica_data_dirs = if replicas > 0 {
             check_replicas_version(&data_dir, self.spec)?;
@@ -297,10 +364,10 @@ impl Launch<'_> {
             role: config.identity.role.clone(),
             uid: config.identity.uid,
             tcp: self.tcp,
-            port: request.port,
+            port: self.port,
             data_dir,
             user_data_dir,
-            server_options: request.server_options.clone(),
+            server_options: self.server_options,
             bindir: self.spec.install.bindir.clone(),
             settings: self.settings,
             spare: None,
@@ -319,6 +386,7 @@ impl Launch<'_> {
 
 /// The data directory of the new instance, and whether it is the user's
 /// own (`-d`): a pool entry, a copy of the (fixture's) template, or `-d`.
+/// Building a fixture's template may leave `notes` for the user.
 fn data_dir(
     config: &Config,
     spec: &template::Spec,
@@ -326,21 +394,26 @@ fn data_dir(
     fixture: Option<(&Fixture, &Caller)>,
     request: &Request,
     new: &NewInstance,
+    notes: &mut Vec<String>,
 ) -> Result<(PathBuf, bool)> {
     let layout = &config.layout;
     let data = new.data_dir();
     match &request.datadir {
-        // `pgtmp start -d "$(pgtmp initdb)"`, as with pg_tmp: that entry is
-        // ours, so claim it like any pool entry.
-        Some(d) if pool_entry(layout, key, d) => {
-            fs::rename(d, &data).map_err(Error::io("claim pool entry", d))?;
-            Ok((data, false))
+        // `pgtmp start -d "$(pgtmp initdb)"`, as with pg_tmp: used where it
+        // is, so that `stop -d` with the same path finds it, and deleted
+        // with the instance unless kept.
+        Some(d) if layout.place(d) == Place::Initdb => {
+            Ok((prepare_user_dir(config, spec, d)?, false))
         }
+        Some(d) if layout.place(d) == Place::Internal => Err(Error::DataDirPath {
+            dir: d.clone(),
+            problem: PathProblem::Internal,
+        }),
         Some(d) => Ok((prepare_user_dir(config, spec, d)?, true)),
         None => {
             if !pool::claim(layout, key, &data)? {
                 let template = match fixture {
-                    Some((f, caller)) => fixture::ensure(config, spec, f, key, caller)?,
+                    Some((f, caller)) => fixture::ensure(config, spec, f, key, caller, notes)?,
                     None => template::ensure(layout, spec)?,
                 };
                 pool::copy_tree(template.path(), &data)?;
@@ -405,23 +478,36 @@ fn after_handout(config: &Config, key: &str, spares: Option<&spare::Kind>) {
     trace::mark("refill started");
 }
 
-/// Whether `dir` is an entry of our pool (as `pgtmp initdb` prints them).
-fn pool_entry(layout: &Layout, key: &str, dir: &Path) -> bool {
-    let pool = layout.pool(key);
-    let (Ok(dir), Ok(pool)) = (dir.canonicalize(), pool.canonicalize()) else {
-        return false;
-    };
-    dir.parent() == Some(pool.as_path())
+/// The options `postgres` gets after pgtmp's own: `-o`'s, one option per
+/// word as read, and its loopback listen addresses last, so that they win
+/// over pgtmp's 127.0.0.1.
+pub(crate) fn server_args(options: &ServerOptions, tcp: bool) -> Vec<String> {
+    let mut args = options.args.clone();
+    if let Some(listen) = options.tcp_listen().filter(|_| tcp) {
+        args.push("-c".into());
+        args.push(format!("listen_addresses={listen}"));
+    }
+    args
 }
 
 /// The data directory's major version must be one whose readiness we can
-/// see (10+): reading PG_VERSION costs nothing, running postgres does.
-fn check_version(data_dir: &Path) -> Result<()> {
-    if pg::data_dir_major(data_dir)? < pg::MIN_MAJOR {
+/// see (10+), and the binaries' own: reading PG_VERSION costs nothing,
+/// running postgres does, and a server of another major only refuses.
+fn check_version(data_dir: &Path, install: &Install) -> Result<()> {
+    let major = pg::data_dir_major(data_dir)?;
+    if !pg::Features::of_major(major).supported() {
         let text = fs::read_to_string(data_dir.join("PG_VERSION")).unwrap_or_default();
         return Err(Error::PgVersion(VersionProblem::TooOld {
             data_dir: data_dir.to_path_buf(),
             version: text.trim().to_string(),
+        }));
+    }
+    if major != install.version.major {
+        return Err(Error::PgVersion(VersionProblem::DataDirMismatch {
+            data_dir: data_dir.to_path_buf(),
+            major,
+            bindir: install.bindir.clone(),
+            version: install.version.to_string(),
         }));
     }
     Ok(())

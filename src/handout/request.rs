@@ -20,9 +20,13 @@ pub struct Request {
     /// Stop after this long without clients (`-w`): `None` the default
     /// (60 s), `Some(Duration::ZERO)` never.
     pub timeout: Option<Duration>,
-    /// Extra server options, one word each (`-o`, split as a shell would).
+    /// Extra server options, one word each (`-o`, split as a shell would),
+    /// read as `postgres` reads its arguments: `-p N` is `port`, a loopback
+    /// `listen_addresses` needs `tcp`, and what would open the server to
+    /// others or break its URL is an error (see `server_options`).
     pub server_options: Vec<String>,
-    /// Use this data directory, never deleted (`-d`).
+    /// Use this data directory (`-d`): never deleted, but for one that
+    /// `pgtmp initdb` made, which goes with the instance unless kept.
     pub datadir: Option<PathBuf>,
     /// SQL files, directories of them or pg_dump archives to load (`-f`).
     pub files: Vec<PathBuf>,

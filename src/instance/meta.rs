@@ -143,7 +143,7 @@ impl Meta {
         }
         match &self.password {
             Some(pw) => url::tcp(server.port, &self.role, pw),
-            None => url::socket(&server.socket_dir, server.port, &self.role),
+            None => url::socket(&server.socket_dir, server.port),
         }
     }
 
@@ -180,6 +180,14 @@ impl Meta {
         true
     }
 
+    /// Where its clients connect: the endpoint, and a set's replicas'
+    /// own sockets (their replication connections use others).
+    pub fn client_addresses(&self) -> Vec<Address> {
+        let mut addresses = vec![self.address()];
+        addresses.extend(self.replicas.iter().map(Server::address));
+        addresses
+    }
+
     /// Where clients connect.
     pub fn address(&self) -> Address {
         match &self.endpoint {
@@ -201,7 +209,7 @@ impl Meta {
         let at = self.address();
         match &self.password {
             Some(pw) => url::tcp(at.port, &self.role, pw),
-            None => url::socket(&at.socket_dir, at.port, &self.role),
+            None => url::socket(&at.socket_dir, at.port),
         }
     }
 

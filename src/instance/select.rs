@@ -1,6 +1,8 @@
-//! Which instances a URL, a data directory or `--all` names, as `pgtmp
-//! stop` takes them: any form `pgtmp` printed, or one naming the same
-//! endpoint.
+//! Which instances a URL, a directory or `--all` names, as `pgtmp stop`
+//! takes them: any form `pgtmp` printed, or one naming the same endpoint;
+//! or any directory pg_tmp users know an instance by: a data directory
+//! (what `initdb` printed), the socket directory (the URL's host), the
+//! instance directory.
 
 use std::path::{Path, PathBuf};
 
@@ -25,22 +27,29 @@ impl Selector {
         Ok(Selector::Url(u.to_string(), target))
     }
 
-    /// The instance running in data directory `d`.
+    /// The instance whose data, socket or instance directory is `d`.
     pub fn dir(d: &Path) -> Selector {
         Selector::Dir(d.canonicalize().unwrap_or_else(|_| d.to_path_buf()))
     }
 
-    fn matches(&self, meta: &Meta) -> bool {
+    fn matches(&self, dir: &Path, meta: &Meta) -> bool {
         match self {
             Selector::Url(u, target) => meta.url == *u || named_node(meta, target).is_some(),
-            Selector::Dir(d) => meta.servers().any(|(_, s)| same_dir(&s.data_dir, d)),
+            Selector::Dir(d) => {
+                same_dir(dir, d)
+                    || same_dir(&meta.address().socket_dir, d)
+                    || meta
+                        .servers()
+                        .any(|(_, s)| same_dir(&s.data_dir, d) || same_dir(&s.socket_dir, d))
+            }
             Selector::All => true,
         }
     }
 
-    fn describe(&self) -> String {
+    /// What it names, for messages (never a password).
+    pub fn describe(&self) -> String {
         match self {
-            Selector::Url(u, _) => u.clone(),
+            Selector::Url(u, _) => url::without_password(u),
             Selector::Dir(d) => d.display().to_string(),
             Selector::All => "--all".to_string(),
         }
@@ -57,7 +66,7 @@ pub fn select(layout: &Layout, selector: &Selector) -> Result<Vec<(PathBuf, Meta
     }
     let found: Vec<_> = live
         .into_iter()
-        .filter(|(_, m)| selector.matches(m))
+        .filter(|(dir, m)| selector.matches(dir, m))
         .collect();
     if found.is_empty() {
         return Err(Error::NoSuchInstance(selector.describe()));

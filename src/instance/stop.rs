@@ -27,8 +27,9 @@ const STEPS: [(Signal, Duration); 3] = [
 ];
 
 /// Stops the instance in `dir`; returns the data directories it keeps.
-pub fn stop(dir: &Path) -> Result<Vec<PathBuf>> {
-    let meta = match Meta::read(dir) {
+/// `keep` (`stop -k`): keep them even if the instance was not to.
+pub fn stop(dir: &Path, keep: bool) -> Result<Vec<PathBuf>> {
+    let mut meta = match Meta::read(dir) {
         Ok(meta) => meta,
         // Its supervisor is removing it (the idle timeout came first): an
         // instance that is gone is stopped. Let the removal finish.
@@ -38,6 +39,11 @@ pub fn stop(dir: &Path) -> Result<Vec<PathBuf>> {
         }
         Err(e) => return Err(e),
     };
+    if keep && !meta.keep {
+        // The supervisor reads it again before it shuts the server down.
+        meta.keep = true;
+        meta.write(dir)?;
+    }
     if registry::is_alive(dir) {
         let stopped = process::escalate(
             &STEPS,
@@ -52,6 +58,21 @@ pub fn stop(dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     remove(dir, &meta)
+}
+
+/// Asks the instance in `dir` to stop and returns at once: its supervisor
+/// shuts the server down and removes what it leaves (`prove`, whose user
+/// has the summary and need not wait for that). Without a supervisor, it
+/// is stopped here and now.
+pub fn request(dir: &Path) -> Result<()> {
+    let meta = Meta::read(dir)?;
+    match supervisor(&meta) {
+        Some(pid) if registry::is_alive(dir) => {
+            process::signal(pid, Signal::SIGTERM);
+            Ok(())
+        }
+        _ => stop(dir, false).map(drop),
+    }
 }
 
 /// SIGTERM to the supervisor, which shuts the servers down and cleans up;
@@ -84,8 +105,9 @@ fn supervisor(meta: &Meta) -> Option<u32> {
 
 /// Removes a stopped instance: everything, or all but the kept data
 /// directories (`-k`: every server's), which it returns. A `-d` data
-/// directory lives outside and is never touched. A server that was killed
-/// rather than stopped also leaves shared memory to release.
+/// directory of the user's is never touched; one that `pgtmp initdb` made
+/// lives beside the instance and goes with it unless kept. A server that
+/// was killed rather than stopped also leaves shared memory to release.
 pub fn remove(dir: &Path, meta: &Meta) -> Result<Vec<PathBuf>> {
     for (_, server) in meta.servers() {
         super::shmem::release(&server.data_dir);
@@ -94,12 +116,21 @@ pub fn remove(dir: &Path, meta: &Meta) -> Result<Vec<PathBuf>> {
         }
     }
     let primary = &meta.primary;
+    let beside = !primary.user_data_dir && !primary.data_dir.starts_with(dir);
     if meta.keep && !primary.user_data_dir {
-        let _ = std::fs::remove_file(dir.join(super::meta::STATE));
-        if let Some(control) = &meta.control {
-            let _ = std::fs::remove_file(control);
+        if beside {
+            // A single server (`-d` excludes sets): only its data is kept.
+            paths::remove_tree(dir)?;
+        } else {
+            let _ = std::fs::remove_file(dir.join(super::meta::STATE));
+            if let Some(control) = &meta.control {
+                let _ = std::fs::remove_file(control);
+            }
         }
         return Ok(meta.servers().map(|(_, s)| s.data_dir.clone()).collect());
+    }
+    if beside && made_by_initdb(dir, &primary.data_dir) {
+        paths::remove_tree(&primary.data_dir)?;
     }
     paths::remove_tree(dir)?;
     Ok(primary
@@ -107,4 +138,11 @@ pub fn remove(dir: &Path, meta: &Meta) -> Result<Vec<PathBuf>> {
         .then(|| primary.data_dir.clone())
         .into_iter()
         .collect())
+}
+
+/// Whether `data` is an entry of `initdb/` in the base of the instance
+/// directory `dir` (`BASE/run/ID`): only those are deleted from outside it.
+fn made_by_initdb(dir: &Path, data: &Path) -> bool {
+    let base = dir.parent().and_then(Path::parent);
+    base.is_some_and(|b| paths::Layout::new(b.to_path_buf()).place(data) == paths::Place::Initdb)
 }

@@ -1,46 +1,59 @@
-//! The PostgreSQL installation pgtmp drives: where its binaries are, which
-//! version they are, and a fingerprint that keys the template cache.
+//! The PostgreSQL installations pgtmp drives: where their binaries are,
+//! which version each is (as its `postgres` says), what that version
+//! changes (`features`), which client programs go with a server (`tools`),
+//! and a fingerprint that keys the template cache.
 
+pub mod archive;
+mod cache;
+mod features;
 mod find;
+pub mod packages;
+mod places;
+mod tools;
+mod version;
 
-pub use find::{client, find};
+pub use features::{Features, MIN_MAJOR};
+pub use find::{Found, discover, find};
+pub use places::Search;
+pub use tools::{Chosen, Tool, choose as client};
+pub use version::Version;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
-use crate::error::{Error, Result, VersionProblem};
-
-/// The oldest major version whose `postmaster.pid` carries a status line,
-/// which readiness detection relies on.
-pub const MIN_MAJOR: u32 = 10;
+use crate::error::{Error, Result, VersionProblem, tail};
+use cache::Cache;
 
 /// One installation: a directory holding `postgres` and `initdb`, and the
-/// version they are. The version is data on the install, read from
-/// `postgres --version` the first time anyone asks and never again: a
-/// plain hand-out never needs it, so it costs nothing there.
+/// version they are.
 #[derive(Debug, Clone)]
 pub struct Install {
     pub bindir: PathBuf,
-    version: OnceLock<Version>,
-}
-
-/// A PostgreSQL version as `postgres --version` gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Version {
-    /// `15` for 15.18, `9` for 9.6.24.
-    pub major: u32,
-    /// `15.18`, `17beta1`.
-    pub full: String,
+    pub version: Version,
 }
 
 impl Install {
-    pub fn new(bindir: PathBuf) -> Install {
-        Install {
-            bindir,
-            version: OnceLock::new(),
-        }
+    /// The installation in `bindir`, its version read from `postgres
+    /// --version` (uncached: see `find` for the cached way).
+    pub fn at(bindir: &Path) -> Result<Install> {
+        Install::read(bindir, &mut Cache::default())
+    }
+
+    fn read(bindir: &Path, cache: &mut Cache) -> Result<Install> {
+        let postgres = bindir.join("postgres");
+        let version = match cache.version(&postgres) {
+            Some(v) => v,
+            None => {
+                let v = run_version(&postgres)?;
+                cache.set_version(&postgres, &v);
+                v
+            }
+        };
+        Ok(Install {
+            bindir: bindir.to_path_buf(),
+            version,
+        })
     }
 
     pub fn postgres(&self) -> PathBuf {
@@ -51,28 +64,35 @@ impl Install {
         self.bindir.join("initdb")
     }
 
-    /// Whether both binaries are there and executable.
-    pub fn is_complete(dir: &Path) -> bool {
-        is_executable(&dir.join("postgres")) && is_executable(&dir.join("initdb"))
+    /// What this version changes in how pgtmp runs it.
+    pub fn features(&self) -> Features {
+        Features::of(&self.version)
     }
 
-    /// The version, from `postgres --version` the first time.
-    pub fn version(&self) -> Result<&Version> {
-        if let Some(v) = self.version.get() {
-            return Ok(v);
+    /// Whether the client program `tool` comes with this installation.
+    pub fn has(&self, tool: Tool) -> bool {
+        is_executable(&self.tool(tool))
+    }
+
+    /// Where `tool` of this installation is: in the bin directory, or
+    /// where `postgres` really lives when the bin directory only links to
+    /// it (`~/bin/postgres` -> `/usr/lib/postgresql/16/bin/postgres`).
+    pub fn tool(&self, tool: Tool) -> PathBuf {
+        let here = self.bindir.join(tool.name());
+        if is_executable(&here) {
+            return here;
         }
-        let out = Command::new(self.postgres())
-            .arg("--version")
-            .output()
-            .map_err(Error::io("run", self.postgres()))?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let version = Version::parse(&text).ok_or_else(|| {
-            Error::PgVersion(VersionProblem::Unreadable {
-                program: self.postgres(),
-                output: text.trim().to_string(),
-            })
-        })?;
-        Ok(self.version.get_or_init(|| version))
+        self.postgres()
+            .canonicalize()
+            .ok()
+            .and_then(|real| Some(real.parent()?.join(tool.name())))
+            .filter(|there| is_executable(there))
+            .unwrap_or(here)
+    }
+
+    /// Whether both server binaries are there and executable.
+    pub fn is_complete(dir: &Path) -> bool {
+        is_executable(&dir.join("postgres")) && is_executable(&dir.join("initdb"))
     }
 
     /// What a template depends on: the binaries' identity. A new package
@@ -86,21 +106,27 @@ impl Install {
         }
         parts.join("|")
     }
-}
 
-fn is_executable(path: &Path) -> bool {
-    std::fs::metadata(path)
-        .map(|m| m.is_file() && m.mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
-
-impl Version {
-    /// From `postgres (PostgreSQL) 15.18 (Debian ...)`.
-    pub fn parse(version_output: &str) -> Option<Version> {
-        Some(Version {
-            major: parse_major(version_output)?,
-            full: parse_version(version_output)?,
-        })
+    /// An installation made up for unit tests: `postgres`, `initdb` and,
+    /// with `tools`, every client program, as empty executables under `root`.
+    #[cfg(test)]
+    pub fn fake(root: &Path, name: &str, version: &str, tools: bool) -> Install {
+        use std::os::unix::fs::PermissionsExt;
+        let bindir = root.join(name).join("bin");
+        std::fs::create_dir_all(&bindir).unwrap();
+        let mut names = vec!["postgres", "initdb"];
+        if tools {
+            names.extend(Tool::ALL.iter().map(|t| t.name()));
+        }
+        for n in names {
+            let path = bindir.join(n);
+            std::fs::write(&path, "").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Install {
+            bindir,
+            version: Version::parse(version).expect("a version"),
+        }
     }
 }
 
@@ -117,48 +143,29 @@ pub fn data_dir_major(dir: &Path) -> Result<u32> {
         .unwrap_or(0))
 }
 
-/// `postgres (PostgreSQL) 15.18 (Debian ...)` -> `15.18`.
-fn parse_version(version_output: &str) -> Option<String> {
-    let (_, after) = version_output.split_once(')')?;
-    let word = after.split_whitespace().next()?;
-    word.starts_with(|c: char| c.is_ascii_digit())
-        .then(|| word.to_string())
+/// Runs `postgres --version`; a binary that does not run (a missing
+/// library, another architecture) says why.
+fn run_version(postgres: &Path) -> Result<Version> {
+    let out = Command::new(postgres)
+        .arg("--version")
+        .env("LC_ALL", "C")
+        .output()
+        .map_err(Error::io("run", postgres))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    match Version::parse(&text) {
+        Some(v) if out.status.success() => Ok(v),
+        _ => Err(Error::PgVersion(VersionProblem::Unreadable {
+            program: postgres.to_path_buf(),
+            output: tail(
+                &format!("{text}{}", String::from_utf8_lossy(&out.stderr)),
+                4,
+            ),
+        })),
+    }
 }
 
-/// `postgres (PostgreSQL) 15.18 (Debian ...)` -> 15; `9.6.24` -> 9.
-fn parse_major(version_output: &str) -> Option<u32> {
-    let after = version_output.split(')').nth(1).unwrap_or(version_output);
-    let number = after
-        .split(|c: char| !c.is_ascii_digit() && c != '.')
-        .find(|s| !s.is_empty() && s.starts_with(|c: char| c.is_ascii_digit()))?;
-    number.split('.').next()?.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{parse_major, parse_version};
-
-    #[test]
-    fn versions() {
-        assert_eq!(
-            parse_major("postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"),
-            Some(15)
-        );
-        assert_eq!(parse_major("postgres (PostgreSQL) 9.6.24"), Some(9));
-        assert_eq!(parse_major("postgres (PostgreSQL) 17beta1"), Some(17));
-        assert_eq!(parse_major("nonsense"), None);
-    }
-
-    #[test]
-    fn full_versions() {
-        assert_eq!(
-            parse_version("postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n").as_deref(),
-            Some("15.18")
-        );
-        assert_eq!(
-            parse_version("postgres (PostgreSQL) 17beta1").as_deref(),
-            Some("17beta1")
-        );
-        assert_eq!(parse_version("nonsense"), None);
-    }
+fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .map(|m| m.is_file() && m.mode() & 0o111 != 0)
+        .unwrap_or(false)
 }

@@ -13,11 +13,10 @@
 
 use std::ffi::CString;
 
+use crate::pg::Features;
+
 /// The default locale's name.
 pub const UNICODE: &str = "C.UTF-8";
-
-/// The first major version with the builtin provider's `C.UTF-8`.
-const BUILTIN_SINCE: u32 = 17;
 
 /// The locale a template is made with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,9 +46,9 @@ impl Locale {
         }
     }
 
-    /// initdb's locale options for a PostgreSQL of `major`, and whether
-    /// the default had to fall back to `C`.
-    pub fn initdb_args(&self, major: u32) -> (Vec<String>, bool) {
+    /// initdb's locale options for a PostgreSQL with `features`, and
+    /// whether the default had to fall back to `C`.
+    pub fn initdb_args(&self, features: Features) -> (Vec<String>, bool) {
         let arg = |s: &str| s.to_string();
         match self {
             Locale::Named(name) => (vec![format!("--locale={name}")], false),
@@ -58,7 +57,7 @@ impl Locale {
                 // the builtin provider leaves to it) in C.UTF-8 where it
                 // exists, else C, which exists everywhere.
                 let libc = if *installed { UNICODE } else { "C" };
-                if major >= BUILTIN_SINCE {
+                if features.builtin_locale() {
                     let args = vec![
                         arg("--locale-provider=builtin"),
                         format!("--builtin-locale={UNICODE}"),
@@ -113,16 +112,19 @@ mod tests {
         let with = Locale::Unicode { installed: true };
         let without = Locale::Unicode { installed: false };
         assert_eq!(
-            with.initdb_args(15),
+            with.initdb_args(Features::of_major(15)),
             (vec!["--locale=C.UTF-8".into()], false)
         );
-        assert_eq!(without.initdb_args(13), (vec!["--locale=C".into()], true));
-        let (args, fell_back) = without.initdb_args(17);
+        assert_eq!(
+            without.initdb_args(Features::of_major(13)),
+            (vec!["--locale=C".into()], true)
+        );
+        let (args, fell_back) = without.initdb_args(Features::of_major(17));
         assert!(!fell_back);
         assert!(args.contains(&"--locale-provider=builtin".to_string()));
         assert!(args.contains(&"--builtin-locale=C.UTF-8".to_string()));
         assert_eq!(
-            Locale::Named("C".into()).initdb_args(18),
+            Locale::Named("C".into()).initdb_args(Features::of_major(18)),
             (vec!["--locale=C".into()], false)
         );
         assert_ne!(with.key_text(), without.key_text());

@@ -18,7 +18,7 @@ use crate::random;
 use super::wal::WalLevel;
 
 /// Bumped when what a template contains changes, so old ones are not reused.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 4;
 
 /// Settings every instance starts with; `-o` overrides them. Durability is
 /// worthless for a throwaway database, and these make writes several times
@@ -32,6 +32,9 @@ min_wal_size = 2MB
 checkpoint_timeout = 30min
 shared_buffers = 16MB
 listen_addresses = ''
+# Only the owner may connect through the socket, besides its directory
+# being private: a second line of defence should it ever end up elsewhere.
+unix_socket_permissions = 0700
 # Dynamic shared memory in the data directory, not /dev/shm: an instance
 # killed hard cannot leak PostgreSQL.* segments there, since its directory
 # is removed after it.
@@ -39,13 +42,16 @@ dynamic_shared_memory_type = mmap
 ";
 
 /// Trust on the socket, whose directory only its owner can enter; a password
-/// on TCP, which every local user can reach.
+/// on TCP, which every local user can reach (IPv6 loopback too, for
+/// `-t -o '-h localhost'`).
 const HBA: &str = "\
 # pgtmp: the socket directory is private (mode 0700); TCP needs the password.
 local   all           all                 trust
 local   replication   all                 trust
 host    all           all   127.0.0.1/32  scram-sha-256
 host    replication   all   127.0.0.1/32  scram-sha-256
+host    all           all   ::1/128       scram-sha-256
+host    replication   all   ::1/128       scram-sha-256
 ";
 
 /// What identifies a template: the binaries, the initdb options, the
@@ -143,7 +149,8 @@ fn build_once(layout: &Layout, key: &str, build: impl FnOnce(&Path) -> Result<()
 
 /// initdb, settings, and the `test` database, into `dir`.
 fn build(spec: &Spec, dir: &Path) -> Result<()> {
-    let (locale, fell_back) = spec.locale.initdb_args(spec.install.version()?.major);
+    let features = spec.install.features();
+    let (locale, fell_back) = spec.locale.initdb_args(features);
     if fell_back {
         eprintln!(
             "pgtmp: the {} locale is not installed: the template uses C, which compares bytes (`--locale` picks another)",
@@ -158,6 +165,7 @@ fn build(spec: &Spec, dir: &Path) -> Result<()> {
         .args(&locale)
         .args(["--wal-segsize=1", "--username"])
         .arg(&spec.role)
+        .args(features.initdb_options())
         .args(&spec.initdb_opts)
         // initdb reads these; the caller's must not change the template.
         .env_remove("PGDATA")
@@ -167,26 +175,25 @@ fn build(spec: &Spec, dir: &Path) -> Result<()> {
     run(&mut initdb, "initdb", None)?;
     crate::trace::mark("initdb done");
 
-    let major = spec.install.version()?.major;
-    let settings = format!("{SETTINGS}{}", spec.wal.settings(major));
-    append(&dir.join("postgresql.conf"), &settings)?;
+    append(
+        &dir.join("postgresql.conf"),
+        &format!(
+            "{SETTINGS}{}{}",
+            spec.wal.settings(features.major),
+            features.settings()
+        ),
+    )?;
     fs::write(dir.join("pg_hba.conf"), HBA).map_err(Error::io("write", dir.join("pg_hba.conf")))?;
 
     // Single-user mode creates the database without a server, socket or
     // port: ~40 ms on tmpfs, and the directory stays cleanly shut down.
-    // FILE_COPY (PostgreSQL 15+; older versions only have that) copies the
-    // files instead of WAL-logging every page: ~10 ms faster here.
-    let create = if major >= 15 {
-        "CREATE DATABASE test STRATEGY = FILE_COPY;\n"
-    } else {
-        "CREATE DATABASE test;\n"
-    };
+    let create = features.create_database("test");
     let mut single = Command::new(spec.install.postgres());
     single
         .args(["--single", "-D"])
         .arg(dir)
         .args(["-c", "exit_on_error=on", "template1"]);
-    run(&mut single, "postgres --single", Some(create))?;
+    run(&mut single, "postgres --single", Some(&create))?;
     crate::trace::mark("database test created");
     Ok(())
 }

@@ -53,7 +53,8 @@ pub struct Spec<'a> {
 
 impl Spec<'_> {
     /// The arguments of `postgres`: what pgtmp manages first (`-o` may not
-    /// name it, see `cli`), then the user's options, then `settings`.
+    /// name it, see `server_options`), then the user's options, then
+    /// `settings`.
     pub fn args(&self) -> Vec<std::ffi::OsString> {
         let listen = if self.tcp { "127.0.0.1" } else { "" };
         // Several directories are a comma-separated list, each quoted.
@@ -72,6 +73,10 @@ impl Spec<'_> {
             self.port.to_string().into(),
             "-c".into(),
             format!("listen_addresses={listen}").into(),
+            // The template says so too; a `-d` directory made elsewhere
+            // may not. Only the owner connects, wherever the socket is.
+            "-c".into(),
+            "unix_socket_permissions=0700".into(),
         ];
         args.extend(self.user_options.iter().map(Into::into));
         for setting in &self.settings {
@@ -285,6 +290,8 @@ mod tests {
                 "5432",
                 "-c",
                 "listen_addresses=127.0.0.1",
+                "-c",
+                "unix_socket_permissions=0700",
                 "-c",
                 "work_mem=64MB",
                 "-c",

@@ -76,6 +76,10 @@ pub fn supervise(dir: &Path) -> Result<()> {
     };
     let why = serve(&watched, &mut meta, &mut fleet, ready, ack);
     log(&format!("stopping: {why}"));
+    // `pgtmp stop -k` says so in meta.json before it signals us.
+    if Meta::read(dir).is_ok_and(|now| now.keep) {
+        meta.keep = true;
+    }
     let _ = State {
         stopping: true,
         ..State::read(dir).unwrap_or_default()

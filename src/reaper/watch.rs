@@ -127,10 +127,11 @@ pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done
 /// server's client socket: a set's replicas stream through their own), else
 /// by asking the primary over a connection kept open for it.
 fn count(meta: &Meta, conn: &mut Option<Client>) -> Option<i64> {
-    let mut addresses = vec![meta.address()];
-    addresses.extend(meta.replicas.iter().map(|r| r.address()));
-    let counts: crate::error::Result<Vec<i64>> =
-        addresses.iter().map(|a| a.count_clients()).collect();
+    let counts: crate::error::Result<Vec<i64>> = meta
+        .client_addresses()
+        .iter()
+        .map(|a| a.count_clients())
+        .collect();
     if let Ok(counts) = counts {
         return Some(counts.iter().sum());
     }

@@ -14,12 +14,20 @@
 //! (it would read the string as a URL and look a host name up in DNS), and
 //! the Rust crates with the PG* variables (tokio-postgres reads none; a test
 //! binary cannot set its own environment safely).
+//!
+//! The socket URL names no user (pg_tmp's shape): each driver has to find
+//! one. So every run goes without `USER` in its environment, as root (the
+//! test's own user) and, when the tests run as root, again as the ordinary
+//! user `pgtmp-test`: all but node-postgres take the OS user's name from
+//! the system; node-postgres reads `USER`, and without it needs
+//! `-F url-with-user` (or `-t`, or `PGUSER`), which the README says.
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::support::command::Output;
-use crate::support::{PSQL, TestRoot, poll};
+use crate::support::{PSQL, TestRoot, Who, poll, procs, user};
 
 const INSTALL: &str = "the clients are installed by `make deps` (.ci/install-deps)";
 const JDBC_JAR: &str = "/usr/share/java/postgresql.jar";
@@ -35,8 +43,9 @@ enum Expect {
 }
 use Expect::{Fails, Works};
 
-/// One way of running a client: a program, its arguments, where, and with
-/// which environment besides `PATH` (which finds this build's pgtmp).
+/// One way of running a client: a program, its arguments, where, as whom,
+/// and with which environment besides `PATH` (which finds this build's
+/// pgtmp) and without `USER` (which only node-postgres reads, see above).
 #[derive(Debug, Clone)]
 struct Client {
     name: &'static str,
@@ -44,6 +53,7 @@ struct Client {
     args: Vec<OsString>,
     dir: Option<PathBuf>,
     env: Vec<(&'static str, OsString)>,
+    who: Who,
 }
 
 impl Client {
@@ -54,7 +64,43 @@ impl Client {
             args: Vec::new(),
             dir: None,
             env: Vec::new(),
+            who: Who::Me,
         }
+    }
+
+    /// The same client run by the ordinary user; None unless the tests run
+    /// as root. The Python venv's interpreter may live where that user
+    /// cannot go (pyenv under /root): then the system's python3 runs with
+    /// the venv's packages, if it can import them; else the run is skipped,
+    /// and said so.
+    fn as_ordinary_user(&self, t: &TestRoot) -> Option<Client> {
+        if !procs::is_root() {
+            return None;
+        }
+        let who = Who::User(user::ordinary());
+        let mut client = Client {
+            who,
+            ..self.clone()
+        };
+        if !executable_by(t, who, &self.program) {
+            match system_python(t, who).filter(|_| self.program == python()) {
+                Some((program, site)) => {
+                    client.program = program;
+                    client.env.push(("PYTHONPATH", site.into()));
+                }
+                None => {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "clients: {} not run as {}: it cannot execute {}",
+                        self.name,
+                        user::ORDINARY_USER,
+                        self.program.display()
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(client)
     }
 
     fn args<S: Into<OsString>>(mut self, args: impl IntoIterator<Item = S>) -> Client {
@@ -75,7 +121,13 @@ impl Client {
     /// Runs it in `t` with `PGTMP_FLAGS` set to `flags` (`None`: unset,
     /// so that the example's own default applies).
     fn run(&self, t: &TestRoot, flags: Option<&str>) -> Output {
-        let mut run = t.cmd(&self.program, &self.args).env("PATH", search_path());
+        let mut run = t
+            .cmd(&self.program, &self.args)
+            .who(self.who)
+            .env("PATH", search_path(t, self.who));
+        if !self.env.iter().any(|(key, _)| *key == "USER") {
+            run = run.env_remove("USER");
+        }
         if let Some(flags) = flags {
             run = run.env("PGTMP_FLAGS", flags);
         }
@@ -112,7 +164,7 @@ fn check(t: &TestRoot, client: &Client, forms: &[(&str, Expect)]) {
         match expect {
             Works => {
                 assert_eq!(out.code(), Some(0), "{what} should work ({INSTALL})\n{out}");
-                assert_cleaned_up(t, &out);
+                assert_cleaned_up(t, client.who, &out);
             }
             Fails(needle) => {
                 assert_ne!(out.code(), Some(0), "{what} should fail\n{out}");
@@ -121,16 +173,28 @@ fn check(t: &TestRoot, client: &Client, forms: &[(&str, Expect)]) {
                     "{what} should fail saying {needle:?} ({INSTALL})\n{out}"
                 );
                 // A failed set-up hook may leave its instance to the idle timeout.
-                t.pgtmp(["stop", "--all"]).run().assert_success();
+                t.pgtmp(["stop", "--all"])
+                    .who(client.who)
+                    .run()
+                    .assert_success();
             }
         }
     }
 }
 
+/// `check` as the ordinary user too (when the tests run as root), with
+/// the socket URL that names no user, and the TCP URL.
+fn check_both(t: &TestRoot, client: &Client, forms: &[(&str, Expect)]) {
+    check(t, client, forms);
+    if let Some(user) = client.as_ordinary_user(t) {
+        check(t, &user, &[("", Works), ("-t", Works)]);
+    }
+}
+
 /// The example stopped its instance (or `exec` did).
-fn assert_cleaned_up(t: &TestRoot, out: &Output) {
+fn assert_cleaned_up(t: &TestRoot, who: Who, out: &Output) {
     assert!(
-        poll::eventually(|| t.list().is_empty() && t.run_entries().is_empty()),
+        poll::eventually(|| t.list_as(who).is_empty() && t.run_entries_of(who).is_empty()),
         "an instance is left after {}\n{out}",
         out.cmd
     );
@@ -148,7 +212,7 @@ fn check_env(t: &TestRoot, client: &Client, expected: &str) {
             client.name
         );
         assert_eq!(out.stdout, expected, "{out}");
-        assert_cleaned_up(t, &out);
+        assert_cleaned_up(t, client.who, &out);
     }
 }
 
@@ -181,16 +245,49 @@ fn pgtmp_bin() -> &'static str {
     env!("CARGO_BIN_EXE_pgtmp")
 }
 
-/// This build's pgtmp first, as `pgtmp` for the examples.
-fn search_path() -> OsString {
-    let bin = Path::new(pgtmp_bin()).parent().expect("pgtmp's directory");
+/// This build's pgtmp first, as `pgtmp` for the examples: for another
+/// user, the copy in the test root that it can execute.
+fn search_path(t: &TestRoot, who: Who) -> OsString {
+    let bin = match who {
+        Who::Me => Path::new(pgtmp_bin())
+            .parent()
+            .expect("pgtmp's directory")
+            .to_path_buf(),
+        _ => t.join("bin"),
+    };
     let rest = std::env::var_os("PATH").unwrap_or_default();
-    std::env::join_paths(std::iter::once(bin.to_path_buf()).chain(std::env::split_paths(&rest)))
+    std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&rest)))
         .expect("a joinable PATH")
 }
 
 fn python() -> PathBuf {
     need(clients_dir().join("venv/bin/python"))
+}
+
+/// Whether `who` may execute `program` (and reach it).
+fn executable_by(t: &TestRoot, who: Who, program: &Path) -> bool {
+    let probe = t
+        .cmd("/usr/bin/test", [OsString::from("-x"), program.into()])
+        .who(who);
+    probe.run().code() == Some(0)
+}
+
+/// The system's python3 and the venv's site-packages, when `who` can
+/// import the clients with them (same Python version as the venv).
+fn system_python(t: &TestRoot, who: Who) -> Option<(PathBuf, PathBuf)> {
+    let lib = clients_dir().join("venv/lib");
+    let site = std::fs::read_dir(&lib)
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.is_dir())?;
+    let system = PathBuf::from("/usr/bin/python3");
+    let probe = t
+        .cmd(&system, ["-c", "import psycopg, sqlalchemy, pytest"])
+        .who(who)
+        .env("PYTHONPATH", &site)
+        .run();
+    (probe.code() == Some(0)).then_some((system, site))
 }
 
 /// `python -m pytest` on one example, writing nothing into examples/.
@@ -216,7 +313,7 @@ fn psql_shell_and_make() {
     need("psql");
     let shell =
         Client::new("psql (examples/shell_hook.sh)", "/bin/sh").args([example("shell_hook.sh")]);
-    check(
+    check_both(
         &t,
         &shell,
         &[
@@ -235,7 +332,7 @@ fn psql_shell_and_make() {
         let out = make.run(&t, Some(flags));
         out.assert_success();
         assert_eq!(out.stdout, "test\ntest\n", "{out}");
-        assert_cleaned_up(&t, &out);
+        assert_cleaned_up(&t, Who::Me, &out);
     }
     let env = Client::new("psql (PG* variables)", PSQL).args(["-XAtc", SELECT_DB]);
     check_env(&t, &env, "test\n");
@@ -245,7 +342,7 @@ fn psql_shell_and_make() {
 fn python_psycopg() {
     let t = TestRoot::new();
     let example = pytest("psycopg 3 (examples/python_pytest.py)", "python_pytest.py");
-    check(
+    check_both(
         &t,
         &example,
         &[
@@ -270,7 +367,7 @@ fn python_sqlalchemy() {
         "SQLAlchemy (examples/python_sqlalchemy.py)",
         "python_sqlalchemy.py",
     );
-    check(
+    check_both(
         &t,
         &example,
         &[
@@ -296,7 +393,22 @@ fn node_pg() {
         .args(["--test"])
         .args([example("node_pg.test.js")])
         .env("NODE_PATH", &modules);
-    check(&t, &example, &[("", Works), ("-t", Works)]);
+    // node-postgres takes the user name from USER; without it, a URL
+    // naming none fails, and the forms that name one work.
+    const NO_USER: &str = "no PostgreSQL user name specified in startup packet";
+    let without_user = [
+        ("", Fails(NO_USER)),
+        ("-F url-with-user", Works),
+        ("-t", Works),
+    ];
+    check(&t, &example, &without_user);
+    let with_user = example.clone().env("USER", procs::my_name());
+    check(&t, &with_user, &[("", Works)]);
+    if let Some(ordinary) = example.as_ordinary_user(&t) {
+        check(&t, &ordinary, &without_user);
+        let with_user = ordinary.env("USER", user::ORDINARY_USER);
+        check(&t, &with_user, &[("", Works)]);
+    }
     let env = Client::new("node-postgres (PG* variables)", need("node"))
         .args([
             "-e",
@@ -344,7 +456,7 @@ fn java_jdbc() {
     let out = example.run(&t, None);
     out.assert_success();
     assert_eq!(out.stdout, "ok: test\n", "{out}");
-    assert_cleaned_up(&t, &out);
+    assert_cleaned_up(&t, Who::Me, &out);
     check(
         &t,
         &example,
@@ -366,7 +478,7 @@ fn ruby_pg() {
     let t = TestRoot::new();
     let example = Client::new("ruby-pg (examples/ruby_minitest.rb)", need("ruby"))
         .args([example("ruby_minitest.rb")]);
-    check(
+    check_both(
         &t,
         &example,
         &[
@@ -398,7 +510,7 @@ fn go_lib_pq_and_pgx() {
     .run(&t, None)
     .assert_success();
     let example = Client::new("Go lib/pq and pgx (examples/go)", bin);
-    check(
+    check_both(
         &t,
         &example,
         &[
@@ -458,7 +570,7 @@ fn rust_postgres() {
         "postgres/tokio-postgres (examples/rust_postgres.rs)",
         cargo_example(&t, "rust_postgres"),
     );
-    check(
+    check_both(
         &t,
         &example,
         &[

@@ -121,19 +121,31 @@ fn initdb_prepares_given_directory() {
     );
 }
 
+/// `pgtmp initdb` alone: a ready data directory of its own under the base,
+/// where no plain hand-out can claim it before `start -d` does.
 #[test]
-fn initdb_prepares_pool_entry() {
+fn initdb_prepares_a_directory_out_of_the_pools_reach() {
     let t = TestRoot::new();
     let out = t.pgtmp(["initdb"]).run();
     out.assert_success();
     let entry = std::path::PathBuf::from(out.one_line());
     assert!(
-        entry.starts_with(t.base().join("pool")),
-        "not a pool entry\n{out}"
+        entry.starts_with(t.base().join("initdb")),
+        "not under initdb/\n{out}"
     );
     assert!(
         entry.join("PG_VERSION").is_file(),
-        "pool entry holds no cluster\n{out}"
+        "{} holds no cluster\n{out}",
+        entry.display()
+    );
+    // Plain hand-outs take pool entries, never this one.
+    for _ in 0..3 {
+        t.start(&["--standby", "0"]);
+    }
+    assert!(
+        entry.join("PG_VERSION").is_file(),
+        "{} was taken",
+        entry.display()
     );
 }
 

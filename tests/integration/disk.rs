@@ -220,7 +220,7 @@ fn read_only_base_of_an_ordinary_user() {
         Who::Me
     };
     let warm = t.start_as(who, &["-w", "0"]);
-    db::connect(&warm.url);
+    db::connect_to_whose(&warm.url, who);
     // Spares too: a read-only base must not meet a running server.
     t.pgtmp(["stop", "--all"]).who(who).run().assert_success();
     assert!(

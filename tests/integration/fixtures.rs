@@ -15,17 +15,6 @@ use crate::support::{PSQL, TestRoot, Who, db, poll, procs, user};
 
 const PG_DUMP: &str = "/usr/lib/postgresql/15/bin/pg_dump";
 
-/// Writes `text` to `rel` in the test root (0644, readable by `postgres`).
-fn write(t: &TestRoot, rel: &str, text: &str) -> PathBuf {
-    let path = t.join(rel);
-    if let Some(parent) = path.parent() {
-        t.mkdir(parent);
-    }
-    fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-    set_mode(&path, 0o644);
-    path
-}
-
 /// A psql line that appends to marker `name` each time it runs.
 fn mark(t: &TestRoot, name: &str) -> String {
     let dir = t.mkdir("marks");
@@ -72,7 +61,7 @@ const SCHEMA: &str = "create table fruit (id serial primary key, name text not n
 #[test]
 fn schema_is_in_the_handed_out_database() {
     let t = TestRoot::new();
-    write(&t, "schema.sql", SCHEMA);
+    t.write("schema.sql", SCHEMA);
     let h = t.start(&["-f", "schema.sql"]);
     assert_eq!(
         query(
@@ -91,7 +80,7 @@ fn schema_is_in_the_handed_out_database() {
 #[test]
 fn later_calls_run_nothing() {
     let t = TestRoot::new();
-    write(&t, "schema.sql", &format!("{SCHEMA}{}", mark(&t, "schema")));
+    t.write("schema.sql", &format!("{SCHEMA}{}", mark(&t, "schema")));
     let no_pool = |t: &TestRoot| {
         let out = t
             .pgtmp(["-f", "schema.sql"])
@@ -130,16 +119,15 @@ fn later_calls_run_nothing() {
 fn edited_files_make_a_new_template() {
     let t = TestRoot::new();
     // The digest covers what `\ir` pulls in, not only the named file.
-    write(
-        &t,
+    t.write(
         "db/main.sql",
         "create table version (v text);\n\\ir seed.sql\n",
     );
-    write(&t, "db/seed.sql", "insert into version values ('one');\n");
+    t.write("db/seed.sql", "insert into version values ('one');\n");
     let v1 = t.start(&["-f", "db/main.sql"]);
     assert_eq!(query(&v1.url, "select v from version"), "one");
 
-    write(&t, "db/seed.sql", "insert into version values ('two');\n");
+    t.write("db/seed.sql", "insert into version values ('two');\n");
     let v2 = t.start(&["-f", "db/main.sql"]);
     assert_eq!(
         query(&v2.url, "select v from version"),
@@ -147,8 +135,7 @@ fn edited_files_make_a_new_template() {
         "an edited included file was served from the old template"
     );
 
-    write(
-        &t,
+    t.write(
         "db/main.sql",
         "create table version (v text);\n\\ir seed.sql\ninsert into version values ('three');\n",
     );
@@ -174,7 +161,7 @@ fn large_files_edited_in_place_make_a_new_template() {
             mark(&t, "big")
         )
     };
-    let path = write(&t, "big.sql", &big("A"));
+    let path = t.write("big.sql", &big("A"));
     // Only a file whose last change is two seconds old is memoised.
     std::thread::sleep(std::time::Duration::from_millis(2500));
     let a = t.start(&["-f", "big.sql"]);
@@ -208,33 +195,25 @@ fn large_files_edited_in_place_make_a_new_template() {
 #[test]
 fn directory_runs_its_sql_files_in_lexical_order() {
     let t = TestRoot::new();
-    write(
-        &t,
+    t.write(
         "migrations/0_init.sql",
         "create table steps (n serial, name text);\n",
     );
     // Lexical, not numeric: 10 sorts before 9.
-    write(
-        &t,
+    t.write(
         "migrations/9_late.sql",
         "insert into steps (name) values ('9_late');\n",
     );
-    write(
-        &t,
+    t.write(
         "migrations/10_early.sql",
         "insert into steps (name) values ('10_early');\n",
     );
-    write(&t, "migrations/README.md", "not SQL, not loaded\n");
-    write(
-        &t,
+    t.write("migrations/README.md", "not SQL, not loaded\n");
+    t.write(
         "migrations/.hidden.sql",
         "insert into steps (name) values ('hidden');\n",
     );
-    write(
-        &t,
-        "seed.sql",
-        "insert into steps (name) values ('seed');\n",
-    );
+    t.write("seed.sql", "insert into steps (name) values ('seed');\n");
     let h = t.start(&["-f", "migrations", "-f", "seed.sql"]);
     assert_eq!(
         query(&h.url, "select string_agg(name, ',' order by n) from steps"),
@@ -289,9 +268,9 @@ fn dumps_are_restored() {
 #[test]
 fn load_error_names_file_line_and_message() {
     let t = TestRoot::new();
-    write(&t, "migrations/001_ok.sql", "create table ok (x int);\n");
+    t.write("migrations/001_ok.sql", "create table ok (x int);\n");
     let bad = "create table half (x int);\n\ninsert into nowhere values (1);\n";
-    write(&t, "migrations/002_bad.sql", bad);
+    t.write("migrations/002_bad.sql", bad);
     let out = t.pgtmp(["-f", "migrations"]).run();
     out.assert_error(
         1,
@@ -303,8 +282,8 @@ fn load_error_names_file_line_and_message() {
     assert!(out.stdout.is_empty(), "a URL despite the error\n{out}");
 
     // Errors in a file pulled in with \i name that file.
-    write(&t, "outer.sql", "select 1;\n\\i inner.sql\n");
-    write(&t, "inner.sql", "select 1;\nselect 2;\nselec 3;\n");
+    t.write("outer.sql", "select 1;\n\\i inner.sql\n");
+    t.write("inner.sql", "select 1;\nselect 2;\nselec 3;\n");
     let out = t.pgtmp(["-f", "outer.sql"]).run();
     out.assert_error(
         1,
@@ -336,7 +315,7 @@ fn load_error_names_file_line_and_message() {
     );
 
     // Fixed, it loads: the failure cached nothing under the file's key.
-    write(&t, "migrations/002_bad.sql", "create table half (x int);\n");
+    t.write("migrations/002_bad.sql", "create table half (x int);\n");
     let h = t.start(&["-f", "migrations"]);
     assert_eq!(query(&h.url, "select count(*)::text from half"), "0");
 }
@@ -377,8 +356,7 @@ fn missing_extension_names_its_likely_package() {
 #[test]
 fn now_freezes_the_clock_of_test() {
     let t = TestRoot::new();
-    write(
-        &t,
+    t.write(
         "events.sql",
         "create table events (id int, at timestamptz default now());\n\
          insert into events (id) values (1);\n",
@@ -454,11 +432,11 @@ fn bad_now_is_an_error() {
     assert_eq!(fixture_templates(&t), Vec::<PathBuf>::new(), "{out}");
 }
 
-/// A bin directory with the server but neither psql nor pg_restore: SQL
-/// files and dumps are refused before anything is loaded, naming the
-/// package; `-x` needs neither and works.
+/// A bin directory holding only links to the server's binaries (as a
+/// `~/bin` may): psql and pg_restore come from where `postgres` really
+/// lives, the same installation, so nothing is said about them.
 #[test]
-fn missing_client_programs_name_their_package() {
+fn linked_server_binaries_use_their_own_client_programs() {
     let t = TestRoot::new();
     let bin = t.mkdir("server-only/bin");
     for program in ["postgres", "initdb"] {
@@ -466,24 +444,53 @@ fn missing_client_programs_name_their_package() {
             .expect("symlink");
     }
     let bindir = bin.to_str().expect("utf-8 path");
-    write(&t, "schema.sql", SCHEMA);
-    let out = t.pgtmp(["--pg-bindir", bindir, "-f", "schema.sql"]).run();
-    out.assert_error(1, &["psql not found", bindir, "postgresql-client-15"]);
-    write(&t, "fake.dump", "PGDMP this is no real dump\n");
-    let out = t.pgtmp(["--pg-bindir", bindir, "-f", "fake.dump"]).run();
-    out.assert_error(1, &["pg_restore not found", "postgresql-client-15"]);
-    assert_eq!(fixture_templates(&t), Vec::<PathBuf>::new(), "{out}");
-
-    let h = t.start(&["--pg-bindir", bindir, "-x", "citext"]);
+    t.write("schema.sql", SCHEMA);
+    let h = t.start(&["--pg-bindir", bindir, "-f", "schema.sql", "-x", "citext"]);
+    assert_eq!(query(&h.url, "select count(*)::text from fruit"), "2");
     assert_eq!(query(&h.url, "select ('A'::citext = 'a')::text"), "true");
+    assert!(!h.out.stderr.contains("has no"), "{}", h.out);
+}
+
+/// An archive in a format newer than every pg_restore found is refused
+/// before anything is loaded, naming the format, the pg_dump that made it
+/// and the pg_restore versions there are.
+#[test]
+fn archive_newer_than_every_pg_restore_names_the_versions() {
+    let t = TestRoot::new();
+    // A custom-format header as a pg_dump 99 would write it: format 1.99.
+    let mut header = b"PGDMP\x01\x63\x00\x04\x08\x01\x00".to_vec();
+    for _ in 0..7 {
+        header.extend([0, 1, 0, 0, 0]);
+    }
+    for s in ["test", "99.0", "99.1"] {
+        header.push(0);
+        header.extend((s.len() as u32).to_le_bytes());
+        header.extend(s.as_bytes());
+    }
+    let path = t.join("future.dump");
+    fs::write(&path, &header).expect("write the archive");
+    set_mode(&path, 0o644);
+    let out = t.pgtmp(["-f", "future.dump"]).run();
+    out.assert_error(
+        1,
+        &[
+            "archive format 1.99",
+            "pg_dump 99.1",
+            "15.",
+            "reads up to 1.14",
+            "hint:",
+            "PGTMP_PG_PATH",
+        ],
+    );
+    assert_eq!(fixture_templates(&t), Vec::<PathBuf>::new(), "{out}");
+    assert_eq!(t.run_entries(), Vec::<String>::new(), "{out}");
 }
 
 #[test]
 fn concurrent_first_calls_load_once() {
     let t = TestRoot::new();
     t.start(&[]); // the plain template, so the race is over the fixture
-    write(
-        &t,
+    t.write(
         "schema.sql",
         &format!("{SCHEMA}{}select pg_sleep(0.5);\n", mark(&t, "once")),
     );
@@ -513,8 +520,7 @@ fn concurrent_first_calls_load_once() {
 fn killed_load_leaves_nothing_to_hand_out() {
     let t = TestRoot::new();
     t.start(&[]);
-    write(
-        &t,
+    t.write(
         "slow.sql",
         &format!(
             "create table t (x int);\n{}select pg_sleep(60);\n",
@@ -558,7 +564,7 @@ fn killed_load_leaves_nothing_to_hand_out() {
         "gc left the debris"
     );
 
-    write(&t, "slow.sql", "create table t (x int);\n");
+    t.write("slow.sql", "create table t (x int);\n");
     let h = t.start(&["-f", "slow.sql"]);
     assert_eq!(query(&h.url, "select count(*)::text from t"), "0");
 }
@@ -566,10 +572,10 @@ fn killed_load_leaves_nothing_to_hand_out() {
 #[test]
 fn gc_removes_fixture_templates() {
     let t = TestRoot::new();
-    write(&t, "schema.sql", "create table v1 ();\n");
+    t.write("schema.sql", "create table v1 ();\n");
     t.start(&["-f", "schema.sql"]);
     let old = fixture_templates(&t);
-    write(&t, "schema.sql", "create table v2 ();\n");
+    t.write("schema.sql", "create table v2 ();\n");
     t.start(&["-f", "schema.sql"]);
     let both = fixture_templates(&t);
     assert_eq!(both.len(), 2, "{}", t.logs());
@@ -627,7 +633,7 @@ fn gc_removes_fixture_templates() {
 #[test]
 fn fixtures_work_with_tcp_keep_and_exec() {
     let t = TestRoot::new();
-    write(&t, "schema.sql", &format!("{SCHEMA}{}", mark(&t, "schema")));
+    t.write("schema.sql", &format!("{SCHEMA}{}", mark(&t, "schema")));
     let h = t.start(&["-k", "-t", "-f", "schema.sql", "-x", "citext"]);
     assert!(h.url.starts_with("postgresql://"), "{}", h.out);
     assert!(h.url.contains("@127.0.0.1:"), "not a TCP URL: {}", h.out);
@@ -670,7 +676,7 @@ fn fixtures_for_an_ordinary_user() {
     } else {
         Who::Me
     };
-    write(&t, "schema.sql", &format!("{SCHEMA}{}", mark(&t, "user")));
+    t.write("schema.sql", &format!("{SCHEMA}{}", mark(&t, "user")));
     let first = t.start_as(who, &["-f", "schema.sql", "--now", "2001-02-03 04:05:06Z"]);
     let second = t.start_as(who, &["-f", "schema.sql", "--now", "2001-02-03 04:05:06Z"]);
     for h in [&first, &second] {
@@ -730,21 +736,18 @@ fn private_fixture_directories_load() {
         };
         let dir = t.join(name);
         let private = dir.join("private");
-        write(
-            &t,
-            &format!("{name}/private/schema.sql"),
+        t.write(
+            format!("{name}/private/schema.sql"),
             &format!(
                 "create table fruit (name text);\n\\ir data/{name}.sql\n\\i private/more.sql\n"
             ),
         );
-        write(
-            &t,
-            &format!("{name}/private/data/{name}.sql"),
+        t.write(
+            format!("{name}/private/data/{name}.sql"),
             "insert into fruit values ('apple');\n",
         );
-        write(
-            &t,
-            &format!("{name}/private/more.sql"),
+        t.write(
+            format!("{name}/private/more.sql"),
             "insert into fruit values ('pear');\n",
         );
         if let Who::User(u) = who {
@@ -797,7 +800,7 @@ fn nul_bytes_in_scripts_are_refused() {
         b"create table t (x int);\nselect 1;\0 drop table t;\n",
     )
     .expect("write");
-    write(&t, "outer.sql", "create table u (x int);\n\\ir nul.sql\n");
+    t.write("outer.sql", "create table u (x int);\n\\ir nul.sql\n");
     for (file, offset) in [("nul.sql", "at byte 33"), ("outer.sql", "at byte 33")] {
         let out = t.pgtmp(["-f", file, "-w", "0"]).run();
         out.assert_error(1, &["nul.sql", "NUL byte", offset, "hint:"]);
@@ -809,7 +812,7 @@ fn nul_bytes_in_scripts_are_refused() {
 #[test]
 fn fixtures_and_datadir_do_not_mix() {
     let t = TestRoot::new();
-    write(&t, "schema.sql", SCHEMA);
+    t.write("schema.sql", SCHEMA);
     let out = t.pgtmp(["-d", "data", "-f", "schema.sql"]).run();
     out.assert_code(2);
     assert!(!t.join("data").exists(), "{out}");

@@ -132,6 +132,8 @@ fn forms_survive_odd_socket_paths() {
     };
     let url = pgtmp(&[]);
     assert_eq!(psql(&t, &url), me_at_test());
+    let with_user = pgtmp(&["-F", "url-with-user"]);
+    assert_eq!(psql(&t, &with_user), me_at_test());
     let dsn = pgtmp(&["-F", "dsn"]);
     assert!(dsn.starts_with("host='"), "{dsn}");
     assert_eq!(psql(&t, &dsn), me_at_test());
@@ -167,6 +169,50 @@ fn env_lines_set_and_unset() {
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines[..2], ["unset|unset|unset", "test"], "{out}");
     assert!(t.listed(lines[2]), "DATABASE_URL is the listed URL\n{out}");
+}
+
+/// `-F url-with-user`: the socket URL in pg_tmp's shape but for the user,
+/// as `postgresql://NAME@/test?host=...` (still nothing a shell splits on);
+/// the TCP URL, which names it already, as it is. `stop` takes both.
+#[test]
+fn url_with_user_names_the_role() {
+    let t = TestRoot::new();
+    let h = t.start(&["-F", "url-with-user"]);
+    let prefix = format!("postgresql://{}@/test?host=%2F", procs::my_name());
+    assert!(h.url.starts_with(&prefix), "{}", h.out);
+    assert!(!h.url.contains(['&', ' ', ';', '\'']), "{}", h.out);
+    let inst = t.list().pop().expect("listed");
+    assert_eq!(
+        h.url.split_once("host=").map(|(_, host)| host),
+        inst.url.split_once("host=").map(|(_, host)| host),
+        "the same server as `list` shows"
+    );
+    assert_eq!(psql(&t, &h.url), me_at_test());
+    t.stop(&h.url);
+    let tcp = t.start(&["-t", "-F", "url-with-user"]);
+    assert!(t.listed(&tcp.url), "{}", tcp.out);
+    t.stop(&tcp.url);
+}
+
+/// The multi-line forms keep a newline after every line, terminal or not;
+/// the one-line forms end without one when stdout is not a terminal.
+#[test]
+fn only_multi_line_forms_end_in_a_newline() {
+    let t = TestRoot::new();
+    for (form, lines) in [
+        ("env", true),
+        ("json", true),
+        ("dsn", false),
+        ("url", false),
+    ] {
+        let out = t.pgtmp(["-F", form, "-w", "0"]).run();
+        out.assert_success();
+        assert_eq!(out.stdout.ends_with('\n'), lines, "{out}");
+        if !lines {
+            out.one_line();
+        }
+    }
+    t.pgtmp(["stop", "--all"]).run().assert_success();
 }
 
 #[test]

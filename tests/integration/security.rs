@@ -271,7 +271,7 @@ fn keeps_to_itself(
         t.pgtmp(args).who(who).run().assert_success();
     }
     for u in theirs {
-        let mut client = db::connect(u);
+        let mut client = db::connect_to_whose(u, other);
         assert_eq!(db::text(&mut client, "select 'untouched'"), "untouched");
     }
     assert!(
@@ -466,7 +466,8 @@ fn passwords_stay_out_of_process_arguments() {
     );
     assert_hidden(&t, &passwords, "while exec's command runs");
 
-    // Hold the supervisor, so that exec's `pgtmp stop` stays in flight.
+    // Hold the supervisor, so that exec's `pgtmp stop` stays in flight;
+    // then let the command end.
     procs::signal(exec_inst.supervisor_pid, "STOP");
     fs::write(t.join("release"), "").expect("release exec's command");
     let stopping = poll::eventually(|| {
@@ -520,6 +521,52 @@ fn assert_hidden(t: &TestRoot, passwords: &[String], when: &str) {
             "{when}: a stranger can read a password in /proc"
         );
     }
+}
+
+/// Issue 18.3: `-o` read word by word let grouped short options through:
+/// `-Fi` listened on every address, `-Fk DIR` put a trust socket of mode
+/// 0777 in a world-writable directory. Read as `postgres` reads them, they
+/// are usage errors before anything starts; and the socket itself is 0700,
+/// so that a socket that ever ended up in a shared directory would still
+/// let nobody else in.
+#[test]
+fn grouped_server_options_cannot_open_the_server() {
+    let t = TestRoot::new();
+    let public = t.mkdir("public");
+    set_mode(&public, 0o1777);
+    let public_arg = format!("-Fk{}", public.display());
+    for opts in [
+        "-Fi",
+        "-eFi",
+        public_arg.as_str(),
+        "-Fc listen_addresses=*",
+        "-F-listen-addresses=0.0.0.0",
+        "-Fh *",
+    ] {
+        let out = t.pgtmp(["-t", "-w", "0", "-o", opts]).run();
+        out.assert_code(2);
+        assert!(out.stdout.is_empty(), "{out}");
+        assert!(
+            out.stderr.contains("beyond")
+                || out.stderr.contains("every address")
+                || out.stderr.contains("socket"),
+            "the error does not say why\n{out}"
+        );
+    }
+    assert!(
+        fs::read_dir(&public).expect("read").next().is_none(),
+        "something was put in the public directory"
+    );
+    assert!(t.list().is_empty(), "a server started");
+    let h = t.start(&["-w", "0"]);
+    let socket = url::socket(&h.url).host.join(".s.PGSQL.5432");
+    let mode = fs::metadata(&socket).expect("the socket").mode() & 0o777;
+    assert_eq!(mode, 0o700, "{} has mode {mode:o}", socket.display());
+    let mut client = db::connect(&h.url);
+    assert_eq!(
+        db::text(&mut client, "show unix_socket_permissions"),
+        "0700"
+    );
 }
 
 /// Issue 18.1, as reported: another user makes the base root is told to

@@ -73,7 +73,7 @@ impl Raw {
     /// startup parameters; returns what came before ReadyForQuery.
     fn start(p: &Shared, minor: u16, extra: &[(&str, &str)]) -> (Raw, Vec<(u8, Vec<u8>)>) {
         let mut r = Raw::open(p);
-        let user = crate::support::url::socket(&p.url).user;
+        let user = crate::support::procs::my_name();
         r.send(&startup(
             minor,
             &[&[("user", user.as_str()), ("database", "test")], extra].concat(),
@@ -163,7 +163,7 @@ fn encryption_requests_get_no_and_tls_gets_an_alert() {
         r.s.read_exact(&mut answer).unwrap();
         assert_eq!(&answer, b"N");
     }
-    let user = crate::support::url::socket(&p.url).user;
+    let user = crate::support::procs::my_name();
     r.send(&startup(0, &[("user", &user), ("database", "test")]));
     assert!(types(&r.until(b'Z')).starts_with('R'));
     // A ClientHello without SSLRequest (libpq's sslnegotiation=direct).

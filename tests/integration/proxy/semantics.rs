@@ -267,10 +267,8 @@ fn each_client_keeps_its_startup_settings_and_role() {
     assert_eq!(code(&e), "22023", "{e:?}");
     // A role made in the shared transaction can connect, and is that role.
     b.batch_execute("CREATE ROLE app LOGIN").unwrap();
-    let app_url = p.url.replace(
-        &format!("user={}", crate::support::url::socket(&p.url).user),
-        "user=app",
-    );
+    // The socket URL names no user (pg_tmp's shape): name this one.
+    let app_url = format!("{}&user=app", p.url);
     let mut c = Client::connect(&app_url, NoTls).unwrap();
     let who: String = c.query_one("select current_user", &[]).unwrap().get(0);
     assert_eq!(who, "app");

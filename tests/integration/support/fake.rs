@@ -21,10 +21,16 @@ pub fn write_executable(path: &Path, body: &str) {
 /// `PG_VERSION`), then fails with `INITDB_FAILURE`; `postgres` only knows
 /// `--version`.
 pub fn failing_bindir(t: &TestRoot, rel: &str) -> PathBuf {
+    failing_bindir_of(t, rel, "15.99")
+}
+
+/// `failing_bindir` of PostgreSQL `version`, which its `initdb` also names
+/// when it fails (`fake initdb 16.99`), so a test sees which one ran.
+pub fn failing_bindir_of(t: &TestRoot, rel: &str, version: &str) -> PathBuf {
     let dir = t.mkdir(rel);
     let initdb = format!(
         r#"#!/bin/sh
-case "$1" in --version|-V) echo "initdb (PostgreSQL) 15.99"; exit 0;; esac
+case "$1" in --version|-V) echo "initdb (PostgreSQL) {version}"; exit 0;; esac
 dir=$PGDATA
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -37,6 +43,7 @@ done
 if [ -n "$dir" ]; then
     mkdir -p "$dir" && echo 15 > "$dir/PG_VERSION" && : > "$dir/half-written"
 fi
+echo "fake initdb {version}" >&2
 echo "{INITDB_FAILURE}" >&2
 exit 1
 "#
@@ -44,11 +51,13 @@ exit 1
     write_executable(&dir.join("initdb"), &initdb);
     write_executable(
         &dir.join("postgres"),
-        r#"#!/bin/sh
-case "$1" in --version|-V) echo "postgres (PostgreSQL) 15.99"; exit 0;; esac
+        &format!(
+            r#"#!/bin/sh
+case "$1" in --version|-V) echo "postgres (PostgreSQL) {version}"; exit 0;; esac
 echo "fake postgres: not expected to run: $*" >&2
 exit 1
-"#,
+"#
+        ),
     );
     dir
 }

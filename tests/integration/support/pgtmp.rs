@@ -94,14 +94,15 @@ impl TestRoot {
     }
 
     /// `pgtmp ARGS` (with `--replicas`) must succeed and print one URL per
-    /// server, the primary's first.
+    /// server, the primary's first: newlines between them, none after the
+    /// last (stdout is no terminal here, as in `url=$(pgtmp)`).
     pub fn start_set(&self, args: &[&str]) -> Vec<String> {
         let out = self.pgtmp(args).run();
         out.assert_success();
-        let urls: Vec<String> = out.stdout.lines().map(str::to_string).collect();
+        let urls: Vec<String> = out.stdout.split('\n').map(str::to_string).collect();
         assert!(
-            out.stdout.ends_with('\n') && urls.iter().all(|u| u.starts_with("postgresql://")),
-            "expected one URL per line\n{out}"
+            urls.len() > 1 && urls.iter().all(|u| u.starts_with("postgresql://")),
+            "expected one URL per line, no newline after the last\n{out}"
         );
         urls
     }

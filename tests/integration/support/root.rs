@@ -90,6 +90,18 @@ impl TestRoot {
         }
     }
 
+    /// Writes `text` to `rel` in the root (0644, readable by `postgres`),
+    /// making the directories on the way.
+    pub fn write(&self, rel: impl AsRef<Path>, text: &str) -> PathBuf {
+        let path = self.join(rel);
+        if let Some(parent) = path.parent() {
+            self.mkdir(parent);
+        }
+        fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        set_mode(&path, 0o644);
+        path
+    }
+
     /// A directory inside the root, mode 0755 like the root itself.
     pub fn mkdir(&self, rel: impl AsRef<Path>) -> PathBuf {
         let dir = self.join(rel);

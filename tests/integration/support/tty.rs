@@ -1,10 +1,11 @@
 //! A pseudo-terminal, for tests of what a real Ctrl-C does: typed into the
 //! terminal, it makes the kernel send SIGINT to the terminal's foreground
 //! process group (with `si_code` SI_KERNEL, as from a keyboard), which no
-//! `kill` from a test can imitate.
+//! `kill` from a test can imitate; and of what a program prints when its
+//! stdout is a terminal.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -54,6 +55,45 @@ impl Terminal {
                 Ok(())
             });
         }
+    }
+
+    /// Makes the terminal `cmd`'s stdout (and nothing else of it).
+    pub fn as_stdout(&self, cmd: &mut Command) {
+        cmd.stdout(self.slave.try_clone().expect("dup the terminal"));
+    }
+
+    /// What was written to the terminal and not yet read (one read: the
+    /// caller waits for the writer to finish first).
+    pub fn output(&mut self) -> String {
+        let mut buf = [0u8; 4096];
+        let n = self.master.read(&mut buf).expect("read the terminal");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    /// Sends `cmd`'s stderr to the terminal (a progress line's place).
+    pub fn stderr(&self, cmd: &mut Command) {
+        cmd.stderr(self.slave.try_clone().expect("dup the terminal"));
+    }
+
+    /// What programs wrote to the terminal so far (without waiting).
+    pub fn written(&mut self) -> String {
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        // SAFETY: fcntl on a descriptor we own, adding O_NONBLOCK.
+        unsafe {
+            let fd = self.master.as_raw_fd();
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        }
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = self.master.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&chunk[..n]);
+        }
+        String::from_utf8_lossy(&out).into_owned()
     }
 
     /// Types Ctrl-C.

@@ -3,12 +3,11 @@
 
 use std::path::PathBuf;
 
-/// `postgresql:///test?host=<socketdir>&user=<role>`
+/// `postgresql:///test?host=<socketdir, percent-encoded>`, pg_tmp's shape.
 #[derive(Debug)]
 pub struct SocketUrl {
     pub db: String,
     pub host: PathBuf,
-    pub user: String,
 }
 
 /// `postgresql://<role>:<password>@127.0.0.1:<port>/test?sslmode=disable`
@@ -37,18 +36,17 @@ pub fn socket(url: &str) -> SocketUrl {
         .strip_prefix("postgresql:///")
         .unwrap_or_else(|| bad("prefix"));
     let (db, query) = rest.split_once('?').unwrap_or_else(|| bad("no query"));
-    let (mut host, mut user) = (None, None);
-    for pair in query.split('&') {
-        match pair.split_once('=') {
-            Some(("host", v)) => host = Some(decode(v)),
-            Some(("user", v)) => user = Some(decode(v)),
-            _ => {}
-        }
+    let host = query
+        .strip_prefix("host=")
+        .unwrap_or_else(|| bad("no `host=`"));
+    // pg_tmp's shape: nothing but the host, all of it encoded, so that
+    // `cut -d= -f2 | sed 's/%2F/\//g'` gives the directory.
+    if host.contains(['&', '/', '=', '?']) {
+        bad("the host is not alone or not encoded");
     }
     SocketUrl {
         db: decode(db),
-        host: PathBuf::from(host.unwrap_or_else(|| bad("no host"))),
-        user: user.unwrap_or_else(|| bad("no user")),
+        host: PathBuf::from(decode(host)),
     }
 }
 
@@ -76,7 +74,7 @@ pub fn tcp(url: &str) -> TcpUrl {
     }
 }
 
-/// Percent-decoding, in case pgtmp escapes the socket path.
+/// Percent-decoding.
 fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

@@ -1,0 +1,204 @@
+//! The prove scenario: one 20-file pgTAP suite (120 assertions, the shape
+//! of pgtmp's research: six assertions a file inside BEGIN/ROLLBACK) run by
+//! `pgtmp prove`, each file in a fresh database, and by pg_prove against
+//! one shared pgtmp database (what a pg_prove user has), serial and with
+//! `-j2`, the four taking turns within each round. Each sample is the
+//! whole command, start to exit: for `pgtmp prove` that includes getting
+//! its server and stopping it.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::command;
+use crate::interrupt::interrupted;
+use crate::results::{Results, Series, Side};
+use crate::scenarios::Bench;
+
+const FILES: usize = 20;
+const TESTS: usize = 6 * FILES;
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Where Debian puts pg_prove (libtap-parser-sourcehandler-pgtap-perl).
+const PG_PROVE: &str = "/usr/bin/pg_prove";
+
+/// The scenarios of a round, in order.
+const ROUND: [(&str, &str, Side); 4] = [
+    (
+        "prove",
+        "pgtmp prove: 20 pgTAP files, a fresh database each",
+        Side::Pgtmp,
+    ),
+    (
+        "pg_prove",
+        "pg_prove: the same files, one shared database",
+        Side::Baseline,
+    ),
+    ("prove_j2", "pgtmp prove -j2", Side::Pgtmp),
+    ("pg_prove_j2", "pg_prove -j2", Side::Baseline),
+];
+
+/// Writes the suite and its schema; returns the directory they are in.
+fn write_suite(bench: &Bench) -> Result<PathBuf, String> {
+    let dir = bench.ws.path("prove");
+    let t = dir.join("t");
+    std::fs::create_dir_all(&t).map_err(|e| format!("creating {}: {e}", t.display()))?;
+    let schema = "CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL);\n\
+                  INSERT INTO users VALUES (1, 'alice'), (2, 'bob');\n";
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
+    };
+    write(&dir.join("schema.sql"), schema)?;
+    for i in 1..=FILES {
+        let id = 100 + i;
+        let mut sql = String::new();
+        let _ = write!(
+            sql,
+            "BEGIN;\nSELECT plan(6);\n\
+             SELECT has_table('users');\n\
+             SELECT col_is_pk('users', 'id');\n\
+             INSERT INTO users VALUES ({id}, 'user {i}');\n\
+             SELECT is((SELECT count(*)::int FROM users), 3, 'three users');\n\
+             SELECT results_eq('SELECT name FROM users WHERE id = {id}', ARRAY['user {i}'], 'the new one');\n\
+             SELECT throws_ok('INSERT INTO users VALUES (999, NULL)', '23502');\n\
+             SELECT lives_ok('UPDATE users SET name = name || ''!'' WHERE id = {id}');\n\
+             SELECT * FROM finish();\nROLLBACK;\n"
+        );
+        write(&t.join(format!("{i:02}.sql")), &sql)?;
+    }
+    Ok(dir)
+}
+
+/// Runs the scenario for `samples` rounds.
+pub fn prove(bench: &mut Bench, results: &mut Results, samples: usize) {
+    let first = results.series.len();
+    for (key, label, side) in ROUND {
+        results.series.push(Series::new(key, label, side, true));
+    }
+    // Its own handle: the shared database lives while `bench` is used.
+    let pgtmp = bench.pgtmp.clone();
+    let setup = write_suite(bench).and_then(|dir| {
+        // Untimed: builds the template with the schema and pgTAP.
+        run_prove(bench, &dir, &[])?;
+        let mut cmd = pgtmp.command(&["-x", "pgtap", "-f", "schema.sql", "-w", "0"]);
+        cmd.current_dir(&dir);
+        let url = command::check(&mut cmd, TIMEOUT)
+            .map(|ran| ran.stdout.trim().to_string())
+            .map_err(|e| format!("the shared database for pg_prove: {e}"));
+        Ok((dir, url))
+    });
+    let (dir, shared_url) = match setup {
+        Ok(s) => s,
+        Err(e) => {
+            for s in &mut results.series[first..] {
+                s.record(0, Err(e.clone()));
+            }
+            return;
+        }
+    };
+    for round in 0..samples {
+        for i in 0..ROUND.len() {
+            if interrupted() {
+                return;
+            }
+            let series = &mut results.series[first + i];
+            if let Some(why) = bench.settle() {
+                series.note(format!("sampled without a full warm pool ({why})"));
+            }
+            eprintln!("bench: round {}/{samples}: {}", round + 1, series.key);
+            let outcome = match series.key {
+                "prove" => run_prove(bench, &dir, &[]).and_then(|t| gone(&pgtmp, t)),
+                "prove_j2" => run_prove(bench, &dir, &["-j2"]).and_then(|t| gone(&pgtmp, t)),
+                "pg_prove" => run_pg_prove(&dir, &shared_url, &[]),
+                _ => run_pg_prove(&dir, &shared_url, &["-j2"]),
+            };
+            series.record(round, outcome);
+        }
+    }
+    if let Ok(url) = &shared_url
+        && let Err(e) = pgtmp.stop(url)
+    {
+        eprintln!("bench: warning: {e}");
+    }
+}
+
+fn run_prove(bench: &Bench, dir: &Path, extra: &[&str]) -> Result<Duration, String> {
+    let mut args = vec!["prove", "-f", "schema.sql", "--ext", ".sql"];
+    args.extend(extra);
+    args.push("t");
+    let mut cmd = bench.pgtmp.command(&args);
+    cmd.current_dir(dir);
+    timed(&mut cmd)
+}
+
+fn run_pg_prove(
+    dir: &Path,
+    url: &Result<String, String>,
+    extra: &[&str],
+) -> Result<Duration, String> {
+    let url = url.as_ref().map_err(Clone::clone)?;
+    if !Path::new(PG_PROVE).exists() {
+        return Err(format!(
+            "{PG_PROVE} is missing (Debian: libtap-parser-sourcehandler-pgtap-perl; .ci/install-deps)"
+        ));
+    }
+    let (host, user) = socket_parts(url).ok_or(format!("not a socket URL: {url}"))?;
+    let mut cmd = Command::new(PG_PROVE);
+    command::scrub_env(&mut cmd);
+    cmd.args(["-h", &host, "-U", &user, "-d", "test", "--ext", ".sql"])
+        .args(extra)
+        .arg("t")
+        .current_dir(dir);
+    timed(&mut cmd)
+}
+
+/// `pgtmp prove` returns once the summary is out; its server is shut down
+/// and removed by its supervisor after that. Wait for it (untimed), so that
+/// this cleanup does not run into the next sample.
+fn gone(pgtmp: &crate::pgtmp::Pgtmp, took: Duration) -> Result<Duration, String> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let ran = pgtmp.run(&["list", "--json"])?;
+        let list: Vec<serde_json::Value> =
+            serde_json::from_str(&ran.stdout).map_err(|e| format!("`pgtmp list --json`: {e}"))?;
+        // The shared database of pg_prove stays.
+        if list.len() <= 1 {
+            return Ok(took);
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the server of `pgtmp prove` still runs: {}",
+                ran.stdout.trim()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The command, start to exit; it must pass every test.
+fn timed(cmd: &mut Command) -> Result<Duration, String> {
+    let t0 = Instant::now();
+    let ran = command::check(cmd, TIMEOUT)?;
+    let took = t0.elapsed();
+    let want = format!("Files={FILES}, Tests={TESTS},");
+    if !ran.stdout.contains(&want) || !ran.stdout.contains("Result: PASS") {
+        return Err(format!(
+            "not {want} ... Result: PASS: {}",
+            command::tail(&ran.stdout)
+        ));
+    }
+    Ok(took)
+}
+
+/// `host` and `user` of `postgresql:///test?host=DIR&user=NAME`.
+fn socket_parts(url: &str) -> Option<(String, String)> {
+    let query = url.split_once('?')?.1;
+    let get = |key: &str| {
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix(&format!("{key}=")))
+            .map(str::to_string)
+    };
+    Some((get("host")?, get("user")?))
+}

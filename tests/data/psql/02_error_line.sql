@@ -1,0 +1,3 @@
+SELECT 1,
+       2 FRM x;
+SELECT 'not reached';

@@ -1,0 +1,2 @@
+\i sub/inc.sql
+SELECT 'after include';

@@ -1,0 +1,5 @@
+\set ON_ERROR_STOP 0
+SELECT * FROM nope1;
+SELECT 'goes on';
+\i nonexistent.sql
+SELECT 'still';

@@ -1,0 +1,17 @@
+DO $$
+BEGIN
+  PERFORM 1;
+  RAISE NOTICE 'in do';
+END
+$$;
+CREATE FUNCTION f13() RETURNS int LANGUAGE sql
+BEGIN ATOMIC
+  SELECT 1;
+  SELECT CASE WHEN true THEN 2 END;
+END;
+SELECT f13();
+CREATE FUNCTION g13() RETURNS int AS $body$
+BEGIN
+  RAISE EXCEPTION 'boom in %', 'g13' USING DETAIL = 'some detail', HINT = 'some hint';
+END $body$ LANGUAGE plpgsql;
+SELECT g13();

@@ -1,0 +1,2 @@
+\i sub/quit.sql
+SELECT 'outer after';

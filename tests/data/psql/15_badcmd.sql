@@ -1,0 +1,3 @@
+SELECT 1;
+\frobnicate foo
+SELECT 2;

@@ -1,0 +1,4 @@
+LISTEN chan;
+NOTIFY chan, 'payload';
+NOTIFY chan;
+SELECT 'x';

@@ -1,0 +1,2 @@
+\i ./x/inc.sql
+SELECT 'outer';

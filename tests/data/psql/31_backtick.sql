@@ -1,0 +1,3 @@
+\set b `echo hello world`
+\echo :b `echo x`
+\echo a \\ SELECT 'after backslash-backslash';

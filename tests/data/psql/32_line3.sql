@@ -1,0 +1,5 @@
+SELECT 1,
+  2,
+  nope3;
+SELECT 'a'
+'b' AS cont;

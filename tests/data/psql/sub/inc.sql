@@ -1,0 +1,2 @@
+SELECT 'from inc';
+\ir inc2.sql

@@ -1,0 +1,2 @@
+SELECT 'from inc2';
+SELECT * FROM missing_in_inc2;

@@ -1,0 +1,3 @@
+SELECT 'before quit';
+\q
+SELECT 'after quit';

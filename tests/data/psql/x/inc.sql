@@ -1,0 +1,1 @@
+\ir y/../y/err.sql

@@ -1,0 +1,3 @@
+SELECT 'in err';
+SELECT * FROM nope_err;
+SELECT 'after in err';

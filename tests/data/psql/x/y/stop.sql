@@ -1,0 +1,1 @@
+\set ON_ERROR_STOP 0
