@@ -616,8 +616,8 @@ pub fn parse_server_options(s: &str) -> Result<String, String> {
 
 impl Cli {
     /// What clap cannot check alone, as a usage error: `-F` with `exec` or
-    /// `prove`, `--replicas` with `prove`, and `-o` listen addresses that do
-    /// not fit the listener.
+    /// `prove`, `--replicas` with `prove`, `-o` listen addresses that do
+    /// not fit the listener, and a port in `restart -o`.
     pub fn usage_error(&self) -> Option<String> {
         let start = match &self.command {
             None => &self.start,
@@ -642,6 +642,12 @@ impl Cli {
                 );
             }
             Some(Command::Prove(p)) => &p.start,
+            Some(Command::Restart { server_options, .. }) => {
+                let o = crate::server_options::ServerOptions::parse_all(server_options).ok()?;
+                return o.port.is_some().then(|| {
+                    "`-o`: `restart` keeps the server's port, which its URL names".into()
+                });
+            }
             Some(_) => return None,
         };
         let check = || -> Result<(), String> {
@@ -690,5 +696,7 @@ mod tests {
         assert!(error(&["pgtmp", "exec", "-F", "url", "--", "true"]).is_some());
         assert!(error(&["pgtmp", "prove", "--replicas", "1", "t/"]).is_some());
         assert!(error(&["pgtmp", "prove", "--logical", "t/"]).is_none());
+        assert!(error(&["pgtmp", "restart", "URL", "-o", "-c port=5"]).is_some());
+        assert!(error(&["pgtmp", "restart", "URL", "-o", "-B 16MB"]).is_none());
     }
 }

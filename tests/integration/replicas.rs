@@ -14,7 +14,13 @@ use crate::support::{TestRoot, Who, db, poll, procs, url, user};
 
 /// Whether the server at `u` is in recovery (a replica).
 fn in_recovery(u: &str) -> bool {
-    let mut c = db::connect(u);
+    in_recovery_of(u, Who::Me)
+}
+
+/// The same for a server `who` started (its role is `who`'s name; the
+/// socket URL names no user).
+fn in_recovery_of(u: &str, who: Who) -> bool {
+    let mut c = db::connect_to_whose(u, who);
     db::text(&mut c, "select pg_is_in_recovery()::text") == "true"
 }
 
@@ -241,6 +247,11 @@ fn restart_keeps_the_url_and_takes_new_options() {
     t.pgtmp(["rollback", shared.url.as_str()])
         .run()
         .assert_success();
+    // `-o` is read as `start -o` is: nothing that opens the server, and
+    // listen addresses only where they fit (not behind the proxy).
+    t.pgtmp(["restart", shared.url.as_str(), "-o", "-h 127.0.0.1"])
+        .run()
+        .assert_error(1, &["--shared-tx"]);
 
     let urls = t.start_set(&["--replicas", "1", "-t", "--spares", "0", "-w", "0"]);
     let pids_before = pids(&t, &urls[0]);
@@ -295,9 +306,11 @@ fn restart_keeps_the_url_and_takes_new_options() {
         let mut c = db::connect(u);
         assert_eq!(db::text(&mut c, "show work_mem"), "6MB", "{u}");
     }
-    t.pgtmp(["restart", urls[0].as_str(), "-o", "-p 5"])
-        .run()
-        .assert_code(2);
+    for refused in ["-p 5", "-Fi", "-c listen_addresses=0.0.0.0", "-Fk/tmp"] {
+        t.pgtmp(["restart", urls[0].as_str(), "-o", refused])
+            .run()
+            .assert_code(2);
+    }
     t.pgtmp(["restart", "postgresql:///test?host=/nonexistent&user=x"])
         .run()
         .assert_error(1, &["no running instance matches"]);
@@ -729,7 +742,7 @@ fn an_ordinary_user_runs_and_promotes_a_set() {
         .who(who)
         .run()
         .assert_success();
-    assert!(!in_recovery(urls[1]) && in_recovery(urls[0]));
+    assert!(!in_recovery_of(urls[1], who) && in_recovery_of(urls[0], who));
     t.pgtmp(["wait", urls[0]]).who(who).run().assert_success();
     t.pgtmp(["stop", urls[0]]).who(who).run().assert_success();
     assert!(!inst.dir.exists());
