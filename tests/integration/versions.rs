@@ -391,14 +391,7 @@ fn start_set(t: &TestRoot, pg: &Listed, args: &[&str]) -> Vec<String> {
     let major = pg.major.to_string();
     let mut all = vec!["--pg-version", &major, "--spares", "0", "-w", "0"];
     all.extend_from_slice(args);
-    let out = pgtmp(t, &all).run();
-    out.assert_success();
-    let urls: Vec<String> = out.stdout.split('\n').map(str::to_string).collect();
-    assert!(
-        urls.len() > 1 && urls.iter().all(|u| u.starts_with("postgresql://")),
-        "expected one URL per server\n{out}"
-    );
-    urls
+    crate::support::pgtmp::set_urls(&pgtmp(t, &all).run())
 }
 
 fn text_at(u: &str, sql: &str) -> String {

@@ -97,14 +97,7 @@ impl TestRoot {
     /// server, the primary's first: newlines between them, none after the
     /// last (stdout is no terminal here, as in `url=$(pgtmp)`).
     pub fn start_set(&self, args: &[&str]) -> Vec<String> {
-        let out = self.pgtmp(args).run();
-        out.assert_success();
-        let urls: Vec<String> = out.stdout.split('\n').map(str::to_string).collect();
-        assert!(
-            urls.len() > 1 && urls.iter().all(|u| u.starts_with("postgresql://")),
-            "expected one URL per line, no newline after the last\n{out}"
-        );
-        urls
+        set_urls(&self.pgtmp(args).run())
     }
 
     /// `pgtmp list --json`, parsed.
@@ -213,6 +206,18 @@ impl TestRoot {
 }
 
 /// The instances a successful `pgtmp list --json` printed.
+/// What a successful `pgtmp --replicas N` printed: one URL per server,
+/// the primary's first, newlines between them and none after the last.
+pub fn set_urls(out: &Output) -> Vec<String> {
+    out.assert_success();
+    let urls: Vec<String> = out.stdout.split('\n').map(str::to_string).collect();
+    assert!(
+        urls.len() > 1 && urls.iter().all(|u| u.starts_with("postgresql://")),
+        "expected one URL per line, no newline after the last\n{out}"
+    );
+    urls
+}
+
 pub fn instances(out: &Output) -> Vec<Instance> {
     out.assert_success();
     let json: Value = serde_json::from_str(&out.stdout)
