@@ -34,8 +34,14 @@ _pgtmp() {
             pgtmp,man)
                 cmd="pgtmp__subcmd__man"
                 ;;
+            pgtmp,promote)
+                cmd="pgtmp__subcmd__promote"
+                ;;
             pgtmp,prove)
                 cmd="pgtmp__subcmd__prove"
+                ;;
+            pgtmp,restart)
+                cmd="pgtmp__subcmd__restart"
                 ;;
             pgtmp,rollback)
                 cmd="pgtmp__subcmd__rollback"
@@ -49,6 +55,9 @@ _pgtmp() {
             pgtmp,versions)
                 cmd="pgtmp__subcmd__versions"
                 ;;
+            pgtmp,wait)
+                cmd="pgtmp__subcmd__wait"
+                ;;
             *)
                 ;;
         esac
@@ -56,7 +65,7 @@ _pgtmp() {
 
     case "${cmd}" in
         pgtmp)
-            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --with-pgtap --pg-bindir --pg-version --run-as --locale --help --version start initdb stop list rollback versions gc exec prove completions man"
+            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --replicas --sync --logical --format --owner-pid --with-pgtap --pg-bindir --pg-version --run-as --locale --help --version start initdb stop list rollback versions gc exec promote wait restart prove completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -115,6 +124,10 @@ _pgtmp() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -184,7 +197,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__exec)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --owner-pid --with-pgtap --format --pg-bindir --pg-version --run-as --locale --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --replicas --sync --logical --owner-pid --with-pgtap --format --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,6 +256,10 @@ _pgtmp() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -421,8 +438,38 @@ _pgtmp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pgtmp__subcmd__promote)
+            opts="-h --pg-bindir --pg-version --run-as --locale --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pg-bindir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pg-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pgtmp__subcmd__prove)
-            opts="-k -t -p -w -o -d -f -x -j -r -v -q -Q -R -s -P -S -b -D -U -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --owner-pid --with-pgtap --jobs --ext --recurse --verbose --failures --directives --quiet --QUIET --timer --parse --shuffle --reverse --state --runtests --schema --match --pset --set --psql-bin --ignore-exit --dry --fail-fast --keep-failed --junit --json --username --dbname --host --format --pg-bindir --pg-version --run-as --locale --help"
+            opts="-k -t -p -w -o -d -f -x -j -r -v -q -Q -R -s -P -S -b -D -U -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --replicas --sync --logical --owner-pid --with-pgtap --jobs --ext --recurse --verbose --failures --directives --quiet --QUIET --timer --parse --shuffle --reverse --state --runtests --schema --match --pset --set --psql-bin --ignore-exit --dry --fail-fast --keep-failed --junit --json --username --dbname --host --format --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -481,6 +528,10 @@ _pgtmp() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -595,6 +646,44 @@ _pgtmp() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pgtmp__subcmd__restart)
+            opts="-o -h --options --pg-bindir --pg-version --run-as --locale --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --options)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pg-bindir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pg-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pgtmp__subcmd__rollback)
             opts="-h --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -626,7 +715,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__start)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --format --owner-pid --with-pgtap --pg-bindir --pg-version --run-as --locale --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --replicas --sync --logical --format --owner-pid --with-pgtap --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -685,6 +774,10 @@ _pgtmp() {
                     return 0
                     ;;
                 --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -788,6 +881,40 @@ _pgtmp() {
                 return 0
             fi
             case "${prev}" in
+                --pg-bindir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pg-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --locale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pgtmp__subcmd__wait)
+            opts="-h --timeout --pg-bindir --pg-version --run-as --locale --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --pg-bindir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

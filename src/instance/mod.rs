@@ -3,17 +3,21 @@
 //! it again, and stopping it.
 
 pub mod arrivals;
+pub mod catchup;
 pub mod client;
+pub mod control;
 pub mod create;
 pub mod endpoint;
 pub mod handshake;
 pub mod meta;
 pub mod port;
 pub mod registry;
+pub mod replication;
 pub mod select;
 pub mod server;
 pub mod shmem;
 pub mod stop;
+pub mod topology;
 
 pub use meta::{Meta, Settings, State};
 pub use server::{Role, Server};

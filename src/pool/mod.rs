@@ -10,6 +10,7 @@ mod copy;
 pub mod locale;
 pub mod refill;
 pub mod template;
+pub mod wal;
 
 pub use copy::{copy_contents, copy_tree};
 

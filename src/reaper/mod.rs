@@ -15,7 +15,9 @@
 //! fd 5: the acknowledgement that the URL was printed).
 
 mod bring_up;
+mod control;
 mod fleet;
+mod orders;
 mod proxy;
 mod signals;
 mod spare;
@@ -31,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::instance::handshake::{ACK, ACK_FD, READY_FD, Report};
 use crate::instance::{Meta, State, meta, stop};
 use crate::process;
+use control::Control;
 use fleet::Fleet;
 use signals::StopSignals;
 
@@ -58,7 +61,20 @@ pub fn supervise(dir: &Path) -> Result<()> {
             return Err(e);
         }
     };
-    let why = serve(dir, &mut meta, &mut fleet, ready, ack, &stop_signals);
+    let control = match Control::bind(&meta) {
+        Ok(control) => control,
+        Err(e) => {
+            let _ = send(&mut ready, &bring_up::failure(dir, &e));
+            fleet.shut_down(meta.keeps_data());
+            return Err(e);
+        }
+    };
+    let watched = Watched {
+        dir,
+        control: control.as_ref(),
+        stop: &stop_signals,
+    };
+    let why = serve(&watched, &mut meta, &mut fleet, ready, ack);
     log(&format!("stopping: {why}"));
     // `pgtmp stop -k` says so in meta.json before it signals us.
     if Meta::read(dir).is_ok_and(|now| now.keep) {
@@ -70,23 +86,34 @@ pub fn supervise(dir: &Path) -> Result<()> {
     }
     .write(dir);
     fleet.shut_down(meta.keeps_data());
-    match stop::remove(dir, &meta)? {
-        Some(kept) => log(&format!("data directory kept: {}", kept.display())),
-        None => log("removed"),
+    let kept = stop::remove(dir, &meta)?;
+    if kept.is_empty() {
+        log("removed");
+    }
+    for dir in kept {
+        log(&format!("data directory kept: {}", dir.display()));
     }
     Ok(())
+}
+
+/// What the supervisor watches an instance with.
+#[derive(Debug)]
+pub(crate) struct Watched<'a> {
+    pub dir: &'a Path,
+    pub control: Option<&'a Control>,
+    pub stop: &'a StopSignals,
 }
 
 /// Reports the servers ready, hands the instance over (to the starter, or
 /// to whoever claims the spare) and watches it; says why it is to stop.
 fn serve(
-    dir: &Path,
+    watched: &Watched,
     meta: &mut Meta,
     fleet: &mut Fleet,
     mut ready: File,
     ack: File,
-    stop_signals: &StopSignals,
 ) -> String {
+    let (dir, stop_signals) = (watched.dir, watched.stop);
     let report = Report::Ready {
         url: meta.url.clone(),
     };
@@ -97,7 +124,7 @@ fn serve(
         let delivered = send(&mut ready, &report) && acknowledged(ack, ACK_TIMEOUT);
         drop(ready);
         return if delivered {
-            watch(dir, meta, fleet, stop_signals)
+            watch(watched, meta, fleet)
         } else {
             "nobody received the URL".to_string()
         };
@@ -112,15 +139,15 @@ fn serve(
     }
     log("spare ready");
     match spare::serve(dir, meta, &token, fleet, stop_signals) {
-        spare::Outcome::Delivered => watch(dir, meta, fleet, stop_signals),
+        spare::Outcome::Delivered => watch(watched, meta, fleet),
         spare::Outcome::Stop(why) => why,
     }
 }
 
 /// Watches a delivered instance until it is to stop; says why.
-fn watch(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop_signals: &StopSignals) -> String {
-    log(&format!("ready: {}", meta.url));
-    watch::until_done(dir, meta, fleet, stop_signals).to_string()
+fn watch(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> String {
+    log(&format!("ready: {}", meta.urls().join(" ")));
+    watch::until_done(watched, meta, fleet).to_string()
 }
 
 /// Whether the starter says it printed the URL; false when it died first

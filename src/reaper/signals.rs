@@ -3,7 +3,7 @@
 //! SIGHUP is ignored: the supervisor outlives the terminal that started it.
 
 use std::io::Read;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,14 +37,39 @@ impl StopSignals {
 
     /// Sleeps up to `timeout`; true as soon as a stop was requested.
     pub fn wait(&self, timeout: Duration) -> bool {
+        self.wait_for(timeout, None) == Woke::Stop
+    }
+
+    /// Sleeps up to `timeout`, or until a stop is requested or `other`
+    /// becomes readable (an order on the control socket).
+    pub fn wait_for(&self, timeout: Duration, other: Option<BorrowedFd>) -> Woke {
         if self.requested() {
-            return true;
+            return Woke::Stop;
         }
         let ms = timeout.as_millis().min(u16::MAX as u128) as u16;
-        let mut fds = [PollFd::new(self.wake.as_fd(), PollFlags::POLLIN)];
+        let mut fds = vec![PollFd::new(self.wake.as_fd(), PollFlags::POLLIN)];
+        fds.extend(other.map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
         let _ = poll(&mut fds, PollTimeout::from(ms));
+        let other_ready = fds
+            .get(1)
+            .and_then(|fd| fd.revents())
+            .is_some_and(|r| r.intersects(PollFlags::POLLIN));
         let mut drain = [0u8; 64];
         let _ = (&self.wake).read(&mut drain);
-        self.requested()
+        if self.requested() {
+            Woke::Stop
+        } else if other_ready {
+            Woke::Other
+        } else {
+            Woke::Timeout
+        }
     }
+}
+
+/// Why [`StopSignals::wait_for`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Woke {
+    Stop,
+    Other,
+    Timeout,
 }

@@ -1,16 +1,18 @@
-//! The idle watch: every tick, counts client connections (not our own) and
-//! looks for connections that came and went since the last tick; returns
-//! once the instance has had none for the timeout, a server died, a stop
-//! was requested, or the `exec` that owns it is gone.
+//! The idle watch: every tick, counts client connections (not our own, nor
+//! a set's replication connections) on every server and looks for
+//! connections that came and went since the last tick; carries out the
+//! orders that come (`promote`, `restart`); returns once the instance has
+//! had no client for the timeout, a server died, a stop was requested, or
+//! the `exec` that owns it is gone.
 
 use std::fmt;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use postgres::Client;
 
+use super::Watched;
 use super::fleet::Fleet;
-use super::signals::StopSignals;
+use super::signals::Woke;
 use crate::instance::arrivals::Arrivals;
 use crate::instance::{Meta, State, client, meta};
 use crate::process;
@@ -21,6 +23,8 @@ pub enum Done {
     StopRequested,
     ServerExited(String),
     OwnerGone(u32),
+    /// An order left it without all its servers.
+    Broken(String),
 }
 
 impl fmt::Display for Done {
@@ -30,6 +34,7 @@ impl fmt::Display for Done {
             Done::StopRequested => write!(f, "stop requested"),
             Done::ServerExited(why) => f.write_str(why),
             Done::OwnerGone(pid) => write!(f, "owner process {pid} is gone"),
+            Done::Broken(why) => f.write_str(why),
         }
     }
 }
@@ -41,20 +46,38 @@ fn tick(timeout: Option<Duration>) -> Duration {
         .unwrap_or(Duration::from_secs(1))
 }
 
-pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals) -> Done {
+pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done {
+    let (dir, stop) = (watched.dir, watched.stop);
     let timeout = meta.timeout();
     let tick = tick(timeout);
     let mut conn: Option<Client> = None;
     let mut last_busy = Instant::now();
-    let mut arrivals = Arrivals::from_now(dir);
+    // One per server: each logs the connections it accepts in its own log.
+    let mut arrivals: Vec<Arrivals> = meta
+        .servers()
+        .map(|(_, s)| Arrivals::in_log(meta::server_log(dir, s)))
+        .collect();
     let mut shown = State {
         clients: 0,
         idle_since_ms: Some(meta::now_ms()),
         stopping: false,
     };
     loop {
-        if stop.wait(tick) {
-            return Done::StopRequested;
+        match stop.wait_for(tick, watched.control.map(|c| c.fd())) {
+            Woke::Stop => return Done::StopRequested,
+            Woke::Other => {
+                if let Some(control) = watched.control
+                    && let Some(why) = control.serve(dir, meta, fleet, stop)
+                {
+                    return Done::Broken(why);
+                }
+                // Whoever gives orders is busy with the instance; the
+                // connections the order made are not clients.
+                last_busy = Instant::now();
+                conn = None;
+                arrivals.iter_mut().for_each(Arrivals::skip);
+            }
+            Woke::Timeout => {}
         }
         if let Some(why) = fleet.exited() {
             return Done::ServerExited(why);
@@ -69,9 +92,11 @@ pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals
         let clients = count(meta, &mut conn).unwrap_or(-1);
         // A short connection between two ticks counts too.
         let arrived = if clients == 0 {
-            arrivals.any()
+            // Every log is read, so that none keeps old lines for later.
+            let seen: Vec<bool> = arrivals.iter_mut().map(Arrivals::any).collect();
+            seen.contains(&true)
         } else {
-            arrivals.skip();
+            arrivals.iter_mut().for_each(Arrivals::skip);
             false
         };
         if clients != 0 || arrived {
@@ -98,11 +123,17 @@ pub fn until_done(dir: &Path, meta: &Meta, fleet: &mut Fleet, stop: &StopSignals
     }
 }
 
-/// From the kernel's socket tables where there are some, else by asking
-/// the server over a connection kept open for it.
+/// From the kernel's socket tables where there are some (at every
+/// server's client socket: a set's replicas stream through their own), else
+/// by asking the primary over a connection kept open for it.
 fn count(meta: &Meta, conn: &mut Option<Client>) -> Option<i64> {
-    if let Ok(n) = meta.address().count_clients() {
-        return Some(n);
+    let counts: crate::error::Result<Vec<i64>> = meta
+        .client_addresses()
+        .iter()
+        .map(|a| a.count_clients())
+        .collect();
+    if let Ok(counts) = counts {
+        return Some(counts.iter().sum());
     }
     if conn.is_none() {
         *conn = client::connect(&meta.primary, &meta.role, "postgres").ok();

@@ -33,6 +33,7 @@ mod prove_psql;
 mod proxy;
 mod races;
 mod reaper;
+mod replicas;
 mod security;
 mod spare;
 mod tcp;
