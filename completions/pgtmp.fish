@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgtmp_global_optspecs
-    string join \n k/keep shared-tx t/tcp p/port= w/wait= o/options= d/datadir= spares= f/file= x/extension= now= setup= key= from= F/format= owner-pid= with-pgtap pg-bindir= pg-version= run-as= locale= h/help V/version
+    string join \n k/keep shared-tx t/tcp p/port= w/wait= o/options= d/datadir= spares= f/file= x/extension= now= setup= key= from= replicas= sync logical F/format= owner-pid= with-pgtap pg-bindir= pg-version= run-as= locale= h/help V/version
 end
 
 function __fish_pgtmp_needs_command
@@ -35,6 +35,7 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -l now -d 'Freeze now() in `te
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l setup -d 'Run CMD (through `sh -c`, as you) against a fresh database once, then hand out copies (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l key -d 'A file or directory whose contents key the --setup cache: edit it and the setup runs again (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l from -d 'Hand out a copy of the snapshot NAME (see `pgtmp snapshot`)' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l replicas -d 'Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary\'s first' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL in pg_tmp\'s shape (libpq, psycopg, node-postgres, Go, Rust, ...)'
 url-with-user\t'The URL with the user name in it, for drivers that find none (node-postgres without USER)'
 jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'
@@ -49,6 +50,8 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -l locale -d 'Locale of the da
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l shared-tx -d 'One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l sync -d 'With --replicas: a commit returns once every replica has applied it (remote_apply)'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l logical -d 'wal_level=logical, with room for replication slots, WAL senders and subscription workers'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l with-pgtap -d 'Create pgTAP in `test`, cached with the fixtures (used by `prove`)'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s V -l version -d 'Print version'
@@ -62,6 +65,9 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "reset" -d 'Put a runnin
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "versions" -d 'List the PostgreSQL installations pgtmp can use: version, bin directory, client tools, default'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "gc" -d 'Remove what crashed runs left: dead instances, stale pool entries'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "exec" -d 'Run COMMAND with a fresh database in DATABASE_URL and PG*, then drop it'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "promote" -d 'Make the replica at URL the primary of its set; the old primary and the other replicas follow it'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "wait" -d 'Wait until every replica of the set at URL has replayed what its primary has written'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "restart" -d 'Restart the server at URL, or a whole set from its primary\'s URL, keeping the URLs'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "prove" -d 'Run pgTAP test files as pg_prove does, each in a fresh database of its own'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "completions" -d 'Print a completion script for SHELL'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "man" -d 'Print the man page (roff) on stdout'
@@ -76,6 +82,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l now -d 'Freeze now
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l setup -d 'Run CMD (through `sh -c`, as you) against a fresh database once, then hand out copies (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l key -d 'A file or directory whose contents key the --setup cache: edit it and the setup runs again (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l from -d 'Hand out a copy of the snapshot NAME (see `pgtmp snapshot`)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l replicas -d 'Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary\'s first' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL in pg_tmp\'s shape (libpq, psycopg, node-postgres, Go, Rust, ...)'
 url-with-user\t'The URL with the user name in it, for drivers that find none (node-postgres without USER)'
 jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'
@@ -90,6 +97,8 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l locale -d 'Locale 
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l shared-tx -d 'One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l sync -d 'With --replicas: a commit returns once every replica has applied it (remote_apply)'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l logical -d 'wal_level=logical, with room for replication slots, WAL senders and subscription workers'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l with-pgtap -d 'Create pgTAP in `test`, cached with the fixtures (used by `prove`)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand initdb" -s d -l datadir -d 'Initialise this directory instead of one of pgtmp\'s (never deleted)' -r -F
@@ -164,6 +173,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l now -d 'Freeze now(
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l setup -d 'Run CMD (through `sh -c`, as you) against a fresh database once, then hand out copies (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l key -d 'A file or directory whose contents key the --setup cache: edit it and the setup runs again (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l from -d 'Hand out a copy of the snapshot NAME (see `pgtmp snapshot`)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l replicas -d 'Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary\'s first' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL in pg_tmp\'s shape (libpq, psycopg, node-postgres, Go, Rust, ...)'
 url-with-user\t'The URL with the user name in it, for drivers that find none (node-postgres without USER)'
@@ -178,8 +188,27 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l locale -d 'Locale o
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l shared-tx -d 'One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l sync -d 'With --replicas: a commit returns once every replica has applied it (remote_apply)'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l logical -d 'wal_level=logical, with room for replication slots, WAL senders and subscription workers'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l with-pgtap -d 'Create pgTAP in `test`, cached with the fixtures (used by `prove`)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand promote" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand promote" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand promote" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand promote" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand promote" -s h -l help -d 'Print help'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand wait" -l timeout -d 'Give up after this long: 90s, 5m, or seconds; 0 never' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand wait" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand wait" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand wait" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand wait" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand wait" -s h -l help -d 'Print help'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand restart" -s o -l options -d 'Run with these server options from now on, instead of those given before (repeatable)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand restart" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand restart" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand restart" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand restart" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand restart" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s p -l port -d 'Listen on this TCP port (implies -t)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s w -l wait -d 'Stop after this long without clients: 90s, 5m, or seconds; 0 never' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s o -l options -d 'Extra server options, as postgres takes them: \'-c work_mem=64MB -N 20\' (repeatable)' -r
@@ -191,6 +220,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l now -d 'Freeze now
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l setup -d 'Run CMD (through `sh -c`, as you) against a fresh database once, then hand out copies (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l key -d 'A file or directory whose contents key the --setup cache: edit it and the setup runs again (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l from -d 'Hand out a copy of the snapshot NAME (see `pgtmp snapshot`)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l replicas -d 'Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary\'s first' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s j -l jobs -d 'Run N test files at once (at most 64)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l ext -d 'Test files in directories end with EXT (repeatable) [default: .pg]' -r
@@ -218,6 +248,8 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l locale -d 'Locale 
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s k -l keep -d 'Keep the data directory after the server stops, and say where'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l shared-tx -d 'One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s t -l tcp -d 'Listen on TCP, 127.0.0.1 only, on a free port, with a random password'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l sync -d 'With --replicas: a commit returns once every replica has applied it (remote_apply)'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l logical -d 'wal_level=logical, with room for replication slots, WAL senders and subscription workers'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l with-pgtap -d 'Create pgTAP in `test`, cached with the fixtures (used by `prove`)'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s r -l recurse -d 'Look for test files in subdirectories too'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s v -l verbose -d 'Print every line of TAP'

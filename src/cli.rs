@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::parse_timeout;
 use crate::format::Format;
 use crate::instance::handshake::SUPERVISE;
+use crate::instance::topology::MAX_REPLICAS;
 use crate::proxy::PROXY;
 use crate::refill::REFILL;
 use crate::setup::runner::SETUP;
@@ -29,6 +30,8 @@ Examples:
   pgtmp snapshot \"$url\" s1  save all its databases as snapshot s1
   pgtmp --from s1            a copy of snapshot s1
   pgtmp reset \"$url\"         back to the state it was handed out in, same URL
+  pgtmp --replicas 2         a primary and two streaming replicas: three URLs, primary first
+  pgtmp promote \"$replica\"   the replica becomes the primary; the others follow it
   pgtmp list                 this user's instances
   pgtmp stop \"$url\"          stop now and delete the data
   pgtmp stop -w 60 -d DIR    as pg_tmp: after 60 s, stop once no client is connected
@@ -86,7 +89,10 @@ pub struct StartArgs {
     pub keep: bool,
 
     /// One transaction shared by every connection, thrown away by `pgtmp rollback URL` (see SHARED TRANSACTIONS)
-    #[arg(long)]
+    ///
+    /// Not with --replicas or --logical: the shared transaction is never committed, so
+    /// nothing would reach a replica or a subscriber.
+    #[arg(long, conflicts_with_all = ["replicas", "logical"])]
     pub shared_tx: bool,
 
     /// Listen on TCP, 127.0.0.1 only, on a free port, with a random password
@@ -197,6 +203,32 @@ pub struct StartArgs {
         conflicts_with_all = ["datadir", "files", "extensions", "now"]
     )]
     pub from: Option<String>,
+    /// Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary's first
+    ///
+    /// Each replica is a copy of the primary's template with its own socket directory (and
+    /// port with -t), caught up with the primary when the URLs are printed. The set lives and
+    /// dies together: clients on any server keep it alive, `pgtmp stop` with any server's URL
+    /// stops all, -k keeps every data directory. See `pgtmp promote`, `pgtmp wait` and
+    /// `pgtmp restart`.
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u8).range(1..=i64::from(MAX_REPLICAS)),
+        conflicts_with = "datadir"
+    )]
+    pub replicas: Option<u8>,
+
+    /// With --replicas: a commit returns once every replica has applied it (remote_apply)
+    #[arg(long, requires = "replicas")]
+    pub sync: bool,
+
+    /// wal_level=logical, with room for replication slots, WAL senders and subscription workers
+    ///
+    /// For CREATE PUBLICATION here and CREATE SUBSCRIPTION in another instance (give it this
+    /// one's `-F dsn`), pg_recvlogical and pg_logical_slot_get_changes(). With --replicas too.
+    #[arg(long, conflicts_with = "datadir")]
+    pub logical: bool,
 
     /// Print the connection as FORMAT [default: url]
     #[arg(short = 'F', long, value_name = "FORMAT", value_enum)]
@@ -269,6 +301,37 @@ pub enum Command {
     /// Run COMMAND with a fresh database in DATABASE_URL and PG*, then drop it
     Exec(ExecArgs),
 
+    /// Make the replica at URL the primary of its set; the old primary and the other replicas follow it
+    Promote {
+        /// The URL of a replica, as `pgtmp --replicas N` printed it
+        url: String,
+    },
+
+    /// Wait until every replica of the set at URL has replayed what its primary has written
+    Wait {
+        /// The URL of any server of the set
+        url: String,
+
+        /// Give up after this long: 90s, 5m, or seconds; 0 never
+        #[arg(long, value_name = "TIMEOUT", default_value = "60s", value_parser = parse_timeout)]
+        timeout: Duration,
+    },
+
+    /// Restart the server at URL, or a whole set from its primary's URL, keeping the URLs
+    Restart {
+        /// The URL of a server; a primary's restarts its whole set
+        url: String,
+
+        /// Run with these server options from now on, instead of those given before (repeatable)
+        #[arg(
+            short = 'o',
+            long = "options",
+            value_name = "OPTS",
+            allow_hyphen_values = true,
+            value_parser = parse_server_options
+        )]
+        server_options: Vec<String>,
+    },
     /// Run pgTAP test files as pg_prove does, each in a fresh database of its own
     #[command(after_help = PROVE_NOTES)]
     Prove(Box<ProveArgs>),
@@ -630,8 +693,9 @@ pub fn parse_server_options(s: &str) -> Result<String, String> {
 }
 
 impl Cli {
-    /// What clap cannot check alone, as a usage error: `-F` with `exec`,
-    /// and `-o` listen addresses that do not fit the listener.
+    /// What clap cannot check alone, as a usage error: `-F` with `exec` or
+    /// `prove`, `--replicas` with `prove`, `-o` listen addresses that do
+    /// not fit the listener, and a port in `restart -o`.
     pub fn usage_error(&self) -> Option<String> {
         let start = match &self.command {
             None => &self.start,
@@ -649,7 +713,19 @@ impl Cli {
                         .into(),
                 );
             }
+            Some(Command::Prove(p)) if p.start.replicas.is_some() => {
+                return Some(
+                    "`--replicas` has no use with `prove`: its test files reach the primary only"
+                        .into(),
+                );
+            }
             Some(Command::Prove(p)) => &p.start,
+            Some(Command::Restart { server_options, .. }) => {
+                let o = crate::server_options::ServerOptions::parse_all(server_options).ok()?;
+                return o.port.is_some().then(|| {
+                    "`-o`: `restart` keeps the server's port, which its URL names".into()
+                });
+            }
             Some(_) => return None,
         };
         let check = || -> Result<(), String> {
@@ -696,5 +772,9 @@ mod tests {
         assert!(error(&["pgtmp", "exec", "-o", "-h ::1", "--", "true"]).is_some());
         assert!(error(&["pgtmp", "start", "-t", "-o", "-h ''"]).is_some());
         assert!(error(&["pgtmp", "exec", "-F", "url", "--", "true"]).is_some());
+        assert!(error(&["pgtmp", "prove", "--replicas", "1", "t/"]).is_some());
+        assert!(error(&["pgtmp", "prove", "--logical", "t/"]).is_none());
+        assert!(error(&["pgtmp", "restart", "URL", "-o", "-c port=5"]).is_some());
+        assert!(error(&["pgtmp", "restart", "URL", "-o", "-B 16MB"]).is_none());
     }
 }

@@ -211,6 +211,7 @@ impl Config {
             install,
             role: self.identity.role.clone(),
             initdb_opts: self.initdb_opts.clone(),
+            wal: crate::pool::wal::WalLevel::Minimal,
             locale: Locale::resolve(self.locale.as_deref()),
         })
     }

@@ -87,17 +87,26 @@ impl Format {
     }
 }
 
-/// The text to print for the instance in `format`: a one-line form without
-/// a newline (see `one_value`), the others newline-terminated; `install`
-/// runs its servers (`-F json` names its version).
+/// The text to print for the instance in `format`; `install` runs its
+/// servers (`-F json` names its version). The forms of one connection
+/// (`url`, `url-with-user`, `jdbc`, `dsn`) are one line per server of a
+/// set, the primary's first, with a newline between lines but none after
+/// the last (see `one_value`); `env` and `json` are newline-terminated.
 pub fn render(format: Format, meta: &Meta, install: &Install) -> Result<String> {
     let t = target(meta)?;
+    let lines = |form: &dyn Fn(&str, &Target) -> Result<String>| -> Result<String> {
+        let mut lines = Vec::new();
+        for url in meta.urls() {
+            lines.push(form(&url, &target_of(meta, &url)?)?);
+        }
+        Ok(lines.join("\n"))
+    };
     Ok(match format {
-        Format::Url => meta.url.clone(),
-        Format::UrlWithUser => with_user(meta, &t),
-        Format::Jdbc => jdbc(&t)?,
-        Format::Dsn => dsn(&t),
-        Format::Env => env_lines(&meta.url, &t),
+        Format::Url => meta.urls().join("\n"),
+        Format::UrlWithUser => lines(&|u, t| Ok(with_user(u, t)))?,
+        Format::Jdbc => lines(&|_, t| jdbc(t))?,
+        Format::Dsn => lines(&|_, t| Ok(dsn(t)))?,
+        Format::Env => env_lines(&meta.url, &t, &replica_urls(meta)),
         Format::Json => {
             let value = connection(meta, install)?;
             let text = serde_json::to_string_pretty(&value).expect("JSON values serialize");
@@ -123,15 +132,34 @@ pub fn connection(meta: &Meta, install: &Install) -> Result<Connection> {
     Ok(details(meta, &t, pid, install.version.as_str()))
 }
 
+/// The URLs of a set's replicas, in order.
+fn replica_urls(meta: &Meta) -> Vec<String> {
+    meta.urls().into_iter().skip(1).collect()
+}
+
+/// The first replica's URL, and all of them separated by spaces (a URL
+/// has none): what `-F env` and `exec` export beside DATABASE_URL.
+pub const REPLICA_URL: &str = "DATABASE_REPLICA_URL";
+pub const REPLICA_URLS: &str = "DATABASE_REPLICA_URLS";
+
 /// The environment `exec` gives its command and `-F env` prints, in
 /// libpq's terms; `None` means unset. The last three would otherwise steer
 /// libpq (and drivers that follow it) away from this server: a service
 /// file entry or a host address overrides `PGHOST`, and a `PGSSLMODE` of
 /// `require` or stricter cannot be met by a server without TLS.
-pub fn env_vars(url: &str, t: &Target) -> Vec<(&'static str, Option<String>)> {
+///
+/// A set's replicas are in `DATABASE_REPLICA_URL` (the first) and
+/// `DATABASE_REPLICA_URLS` (all, separated by spaces); both are unset for
+/// a single server, so that a set's do not linger in a shell.
+pub fn env_vars(url: &str, t: &Target, replicas: &[String]) -> Vec<(&'static str, Option<String>)> {
     let tcp = t.socket_dir().is_none();
     vec![
         ("DATABASE_URL", Some(url.to_string())),
+        (REPLICA_URL, replicas.first().cloned()),
+        (
+            REPLICA_URLS,
+            (!replicas.is_empty()).then(|| replicas.join(" ")),
+        ),
         ("PGHOST", Some(t.host.clone())),
         ("PGPORT", Some(t.port.to_string())),
         ("PGUSER", Some(t.user.clone())),
@@ -146,7 +174,12 @@ pub fn env_vars(url: &str, t: &Target) -> Vec<(&'static str, Option<String>)> {
 /// What the URL says, with the role as the user where the socket URL
 /// leaves it out; the supervisor wrote the URL, so it always parses.
 pub fn target(meta: &Meta) -> Result<Target> {
-    let mut t = url::parse(&meta.url).ok_or_else(|| Error::NotAUrl(meta.url.clone()))?;
+    target_of(meta, &meta.url)
+}
+
+/// What the URL `u` of a server of `meta` says, with the role as its user.
+fn target_of(meta: &Meta, u: &str) -> Result<Target> {
+    let mut t = url::parse(u).ok_or_else(|| Error::NotAUrl(u.to_string()))?;
     if t.user.is_empty() {
         t.user = meta.role.clone();
     }
@@ -154,10 +187,10 @@ pub fn target(meta: &Meta) -> Result<Target> {
 }
 
 /// The URL naming its user: the TCP URL already does.
-fn with_user(meta: &Meta, t: &Target) -> String {
+fn with_user(u: &str, t: &Target) -> String {
     match t.socket_dir() {
         Some(dir) => url::socket_with_user(&dir, t.port, &t.user),
-        None => meta.url.clone(),
+        None => u.to_string(),
     }
 }
 
@@ -191,29 +224,14 @@ fn dsn(t: &Target) -> String {
     ];
     let words: Vec<String> = pairs
         .iter()
-        .filter_map(|(k, v)| Some(format!("{k}={}", dsn_quote(v.as_ref()?))))
+        .filter_map(|(k, v)| Some(format!("{k}={}", url::quote_value(v.as_ref()?))))
         .collect();
     words.join(" ")
 }
 
-/// An empty value, or one with white space, a quote or a backslash, goes
-/// in single quotes with `'` and `\` escaped by a backslash
-/// (<https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING-KEYWORD-VALUE>).
-fn dsn_quote(v: &str) -> String {
-    let plain = !v.is_empty()
-        && !v
-            .chars()
-            .any(|c| c.is_whitespace() || c == '\'' || c == '\\');
-    if plain {
-        v.to_string()
-    } else {
-        format!("'{}'", v.replace('\\', r"\\").replace('\'', r"\'"))
-    }
-}
-
 /// `export NAME=value` lines, shell-quoted, then one `unset` line.
-fn env_lines(url: &str, t: &Target) -> String {
-    let vars = env_vars(url, t);
+fn env_lines(url: &str, t: &Target, replicas: &[String]) -> String {
+    let vars = env_vars(url, t, replicas);
     let mut out = String::new();
     for (name, value) in &vars {
         if let Some(v) = value {
@@ -248,6 +266,7 @@ fn details(meta: &Meta, t: &Target, pid: Option<u32>, version: &str) -> Connecti
         supervisor_pid: meta.supervisor_pid,
         version: version.to_string(),
         keep: meta.keeps_data(),
+        nodes: meta.nodes(),
         timeout_secs: meta.timeout_ms / 1000,
     }
 }
@@ -310,8 +329,8 @@ mod tests {
             render(Format::Dsn, &tcp_meta()).unwrap(),
             "host=127.0.0.1 port=41234 user='o\\'neil' password=pw dbname=test sslmode=disable"
         );
-        assert_eq!(dsn_quote(""), "''");
-        assert_eq!(dsn_quote(r"a\b"), r"'a\\b'");
+        assert_eq!(url::quote_value(""), "''");
+        assert_eq!(url::quote_value(r"a\b"), r"'a\\b'");
     }
 
     #[test]
@@ -335,6 +354,38 @@ mod tests {
         );
         let tcp = tcp_meta();
         assert_eq!(render(Format::UrlWithUser, &tcp).unwrap(), tcp.url);
+    }
+
+    #[test]
+    fn a_set_is_one_line_per_server_with_no_newline_after_the_last() {
+        let mut set = socket_meta();
+        set.replicas.push(crate::instance::Server {
+            name: "node1".into(),
+            port: 5432,
+            socket_dir: PathBuf::from("/tmp/r1"),
+            ..Default::default()
+        });
+        assert_eq!(
+            render(Format::Url, &set).unwrap(),
+            format!("{}\npostgresql:///test?host=%2Ftmp%2Fr1", set.url)
+        );
+        assert_eq!(
+            render(Format::UrlWithUser, &set).unwrap(),
+            "postgresql://o%27neil@/test?host=%2Ftmp%2Fa%20b\n\
+             postgresql://o%27neil@/test?host=%2Ftmp%2Fr1"
+        );
+        let dsn = render(Format::Dsn, &set).unwrap();
+        assert_eq!(dsn.lines().count(), 2, "{dsn}");
+        assert!(
+            dsn.ends_with("host=/tmp/r1 port=5432 user='o\\'neil' dbname=test"),
+            "{dsn}"
+        );
+        let env = render(Format::Env, &set).unwrap();
+        assert!(env.ends_with('\n'), "{env}");
+        assert!(
+            env.contains("export DATABASE_REPLICA_URL='postgresql:///test?host=%2Ftmp%2Fr1'\n"),
+            "{env}"
+        );
     }
 
     #[test]
@@ -363,13 +414,20 @@ mod tests {
         assert_eq!(host, ["export", "PGHOST=/tmp/a b"]);
         assert!(text.contains("export PGUSER='o'\\''neil'\n"), "{text}");
         assert!(
-            text.ends_with("unset PGPASSWORD PGSSLMODE PGHOSTADDR PGSERVICE\n"),
+            text.ends_with(
+                "unset DATABASE_REPLICA_URL DATABASE_REPLICA_URLS PGPASSWORD PGSSLMODE PGHOSTADDR PGSERVICE\n"
+            ),
             "{text}"
         );
         let tcp = render(Format::Env, &tcp_meta()).unwrap();
         assert!(tcp.contains("export PGPASSWORD=pw\n"), "{tcp}");
         assert!(tcp.contains("export PGSSLMODE=disable\n"), "{tcp}");
-        assert!(tcp.ends_with("unset PGHOSTADDR PGSERVICE\n"), "{tcp}");
+        assert!(
+            tcp.ends_with(
+                "unset DATABASE_REPLICA_URL DATABASE_REPLICA_URLS PGHOSTADDR PGSERVICE\n"
+            ),
+            "{tcp}"
+        );
     }
 
     #[test]
@@ -393,6 +451,7 @@ mod tests {
             "supervisor_pid",
             "version",
             "keep",
+            "nodes",
             "timeout_secs",
         ] {
             assert!(v.get(key).is_some(), "no {key}: {v}");

@@ -191,11 +191,7 @@ fn spares(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<usiz
         if !dir.is_dir() {
             continue;
         }
-        let ours = current.is_some_and(|key| {
-            [true, false]
-                .iter()
-                .any(|&tcp| spare::class(key, tcp) == class)
-        });
+        let ours = current.is_some_and(|key| spare::of_key(&class, key));
         let stop_unclaimed = all || (extent == Extent::Speculative && !ours);
         for (_, token) in children(&dir) {
             let Some(id) = spare::token_id(&token) else {

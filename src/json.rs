@@ -18,7 +18,8 @@ use crate::pg::Version;
 pub struct ListEntry {
     /// Seconds since it was handed out (or, for a spare, started).
     pub age_secs: u64,
-    /// Client connections at the last look (-1: could not count).
+    /// Client connections at the last look, on all its servers (-1: could
+    /// not count).
     pub clients: i64,
     /// Its primary's data directory.
     pub data_dir: PathBuf,
@@ -28,6 +29,9 @@ pub struct ListEntry {
     pub idle_secs: Option<u64>,
     /// The data directory outlives the server (`-k`).
     pub keep: bool,
+    /// Its servers, the primary first: one for a single server, the
+    /// primary and its replicas for a set (`--replicas`).
+    pub nodes: Vec<Node>,
     /// The primary's postmaster; null when its `postmaster.pid` is gone.
     pub pid: Option<u32>,
     pub port: u16,
@@ -101,6 +105,9 @@ pub struct Connection {
     pub jdbc: Option<String>,
     /// The data directory outlives the server (`-k`, `-d`).
     pub keep: bool,
+    /// Its servers, the primary first (the fields above are the
+    /// primary's): one for a single server, more for a set.
+    pub nodes: Vec<Node>,
     /// Null for a socket-only instance.
     pub password: Option<String>,
     /// The primary's postmaster.
@@ -136,6 +143,44 @@ pub struct SnapshotEntry {
     pub unused_secs: u64,
     /// Its data directory's PostgreSQL major version (`PG_VERSION`).
     pub version: String,
+}
+
+/// One server of an instance, in `nodes`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    pub data_dir: PathBuf,
+    /// `node0`, `node1`, ... in a set (`node0` was its first primary);
+    /// empty for a single server.
+    pub name: String,
+    /// Its postmaster; null when its `postmaster.pid` is gone.
+    pub pid: Option<u32>,
+    pub port: u16,
+    pub role: Role,
+    /// Its own socket directory.
+    pub socket_dir: PathBuf,
+    /// The URL that reaches it.
+    pub url: String,
+}
+
+/// What a server is to its instance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Takes writes; every instance has exactly one.
+    #[default]
+    Primary,
+    /// A hot standby streaming from the primary.
+    Replica,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Primary => "primary",
+            Role::Replica => "replica",
+        })
+    }
 }
 
 /// One PostgreSQL installation pgtmp can use, in `pgtmp versions --json`.

@@ -139,16 +139,119 @@ pub fn delete_snapshot(config: &Config, name: &str) -> Result<()> {
     snapshot::delete(&config.layout, name)
 }
 
-/// Stops the instance whose URL `pgtmp` printed (in any of its forms) and
-/// deletes its data unless kept; returns the data directory when kept.
-pub fn stop(config: &Config, url: &str) -> Result<Option<std::path::PathBuf>> {
+/// Stops the instance whose URL `pgtmp` printed (in any of its forms, of
+/// any server of a set) and deletes its data unless kept; returns the data
+/// directories kept.
+pub fn stop(config: &Config, url: &str) -> Result<Vec<std::path::PathBuf>> {
     use instance::select::{Selector, select};
     config.enter()?;
-    let mut kept = None;
+    let mut kept = Vec::new();
     for (dir, _) in select(&config.layout, &Selector::url(url)?)? {
-        kept = kept.or(instance::stop::stop(&dir, false)?);
+        kept.extend(instance::stop::stop(&dir, false)?);
     }
     Ok(kept)
+}
+
+/// How long `promote` and `restart` wait for the supervisor's answer; it
+/// bounds every step itself.
+const ORDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The running instance a URL (of any of its servers) names, and which
+/// server of it.
+fn instance_of(config: &Config, url: &str) -> Result<(std::path::PathBuf, instance::Meta, String)> {
+    use instance::select::{Selector, node, select};
+    config.enter()?;
+    let found = select(&config.layout, &Selector::url(url)?)?;
+    found
+        .into_iter()
+        .find_map(|(dir, meta)| {
+            let name = node(&meta, url)?.1.name.clone();
+            Some((dir, meta, name))
+        })
+        .ok_or_else(|| Error::NoSuchInstance(url.to_string()))
+}
+
+/// Makes the replica whose URL this is the primary of its set, and returns
+/// once it takes writes and the other servers (the old primary among them)
+/// stream from it: a switchover, every URL still naming the same server.
+pub fn promote(config: &Config, url: &str) -> Result<()> {
+    use instance::control::{Order, send};
+    let (dir, meta, name) = instance_of(config, url)?;
+    if meta
+        .node(&name)
+        .is_some_and(|(role, _)| role == instance::Role::Primary)
+    {
+        return Err(Error::NotAReplica {
+            url: url.to_string(),
+            what: if meta.is_set() {
+                "the primary of its set"
+            } else {
+                "a server without replicas"
+            },
+        });
+    }
+    let order = Order::Promote { node: name.clone() };
+    send(
+        &dir,
+        &meta,
+        &order,
+        &format!("promote {name}"),
+        ORDER_TIMEOUT,
+    )
+}
+
+/// Restarts the server whose URL this is, or every server of a set from
+/// its primary's URL, keeping the URLs; `options` replace the `-o` options
+/// of those servers.
+pub fn restart(config: &Config, url: &str, options: Option<Vec<String>>) -> Result<()> {
+    use instance::control::{Order, send};
+    let (dir, meta, name) = instance_of(config, url)?;
+    let primary = meta
+        .node(&name)
+        .is_some_and(|(role, _)| role == instance::Role::Primary);
+    let options = options
+        .map(|words| restart_options(&meta, &name, &words))
+        .transpose()?;
+    let order = Order::Restart {
+        node: (!primary).then(|| name.clone()),
+        options,
+    };
+    let action = if primary {
+        "restart".to_string()
+    } else {
+        format!("restart {name}")
+    };
+    send(&dir, &meta, &order, &action, ORDER_TIMEOUT)
+}
+
+/// `restart -o`, read as `postgres` reads it and checked as `start` checks
+/// it (nothing that opens the server or moves its socket), for the server
+/// `name` of `meta`: the arguments its postmaster gets from then on. The
+/// port is refused: the URLs name the one the server has.
+fn restart_options(meta: &instance::Meta, name: &str, words: &[String]) -> Result<Vec<String>> {
+    let refuse = |reason: String| Error::ServerOptions {
+        options: words.join(" "),
+        reason,
+    };
+    let options = server_options::ServerOptions::from_words(words).map_err(refuse)?;
+    if options.port.is_some() {
+        return Err(refuse(
+            "`restart` keeps the server's port, which its URL names".into(),
+        ));
+    }
+    let tcp = meta.node(name).is_some_and(|(_, s)| s.tcp);
+    let proxied = meta.endpoint != instance::endpoint::Endpoint::Primary;
+    options.check_listener(tcp, proxied).map_err(refuse)?;
+    Ok(handout::server_args(&options, tcp))
+}
+
+/// Returns once every replica of the set whose URL (of any server) this is
+/// has replayed all the primary had written when it was called; at once
+/// for an instance without replicas. `timeout`: None waits for ever.
+pub fn wait(config: &Config, url: &str, timeout: Option<std::time::Duration>) -> Result<()> {
+    use instance::catchup::{Need, wait};
+    let (_, meta, _) = instance_of(config, url)?;
+    wait(&meta, Need::Replayed, timeout, &|| false)
 }
 
 /// What `pgtmp versions` reports.

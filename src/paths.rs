@@ -368,11 +368,19 @@ pub fn mkdir_private(dir: &Path) -> Result<()> {
 /// `<dir>/.s.PGSQL.<port>` fits the OS limit, else a short private directory
 /// under /tmp (a long `$TMPDIR` must not break the URL).
 pub fn socket_dir(instance: &Path, id: &str, uid: u32) -> Result<(PathBuf, bool)> {
-    let socket_len = instance.as_os_str().len() + "/.s.PGSQL.65535".len();
+    socket_dir_for(instance, &format!("pgtmp-{uid}-{id}"), "")
+}
+
+/// The socket directory of a server whose socket goes in `dir`, or in
+/// `sub` below it (a set's stream socket, `sub` like `/stream`): `dir`
+/// when the deeper socket path fits, else `/tmp/<fallback>`, made here,
+/// private. True when it is the fallback, to be removed with its instance.
+pub fn socket_dir_for(dir: &Path, fallback: &str, sub: &str) -> Result<(PathBuf, bool)> {
+    let socket_len = dir.as_os_str().len() + sub.len() + "/.s.PGSQL.65535".len();
     if socket_len <= platform::MAX_SOCKET_PATH {
-        return Ok((instance.to_path_buf(), false));
+        return Ok((dir.to_path_buf(), false));
     }
-    let dir = PathBuf::from(format!("/tmp/pgtmp-{uid}-{id}"));
+    let dir = PathBuf::from("/tmp").join(fallback);
     fs::DirBuilder::new()
         .mode(0o700)
         .create(&dir)

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 
 use crate::config::{Config, Options};
 use crate::error::{Error, Result};
+use crate::instance::topology::Topology;
 use crate::{gc, pool, process, spare};
 
 /// The hidden subcommand that runs a refill.
@@ -16,6 +17,8 @@ pub const REFILL: &str = "__refill";
 /// Environment of `pgtmp __refill`: which spares to start (`socket` or
 /// `tcp`), for which role, from which binaries.
 const SPARE_ENV: &str = "PGTMP_REFILL_SPARE";
+/// The topology of those spares (`Topology::tag`).
+const TOPOLOGY_ENV: &str = "PGTMP_REFILL_TOPOLOGY";
 const ROLE_ENV: &str = "PGTMP_REFILL_ROLE";
 const BINDIR_ENV: &str = "PGTMP_REFILL_BINDIR";
 
@@ -53,7 +56,8 @@ pub fn spawn(config: &Config, key: &str, spares: Option<&spare::Kind>) -> Result
         Some(kind) => cmd
             .env(SPARE_ENV, if kind.tcp { "tcp" } else { "socket" })
             .env(ROLE_ENV, &kind.role)
-            .env(BINDIR_ENV, &kind.bindir),
+            .env(BINDIR_ENV, &kind.bindir)
+            .env(TOPOLOGY_ENV, kind.topology.tag()),
         None => cmd.env_remove(SPARE_ENV),
     };
     cmd.stdin(Stdio::null())
@@ -71,18 +75,23 @@ pub fn run(key: &str) -> Result<()> {
     let began = std::time::SystemTime::now();
     process::new_session();
     let config = Config::resolve(&Options::default())?;
+    let topology = std::env::var(TOPOLOGY_ENV)
+        .ok()
+        .and_then(|tag| Topology::from_tag(&tag));
     let spares = match (
         std::env::var(SPARE_ENV),
         std::env::var(ROLE_ENV),
         std::env::var_os(BINDIR_ENV),
+        topology,
     ) {
-        (Ok(listener), Ok(role), Some(bindir)) => spare::replenish::run(
+        (Ok(listener), Ok(role), Some(bindir), Some(topology)) => spare::replenish::run(
             &config,
             &spare::Kind {
                 key: key.to_string(),
                 role,
                 bindir: bindir.into(),
                 tcp: listener == "tcp",
+                topology,
             },
             began,
         ),

@@ -205,6 +205,22 @@ fn parse_dsn(dsn: &str) -> Option<Target> {
     (!target.host.is_empty()).then_some(target)
 }
 
+/// A value for libpq's `key=value` form: an empty value, or one with white
+/// space, a quote or a backslash, goes in single quotes with `'` and `\`
+/// escaped by a backslash
+/// (<https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING-KEYWORD-VALUE>).
+pub fn quote_value(v: &str) -> String {
+    let plain = !v.is_empty()
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || c == '\'' || c == '\\');
+    if plain {
+        v.to_string()
+    } else {
+        format!("'{}'", v.replace('\\', r"\\").replace('\'', r"\'"))
+    }
+}
+
 impl Target {
     /// The socket directory, when the host is one.
     pub fn socket_dir(&self) -> Option<PathBuf> {

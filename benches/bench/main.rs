@@ -28,6 +28,7 @@ mod server;
 mod shared_tx;
 mod stats;
 mod targets;
+mod topology;
 mod versions;
 mod workspace;
 
@@ -115,6 +116,11 @@ fn run(args: &Args) -> Result<(), String> {
     }
     if wanted("reap") {
         reap::reap(&mut bench, &mut results, args.samples.min(5));
+    }
+    if topology::keys().any(wanted) {
+        // Sets cost a few servers a sample: half the samples.
+        let rounds = args.samples.div_ceil(2);
+        topology::run(&mut bench, &pg, &mut results, rounds, args.only.as_deref());
     }
     if wanted("prove") {
         prove::prove(&mut bench, &mut results, rounds.max(3));

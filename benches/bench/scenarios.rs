@@ -220,15 +220,66 @@ pub fn interleaved(
     samples: usize,
     only: Option<&[String]>,
 ) {
+    interleave(
+        bench,
+        results,
+        &ROUND,
+        samples,
+        only,
+        |bench, series, round| match series.key {
+            "initdb" => bench.baselines.initdb(),
+            "naive" => bench.baselines.naive(),
+            "pg_tmp" => bench.baselines.pg_tmp_style(),
+            "floor" => bench.baselines.floor(),
+            "warm" => handout(&bench.pgtmp, &[]),
+            "fixture" => match &bench.fixture {
+                Some(file) => handout(&bench.pgtmp, &fixture::args(file)),
+                None => Err("the fixture was not written".into()),
+            },
+            "tcp" => handout(&bench.pgtmp, &["-t"]),
+            "exec" => exec(&bench.pgtmp),
+            "setup" => match &bench.project {
+                Some(p) => p.handout(&bench.pgtmp),
+                None => Err("the --setup project was not primed".into()),
+            },
+            "setup_first" => match &bench.project {
+                Some(p) => p.first(&bench.pgtmp, round),
+                None => Err("the --setup project was not primed".into()),
+            },
+            "nospare" => handout(&bench.pgtmp, &["--spares", "0"]),
+            "reset" => match &bench.target {
+                Some(t) => t.reset(&bench.pgtmp),
+                None => Err("no instance to reset".into()),
+            },
+            "snapshot" => match &bench.target {
+                Some(t) => t.snapshot(&bench.pgtmp),
+                None => Err("no instance to snapshot".into()),
+            },
+            _ => cold(bench, round, series),
+        },
+    );
+}
+
+/// Runs the scenarios of `table` (those named in `only`, if given) in
+/// `rounds` rounds, taking each in turn within a round; `sample` takes one
+/// sample of a series, after the warm pools are full again.
+pub fn interleave(
+    bench: &mut Bench,
+    results: &mut Results,
+    table: &[(&'static str, &'static str, Side)],
+    rounds: usize,
+    only: Option<&[String]>,
+    mut sample: impl FnMut(&mut Bench, &mut Series, usize) -> Result<Duration, String>,
+) {
     let first = results.series.len();
-    let chosen: Vec<_> = ROUND
-        .into_iter()
+    let chosen: Vec<_> = table
+        .iter()
         .filter(|(key, _, _)| only.is_none_or(|keys| keys.iter().any(|k| k == key)))
         .collect();
-    for &(key, label, side) in &chosen {
+    for &&(key, label, side) in &chosen {
         results.series.push(Series::new(key, label, side, true));
     }
-    for round in 0..samples {
+    for round in 0..rounds {
         for i in 0..chosen.len() {
             if interrupted() {
                 return;
@@ -240,38 +291,8 @@ pub fn interleaved(
             if let Some(why) = bench.settle() {
                 series.note(format!("sampled without a full warm pool ({why})"));
             }
-            eprintln!("bench: round {}/{samples}: {}", round + 1, series.key);
-            let outcome = match series.key {
-                "initdb" => bench.baselines.initdb(),
-                "naive" => bench.baselines.naive(),
-                "pg_tmp" => bench.baselines.pg_tmp_style(),
-                "floor" => bench.baselines.floor(),
-                "warm" => handout(&bench.pgtmp, &[]),
-                "fixture" => match &bench.fixture {
-                    Some(file) => handout(&bench.pgtmp, &fixture::args(file)),
-                    None => Err("the fixture was not written".into()),
-                },
-                "tcp" => handout(&bench.pgtmp, &["-t"]),
-                "exec" => exec(&bench.pgtmp),
-                "setup" => match &bench.project {
-                    Some(p) => p.handout(&bench.pgtmp),
-                    None => Err("the --setup project was not primed".into()),
-                },
-                "setup_first" => match &bench.project {
-                    Some(p) => p.first(&bench.pgtmp, round),
-                    None => Err("the --setup project was not primed".into()),
-                },
-                "nospare" => handout(&bench.pgtmp, &["--spares", "0"]),
-                "reset" => match &bench.target {
-                    Some(t) => t.reset(&bench.pgtmp),
-                    None => Err("no instance to reset".into()),
-                },
-                "snapshot" => match &bench.target {
-                    Some(t) => t.snapshot(&bench.pgtmp),
-                    None => Err("no instance to snapshot".into()),
-                },
-                _ => cold(bench, round, series),
-            };
+            eprintln!("bench: round {}/{rounds}: {}", round + 1, series.key);
+            let outcome = sample(bench, series, round);
             series.record(round, outcome);
         }
     }

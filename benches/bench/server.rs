@@ -98,8 +98,16 @@ impl<'a> Cluster<'a> {
 
     /// `pg_ctl start -w`: returns once pg_ctl sees the server ready.
     pub fn start(&mut self) -> Result<(), String> {
+        self.start_with("")
+    }
+
+    /// `pg_ctl start -w` with `extra` server options too.
+    pub fn start_with(&mut self, extra: &str) -> Result<(), String> {
         self.started = true;
-        let options = format!("-F -k {} -c listen_addresses=''", self.dir.display());
+        let options = format!(
+            "-F -k {} -c listen_addresses='' {extra}",
+            self.dir.display()
+        );
         let mut cmd = self.pg.tool("pg_ctl", &self.dir);
         cmd.args(["start", "-w", "-s", "-t", "60", "-D"])
             .arg(self.data())
@@ -110,6 +118,32 @@ impl<'a> Cluster<'a> {
             let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
             format!("{e}: server log: {}", command::tail(&log))
         })
+    }
+
+    /// `pg_basebackup -R -X stream` of `primary` into this cluster's data
+    /// directory, as testgres' `backup()` and `spawn_replica()` do; `fast`
+    /// asks for an immediate checkpoint instead of the default spread one.
+    pub fn basebackup_from(&self, primary: &Cluster, fast: bool) -> Result<(), String> {
+        let mut cmd = self.pg.tool("pg_basebackup", &self.dir);
+        cmd.arg("-D")
+            .arg(self.data())
+            .arg("-h")
+            .arg(&primary.dir)
+            .args(["-U", &self.pg.who.me.name, "-R", "-X", "stream"])
+            .arg(if fast {
+                "--checkpoint=fast"
+            } else {
+                "--checkpoint=spread"
+            });
+        command::check(&mut cmd, TIMEOUT).map(drop)
+    }
+
+    /// `pg_ctl promote -w`, as testgres' `promote()`.
+    pub fn promote(&self) -> Result<(), String> {
+        let mut cmd = self.pg.tool("pg_ctl", &self.dir);
+        cmd.args(["promote", "-w", "-s", "-t", "60", "-D"])
+            .arg(self.data());
+        command::check(&mut cmd, TIMEOUT).map(drop)
     }
 
     pub fn createdb(&self, name: &str) -> Result<(), String> {

@@ -17,7 +17,7 @@ pub struct Target {
 }
 
 pub fn evaluate(r: &Results) -> Vec<Target> {
-    vec![
+    let mut all = vec![
         warm(r),
         fixture(r),
         setup(r),
@@ -30,7 +30,15 @@ pub fn evaluate(r: &Results) -> Vec<Target> {
         rollback(r),
         prove(r, "prove", "pg_prove", "serial"),
         prove(r, "prove_j2", "pg_prove_j2", "-j2"),
-    ]
+    ];
+    all.extend(crate::topology::targets(r));
+    all
+}
+
+impl Target {
+    pub fn unknown(goal: &'static str, why: &str) -> Target {
+        unknown(goal, why)
+    }
 }
 
 /// Issue 11: a fresh database per file, and still faster than pg_prove on

@@ -19,11 +19,15 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs) -> Result<u8> {
     // Tied to this process, the instance needs no idle timeout unless asked.
     let wait = args.start.timeout.unwrap_or_default();
     let owner = Some(std::process::id());
-    let url = match start_child(&args.start, global, wait, owner, &[])? {
-        Ok(url) => url,
+    let stdout = match start_child(&args.start, global, wait, owner, &[])? {
+        Ok(stdout) => stdout,
         // The child already printed its error.
         Err(code) => return Ok(code),
     };
+    // One URL per line: the primary's, then a set's replicas'.
+    let mut urls = stdout.lines().map(str::trim).filter(|l| !l.is_empty());
+    let url = urls.next().unwrap_or_default().to_string();
+    let replicas: Vec<String> = urls.map(str::to_string).collect();
     let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
     let env = match url::parse(&url) {
         // The socket URL names no user; the role is our login name.
@@ -31,7 +35,7 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs) -> Result<u8> {
             if target.user.is_empty() {
                 target.user = crate::process::login_name();
             }
-            format::env_vars(&url, &target)
+            format::env_vars(&url, &target, &replicas)
         }
         None => vec![("DATABASE_URL", Some(url.clone()))],
     };
@@ -129,6 +133,15 @@ fn start_args(s: &StartArgs, global: &GlobalArgs, wait: Duration) -> Vec<OsStrin
     }
     if let Some(name) = &s.from {
         v.push(format!("--from={name}").into());
+    }
+    if let Some(n) = s.replicas {
+        v.push(format!("--replicas={n}").into());
+    }
+    if s.sync {
+        v.push("--sync".into());
+    }
+    if s.logical {
+        v.push("--logical".into());
     }
     if let Some(n) = s.spares {
         v.push(format!("--spares={n}").into());

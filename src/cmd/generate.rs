@@ -134,7 +134,10 @@ While its command runs, \fBpgtmp exec\fR passes SIGINT, SIGTERM, SIGHUP and SIGQ
 .SH FILES
 .TP
 \fIBASE/run/ID/\fR
-One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\fR and its Unix socket; with \fB\-\-shared\-tx\fR also \fIproxy.json\fR (the proxy's configuration), \fIproxy\-status.json\fR (its clients) and \fIproxy.log\fR.
+One instance: \fIdata/\fR, \fImeta.json\fR, \fIserver.log\fR, \fIsupervise.log\fR, its Unix socket and its supervisor's \fIpgtmp.sock\fR (for \fBpromote\fR and \fBrestart\fR); with \fB\-\-shared\-tx\fR also \fIproxy.json\fR (the proxy's configuration), \fIproxy\-status.json\fR (its clients) and \fIproxy.log\fR.
+.TP
+\fIBASE/run/ID/nodeN/\fR
+Replica N of a set (\fB\-\-replicas\fR): \fIdata/\fR, \fIserver.log\fR and its Unix socket; every server of a set also listens in a \fIstream/\fR directory below its socket's, for the other servers' replication connections.
 .TP
 \fIBASE/initdb/ID/\fR
 A data directory \fBpgtmp initdb\fR printed, for \fBstart \-d\fR; deleted with the instance that ran on it unless kept, or by \fBstop \-d\fR.
@@ -158,6 +161,9 @@ url=$(pgtmp \-t \-w 5m)
 pgtmp \-F jdbc
 eval "$(pgtmp \-F env)"
 pgtmp exec \-\- make test
+pgtmp \-\-replicas 2 \-\-sync
+pgtmp promote "$replica_url"
+pgtmp wait "$url"
 pgtmp prove \-j2 \-f schema.sql \-\-ext .sql t/
 url=$(pgtmp \-\-shared\-tx); pgtmp rollback "$url"
 pgtmp \-\-setup 'sqitch deploy' \-\-key sqitch.plan \-\-key deploy

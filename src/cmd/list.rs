@@ -1,6 +1,7 @@
 //! `pgtmp list [--json] [--spares | --clients]`: this user's running
 //! instances, the spares started ahead for them, or the clients of the
-//! `--shared-tx` ones.
+//! `--shared-tx` ones. A set (`--replicas`) is a row per server, its
+//! primary's first.
 
 use std::time::Duration;
 
@@ -33,19 +34,29 @@ pub fn run(json: bool, spares: bool, clients: bool, global: &GlobalArgs) -> Resu
     print_table(&rows, json, header, row)
 }
 
-/// One tab-separated line.
+/// One tab-separated line per server; a set's share all but URL and PID.
 fn row(r: &ListEntry) -> String {
     let secs = |s: Option<u64>| {
         s.map(|s| humantime::format_duration(Duration::from_secs(s)).to_string())
             .unwrap_or_else(|| "-".into())
     };
-    format!(
-        "{}\t{}\t{}\t{}\t{}\t{}\n",
-        r.url,
-        r.pid.map_or_else(|| "-".into(), |p| p.to_string()),
-        secs(Some(r.age_secs)),
-        secs(r.idle_secs),
-        r.clients,
-        r.dir.display(),
-    )
+    let servers: Vec<(&str, Option<u32>)> = if r.nodes.len() > 1 {
+        r.nodes.iter().map(|n| (n.url.as_str(), n.pid)).collect()
+    } else {
+        vec![(r.url.as_str(), r.pid)]
+    };
+    servers
+        .into_iter()
+        .map(|(url, pid)| {
+            format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\n",
+                url,
+                pid.map_or_else(|| "-".into(), |p| p.to_string()),
+                secs(Some(r.age_secs)),
+                secs(r.idle_secs),
+                r.clients,
+                r.dir.display(),
+            )
+        })
+        .collect()
 }

@@ -7,6 +7,7 @@ mod gc;
 mod generate;
 mod initdb;
 mod list;
+mod orders;
 mod prove;
 mod reset;
 mod rollback;
@@ -51,6 +52,12 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Command::Prove(args)) => return prove::run(&args, &global).map(ExitCode::from),
         Some(Command::Completions { shell }) => generate::completions(shell),
         Some(Command::Man) => generate::man(),
+        Some(Command::Promote { url }) => orders::promote(&url, &global),
+        Some(Command::Wait { url, timeout }) => orders::wait(&url, timeout, &global),
+        Some(Command::Restart {
+            url,
+            server_options,
+        }) => orders::restart(&url, &server_options, &global),
     }?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,7 +8,7 @@ use crate::cli::{GlobalArgs, StartArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::format::{self, Format};
-use crate::handout::{self, Request};
+use crate::handout::{self, Request, Topology};
 
 pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
     let format = args.format.unwrap_or_default();
@@ -24,16 +24,24 @@ pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
     for note in handout.notes() {
         eprintln!("pgtmp: {note}");
     }
-    if let Some(kept) = handout.kept_data_dir() {
-        eprintln!(
+    match handout.kept_data_dirs() {
+        [] => {}
+        [kept] => eprintln!(
             "pgtmp: the data directory will be kept after the server stops: {}",
             kept.display()
-        );
+        ),
+        all => {
+            eprintln!("pgtmp: the data directories will be kept after the servers stop:");
+            for kept in all {
+                eprintln!("  {}", kept.display());
+            }
+        }
     }
     let text = handout.render(format)?;
-    // `exec` sets PGUSER for its command itself.
+    // `exec` sets PGUSER for its command itself. A set's URLs all name
+    // (or leave out) the same user: the primary's says it.
     if format == Format::Url && args.owner_pid.is_none() {
-        warn_of_pguser(&text);
+        warn_of_pguser(text.lines().next().unwrap_or_default());
     }
     // If the URL cannot be written (stdout closed), no acknowledgement
     // comes and the supervisor stops the server at once.
@@ -81,8 +89,15 @@ pub(super) fn request(args: &StartArgs, format: Format) -> Result<Request> {
         setup_keys: args.setup_keys.clone(),
         from: args.from.clone(),
         owner_pid: args.owner_pid,
+        topology: match args.replicas {
+            Some(replicas) => Topology::Streaming {
+                replicas,
+                sync: args.sync,
+            },
+            None => Topology::Single,
+        },
+        logical: args.logical,
         shared_tx: args.shared_tx,
-        ..Request::default()
     })
 }
 

@@ -50,8 +50,11 @@ pub fn run(args: &StopArgs, global: &GlobalArgs) -> Result<()> {
     };
     let mut first_error = None;
     let mut stop_one = |dir: &Path| match stop::stop(dir, args.keep) {
-        Ok(Some(kept)) => eprintln!("pgtmp: data directory kept: {}", kept.display()),
-        Ok(None) => {}
+        Ok(kept) => {
+            for kept in kept {
+                eprintln!("pgtmp: data directory kept: {}", kept.display());
+            }
+        }
         Err(e) => {
             first_error.get_or_insert(e);
         }
@@ -97,7 +100,11 @@ fn when_idle(mut pending: Vec<(PathBuf, Meta)>, every: Duration, mut stop_one: i
             if !registry::is_alive(dir) {
                 return false;
             }
-            if meta.address().count_clients().unwrap_or(0) > 0 {
+            let clients = meta
+                .client_addresses()
+                .into_iter()
+                .map(|a| a.count_clients());
+            if clients.map(|n| n.unwrap_or(0)).sum::<i64>() > 0 {
                 return true;
             }
             stop_one(dir);

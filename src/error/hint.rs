@@ -49,6 +49,22 @@ impl Error {
             Error::Command { output, .. } if super::says_out_of_files(output) => {
                 Some(out_of_files())
             }
+            Error::NotCaughtUp { streaming: false, .. } => Some(
+                "it does not stream from the primary: its server log (in the instance's directory, see `pgtmp list --json`) says why".into(),
+            ),
+            Error::NotCaughtUp { .. } => Some(
+                "give it longer with `--timeout`, or look at what the primary is writing".into(),
+            ),
+            Error::NotAReplica { .. } => Some(
+                "`pgtmp list` shows each set's servers, its primary first; start a set with `pgtmp --replicas N`".into(),
+            ),
+            Error::NoControl(_) => {
+                Some("`pgtmp stop` it and start a new one with this pgtmp".into())
+            }
+            Error::TooOldFor { .. } => Some(
+                "use a newer PostgreSQL (`--pg-version`, `--pg-bindir`)".into(),
+            ),
+            Error::Request { hint, .. } => hint.clone(),
             Error::Command { output, .. } if output.contains("invalid locale name") => Some(
                 "`locale -a` lists the installed locales; `--locale C.UTF-8` (the default) and `--locale C` need none".into(),
             ),
@@ -75,7 +91,6 @@ impl Error {
             Error::Supervisor { .. } => {
                 Some("`pgtmp stop` it and start a new one with this pgtmp".into())
             }
-            Error::Request { hint, .. } => hint.clone(),
             Error::MissingClient {
                 program,
                 major,

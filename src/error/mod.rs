@@ -225,13 +225,13 @@ pub enum Error {
         why: Refusal,
     },
 
-    /// The supervisor of an instance cannot take a request (`reset`,
-    /// `snapshot`).
+    /// The supervisor of an instance cannot take an order (`promote`,
+    /// `restart`, `reset`, `snapshot`).
     #[error("cannot reach the supervisor of {}: {reason}", dir.display())]
     Supervisor { dir: PathBuf, reason: String },
 
-    /// A request the supervisor carried out failed; `log` is the tail of
-    /// the server log that says why.
+    /// An order the supervisor carried out failed; `log` is the tail of
+    /// the server log that says why; `disk_full`: for want of space.
     #[error("{action} failed: {reason}{}", tail_block(log))]
     Request {
         action: String,
@@ -282,6 +282,42 @@ pub enum Error {
     /// A library caller without a `pgtmp` program to run supervisors.
     #[error("no `pgtmp` program to run the supervisors: not on PATH")]
     NoProgram,
+
+    /// A replica that has not replayed what the primary had written.
+    #[error("replica {node} ({url}) has replayed WAL up to {replayed}, not yet to {target}, after {}", humantime::format_duration(std::time::Duration::from_millis(waited.as_millis() as u64)))]
+    NotCaughtUp {
+        node: String,
+        url: String,
+        replayed: String,
+        target: String,
+        streaming: bool,
+        waited: std::time::Duration,
+    },
+
+    /// `promote` was given the URL of a server that is not a replica.
+    #[error("{url} is {what}: `promote` takes the URL of a replica")]
+    NotAReplica { url: String, what: &'static str },
+
+    /// A set has no (running) server of this name.
+    #[error("the set has no running server {0}")]
+    NoServer(String),
+
+    /// A replica asked to promote itself that did not finish in time.
+    #[error("{node} did not finish its promotion within {secs}s")]
+    NotPromoted { node: String, secs: u64 },
+
+    /// An instance whose supervisor takes no orders: an older pgtmp's.
+    #[error("the instance in {} was started by a pgtmp that takes no orders", .0.display())]
+    NoControl(PathBuf),
+
+    /// `--replicas` or `--logical` with a PostgreSQL too old for them.
+    #[error("{what} needs PostgreSQL {min} or newer; {} is {major}", bindir.display())]
+    TooOldFor {
+        what: &'static str,
+        min: u32,
+        major: u32,
+        bindir: PathBuf,
+    },
 
     /// Something this platform cannot do (see `platform`).
     #[error("{0} is not supported on this platform")]

@@ -71,6 +71,8 @@ pub enum SharedTxProblem {
     ProxyStart(std::path::PathBuf),
     /// An instance whose metadata has no proxy listener.
     NoListener,
+    /// `--shared-tx` with `--replicas` or `--logical`.
+    WithReplication,
 }
 
 /// What is wrong with a PostgreSQL version.
@@ -397,6 +399,9 @@ impl fmt::Display for SharedTxProblem {
             SharedTxProblem::NoListener => {
                 f.write_str("a --shared-tx instance without its listener")
             }
+            SharedTxProblem::WithReplication => f.write_str(
+                "--shared-tx does not combine with --replicas or --logical: its transaction is never committed, so nothing would reach a replica or a subscriber",
+            ),
         }
     }
 }
@@ -408,6 +413,9 @@ impl SharedTxProblem {
             SharedTxProblem::NotShared(_) => "start the instance with `pgtmp --shared-tx`",
             SharedTxProblem::ProxyStart(_) => "with `-p PORT`, the port must be free for the proxy",
             SharedTxProblem::NoListener => "stop it with `pgtmp stop` and hand out another",
+            SharedTxProblem::WithReplication => {
+                "hand out the set without `--shared-tx`, and a `--shared-tx` instance apart"
+            }
         }
     }
 }

@@ -9,7 +9,7 @@
 mod request;
 mod source;
 
-pub use request::{Request, Topology};
+pub use request::{MAX_REPLICAS, Request, Topology};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,15 +17,16 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::datadir::{prepare_as_root, prepare_user_dir};
-use crate::error::{Error, PathProblem, Result, VersionProblem};
+use crate::error::{Error, PathProblem, Result, SharedTxProblem, VersionProblem};
 use crate::fixture::caller::Caller;
 use crate::fixture::{self, Files};
 use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance, Plan};
-use crate::instance::{Meta, Settings, port};
+use crate::instance::{Meta, Settings, port, replication};
 use crate::json::Connection;
 use crate::paths::{Layout, Place};
 use crate::pg::Install;
+use crate::pool::wal::WalLevel;
 use crate::pool::{self, template};
 use crate::process;
 use crate::server_options::ServerOptions;
@@ -44,11 +45,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Handout {
     /// The URL naming the role: what `url()` gives a library caller.
     url: String,
-    /// As `pgtmp` prints it: pg_tmp's shape, no user for a socket.
-    printed: String,
     dir: PathBuf,
-    /// `-k` without `-d`: where the data stays after the server stops.
-    kept_data_dir: Option<PathBuf>,
+    /// `-k` without `-d`: where the data stays after the servers stop, the
+    /// primary's first.
+    kept_data_dirs: Vec<PathBuf>,
     install: Install,
     /// What the user should hear about how it was made.
     notes: Vec<String>,
@@ -56,12 +56,26 @@ pub struct Handout {
 }
 
 impl Handout {
-    /// The connection URL, naming the user (as `-F url-with-user`): in a
-    /// library caller's process, the OS user need not be the role (as root,
-    /// it is the `--run-as` account once the hand-out has run), and the
-    /// socket URL `pgtmp` prints leaves the user to the OS.
+    /// The connection URL (of the primary, in a set), naming the user (as
+    /// `-F url-with-user`): in a library caller's process, the OS user need
+    /// not be the role (as root, it is the `--run-as` account once the
+    /// hand-out has run), and the socket URL `pgtmp` prints leaves the user
+    /// to the OS.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The URLs of a set's replicas, in order; empty for a single server.
+    /// Like [`Handout::url`], they name the user.
+    pub fn replica_urls(&self) -> Result<Vec<String>> {
+        let meta = Meta::read(&self.dir)?;
+        let role = &meta.role;
+        Ok(meta
+            .urls()
+            .iter()
+            .skip(1)
+            .map(|u| url::with_user(u, role))
+            .collect())
     }
 
     /// The instance directory, `BASE/run/ID`.
@@ -78,17 +92,21 @@ impl Handout {
     /// Where the data directory stays after the server stops, when the
     /// request kept it (and it is not the user's own `-d`).
     pub fn kept_data_dir(&self) -> Option<&Path> {
-        self.kept_data_dir.as_deref()
+        self.kept_data_dirs.first().map(PathBuf::as_path)
+    }
+
+    /// Where every server's data directory stays, the primary's first,
+    /// when the request kept them.
+    pub fn kept_data_dirs(&self) -> &[PathBuf] {
+        &self.kept_data_dirs
     }
 
     /// The instance printed in `format`: a one-line form (`url`, `dsn`,
-    /// ...) without a newline, `env` and `json` newline-terminated (see
+    /// ...) is one line per server of a set, the primary's first, with no
+    /// newline after the last; `env` and `json` are newline-terminated (see
     /// [`format::one_value`] for pg_tmp's rule on a terminal).
     pub fn render(&self, format: Format) -> Result<String> {
-        match format {
-            Format::Url => Ok(self.printed.clone()),
-            other => format::render(other, &Meta::read(&self.dir)?, &self.install),
-        }
+        format::render(format, &Meta::read(&self.dir)?, &self.install)
     }
 
     /// Every way to reach the instance (what `-F json` prints).
@@ -111,6 +129,9 @@ impl Handout {
 /// process to be single-threaded. With `--setup`, as root, it starts the
 /// process that runs the commands as root (`setup::runner`) before that.
 pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
+    if request.shared_tx && (request.topology != Topology::Single || request.logical) {
+        return Err(Error::SharedTx(SharedTxProblem::WithReplication));
+    }
     if let Some(dir) = &request.datadir {
         prepare_as_root(config, dir)?;
     }
@@ -234,7 +255,12 @@ fn start(config: &Config, request: &Request, read: &mut AsCaller) -> Result<Hand
     if let Some(dir) = &request.datadir {
         search.follow_data_dir(dir);
     }
-    let spec = config.template_spec_with(&search)?;
+    let mut spec = config.template_spec_with(&search)?;
+    spec.wal = match (request.logical, request.topology) {
+        (true, _) => WalLevel::Logical,
+        (false, Topology::Streaming { .. }) => WalLevel::Replica,
+        (false, Topology::Single) => WalLevel::Minimal,
+    };
     trace::mark("found PostgreSQL");
     // With -f/-x/--now, --from or --setup, the template (and so the pool
     // and the spares) is theirs; building it needs neither the port nor
@@ -250,9 +276,16 @@ fn start(config: &Config, request: &Request, read: &mut AsCaller) -> Result<Hand
             reason,
         })?;
     let settings = settings(request)?;
+    let kind = spare::Kind {
+        key: key.clone(),
+        role: config.identity.role.clone(),
+        bindir: spec.install.bindir.clone(),
+        tcp,
+        topology: request.topology,
+    };
     let spares = request.takes_spare() && config.spare_max > 0;
     let claimed = match spares {
-        true => claim_spare(layout, &key, tcp, &settings)?,
+        true => claim_spare(layout, &kind.class(), &settings)?,
         false => None,
     };
     let mut notes = Vec::new();
@@ -272,18 +305,15 @@ fn start(config: &Config, request: &Request, read: &mut AsCaller) -> Result<Hand
             new.run(config, request, &mut notes)?
         }
     };
-    let kind = spare::Kind {
-        key: key.clone(),
-        role: config.identity.role.clone(),
-        bindir: spec.install.bindir.clone(),
-        tcp,
-    };
     after_handout(config, &key, spares.then_some(&kind));
+    let kept = request.keep && request.datadir.is_none();
     Ok(Handout {
         url: url::with_user(&url, &config.identity.role),
-        printed: url,
-        kept_data_dir: (request.keep && request.datadir.is_none())
-            .then(|| meta.primary.data_dir.clone()),
+        kept_data_dirs: meta
+            .servers()
+            .filter(|_| kept)
+            .map(|(_, s)| s.data_dir.clone())
+            .collect(),
         dir,
         install: spec.install.clone(),
         notes,
@@ -304,16 +334,15 @@ fn settings(request: &Request) -> Result<Settings> {
     })
 }
 
-/// A ready spare of the template `key` and listener, now the caller's.
+/// A ready spare of `class` (template, listener, topology), now the
+/// caller's.
 fn claim_spare(
     layout: &Layout,
-    key: &str,
-    tcp: bool,
+    class: &str,
     settings: &Settings,
 ) -> Result<Option<(PathBuf, Meta)>> {
-    let class = spare::class(key, tcp);
-    spare::demand::record(layout, &class);
-    let claimed = spare::claim::claim(layout, &class, settings)?;
+    spare::demand::record(layout, class);
+    let claimed = spare::claim::claim(layout, class, settings)?;
     if claimed.is_some() {
         trace::mark("spare claimed");
     }
@@ -355,6 +384,13 @@ impl Launch<'_> {
         let (data_dir, user_data_dir) = data_dir(config, &mut self, request, &new, notes)?;
         trace::mark("data directory ready");
         check_version(&data_dir, &self.spec.install)?;
+        let replicas = request.topology.replicas();
+        let replica_data_dirs = if replicas > 0 {
+            check_replicas_version(&data_dir, self.spec)?;
+            replica_dirs(&config.layout, &self.source.key, &new, replicas)?
+        } else {
+            Vec::new()
+        };
         let meta = new.describe(Plan {
             role: config.identity.role.clone(),
             uid: config.identity.uid,
@@ -367,6 +403,8 @@ impl Launch<'_> {
             settings: self.settings,
             spare: None,
             template: (!user_data_dir).then(|| self.source.key.clone()),
+            replica_data_dirs,
+            sync: request.topology.sync(),
             shared_tx: request
                 .shared_tx
                 .then_some(config.shared_tx_wait.as_millis() as u64),
@@ -420,6 +458,52 @@ fn data_dir(
     }
 }
 
+/// The data directories of a set's `n` replicas: pool entries where there
+/// are some, else copies of the template, made at once.
+fn replica_dirs(layout: &Layout, key: &str, new: &NewInstance, n: usize) -> Result<Vec<PathBuf>> {
+    let dirs: Vec<PathBuf> = (1..=n)
+        .map(|k| new.replica_data_dir(k))
+        .collect::<Result<_>>()?;
+    let mut missing = Vec::new();
+    for dir in &dirs {
+        if !pool::claim(layout, key, dir)? {
+            missing.push(dir);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(dirs);
+    }
+    // Held for reading while it is copied: `gc` leaves it alone.
+    let template =
+        template::hold(layout, key)?.ok_or_else(|| Error::NoTemplate(layout.template(key)))?;
+    std::thread::scope(|scope| {
+        let copies: Vec<_> = missing
+            .iter()
+            .map(|dir| scope.spawn(|| pool::copy_tree(template.path(), dir)))
+            .collect();
+        copies
+            .into_iter()
+            .map(|c| c.join().expect("a copy does not panic"))
+            .collect::<Result<Vec<()>>>()
+    })?;
+    trace::mark("replica data directories ready");
+    Ok(dirs)
+}
+
+/// Replicas that start from a copy of the template need `standby.signal`.
+fn check_replicas_version(data_dir: &Path, spec: &template::Spec) -> Result<()> {
+    let major = pg::data_dir_major(data_dir)?;
+    if major < replication::MIN_MAJOR {
+        return Err(Error::TooOldFor {
+            what: "`--replicas`",
+            min: replication::MIN_MAJOR,
+            major,
+            bindir: spec.install.bindir.clone(),
+        });
+    }
+    Ok(())
+}
+
 /// Refills the pool and the spares (`spares`: of which kind) and collects
 /// garbage in the background. A failure only costs the next call some
 /// time; the refill log says why.
@@ -432,7 +516,7 @@ fn after_handout(config: &Config, key: &str, spares: Option<&spare::Kind>) {
 /// The options `postgres` gets after pgtmp's own: `-o`'s, one option per
 /// word as read, and its loopback listen addresses last, so that they win
 /// over pgtmp's 127.0.0.1.
-fn server_args(options: &ServerOptions, tcp: bool) -> Vec<String> {
+pub(crate) fn server_args(options: &ServerOptions, tcp: bool) -> Vec<String> {
     let mut args = options.args.clone();
     if let Some(listen) = options.tcp_listen().filter(|_| tcp) {
         args.push("-c".into());

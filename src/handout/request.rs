@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::instance::topology::{MAX_REPLICAS, Topology};
+
 /// A request for one instance. `Request::default()` is what `pgtmp` with
 /// no options asks for: a socket-only server, the default idle timeout,
 /// the data deleted when it stops.
@@ -47,28 +49,22 @@ pub struct Request {
     pub owner_pid: Option<u32>,
     /// The servers of the instance.
     pub topology: Topology,
+    /// `wal_level=logical`, with room for replication slots, WAL senders
+    /// and logical replication workers (`--logical`).
+    pub logical: bool,
     /// Put the shared-transaction proxy in front of the server: every
     /// connection through the URL shares one transaction (`--shared-tx`).
     pub shared_tx: bool,
 }
 
-/// Which servers an instance has.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Topology {
-    /// One primary server.
-    #[default]
-    Single,
-}
-
 impl Request {
     /// Whether a server started ahead (a spare) can serve this request: a
     /// fixed port, server options or a data directory of one's own need
-    /// their own server.
+    /// their own server. Sets have spares of their own kind.
     pub fn takes_spare(&self) -> bool {
         self.port.is_none()
             && self.datadir.is_none()
             && self.server_options.is_empty()
-            && self.topology == Topology::Single
             && !self.shared_tx
     }
 }

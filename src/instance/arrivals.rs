@@ -18,8 +18,6 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use super::meta::SERVER_LOG;
-
 /// What the server logs for every connection it accepts.
 const NEEDLE: &[u8] = b"connection received: ";
 /// How much of the log one read takes at most.
@@ -47,9 +45,10 @@ pub struct Arrivals {
 }
 
 impl Arrivals {
-    /// Connections from now on (what the log holds already is past).
-    pub fn from_now(dir: &Path) -> Arrivals {
-        let path = dir.join(SERVER_LOG);
+    /// Connections logged from now on in `path` (what it holds already is
+    /// past): the log of one server of an instance (a set's replicas log
+    /// apart).
+    pub fn in_log(path: PathBuf) -> Arrivals {
         let offset = len(&path);
         Arrivals { path, offset }
     }
@@ -110,6 +109,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::instance::meta::SERVER_LOG;
     use std::io::Write;
 
     #[test]
@@ -126,7 +126,7 @@ mod tests {
             f.write_all(text.as_bytes()).unwrap();
         };
         log("LOG:  connection received: host=[local]\nLOG:  database system is ready\n");
-        let mut arrivals = Arrivals::from_now(&dir);
+        let mut arrivals = Arrivals::in_log(path.clone());
         assert!(!arrivals.any(), "what was logged before is past");
         log("LOG:  checkpoint starting: time\n");
         assert!(!arrivals.any());

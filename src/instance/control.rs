@@ -1,5 +1,5 @@
-//! Requests to a running instance's supervisor (`pgtmp reset`, `pgtmp
-//! snapshot`) and its answers: one JSON line each way over a Unix socket
+//! Orders to a running instance's supervisor (`pgtmp promote`, `pgtmp
+//! restart`, `pgtmp reset`, `pgtmp snapshot`) and its answers: one JSON line each way over a Unix socket
 //! in the instance's private socket directory. Only the supervisor may stop
 //! and start its servers: it is their parent, and it takes any server that
 //! exits without its asking for the whole instance's end.
@@ -14,12 +14,20 @@ use serde::{Deserialize, Serialize};
 use super::meta::Meta;
 use crate::error::{Error, Result};
 
-/// The socket's name in the socket directory of the instance's server.
+/// The socket's name in the socket directory of the instance's first server.
 pub const CONTROL_SOCKET: &str = "pgtmp.sock";
 
 /// What the supervisor is asked to do.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub enum Order {
+    /// Make replica `node` the primary (see `reaper::orders`).
+    Promote { node: String },
+    /// Restart server `node`, or every server when None; with `options`,
+    /// they replace the servers' `-o` options.
+    Restart {
+        node: Option<String>,
+        options: Option<Vec<String>>,
+    },
     /// Restart the server on `data`, a fresh copy of its template made
     /// beside the data directory, in place of the data it has.
     Reset { data: PathBuf },
@@ -50,9 +58,7 @@ pub fn send(dir: &Path, meta: &Meta, order: &Order, action: &str, timeout: Durat
         reason,
     };
     let Some(path) = &meta.control else {
-        return Err(unreachable(
-            "it was started by a pgtmp that takes no requests".into(),
-        ));
+        return Err(Error::NoControl(dir.to_path_buf()));
     };
     let mut stream =
         UnixStream::connect(path).map_err(|e| unreachable(format!("{}: {e}", path.display())))?;

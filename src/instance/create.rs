@@ -14,7 +14,9 @@ use std::process::{Child, Command, Stdio};
 use super::control::CONTROL_SOCKET;
 use super::endpoint::Endpoint;
 use super::handshake::{ACK, ACK_FD, LOCK_FD, READY_FD, Report, SUPERVISE};
-use super::meta::{DELIVERED, LOCK, Meta, SUPERVISE_LOG, Settings, SharedTx, UNBORN_PREFIX};
+use super::meta::{
+    DELIVERED, LOCK, Meta, SERVER_LOG, SUPERVISE_LOG, Settings, SharedTx, UNBORN_PREFIX,
+};
 use super::port::{self, SHARED_SERVER_PORT, SOCKET_PORT};
 use super::server::Server;
 use crate::error::{Error, Result};
@@ -50,7 +52,7 @@ impl NewInstance {
         };
         let mut cleanup = Cleanup {
             dir: unborn.clone(),
-            socket_dir: None,
+            socket_dirs: Vec::new(),
             armed: true,
         };
         let lock =
@@ -87,20 +89,32 @@ impl NewInstance {
         self.dir.join("data")
     }
 
+    /// The data directory of replica `k` (from 1) of a set, in a directory
+    /// of its own, made here.
+    pub fn replica_data_dir(&self, k: usize) -> Result<PathBuf> {
+        let node = self.dir.join(node_name(k));
+        paths::mkdir_private(&node)?;
+        Ok(node.join("data"))
+    }
+
     /// The metadata of this instance as `plan` wants it: its socket
-    /// directory chosen (and made, when it must lie outside, to be removed
-    /// with it on failure), a port, a password for TCP.
+    /// directories chosen (and made, when they must lie outside, to be
+    /// removed with it on failure), ports, a password for TCP, the control
+    /// socket of its supervisor.
     pub fn describe(&mut self, plan: Plan) -> Result<Meta> {
-        let (socket_dir, socket_dir_separate) = paths::socket_dir(&self.dir, &self.id, plan.uid)?;
+        let set = !plan.replica_data_dirs.is_empty();
+        // A set's servers have a second socket (`replication`) one deeper.
+        let sub = if set { STREAM_SUB } else { "" };
+        let fallback = format!("pgtmp-{}-{}", plan.uid, self.id);
+        let (socket_dir, socket_dir_separate) = paths::socket_dir_for(&self.dir, &fallback, sub)?;
         if socket_dir_separate {
-            self.cleanup.socket_dir = Some(socket_dir.clone());
+            self.cleanup.socket_dirs.push(socket_dir.clone());
         }
         let port = match (plan.port, plan.tcp) {
             (Some(p), _) => p,
             (None, true) => port::free()?,
             (None, false) => SOCKET_PORT,
         };
-        let control = socket_dir.join(CONTROL_SOCKET);
         // With --shared-tx the proxy is where clients connect (on the port
         // asked for), and the server only listens on its socket, in the
         // same directory under a port of its own.
@@ -108,31 +122,75 @@ impl NewInstance {
             Some(_) => (false, SHARED_SERVER_PORT),
             None => (plan.tcp, port),
         };
+        let mut ports = vec![port];
+        let primary = Server {
+            name: if set { node_name(0) } else { String::new() },
+            tcp: server_tcp,
+            port: server_port,
+            fixed_port: plan.port.is_some() && plan.shared_tx.is_none(),
+            stream_dir: set.then(|| socket_dir.join(STREAM_DIR)),
+            socket_dir,
+            socket_dir_separate,
+            data_dir: plan.data_dir,
+            user_data_dir: plan.user_data_dir,
+            server_options: plan.server_options.clone(),
+            bindir: plan.bindir.clone(),
+            log: None,
+        };
+        let mut replicas = Vec::new();
+        for (i, data_dir) in plan.replica_data_dirs.into_iter().enumerate() {
+            let name = node_name(i + 1);
+            let node = self.dir.join(&name);
+            paths::mkdir_private(&node)?;
+            let (socket_dir, separate) =
+                paths::socket_dir_for(&node, &format!("{fallback}-{name}"), sub)?;
+            if separate {
+                self.cleanup.socket_dirs.push(socket_dir.clone());
+            }
+            let port = if plan.tcp {
+                distinct_free_port(&mut ports)?
+            } else {
+                SOCKET_PORT
+            };
+            replicas.push(Server {
+                name,
+                tcp: plan.tcp,
+                port,
+                fixed_port: false,
+                stream_dir: Some(socket_dir.join(STREAM_DIR)),
+                socket_dir,
+                socket_dir_separate: separate,
+                data_dir,
+                user_data_dir: false,
+                server_options: plan.server_options.clone(),
+                bindir: plan.bindir.clone(),
+                log: Some(node.join(SERVER_LOG)),
+            });
+        }
+        for server in std::iter::once(&primary).chain(&replicas) {
+            if let Some(stream) = &server.stream_dir {
+                paths::mkdir_private(stream)?;
+            }
+        }
+        let control = primary.socket_dir.join(CONTROL_SOCKET);
+        let endpoint = match plan.shared_tx {
+            Some(_) => Endpoint::Listener {
+                socket_dir: primary.socket_dir.clone(),
+                port,
+                tcp: plan.tcp,
+            },
+            None => Endpoint::Primary,
+        };
         let mut meta = Meta {
             id: self.id.clone(),
             role: plan.role,
             password: plan.tcp.then(random::password),
-            endpoint: match plan.shared_tx {
-                Some(_) => Endpoint::Listener {
-                    socket_dir: socket_dir.clone(),
-                    port,
-                    tcp: plan.tcp,
-                },
-                None => Endpoint::Primary,
-            },
-            shared_tx: plan.shared_tx.map(|lock_wait_ms| SharedTx { lock_wait_ms }),
-            primary: Server {
-                tcp: server_tcp,
-                port: server_port,
-                fixed_port: plan.port.is_some() && plan.shared_tx.is_none(),
-                socket_dir,
-                socket_dir_separate,
-                data_dir: plan.data_dir,
-                user_data_dir: plan.user_data_dir,
-                server_options: plan.server_options,
-                bindir: plan.bindir,
-            },
+            primary,
+            replicas,
+            sync: plan.sync,
             control: Some(control),
+            endpoint,
+            shared_tx: plan.shared_tx.map(|lock_wait_ms| SharedTx { lock_wait_ms }),
             template: plan.template,
             spare: plan.spare,
             ..Meta::default()
@@ -179,6 +237,11 @@ impl NewInstance {
     }
 }
 
+/// The directory below a set server's socket directory where it listens
+/// for the other servers' replication connections.
+const STREAM_DIR: &str = "stream";
+const STREAM_SUB: &str = "/stream";
+
 /// What a new instance is to be, before it has a directory.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
@@ -197,10 +260,33 @@ pub struct Plan {
     pub settings: Settings,
     /// A spare's token.
     pub spare: Option<PathBuf>,
+    /// The data directories of a set's replicas (see
+    /// [`NewInstance::replica_data_dir`]), ready copies of the primary's
+    /// template; empty for a single server.
+    pub replica_data_dirs: Vec<PathBuf>,
+    /// Commits wait for every replica (`--sync`).
+    pub sync: bool,
     /// The key of the template its data was copied from; None for `-d`.
     pub template: Option<String>,
     /// `--shared-tx`: the proxy's lock-wait timeout in milliseconds.
     pub shared_tx: Option<u64>,
+}
+
+/// The name of server `k` of a set: `node0` is the first primary.
+pub fn node_name(k: usize) -> String {
+    format!("node{k}")
+}
+
+/// A port free right now and not among `taken` (one per server of a set),
+/// which it joins.
+fn distinct_free_port(taken: &mut Vec<u16>) -> Result<u16> {
+    loop {
+        let port = port::free()?;
+        if !taken.contains(&port) {
+            taken.push(port);
+            return Ok(port);
+        }
+    }
 }
 
 /// A supervisor started, its report not read yet.
@@ -284,14 +370,14 @@ impl Ack {
 #[derive(Debug)]
 struct Cleanup {
     dir: PathBuf,
-    socket_dir: Option<PathBuf>,
+    socket_dirs: Vec<PathBuf>,
     armed: bool,
 }
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
         if self.armed {
-            if let Some(s) = &self.socket_dir {
+            for s in &self.socket_dirs {
                 let _ = paths::remove_tree(s);
             }
             let _ = paths::remove_tree(&self.dir);

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::endpoint::{Address, Endpoint};
 use super::server::{Role, Server};
 use crate::error::{Error, Result};
-use crate::url;
+use crate::json::Node;
+use crate::{postmaster, url};
 
 pub const META: &str = "meta.json";
 pub const LOCK: &str = "lock";
@@ -45,8 +46,11 @@ pub struct Meta {
     /// Where the URL points.
     #[serde(default, skip_serializing_if = "Endpoint::is_primary")]
     pub endpoint: Endpoint,
-    /// The supervisor's control socket (`reset`, `snapshot`); None for an
-    /// instance started by a pgtmp that had none.
+    /// A set's commits wait for every replica to apply them (`--sync`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sync: bool,
+    /// The supervisor's control socket (`promote`, `restart`, `reset`,
+    /// `snapshot`); None for an instance started by a pgtmp that had none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control: Option<PathBuf>,
     /// The key of the template it was made from, which `reset` copies
@@ -121,6 +125,73 @@ impl Meta {
             .chain(self.replicas.iter().map(|s| (Role::Replica, s)))
     }
 
+    /// Whether it is a set: a primary with replicas.
+    pub fn is_set(&self) -> bool {
+        !self.replicas.is_empty()
+    }
+
+    /// The server named `name`, with its role.
+    pub fn node(&self, name: &str) -> Option<(Role, &Server)> {
+        self.servers().find(|(_, s)| s.name == name)
+    }
+
+    /// The URL of one server: the instance's for the primary (its
+    /// endpoint's), else the server's own socket or port, with the
+    /// instance's role and password.
+    pub fn node_url(&self, role: Role, server: &Server) -> String {
+        if role == Role::Primary {
+            if self.url.is_empty() {
+                return self.connection_url();
+            }
+            return self.url.clone();
+        }
+        match &self.password {
+            Some(pw) => url::tcp(server.port, &self.role, pw),
+            None => url::socket(&server.socket_dir, server.port),
+        }
+    }
+
+    /// Every server's URL, the primary's first.
+    pub fn urls(&self) -> Vec<String> {
+        self.servers()
+            .map(|(role, server)| self.node_url(role, server))
+            .collect()
+    }
+
+    /// Its servers as JSON, the primary first.
+    pub fn nodes(&self) -> Vec<Node> {
+        self.servers()
+            .map(|(role, s)| Node {
+                data_dir: s.data_dir.clone(),
+                name: s.name.clone(),
+                pid: postmaster::pid(&s.data_dir),
+                port: s.port,
+                role,
+                socket_dir: s.socket_dir.clone(),
+                url: self.node_url(role, s),
+            })
+            .collect()
+    }
+
+    /// Makes replica `name` the primary and the primary a replica, as a
+    /// switchover leaves them; false when `name` is no replica.
+    pub fn swap_primary(&mut self, name: &str) -> bool {
+        let Some(i) = self.replicas.iter().position(|s| s.name == name) else {
+            return false;
+        };
+        std::mem::swap(&mut self.primary, &mut self.replicas[i]);
+        self.url = self.connection_url();
+        true
+    }
+
+    /// Where its clients connect: the endpoint, and a set's replicas'
+    /// own sockets (their replication connections use others).
+    pub fn client_addresses(&self) -> Vec<Address> {
+        let mut addresses = vec![self.address()];
+        addresses.extend(self.replicas.iter().map(Server::address));
+        addresses
+    }
+
     /// Where clients connect.
     pub fn address(&self) -> Address {
         match &self.endpoint {
@@ -163,6 +234,12 @@ impl Meta {
     pub fn timeout(&self) -> Option<Duration> {
         (self.timeout_ms > 0).then(|| Duration::from_millis(self.timeout_ms))
     }
+}
+
+/// The log of `server` of the instance in `dir`: its own (a replica's),
+/// else the instance's `server.log`.
+pub fn server_log(dir: &Path, server: &Server) -> PathBuf {
+    server.log.clone().unwrap_or_else(|| dir.join(SERVER_LOG))
 }
 
 /// What the supervisor last saw, for `list`.
@@ -238,6 +315,39 @@ mod tests {
         assert_eq!(m.spare, Some(PathBuf::from("/b/standby/t1-socket/abc")));
         assert_eq!(m.address().socket_dir, PathBuf::from("/r/abc"));
         assert_eq!(m.servers().count(), 1);
+    }
+
+    #[test]
+    fn a_switchover_moves_the_roles_not_the_urls() {
+        let server = |name: &str, port| Server {
+            name: name.into(),
+            tcp: true,
+            port,
+            ..Server::default()
+        };
+        let mut m = Meta {
+            role: "me".into(),
+            password: Some("pw".into()),
+            primary: server("node0", 5000),
+            replicas: vec![server("node1", 5001), server("node2", 5002)],
+            ..Meta::default()
+        };
+        m.url = m.connection_url();
+        let before = m.urls();
+        assert!(before[1].contains(":5001/"), "{before:?}");
+        assert!(m.swap_primary("node1"));
+        assert!(!m.swap_primary("node7"));
+        assert_eq!(m.primary.name, "node1");
+        assert_eq!(m.url, before[1]);
+        let mut after = m.urls();
+        assert_eq!(after[0], before[1], "the primary comes first");
+        after.sort();
+        let mut sorted = before.clone();
+        sorted.sort();
+        assert_eq!(after, sorted, "every server keeps its URL");
+        let back: Meta = serde_json::from_value(serde_json::to_value(&m).unwrap()).unwrap();
+        assert_eq!(back.urls(), m.urls());
+        assert_eq!(m.node("node0").map(|(r, _)| r), Some(Role::Replica));
     }
 
     #[test]

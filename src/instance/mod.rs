@@ -4,6 +4,7 @@
 
 pub mod arrivals;
 pub mod capability;
+pub mod catchup;
 pub mod client;
 pub mod control;
 pub mod create;
@@ -12,10 +13,12 @@ pub mod handshake;
 pub mod meta;
 pub mod port;
 pub mod registry;
+pub mod replication;
 pub mod select;
 pub mod server;
 pub mod shmem;
 pub mod stop;
+pub mod topology;
 
 pub use meta::{Meta, Settings, State};
 pub use server::{Role, Server};

@@ -116,6 +116,7 @@ fn entry(dir: PathBuf, m: &Meta) -> ListEntry {
         dir,
         data_dir: m.primary.data_dir.clone(),
         keep: m.keep,
+        nodes: m.nodes(),
         timeout_secs: m.timeout_ms / 1000,
         spare: m.spare.is_some(),
         shared_tx,

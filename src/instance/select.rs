@@ -6,7 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Meta, registry};
+use super::endpoint::Address;
+use super::{Meta, Role, Server, registry};
 use crate::error::{Error, Result};
 use crate::paths::Layout;
 use crate::url;
@@ -33,7 +34,7 @@ impl Selector {
 
     fn matches(&self, dir: &Path, meta: &Meta) -> bool {
         match self {
-            Selector::Url(u, target) => meta.url == *u || same_server(meta, target),
+            Selector::Url(u, target) => meta.url == *u || named_node(meta, target).is_some(),
             Selector::Dir(d) => {
                 same_dir(dir, d)
                     || same_dir(&meta.address().socket_dir, d)
@@ -73,9 +74,28 @@ pub fn select(layout: &Layout, selector: &Selector) -> Result<Vec<(PathBuf, Meta
     Ok(found)
 }
 
-/// Whether `target` names the instance's endpoint.
-fn same_server(meta: &Meta, target: &url::Target) -> bool {
-    let at = meta.address();
+/// The server of the instance a URL names (any form `pgtmp` printed),
+/// with its role: the endpoint for the primary, else a replica's own
+/// address.
+pub fn node<'a>(meta: &'a Meta, u: &str) -> Option<(Role, &'a Server)> {
+    if meta.url == u {
+        return Some((Role::Primary, &meta.primary));
+    }
+    named_node(meta, &url::parse(u)?)
+}
+
+fn named_node<'a>(meta: &'a Meta, target: &url::Target) -> Option<(Role, &'a Server)> {
+    if same_address(&meta.address(), target) {
+        return Some((Role::Primary, &meta.primary));
+    }
+    meta.replicas
+        .iter()
+        .find(|r| same_address(&r.address(), target))
+        .map(|r| (Role::Replica, r))
+}
+
+/// Whether `target` names the listening place `at`.
+fn same_address(at: &Address, target: &url::Target) -> bool {
     match target.socket_dir() {
         Some(dir) => same_dir(&at.socket_dir, &dir) && at.port == target.port,
         // Our TCP servers listen on loopback only: a URL naming another

@@ -1,7 +1,7 @@
 //! One PostgreSQL server of an instance: its data directory, where it
-//! listens and how it runs. An instance holds one primary and, for the
-//! topologies to come, replicas; each is started, watched and stopped by
-//! the instance's supervisor through a `Postmaster`.
+//! listens and how it runs. An instance holds one primary and, in a set
+//! (`--replicas`), replicas streaming from it; each is started, watched and
+//! stopped by the instance's supervisor through a `Postmaster`.
 
 use std::path::PathBuf;
 
@@ -10,28 +10,17 @@ use serde::{Deserialize, Serialize};
 use super::endpoint::Address;
 use crate::postmaster;
 
-/// What a server is to its instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// Takes writes; every instance has exactly one.
-    Primary,
-    /// A streaming replica of the primary.
-    Replica,
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Role::Primary => "primary",
-            Role::Replica => "replica",
-        })
-    }
-}
+pub use crate::json::Role;
 
 /// One server, as `meta.json` records it. The primary's fields stand at
 /// the top level of `meta.json` (as they did when an instance had one).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Server {
+    /// Its name in a set, `node0` (the first primary), `node1`, ...: the
+    /// `application_name` it streams with and its `cluster_name`. Empty for
+    /// a single server.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
     pub tcp: bool,
     pub port: u16,
     /// `-p`: never move to another port.
@@ -44,6 +33,14 @@ pub struct Server {
     pub user_data_dir: bool,
     pub server_options: Vec<String>,
     pub bindir: PathBuf,
+    /// In a set: a second socket directory, where the other servers connect
+    /// for replication, so that they are not counted as clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_dir: Option<PathBuf>,
+    /// Its own log; None: the instance's `server.log` (see
+    /// `meta::server_log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<PathBuf>,
 }
 
 impl Server {
@@ -56,17 +53,24 @@ impl Server {
         }
     }
 
-    /// How its postmaster runs, logging to `log`.
-    pub fn postmaster(&self, log: PathBuf) -> postmaster::Spec<'_> {
+    /// How its postmaster runs, logging to `log`, with pgtmp's `settings`
+    /// (see `replication::settings`) after the user's options.
+    pub fn postmaster(&self, log: PathBuf, settings: Vec<String>) -> postmaster::Spec<'_> {
         postmaster::Spec {
             program: self.bindir.join("postgres"),
             data_dir: &self.data_dir,
             socket_dir: &self.socket_dir,
+            stream_dir: self.stream_dir.as_deref(),
             port: self.port,
             tcp: self.tcp,
             user_options: &self.server_options,
-            // The idle watch counts connections from these lines.
-            settings: super::arrivals::settings(&self.data_dir),
+            // The idle watch counts connections from the lines the first
+            // settings make the server log.
+            settings: super::arrivals::settings(&self.data_dir)
+                .iter()
+                .map(|s| s.to_string())
+                .chain(settings)
+                .collect(),
             log,
         }
     }

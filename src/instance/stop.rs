@@ -26,16 +26,16 @@ const STEPS: [(Signal, Duration); 3] = [
     (Signal::SIGKILL, Duration::from_secs(5)),
 ];
 
-/// Stops the instance in `dir`; returns the data directory when it is kept.
-/// `keep` (`stop -k`): keep it even if the instance was not to.
-pub fn stop(dir: &Path, keep: bool) -> Result<Option<PathBuf>> {
+/// Stops the instance in `dir`; returns the data directories it keeps.
+/// `keep` (`stop -k`): keep them even if the instance was not to.
+pub fn stop(dir: &Path, keep: bool) -> Result<Vec<PathBuf>> {
     let mut meta = match Meta::read(dir) {
         Ok(meta) => meta,
         // Its supervisor is removing it (the idle timeout came first): an
         // instance that is gone is stopped. Let the removal finish.
         Err(_) if !dir.join(super::meta::META).exists() => {
             process::wait_until(GONE_WAIT, || !registry::is_alive(dir));
-            return Ok(None);
+            return Ok(Vec::new());
         }
         Err(e) => return Err(e),
     };
@@ -103,12 +103,12 @@ fn supervisor(meta: &Meta) -> Option<u32> {
     (process::start_time(pid).ok().flatten() == meta.supervisor_start).then_some(pid)
 }
 
-/// Removes a stopped instance: everything, or all but a kept data directory.
-/// A `-d` data directory of the user's is never touched; one that `pgtmp
-/// initdb` made lives beside the instance and goes with it unless kept. A
-/// server that was killed rather than stopped also leaves shared memory to
-/// release.
-pub fn remove(dir: &Path, meta: &Meta) -> Result<Option<PathBuf>> {
+/// Removes a stopped instance: everything, or all but the kept data
+/// directories (`-k`: every server's), which it returns. A `-d` data
+/// directory of the user's is never touched; one that `pgtmp initdb` made
+/// lives beside the instance and goes with it unless kept. A server that
+/// was killed rather than stopped also leaves shared memory to release.
+pub fn remove(dir: &Path, meta: &Meta) -> Result<Vec<PathBuf>> {
     for (_, server) in meta.servers() {
         super::shmem::release(&server.data_dir);
         if server.socket_dir_separate {
@@ -119,17 +119,25 @@ pub fn remove(dir: &Path, meta: &Meta) -> Result<Option<PathBuf>> {
     let beside = !primary.user_data_dir && !primary.data_dir.starts_with(dir);
     if meta.keep && !primary.user_data_dir {
         if beside {
+            // A single server (`-d` excludes sets): only its data is kept.
             paths::remove_tree(dir)?;
         } else {
             let _ = std::fs::remove_file(dir.join(super::meta::STATE));
+            if let Some(control) = &meta.control {
+                let _ = std::fs::remove_file(control);
+            }
         }
-        return Ok(Some(primary.data_dir.clone()));
+        return Ok(meta.servers().map(|(_, s)| s.data_dir.clone()).collect());
     }
     if beside && made_by_initdb(dir, &primary.data_dir) {
         paths::remove_tree(&primary.data_dir)?;
     }
     paths::remove_tree(dir)?;
-    Ok(primary.user_data_dir.then(|| primary.data_dir.clone()))
+    Ok(primary
+        .user_data_dir
+        .then(|| primary.data_dir.clone())
+        .into_iter()
+        .collect())
 }
 
 /// Whether `data` is an entry of `initdb/` in the base of the instance

@@ -11,6 +11,7 @@ pub mod locale;
 pub mod refill;
 pub mod retire;
 pub mod template;
+pub mod wal;
 
 pub use copy::{copy_contents, copy_tree};
 

@@ -15,6 +15,8 @@ use crate::paths::{self, Layout};
 use crate::pg::Install;
 use crate::random;
 
+use super::wal::WalLevel;
+
 /// Bumped when what a template contains changes, so old ones are not reused.
 const FORMAT: u32 = 4;
 
@@ -24,10 +26,7 @@ const FORMAT: u32 = 4;
 const SETTINGS: &str = "
 # Added by pgtmp: a throwaway cluster trades durability for speed.
 fsync = off
-synchronous_commit = off
 full_page_writes = off
-wal_level = minimal
-max_wal_senders = 0
 max_wal_size = 1GB
 min_wal_size = 2MB
 checkpoint_timeout = 30min
@@ -56,12 +55,13 @@ host    replication   all   ::1/128       scram-sha-256
 ";
 
 /// What identifies a template: the binaries, the initdb options, the
-/// role, the locale.
+/// role, the locale, the WAL level.
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub install: Install,
     pub role: String,
     pub initdb_opts: Vec<String>,
+    pub wal: WalLevel,
     pub locale: Locale,
 }
 
@@ -69,13 +69,17 @@ impl Spec {
     /// The cache key: a stable hash (FNV-1a) of everything the template
     /// depends on. std's hasher may change between Rust releases.
     pub fn key(&self) -> String {
-        let text = format!(
+        let mut text = format!(
             "{FORMAT}\n{}\n{}\n{}\n{}",
             self.install.fingerprint(),
             self.role,
             self.initdb_opts.join("\u{1}"),
             self.locale.key_text()
         );
+        // Nothing for `minimal`: plain templates keep the keys they had.
+        if self.wal != WalLevel::Minimal {
+            text.push_str(&format!("\nwal={}", self.wal.key_part()));
+        }
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         for b in text.bytes() {
             hash ^= u64::from(b);
@@ -173,7 +177,11 @@ fn build(spec: &Spec, dir: &Path) -> Result<()> {
 
     append(
         &dir.join("postgresql.conf"),
-        &format!("{SETTINGS}{}", features.settings()),
+        &format!(
+            "{SETTINGS}{}{}",
+            spec.wal.settings(features.major),
+            features.settings()
+        ),
     )?;
     fs::write(dir.join("pg_hba.conf"), HBA).map_err(Error::io("write", dir.join("pg_hba.conf")))?;
 

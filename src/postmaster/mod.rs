@@ -25,6 +25,9 @@ use nix::sys::signal::Signal;
 use crate::error::{Error, Result, tail};
 use crate::process;
 
+/// The file that asks a standby to promote itself (PostgreSQL 12+).
+const PROMOTE_SIGNAL: &str = "promote";
+
 /// How a server is to run: the directories and port pgtmp decides, the
 /// user's options, and settings of pgtmp's that must win over them.
 #[derive(Debug, Clone)]
@@ -33,6 +36,10 @@ pub struct Spec<'a> {
     pub program: PathBuf,
     pub data_dir: &'a Path,
     pub socket_dir: &'a Path,
+    /// A second socket directory, where the other servers of a set reach
+    /// this one for replication, apart from the clients counted at
+    /// `socket_dir`.
+    pub stream_dir: Option<&'a Path>,
     pub port: u16,
     /// Listen on 127.0.0.1 too, not only on the socket.
     pub tcp: bool,
@@ -40,7 +47,7 @@ pub struct Spec<'a> {
     pub user_options: &'a [String],
     /// `-c` settings of pgtmp's own that the user's options may not change:
     /// after them, so they win.
-    pub settings: &'a [&'a str],
+    pub settings: Vec<String>,
     /// Appended to (created if missing).
     pub log: PathBuf,
 }
@@ -51,11 +58,18 @@ impl Spec<'_> {
     /// `settings`.
     pub fn args(&self) -> Vec<std::ffi::OsString> {
         let listen = if self.tcp { "127.0.0.1" } else { "" };
+        // Several directories are a comma-separated list, each quoted.
+        let sockets: std::ffi::OsString = match self.stream_dir {
+            None => self.socket_dir.into(),
+            Some(stream) => {
+                format!("\"{}\",\"{}\"", self.socket_dir.display(), stream.display()).into()
+            }
+        };
         let mut args: Vec<std::ffi::OsString> = vec![
             "-D".into(),
             self.data_dir.into(),
             "-k".into(),
-            self.socket_dir.into(),
+            sockets,
             "-p".into(),
             self.port.to_string().into(),
             "-c".into(),
@@ -66,8 +80,8 @@ impl Spec<'_> {
             "unix_socket_permissions=0700".into(),
         ];
         args.extend(self.user_options.iter().map(Into::into));
-        for setting in self.settings {
-            args.extend(["-c".into(), (*setting).into()]);
+        for setting in &self.settings {
+            args.extend(["-c".into(), setting.into()]);
         }
         args
     }
@@ -182,6 +196,16 @@ impl Postmaster {
         gone && sent == 1 && self.exited.is_some_and(|s| s.success())
     }
 
+    /// Asks the standby to promote itself, as `pg_ctl promote` does: the
+    /// `promote` file in its data directory, then SIGUSR1.
+    /// <https://www.postgresql.org/docs/current/warm-standby-failover.html>
+    pub fn promote(&self) -> Result<()> {
+        let path = self.data_dir.join(PROMOTE_SIGNAL);
+        fs::write(&path, "").map_err(Error::io("create", &path))?;
+        process::signal(self.pid(), Signal::SIGUSR1);
+        Ok(())
+    }
+
     /// What it wrote to its log since it started.
     pub fn log(&self) -> String {
         read_log(&self.log, self.log_from)
@@ -244,10 +268,11 @@ mod tests {
             program: "postgres".into(),
             data_dir: Path::new("/d"),
             socket_dir: Path::new("/s"),
+            stream_dir: None,
             port: 5432,
             tcp: true,
             user_options: &user,
-            settings: &["autovacuum=off"],
+            settings: vec!["autovacuum=off".into()],
             log: "/l".into(),
         };
         let args: Vec<String> = spec

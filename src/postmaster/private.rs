@@ -89,10 +89,11 @@ impl Private {
                 program: spec.program.clone(),
                 data_dir: spec.data_dir,
                 socket_dir: &spec.socket_dir,
+                stream_dir: None,
                 port,
                 tcp: spec.tcp,
                 user_options: spec.options,
-                settings: &["autovacuum=off"],
+                settings: vec!["autovacuum=off".into()],
                 log: spec.data_dir.join(LOG),
             })?;
             let mut server = Private {

@@ -1,6 +1,6 @@
 //! The supervisor's end of the control socket (see `instance::control`):
-//! requests are taken one at a time, between two looks at the instance,
-//! and carried out by `orders`.
+//! orders are taken one at a time, between two looks at the instance, and
+//! carried out by `orders`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::instance::Meta;
 use crate::instance::control::{Answer, Order};
 
-/// How long a caller may take to send its request once connected.
+/// How long a caller may take to send its order once connected.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug)]
@@ -42,8 +42,8 @@ impl Control {
         self.listener.as_fd()
     }
 
-    /// Carries out the requests waiting; says why the instance must stop
-    /// when one left it without its server.
+    /// Carries out the orders waiting; says why the instance must stop when
+    /// one left it broken.
     pub fn serve(
         &self,
         dir: &Path,
@@ -84,10 +84,14 @@ fn serve_one(
     else {
         return None;
     };
-    super::log(&format!("request: {order:?}"));
-    let outcome = match &order {
-        Order::Reset { data } => orders::reset(dir, meta, fleet, stop, data),
-        Order::Snapshot { into } => orders::snapshot(dir, meta, fleet, stop, into),
+    super::log(&format!("order: {order:?}"));
+    let outcome = match order {
+        Order::Promote { node } => orders::promote(dir, meta, fleet, stop, &node),
+        Order::Restart { node, options } => {
+            orders::restart(dir, meta, fleet, stop, node.as_deref(), options)
+        }
+        Order::Reset { data } => orders::reset(dir, meta, fleet, stop, &data),
+        Order::Snapshot { into } => orders::snapshot(dir, meta, fleet, stop, &into),
     };
     let (answer, broken) = match outcome {
         Outcome::Done => (Answer::Done, None),

@@ -1,8 +1,10 @@
 //! The processes one supervisor watches: a postmaster per server of its
-//! instance, the primary first. Whichever exits on its own ends the
-//! instance; stopping takes the replicas down before the primary. A
-//! server restarted on request (`reset`, `snapshot`) is taken out while
-//! it is down, so that its exit is not taken for a crash.
+//! instance, each under its server's name, the primary first, and the
+//! `--shared-tx` proxy if there is one. Whichever exits on its own ends the
+//! instance; stopping takes the replicas down
+//! before the primary. A server restarted on request (`restart`,
+//! `promote`) is taken out while it is down, so that its exit is not taken
+//! for a crash.
 
 use std::process::Child;
 use std::time::Duration;
@@ -13,34 +15,55 @@ use crate::postmaster::{Postmaster, Shutdown};
 /// How long a server may take to shut down before it is hurried.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+#[derive(Debug)]
+struct Member {
+    /// The server's name in its set (empty for a single server).
+    name: String,
+    role: Role,
+    postmaster: Postmaster,
+}
+
 #[derive(Debug, Default)]
 pub struct Fleet {
-    members: Vec<(Role, Postmaster)>,
+    members: Vec<Member>,
     /// `--shared-tx`: the proxy in front of the primary.
     proxy: Option<Child>,
 }
 
 impl Fleet {
     /// Adds a running server; a primary goes first.
-    pub fn push(&mut self, role: Role, postmaster: Postmaster) {
+    pub fn push(&mut self, role: Role, name: &str, postmaster: Postmaster) {
+        let member = Member {
+            name: name.to_string(),
+            role,
+            postmaster,
+        };
         match role {
-            Role::Primary => self.members.insert(0, (role, postmaster)),
-            Role::Replica => self.members.push((role, postmaster)),
+            Role::Primary => self.members.insert(0, member),
+            Role::Replica => self.members.push(member),
         }
     }
 
-    /// Takes the primary out, to stop and start it again: while it is out,
-    /// its exit is no crash.
-    pub fn take_primary(&mut self) -> Option<Postmaster> {
-        let i = self.members.iter().position(|(r, _)| *r == Role::Primary)?;
-        Some(self.members.remove(i).1)
+    /// Takes the server `name` out, to stop or restart it.
+    pub fn take(&mut self, name: &str) -> Option<Postmaster> {
+        let i = self.members.iter().position(|m| m.name == name)?;
+        Some(self.members.remove(i).postmaster)
+    }
+
+    /// The running postmaster of server `name`.
+    pub fn get(&self, name: &str) -> Option<&Postmaster> {
+        self.members
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| &m.postmaster)
     }
 
     pub fn proxy(&mut self, child: Child) {
         self.proxy = Some(child);
     }
 
-    /// Says which server exited on its own, and how, if one did.
+    /// Says which server (or the proxy) exited on its own, and how, if one
+    /// did.
     pub fn exited(&mut self) -> Option<String> {
         if let Some(proxy) = &mut self.proxy
             && let Ok(Some(status)) = proxy.try_wait()
@@ -49,16 +72,13 @@ impl Fleet {
                 "the shared-transaction proxy exited on its own ({status})"
             ));
         }
-        self.members
-            .iter_mut()
-            .enumerate()
-            .find_map(|(i, (role, pm))| {
-                let status = pm.exited()?;
-                Some(match role {
-                    Role::Primary => format!("the server exited on its own ({status})"),
-                    Role::Replica => format!("replica {i} exited on its own ({status})"),
-                })
+        self.members.iter_mut().find_map(|m| {
+            let status = m.postmaster.exited()?;
+            Some(match (m.role, m.name.as_str()) {
+                (Role::Primary, "") => format!("the server exited on its own ({status})"),
+                (role, name) => format!("{role} {name} exited on its own ({status})"),
             })
+        })
     }
 
     /// Stops every server and returns once all have exited, so nothing
@@ -77,8 +97,8 @@ impl Fleet {
                 let _ = proxy.wait();
             }
         }
-        for (_, pm) in self.members.iter_mut().rev() {
-            pm.stop(shutdown(keep_data));
+        for m in self.members.iter_mut().rev() {
+            m.postmaster.stop(shutdown(keep_data));
         }
     }
 }

@@ -88,9 +88,12 @@ pub fn supervise(dir: &Path) -> Result<()> {
     }
     .write(dir);
     fleet.shut_down(meta.keeps_data());
-    match stop::remove(dir, &meta)? {
-        Some(kept) => log(&format!("data directory kept: {}", kept.display())),
-        None => log("removed"),
+    let kept = stop::remove(dir, &meta)?;
+    if kept.is_empty() {
+        log("removed");
+    }
+    for dir in kept {
+        log(&format!("data directory kept: {}", dir.display()));
     }
     Ok(())
 }
@@ -145,7 +148,7 @@ fn serve(
 
 /// Watches a delivered instance until it is to stop; says why.
 fn watch(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> String {
-    log(&format!("ready: {}", meta.url));
+    log(&format!("ready: {}", meta.urls().join(" ")));
     watch::until_done(watched, meta, fleet).to_string()
 }
 

@@ -41,7 +41,7 @@ impl StopSignals {
     }
 
     /// Sleeps up to `timeout`, or until a stop is requested or `other`
-    /// becomes readable (a request on the control socket).
+    /// becomes readable (an order on the control socket).
     pub fn wait_for(&self, timeout: Duration, other: Option<BorrowedFd>) -> Woke {
         if self.requested() {
             return Woke::Stop;

@@ -1,8 +1,9 @@
-//! The idle watch: every tick, counts client connections (not our own) and
-//! looks for connections that came and went since the last tick, carries
-//! out the requests that come (`reset`, `snapshot`); returns once the
-//! instance has had none for the timeout, a server died, a stop was
-//! requested, or the `exec` that owns it is gone.
+//! The idle watch: every tick, counts client connections (not our own, nor
+//! a set's replication connections) on every server and looks for
+//! connections that came and went since the last tick; carries out the
+//! orders that come (`promote`, `restart`, `reset`, `snapshot`); returns
+//! once the instance has had no client for the timeout, a server died, a
+//! stop was requested, or the `exec` that owns it is gone.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -22,7 +23,7 @@ pub enum Done {
     StopRequested,
     ServerExited(String),
     OwnerGone(u32),
-    /// A request left it without its server.
+    /// An order left it without all its servers.
     Broken(String),
 }
 
@@ -51,7 +52,11 @@ pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done
     let tick = tick(timeout);
     let mut conn: Option<Client> = None;
     let mut last_busy = Instant::now();
-    let mut arrivals = Arrivals::from_now(dir);
+    // One per server: each logs the connections it accepts in its own log.
+    let mut arrivals: Vec<Arrivals> = meta
+        .servers()
+        .map(|(_, s)| Arrivals::in_log(meta::server_log(dir, s)))
+        .collect();
     let mut shown = State {
         clients: 0,
         idle_since_ms: Some(meta::now_ms()),
@@ -66,9 +71,11 @@ pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done
                 {
                     return Done::Broken(why);
                 }
-                // Whoever sends requests is busy with the instance.
+                // Whoever gives orders is busy with the instance; the
+                // connections the order made are not clients.
                 last_busy = Instant::now();
                 conn = None;
+                arrivals.iter_mut().for_each(Arrivals::skip);
             }
             Woke::Timeout => {}
         }
@@ -85,9 +92,11 @@ pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done
         let clients = count(meta, &mut conn).unwrap_or(-1);
         // A short connection between two ticks counts too.
         let arrived = if clients == 0 {
-            arrivals.any()
+            // Every log is read, so that none keeps old lines for later.
+            let seen: Vec<bool> = arrivals.iter_mut().map(Arrivals::any).collect();
+            seen.contains(&true)
         } else {
-            arrivals.skip();
+            arrivals.iter_mut().for_each(Arrivals::skip);
             false
         };
         if clients != 0 || arrived {
@@ -114,11 +123,17 @@ pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done
     }
 }
 
-/// From the kernel's socket tables where there are some, else by asking
-/// the server over a connection kept open for it.
+/// From the kernel's socket tables where there are some (at every
+/// server's client socket: a set's replicas stream through their own), else
+/// by asking the primary over a connection kept open for it.
 fn count(meta: &Meta, conn: &mut Option<Client>) -> Option<i64> {
-    if let Ok(n) = meta.address().count_clients() {
-        return Some(n);
+    let counts: crate::error::Result<Vec<i64>> = meta
+        .client_addresses()
+        .iter()
+        .map(|a| a.count_clients())
+        .collect();
+    if let Ok(counts) = counts {
+        return Some(counts.iter().sum());
     }
     if conn.is_none() {
         *conn = client::connect(&meta.primary, &meta.role, "postgres").ok();

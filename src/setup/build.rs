@@ -164,7 +164,7 @@ fn run_into(
     if target.user.is_empty() {
         target.user = role.clone();
     }
-    let env = format::env_vars(&url, &target)
+    let env = format::env_vars(&url, &target, &[])
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();

@@ -3,8 +3,9 @@
 //!
 //! A spare is an ordinary instance in `run/<id>` whose supervisor, once
 //! the server is ready, creates a token `spare/<class>/<id>`; the class is
-//! the template key and the listener (socket or TCP), which is all a plain
-//! hand-out can differ in. A caller claims a spare by renaming its token
+//! the template key, the listener (socket or TCP) and the topology (a set
+//! of `--replicas N [--sync]` is a spare of its own class, all its servers
+//! started ahead), which is all a hand-out that takes spares can differ in. A caller claims a spare by renaming its token
 //! into the instance as `claim-<pid>-<start>`: only one rename can win, and
 //! the name says who won. The claimer checks the server is alive, writes
 //! its own settings (`-k`, `-w`, owner) into `meta.json`, prints the URL,
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::instance::meta::CLAIM_PREFIX;
+use crate::instance::topology::Topology;
 use crate::paths::{self, Layout};
 
 /// What the spares of a class are: the hand-out that asked for them
@@ -34,6 +36,14 @@ pub struct Kind {
     pub role: String,
     pub bindir: PathBuf,
     pub tcp: bool,
+    pub topology: Topology,
+}
+
+impl Kind {
+    /// The class of spares of this kind.
+    pub fn class(&self) -> String {
+        class(&self.key, self.tcp, self.topology)
+    }
 }
 
 /// `stop --all`: refills running now start no more spares, and once
@@ -63,9 +73,26 @@ pub fn halted_since(layout: &Layout, since: std::time::SystemTime) -> bool {
         .is_ok_and(|t| t >= since)
 }
 
-/// `<template key>-socket` or `<template key>-tcp`.
-pub fn class(key: &str, tcp: bool) -> String {
-    format!("{key}-{}", if tcp { "tcp" } else { "socket" })
+/// `<template key>-socket` or `<template key>-tcp`, then the topology's
+/// tag for a set (`-r2`, `-r2s`).
+pub fn class(key: &str, tcp: bool, topology: Topology) -> String {
+    format!(
+        "{key}-{}{}",
+        if tcp { "tcp" } else { "socket" },
+        topology.tag()
+    )
+}
+
+/// Whether `class` is one of the spare classes of template `key` (any
+/// listener, any topology).
+pub fn of_key(class: &str, key: &str) -> bool {
+    let Some(rest) = class.strip_prefix(key) else {
+        return false;
+    };
+    ["-socket", "-tcp"].iter().any(|listener| {
+        rest.strip_prefix(listener)
+            .is_some_and(|tag| Topology::from_tag(tag).is_some())
+    })
 }
 
 /// The token of spare `id` of `class`.
@@ -112,11 +139,18 @@ pub fn retract(token: &Path) -> bool {
     }
 }
 
-/// Withdraws every spare of the template `key` (both listeners), ready or
-/// starting: without its token, a spare's supervisor stops it.
+/// Withdraws every spare of the template `key` (any listener, any
+/// topology), ready or starting: without its token, a spare's supervisor
+/// stops it.
 pub fn withdraw(layout: &Layout, key: &str) {
-    for tcp in [false, true] {
-        let class = class(key, tcp);
+    let Ok(entries) = fs::read_dir(layout.spare_root()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let class = entry.file_name().to_string_lossy().into_owned();
+        if !of_key(&class, key) {
+            continue;
+        }
         for token in tokens(layout, &class)
             .into_iter()
             .chain(starting_tokens(layout, &class))

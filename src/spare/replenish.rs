@@ -44,7 +44,7 @@ pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result
         return Ok(());
     }
     let layout = &config.layout;
-    let class = super::class(&kind.key, kind.tcp);
+    let class = kind.class();
     paths::mkdir_private(&layout.spare_root())?;
     let Some(_guard) = lock::try_lock(&layout.spare_lock(&class))? else {
         return Ok(()); // another refill is on it
@@ -158,13 +158,24 @@ fn fill_and_launch(
 ) -> Result<Launched> {
     let layout = &config.layout;
     let data_dir = new.data_dir();
-    // A pool entry is quicker than a copy; but a refill told to keep no
-    // pool (PGTMP_POOL_SIZE=0) would not replace it.
-    if config.pool_size == 0 || !pool::claim(layout, &kind.key, &data_dir)? {
-        // Held for reading while it is copied: `gc` leaves it alone.
-        let held = template::hold(layout, &kind.key)?
-            .ok_or_else(|| Error::NoTemplate(layout.template(&kind.key)))?;
-        pool::copy_tree(held.path(), &data_dir)?;
+    let replica_data_dirs: Vec<PathBuf> = (1..=kind.topology.replicas())
+        .map(|k| new.replica_data_dir(k))
+        .collect::<Result<_>>()?;
+    // Held for reading while copies are made: `gc` leaves it alone.
+    let mut held = None;
+    for dir in std::iter::once(&data_dir).chain(&replica_data_dirs) {
+        // A pool entry is quicker than a copy; but a refill told to keep
+        // no pool (PGTMP_POOL_SIZE=0) would not replace it.
+        if config.pool_size == 0 || !pool::claim(layout, &kind.key, dir)? {
+            if held.is_none() {
+                held = Some(
+                    template::hold(layout, &kind.key)?
+                        .ok_or_else(|| Error::NoTemplate(layout.template(&kind.key)))?,
+                );
+            }
+            let template = held.as_ref().expect("held just above");
+            pool::copy_tree(template.path(), dir)?;
+        }
     }
     let meta = new.describe(Plan {
         role: kind.role.clone(),
@@ -178,6 +189,8 @@ fn fill_and_launch(
         },
         spare: Some(token.to_path_buf()),
         template: Some(kind.key.clone()),
+        replica_data_dirs,
+        sync: kind.topology.sync(),
         ..Plan::default()
     })?;
     new.launch(&meta, &config.exe)

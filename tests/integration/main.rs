@@ -34,6 +34,7 @@ mod prove_psql;
 mod proxy;
 mod races;
 mod reaper;
+mod replicas;
 mod reset;
 mod security;
 mod setup;

@@ -163,6 +163,35 @@ fn reset_and_snapshot_refuse_a_shared_tx_proxy() {
     t.stop(url);
 }
 
+/// A set with replicas is refused by `reset` and `snapshot`, whichever
+/// server's URL names it, and runs on untouched.
+#[test]
+fn reset_and_snapshot_refuse_a_set_with_replicas() {
+    let t = TestRoot::new();
+    let out = t.pgtmp(["--replicas", "1", "-w", "0"]).run();
+    out.assert_success();
+    let urls: Vec<String> = out.stdout.lines().map(str::to_string).collect();
+    assert_eq!(urls.len(), 2, "{out}");
+    db::execute(&mut db::connect(&urls[0]), "create table kept (id int)");
+    for url in &urls {
+        for args in [&["reset", url.as_str()][..], &["snapshot", url, "set"][..]] {
+            let out = t.pgtmp(args).run();
+            out.assert_error(1, &["has replicas"]);
+        }
+    }
+    assert_eq!(
+        count(
+            &urls[0],
+            "select count(*)::text from pg_tables where tablename = 'kept'"
+        ),
+        "1"
+    );
+    let list = t.pgtmp(["snapshot", "--list"]).run();
+    list.assert_success();
+    assert_eq!(list.stdout, "", "a snapshot was recorded");
+    t.stop(&urls[0]);
+}
+
 /// A reset is no crash to the supervisor, and the instance keeps its idle
 /// timeout: it stops later for want of clients, as its log says.
 #[test]

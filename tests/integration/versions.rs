@@ -384,3 +384,114 @@ fn datadir_on_every_version() {
         }
     });
 }
+
+/// `pgtmp --pg-version N ARGS` (with `--replicas`) must succeed with one
+/// URL per server, the primary's first (no newline after the last).
+fn start_set(t: &TestRoot, pg: &Listed, args: &[&str]) -> Vec<String> {
+    let major = pg.major.to_string();
+    let mut all = vec!["--pg-version", &major, "--spares", "0", "-w", "0"];
+    all.extend_from_slice(args);
+    crate::support::pgtmp::set_urls(&pgtmp(t, &all).run())
+}
+
+fn text_at(u: &str, sql: &str) -> String {
+    db::text(&mut db::connect(u), sql)
+}
+
+/// Issue 12: a primary and a synchronous replica (`--sync`: a commit is
+/// applied on the replica when it returns).
+#[test]
+fn sync_replicas_on_every_version() {
+    each_major("--replicas 1 --sync", |t, pg| {
+        let urls = start_set(t, pg, &["--replicas", "1", "--sync"]);
+        for u in &urls {
+            assert_version(u, pg);
+        }
+        let mut primary = db::connect(&urls[0]);
+        db::execute(
+            &mut primary,
+            "create table t (id int); insert into t values (1)",
+        );
+        assert_eq!(
+            db::text(
+                &mut primary,
+                "select string_agg(sync_state, ',') from pg_stat_replication"
+            ),
+            "sync"
+        );
+        assert_eq!(text_at(&urls[1], "select count(*)::text from t"), "1");
+        assert_eq!(
+            text_at(&urls[1], "select pg_is_in_recovery()::text"),
+            "true"
+        );
+        drop(primary);
+        pgtmp(t, &["stop", &urls[1]]).run().assert_success();
+    });
+}
+
+/// Issue 12: `wait` until the replicas replayed, then `promote` one (a
+/// switchover: the old primary and the other replica follow it).
+#[test]
+fn promote_and_wait_on_every_version() {
+    each_major("promote and wait", |t, pg| {
+        let urls = start_set(t, pg, &["--replicas", "2"]);
+        let mut primary = db::connect(&urls[0]);
+        db::execute(
+            &mut primary,
+            "create table t (id int); insert into t values (1)",
+        );
+        drop(primary);
+        pgtmp(t, &["wait", &urls[0]]).run().assert_success();
+        assert_eq!(text_at(&urls[2], "select count(*)::text from t"), "1");
+        pgtmp(t, &["promote", &urls[1]]).run().assert_success();
+        assert_eq!(
+            text_at(&urls[1], "select pg_is_in_recovery()::text"),
+            "false"
+        );
+        assert_eq!(
+            text_at(&urls[0], "select pg_is_in_recovery()::text"),
+            "true"
+        );
+        db::execute(&mut db::connect(&urls[1]), "insert into t values (2)");
+        pgtmp(t, &["wait", &urls[1]]).run().assert_success();
+        for u in [&urls[0], &urls[2]] {
+            assert_eq!(text_at(u, "select count(*)::text from t"), "2", "{u}");
+        }
+        pgtmp(t, &["stop", &urls[0]]).run().assert_success();
+    });
+}
+
+/// Issue 12: `--logical` publishes to another instance of the same major,
+/// given the publisher's `-F dsn`.
+#[test]
+fn logical_pair_on_every_version() {
+    each_major("a --logical pair", |t, pg| {
+        let (publisher, _) = start(
+            t,
+            pg,
+            &["--logical", "-F", "dsn", "--spares", "0", "-w", "0"],
+        );
+        let (subscriber, _) = start(t, pg, &["--spares", "0", "-w", "0"]);
+        db::execute(
+            &mut db::connect(&publisher),
+            "create table t (i int primary key); insert into t values (1); \
+             create publication pub for all tables",
+        );
+        let mut s = db::connect(&subscriber);
+        db::execute(&mut s, "create table t (i int primary key)");
+        db::execute(
+            &mut s,
+            &format!("create subscription sub connection '{publisher}' publication pub"),
+        );
+        db::execute(&mut db::connect(&publisher), "insert into t values (2)");
+        assert!(
+            poll::eventually(|| text_at(&subscriber, "select count(*)::text from t") == "2"),
+            "the subscriber has {} rows",
+            text_at(&subscriber, "select count(*)::text from t")
+        );
+        db::execute(&mut s, "drop subscription sub");
+        drop(s);
+        pgtmp(t, &["stop", &subscriber]).run().assert_success();
+        pgtmp(t, &["stop", &publisher]).run().assert_success();
+    });
+}

@@ -2,7 +2,8 @@
 //! kept, for the proxy's own items), with the client's transaction state
 //! changed as each item completes. An error ends an item's batch the way
 //! the server ends it: what was queued after it, up to the next Sync, gets
-//! no reply and is dropped. Each client gets at most one error per batch
+//! no reply and is dropped, and so is what is sent after it until there is
+//! a Sync (`Session::skipping`). Each client gets at most one error per batch
 //! and exactly one ReadyForQuery per Sync, carrying its own status.
 
 use super::item::{AtSync, Capture, Effect, Errors, Item, Kind, Tx};
@@ -149,9 +150,6 @@ impl Engine {
                     return;
                 };
                 self.error(sid, &item, Report::parse(body));
-                if let Some(cid) = item.client {
-                    self.release_held_sync(cid);
-                }
                 let Some(s) = self.sessions.get_mut(&sid) else {
                     return;
                 };
@@ -160,15 +158,11 @@ impl Engine {
                         front.failed = true;
                     }
                 } else {
-                    // The server skips everything up to the next Sync.
-                    s.queue.pop_front();
-                    while s
-                        .queue
-                        .front()
-                        .is_some_and(|i| !matches!(i.kind, Kind::Sync(_)))
-                    {
-                        s.queue.pop_front();
-                    }
+                    s.skip_to_sync();
+                }
+                if let Some(cid) = item.client {
+                    self.release_held_sync(cid);
+                    self.skip_until_sync(cid);
                 }
                 return;
             }

@@ -126,6 +126,10 @@ pub struct Session {
     pub setting_defaults: BTreeMap<String, String>,
     pub settings_applied: BTreeMap<String, String>,
     pub queue: VecDeque<Item>,
+    /// The server skips what it is sent until the next Sync (an error in
+    /// the extended protocol, and that Sync not sent yet): nothing it is
+    /// sent meanwhile is answered.
+    pub skipping: bool,
     pub owner: Option<ClientId>,
     /// Clients waiting for the session, and since when.
     pub waiters: VecDeque<(ClientId, Instant)>,
@@ -173,6 +177,7 @@ impl Session {
             setting_defaults: BTreeMap::new(),
             settings_applied: BTreeMap::new(),
             queue: VecDeque::new(),
+            skipping: false,
             owner: None,
             waiters: VecDeque::new(),
             unnamed_statement: None,
@@ -274,7 +279,7 @@ impl Session {
         self.phase = SessionPhase::SettingUp;
         for (name, sql) in stmt::ALL {
             write::parse(self.conn.out(), name.as_bytes(), sql.as_bytes(), &[0, 0]);
-            self.queue.push_back(Item::hidden(None, Kind::Parse));
+            self.expect(Item::hidden(None, Kind::Parse));
         }
         self.begin(Effect::Ready);
     }
@@ -290,10 +295,42 @@ impl Session {
         self.sync(None, AtSync::Hidden);
     }
 
+    /// Queues what answers the next message sent (or, synthetic, stands
+    /// in its place). Nothing while the server skips to a Sync: it sends
+    /// nothing for what it skips, and a reply the proxy makes up for a
+    /// skipped message must not reach the client either.
+    pub fn expect(&mut self, item: Item) {
+        if matches!(item.kind, Kind::Sync(_)) {
+            self.skipping = false;
+        } else if self.skipping {
+            return;
+        }
+        self.queue.push_back(item);
+    }
+
+    /// An error in the extended protocol: the server skips everything up
+    /// to the next Sync, so what is queued before it gets no reply; with
+    /// no Sync on its way, neither does anything sent until one is. What
+    /// was noted when the skipped messages were sent may not have
+    /// happened: the proxy's statement that defers constraints is made
+    /// again when next needed.
+    pub fn skip_to_sync(&mut self) {
+        self.queue.pop_front();
+        while self
+            .queue
+            .front()
+            .is_some_and(|i| !matches!(i.kind, Kind::Sync(_)))
+        {
+            self.queue.pop_front();
+        }
+        self.skipping = self.queue.is_empty();
+        self.defer_prepared = None;
+    }
+
     /// Appends raw bytes for the server, answered by `item`.
     pub fn send(&mut self, bytes: &[u8], item: Item) {
         self.conn.out().extend_from_slice(bytes);
-        self.queue.push_back(item);
+        self.expect(item);
     }
 
     /// Runs one of the proxy's statements through the proxy's portal; the
@@ -317,19 +354,18 @@ impl Session {
         };
         let (close, bind) = (aside(Kind::Close), aside(Kind::Bind));
         write::close(self.conn.out(), true, PORTAL);
-        self.queue.push_back(close);
+        self.expect(close);
         write::bind_text(self.conn.out(), PORTAL, statement.as_bytes(), params);
-        self.queue.push_back(bind);
+        self.expect(bind);
         write::execute(self.conn.out(), PORTAL, 0);
-        self.queue.push_back(item);
+        self.expect(item);
     }
 
     /// A simple Query of the proxy's own, when its prepared statements
     /// cannot be relied on: it drops the unnamed statement and portal.
     pub fn simple(&mut self, sql: &str, effect: Effect) {
         write::query(self.conn.out(), sql.as_bytes());
-        self.queue
-            .push_back(Item::hidden(None, Kind::Query).effect(effect));
+        self.expect(Item::hidden(None, Kind::Query).effect(effect));
         self.unnamed_statement = None;
         self.unnamed_portal = None;
     }
@@ -340,7 +376,7 @@ impl Session {
     /// the portal is dropped, as a simple Query of the client would.
     pub fn close_unnamed_portal(&mut self, client: Option<ClientId>) {
         write::close(self.conn.out(), true, b"");
-        self.queue.push_back(Item::hidden(client, Kind::Close));
+        self.expect(Item::hidden(client, Kind::Close));
         self.unnamed_portal = None;
     }
 
@@ -354,21 +390,19 @@ impl Session {
         write::sync(self.conn.out());
         let mut item = Item::hidden(client, Kind::Sync(at));
         item.notify = client.is_some();
-        self.queue.push_back(item);
+        self.expect(item);
     }
 
     /// A reply the proxy makes up, queued in its place.
     pub fn synthetic(&mut self, client: ClientId, bytes: Vec<u8>, effect: Effect) {
-        self.queue
-            .push_back(Item::shown(client, Kind::Synthetic(bytes)).effect(effect));
+        self.expect(Item::shown(client, Kind::Synthetic(bytes)).effect(effect));
     }
 
     /// An error the proxy raises for `client`: queued in its place, then
     /// the deliberate failure that makes the server skip what follows
     /// until Sync, as after an error of its own.
     pub fn refuse(&mut self, client: ClientId, report: Report) {
-        self.queue
-            .push_back(Item::shown(client, Kind::Refusal(report)));
+        self.expect(Item::shown(client, Kind::Refusal(report)));
         let poison = Item::hidden(Some(client), Kind::Execute).errors(Errors::Hide);
         self.run(Some(client), stmt::POISON, &[], poison);
     }

@@ -240,11 +240,11 @@ impl Engine {
         }
         for name in c.statements.keys() {
             write::close(s.conn.out(), false, &names::server(cid, name));
-            s.queue.push_back(Item::hidden(None, Kind::Close));
+            s.expect(Item::hidden(None, Kind::Close));
         }
         for name in c.portals.keys() {
             write::close(s.conn.out(), true, name);
-            s.queue.push_back(Item::hidden(None, Kind::Close));
+            s.expect(Item::hidden(None, Kind::Close));
         }
         if s.unnamed_statement == Some(cid) {
             s.unnamed_statement = None;
@@ -271,6 +271,19 @@ impl Engine {
             return;
         };
         Unit { c, s }.sync();
+    }
+
+    /// The server skips what follows an error up to the next Sync, and
+    /// this client's Sync is still to come: what the client sends until
+    /// then is dropped here too (its COPY, if one was to come, will not).
+    pub(super) fn skip_until_sync(&mut self, cid: ClientId) {
+        if let Some(c) = self.clients.get_mut(&cid)
+            && c.session
+                .is_some_and(|sid| self.sessions.get(&sid).is_some_and(|s| s.skipping))
+        {
+            c.skipping = true;
+            c.copy_expected = false;
+        }
     }
 
     /// Continues a simple Query held back while its COPY ran.
@@ -487,7 +500,7 @@ impl Unit<'_> {
         let cid = self.id();
         for name in std::mem::take(&mut self.c.portals).into_keys() {
             write::close(self.s.conn.out(), true, &name);
-            self.s.queue.push_back(Item::hidden(Some(cid), Kind::Close));
+            self.s.expect(Item::hidden(Some(cid), Kind::Close));
         }
         self.c.unnamed_portal = None;
         if self.s.unnamed_portal == Some(cid) {
@@ -500,6 +513,11 @@ impl Unit<'_> {
     /// Without knowing which those are (the schema changed), inside a
     /// savepoint rolled back after the check.
     fn check(&mut self, on_error: Option<Tx>) {
+        if self.s.skipping {
+            // A failed batch: there is nothing to commit, and what would
+            // be prepared here would not be.
+            return;
+        }
         let cid = Some(self.id());
         let mut immediate = Item::hidden(cid, Kind::Execute);
         immediate.on_error = on_error;
@@ -510,7 +528,7 @@ impl Unit<'_> {
                 if !list.is_empty() {
                     if self.s.defer_prepared.as_deref() != Some(list.as_str()) {
                         write::close(self.s.conn.out(), false, stmt::DEFER.as_bytes());
-                        self.s.queue.push_back(Item::hidden(cid, Kind::Close));
+                        self.s.expect(Item::hidden(cid, Kind::Close));
                         let sql = format!("SET CONSTRAINTS {list} DEFERRED");
                         write::parse(
                             self.s.conn.out(),
@@ -518,7 +536,7 @@ impl Unit<'_> {
                             sql.as_bytes(),
                             &[0, 0],
                         );
-                        self.s.queue.push_back(Item::hidden(cid, Kind::Parse));
+                        self.s.expect(Item::hidden(cid, Kind::Parse));
                         self.s.defer_prepared = Some(list);
                     }
                     self.s.command(cid, stmt::DEFER, Effect::None);
@@ -675,7 +693,7 @@ impl Unit<'_> {
             }
             None => {
                 write::close(self.s.conn.out(), false, b"");
-                self.s.queue.push_back(Item::hidden(Some(cid), Kind::Close));
+                self.s.expect(Item::hidden(Some(cid), Kind::Close));
                 self.s.unnamed_statement = None;
             }
         }
@@ -686,7 +704,7 @@ impl Unit<'_> {
         let cid = self.id();
         if self.s.unnamed_portal != Some(cid) {
             write::close(self.s.conn.out(), true, b"");
-            self.s.queue.push_back(Item::hidden(Some(cid), Kind::Close));
+            self.s.expect(Item::hidden(Some(cid), Kind::Close));
             self.s.unnamed_portal = None;
             self.c.unnamed_portal = None;
         }
@@ -897,7 +915,7 @@ impl Unit<'_> {
                 let cid = self.id();
                 for name in std::mem::take(&mut self.c.statements).into_keys() {
                     write::close(self.s.conn.out(), false, &names::server(cid, &name));
-                    self.s.queue.push_back(Item::hidden(Some(cid), Kind::Close));
+                    self.s.expect(Item::hidden(Some(cid), Kind::Close));
                 }
                 self.complete(tag, Effect::None);
             }
@@ -973,7 +991,7 @@ impl Unit<'_> {
         let cid = self.id();
         for name in std::mem::take(&mut self.c.statements).into_keys() {
             write::close(self.s.conn.out(), false, &names::server(cid, &name));
-            self.s.queue.push_back(Item::hidden(Some(cid), Kind::Close));
+            self.s.expect(Item::hidden(Some(cid), Kind::Close));
         }
         self.close_portals();
         let startup = self.c.startup_view.clone();

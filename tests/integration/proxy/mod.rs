@@ -8,7 +8,9 @@
 mod drivers;
 mod handout;
 mod protocol;
+mod raw;
 mod semantics;
+mod skip;
 
 use std::path::PathBuf;
 

@@ -39,6 +39,8 @@ pub struct Instance {
     pub data_dir: PathBuf,
     pub keep: bool,
     pub timeout_secs: u64,
+    /// Its servers, the primary first.
+    pub nodes: Vec<pgtmp::json::Node>,
 }
 
 impl Instance {
@@ -72,6 +74,7 @@ impl Instance {
             data_dir: e.data_dir,
             keep: e.keep,
             timeout_secs: e.timeout_secs,
+            nodes: e.nodes,
             raw: raw.clone(),
         }
     }
@@ -88,6 +91,13 @@ impl TestRoot {
         out.assert_success();
         let url = out.one_line().to_string();
         Handout { url, out }
+    }
+
+    /// `pgtmp ARGS` (with `--replicas`) must succeed and print one URL per
+    /// server, the primary's first: newlines between them, none after the
+    /// last (stdout is no terminal here, as in `url=$(pgtmp)`).
+    pub fn start_set(&self, args: &[&str]) -> Vec<String> {
+        set_urls(&self.pgtmp(args).run())
     }
 
     /// `pgtmp list --json`, parsed.
@@ -251,6 +261,18 @@ impl TestRoot {
 }
 
 /// The instances a successful `pgtmp list --json` printed.
+/// What a successful `pgtmp --replicas N` printed: one URL per server,
+/// the primary's first, newlines between them and none after the last.
+pub fn set_urls(out: &Output) -> Vec<String> {
+    out.assert_success();
+    let urls: Vec<String> = out.stdout.split('\n').map(str::to_string).collect();
+    assert!(
+        urls.len() > 1 && urls.iter().all(|u| u.starts_with("postgresql://")),
+        "expected one URL per line, no newline after the last\n{out}"
+    );
+    urls
+}
+
 pub fn instances(out: &Output) -> Vec<Instance> {
     out.assert_success();
     let json: Value = serde_json::from_str(&out.stdout)
