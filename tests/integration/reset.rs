@@ -197,10 +197,15 @@ fn reset_and_snapshot_refuse_a_set_with_replicas() {
 #[test]
 fn a_reset_instance_keeps_its_idle_timeout() {
     let t = TestRoot::new();
-    // -k keeps the instance directory, with the supervisor's log.
-    let h = t.start(&["-k", "-w", "2"]);
-    let dir = t.instance(&h.url).dir;
+    // -k keeps the instance directory, with the supervisor's log. A client
+    // keeps it up until the reset (which disconnects it), however slowly
+    // the test gets there: the timeout must not end it first.
+    let h = t.start(&["-k", "-w", "3"]);
+    let client = db::connect(&h.url);
+    // The socket directory of a socket URL is the instance directory.
+    let dir = crate::support::url::socket(&h.url).host;
     t.pgtmp(["reset", h.url.as_str()]).run().assert_success();
+    drop(client);
     assert!(
         poll::eventually(|| !t.listed(&h.url)),
         "the instance outlived its idle timeout after a reset\n{}",
@@ -208,7 +213,7 @@ fn a_reset_instance_keeps_its_idle_timeout() {
     );
     let log = std::fs::read_to_string(dir.join("supervise.log")).expect("supervise.log");
     assert!(
-        log.contains("stopping: no client for 2s"),
+        log.contains("stopping: no client for 3s"),
         "it did not stop for want of clients:\n{log}"
     );
 }
