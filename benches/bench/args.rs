@@ -80,7 +80,9 @@ pub fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         samples,
         only,
         out: out.unwrap_or_else(|| PathBuf::from("bench-results")),
-        pgtmp: pgtmp.unwrap_or_else(default_pgtmp),
+        // Absolute: some scenarios run it from their own directory.
+        pgtmp: std::path::absolute(pgtmp.unwrap_or_else(default_pgtmp))
+            .map_err(|e| format!("--pgtmp: {e}"))?,
         pg_bindir: match bindir {
             Some(dir) => dir,
             None => find_pg_bindir().ok_or("no PostgreSQL found: pass `--pg-bindir DIR`")?,

@@ -57,7 +57,7 @@ pub fn shared_tx(bench: &Bench, results: &mut Results, samples: usize) {
     ];
     let first = results.series.len();
     for (key, label, side) in series {
-        results.series.push(Series::new(key, label, side, true));
+        results.series.push(Series::new(key, label, side, false));
     }
     let started = bench
         .pgtmp
