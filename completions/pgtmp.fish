@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgtmp_global_optspecs
-    string join \n k/keep shared-tx t/tcp p/port= w/wait= o/options= d/datadir= spares= f/file= x/extension= now= replicas= sync logical F/format= owner-pid= with-pgtap pg-bindir= pg-version= run-as= locale= h/help V/version
+    string join \n k/keep shared-tx t/tcp p/port= w/wait= o/options= d/datadir= spares= f/file= x/extension= now= setup= key= from= replicas= sync logical F/format= owner-pid= with-pgtap pg-bindir= pg-version= run-as= locale= h/help V/version
 end
 
 function __fish_pgtmp_needs_command
@@ -32,6 +32,9 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -l spares -d 'Keep up to N ser
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l setup -d 'Run CMD (through `sh -c`, as you) against a fresh database once, then hand out copies (repeatable)' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l key -d 'A file or directory whose contents key the --setup cache: edit it and the setup runs again (repeatable)' -r -F
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l from -d 'Hand out a copy of the snapshot NAME (see `pgtmp snapshot`)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l replicas -d 'Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary\'s first' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL in pg_tmp\'s shape (libpq, psycopg, node-postgres, Go, Rust, ...)'
 url-with-user\t'The URL with the user name in it, for drivers that find none (node-postgres without USER)'
@@ -57,6 +60,8 @@ complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "initdb" -d 'Prepare a d
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "stop" -d 'Stop instances now; delete their data unless kept'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "list" -d 'List this user\'s instances: URL, pid, age, idle, clients, directory'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "rollback" -d 'Throw away what every client of a --shared-tx URL did since the hand-out (or the last rollback); they stay connected'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "snapshot" -d 'Save the databases of a running instance as snapshot NAME; list or delete snapshots'
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "reset" -d 'Put a running instance back to the state it was handed out in; its URL stays'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "versions" -d 'List the PostgreSQL installations pgtmp can use: version, bin directory, client tools, default'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "gc" -d 'Remove what crashed runs left: dead instances, stale pool entries'
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -f -a "exec" -d 'Run COMMAND with a fresh database in DATABASE_URL and PG*, then drop it'
@@ -74,6 +79,9 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l spares -d 'Keep up
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l setup -d 'Run CMD (through `sh -c`, as you) against a fresh database once, then hand out copies (repeatable)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l key -d 'A file or directory whose contents key the --setup cache: edit it and the setup runs again (repeatable)' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l from -d 'Hand out a copy of the snapshot NAME (see `pgtmp snapshot`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l replicas -d 'Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary\'s first' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL in pg_tmp\'s shape (libpq, psycopg, node-postgres, Go, Rust, ...)'
 url-with-user\t'The URL with the user name in it, for drivers that find none (node-postgres without USER)'
@@ -129,6 +137,19 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l pg-version -d '
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand rollback" -s h -l help -d 'Print help'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand snapshot" -l delete -d 'Delete the snapshot NAME (instances handed out from it stay)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand snapshot" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand snapshot" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand snapshot" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand snapshot" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand snapshot" -l list -d 'List this user\'s snapshots'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand snapshot" -l json -d 'With --list: print a JSON array instead of tab-separated rows'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand snapshot" -s h -l help -d 'Print help'
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand reset" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand reset" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand reset" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand reset" -l locale -d 'Locale of the databases: C.UTF-8 (Unicode case rules, code point order), C (bytes), or an installed one [env: PGTMP_LOCALE] [default: C.UTF-8]' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand reset" -s h -l help -d 'Print help'
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand versions" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand versions" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand versions" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
@@ -149,6 +170,9 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l spares -d 'Keep up 
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l setup -d 'Run CMD (through `sh -c`, as you) against a fresh database once, then hand out copies (repeatable)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l key -d 'A file or directory whose contents key the --setup cache: edit it and the setup runs again (repeatable)' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l from -d 'Hand out a copy of the snapshot NAME (see `pgtmp snapshot`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l replicas -d 'Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary\'s first' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL in pg_tmp\'s shape (libpq, psycopg, node-postgres, Go, Rust, ...)'
@@ -193,6 +217,9 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l spares -d 'Keep up
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s f -l file -d 'Load an SQL file, a directory of *.sql, or a pg_dump -Fc/-Ft/-Fd dump into `test`; cached as a template (repeatable)' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s x -l extension -d 'CREATE EXTENSION EXT in `test`, cached with the -f files (repeatable)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l now -d 'Freeze now() in `test` at TIMESTAMP (UTC unless it has a zone)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l setup -d 'Run CMD (through `sh -c`, as you) against a fresh database once, then hand out copies (repeatable)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l key -d 'A file or directory whose contents key the --setup cache: edit it and the setup runs again (repeatable)' -r -F
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l from -d 'Hand out a copy of the snapshot NAME (see `pgtmp snapshot`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l replicas -d 'Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary\'s first' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s j -l jobs -d 'Run N test files at once (at most 64)' -r

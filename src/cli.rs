@@ -14,6 +14,7 @@ use crate::instance::handshake::SUPERVISE;
 use crate::instance::topology::MAX_REPLICAS;
 use crate::proxy::PROXY;
 use crate::refill::REFILL;
+use crate::setup::runner::SETUP;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -24,6 +25,11 @@ Examples:
   pgtmp -w 5m -o '-c work_mem=64MB'
   pgtmp exec -- make test    a database for the length of one command
   pgtmp -f schema.sql        the schema loaded once, then served from a cached template
+  pgtmp --setup 'sqitch deploy' --key deploy --key sqitch.plan
+                             migrations run once, then served from a cached template
+  pgtmp snapshot \"$url\" s1  save all its databases as snapshot s1
+  pgtmp --from s1            a copy of snapshot s1
+  pgtmp reset \"$url\"         back to the state it was handed out in, same URL
   pgtmp --replicas 2         a primary and two streaming replicas: three URLs, primary first
   pgtmp promote \"$replica\"   the replica becomes the primary; the others follow it
   pgtmp list                 this user's instances
@@ -166,6 +172,37 @@ pub struct StartArgs {
     )]
     pub now: Option<String>,
 
+    /// Run CMD (through `sh -c`, as you) against a fresh database once, then hand out copies (repeatable)
+    ///
+    /// The first call starts a private server from the template (with -f, -x and --now
+    /// applied), runs each CMD in order in the current directory with DATABASE_URL and the PG*
+    /// variables set as `exec` sets them (over TCP with -t), and caches the result as a template
+    /// keyed by the commands, the directory, the --key contents and the template below
+    /// (PostgreSQL build, -f files...). Later calls run nothing. The output goes to standard
+    /// error; a failing CMD caches nothing.
+    #[arg(
+        long = "setup",
+        value_name = "CMD",
+        conflicts_with = "datadir",
+        value_parser = clap::builder::NonEmptyStringValueParser::new()
+    )]
+    pub setup: Vec<String>,
+
+    /// A file or directory whose contents key the --setup cache: edit it and the setup runs again (repeatable)
+    ///
+    /// Directories count recursively: names and contents of files, following symbolic links;
+    /// hidden entries and __pycache__ directories are skipped (a hidden path named here counts);
+    /// modes, owners and times do not count.
+    #[arg(long = "key", value_name = "PATH", requires = "setup")]
+    pub setup_keys: Vec<PathBuf>,
+
+    /// Hand out a copy of the snapshot NAME (see `pgtmp snapshot`)
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with_all = ["datadir", "files", "extensions", "now"]
+    )]
+    pub from: Option<String>,
     /// Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary's first
     ///
     /// Each replica is a copy of the primary's template with its own socket directory (and
@@ -235,6 +272,15 @@ pub enum Command {
     /// Throw away what every client of a --shared-tx URL did since the hand-out (or the last rollback); they stay connected
     Rollback {
         /// The URL `pgtmp --shared-tx` printed
+        url: String,
+    },
+
+    /// Save the databases of a running instance as snapshot NAME; list or delete snapshots
+    Snapshot(SnapshotArgs),
+
+    /// Put a running instance back to the state it was handed out in; its URL stays
+    Reset {
+        /// The URL `pgtmp` printed
         url: String,
     },
 
@@ -308,6 +354,8 @@ pub enum Internal {
     Supervise(PathBuf),
     /// `__refill KEY`: fill the pool, then collect garbage.
     Refill(String),
+    /// `__setup PID`: run the `--setup` commands pgtmp (process PID) sends.
+    Setup,
     /// `__proxy CONFIG`: run a shared-transaction proxy (its JSON config).
     Proxy(PathBuf),
     /// `__psql FILE`: run FILE with `prove`'s in-process psql, connected as
@@ -320,7 +368,7 @@ impl Internal {
     pub const PSQL: &str = "__psql";
 
     /// Recognises `pgtmp __supervise DIR`, `pgtmp __refill KEY`,
-    /// `pgtmp __proxy CONFIG` and `pgtmp __psql FILE`.
+    /// `pgtmp __setup PID`, `pgtmp __proxy CONFIG` and `pgtmp __psql FILE`.
     pub fn from_args(mut args: impl Iterator<Item = std::ffi::OsString>) -> Option<Internal> {
         let _program = args.next();
         let command = args.next()?;
@@ -328,6 +376,7 @@ impl Internal {
         match command.to_str()? {
             SUPERVISE => Some(Internal::Supervise(operand.into())),
             REFILL => Some(Internal::Refill(operand.into_string().ok()?)),
+            SETUP => Some(Internal::Setup),
             PROXY => Some(Internal::Proxy(operand.into())),
             Internal::PSQL => Some(Internal::Psql(operand.into())),
             _ => None,
@@ -446,6 +495,35 @@ pub struct StopArgs {
 
     #[command(flatten)]
     pub unused: Unused,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(
+    clap::ArgGroup::new("what")
+        .args(["url", "list", "delete"])
+        .required(true)
+        .multiple(false)
+))]
+pub struct SnapshotArgs {
+    /// The URL `pgtmp` printed
+    #[arg(requires = "name")]
+    pub url: Option<String>,
+
+    /// The snapshot's name: letters, digits, `-` and `_`
+    #[arg(requires = "url")]
+    pub name: Option<String>,
+
+    /// List this user's snapshots
+    #[arg(long)]
+    pub list: bool,
+
+    /// With --list: print a JSON array instead of tab-separated rows
+    #[arg(long, requires = "list")]
+    pub json: bool,
+
+    /// Delete the snapshot NAME (instances handed out from it stay)
+    #[arg(long, value_name = "NAME")]
+    pub delete: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

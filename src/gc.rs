@@ -1,10 +1,14 @@
 //! Garbage collection: what crashed processes left behind. Dead instances
 //! (no process holds their lock), tokens of spares that died, copies in
-//! progress whose copier died (also those of `pgtmp initdb`), pools and templates of other PostgreSQL
-//! builds that nobody used lately, and fixture templates: after a day
-//! unused, or ten minutes once a newer version of the same fixture was
-//! used. With `all`, ready spares stop too; `make_room` (a hand-out on a
-//! full filesystem) also removes what was copied ahead for other templates.
+//! progress whose copier died (also those of `pgtmp initdb`), pools and
+//! templates of other PostgreSQL builds that nobody used lately, and
+//! fixture and setup templates: after a day unused, or ten minutes once a
+//! newer version of the same fixture was used. With `all`, ready spares
+//! stop too; `make_room` (a hand-out on a full filesystem) also removes
+//! what was copied ahead for other templates. Snapshots stay, even with
+//! `all`, until unused for `snapshot::UNUSED`; a template that a running
+//! instance was handed out from stays while it runs (`reset` needs it),
+//! unless `all` says otherwise.
 //! Run by `pgtmp gc` and, quietly, by every background pool refill.
 
 use std::collections::{HashMap, HashSet};
@@ -15,13 +19,14 @@ use std::time::{Duration, SystemTime};
 use nix::sys::signal::Signal;
 
 use crate::error::Result;
-use crate::fixture;
 use crate::instance::meta::LOCK;
 use crate::instance::{Meta, registry, shmem, stop};
 use crate::lock;
 use crate::paths::{self, Layout};
+use crate::pool::retire::{self, last_used};
 use crate::process;
 use crate::spare;
+use crate::{fixture, setup, snapshot};
 
 /// A pool of another key unused this long is emptied (tmpfs is memory).
 const POOL_UNUSED: Duration = Duration::from_secs(60 * 60);
@@ -114,6 +119,7 @@ fn sweep(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<Summa
     sum.spares = spares(layout, current, extent)?;
     sum.partial += initdb_copies(layout)?;
     let superseded = superseded_fixtures(layout);
+    let kept = kept_templates(layout);
     for (key, pool) in children(&layout.pool_root()) {
         if !pool.is_dir() {
             continue;
@@ -121,7 +127,7 @@ fn sweep(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<Summa
         let Some(guard) = lock::try_lock(&layout.pool_lock(&key))? else {
             continue; // a refill is writing it
         };
-        let limit = template_limit(&key, &superseded).min(POOL_UNUSED);
+        let limit = template_limit(&key, &superseded, &kept).min(POOL_UNUSED);
         let other = Some(key.as_str()) != current;
         let stale = all
             || (other && extent == Extent::Speculative)
@@ -158,21 +164,20 @@ fn sweep(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<Summa
             remove_orphan(layout, &name, &path);
             continue;
         }
-        let limit = template_limit(&name, &superseded);
+        let limit = template_limit(&name, &superseded, &kept);
         let old = Some(name.as_str()) != current && unused_for(layout, &name, limit);
+        // `--all` means every template but the snapshots, which are named.
+        let all = all && !kept.snapshots.contains(&name);
         if !(all || old) {
             continue;
         }
         // Held shared by whoever copies it, exclusively by a builder.
-        let lock_path = layout.template_lock(&name);
-        if let Some(guard) = lock::try_lock(&lock_path)? {
-            paths::remove_tree(&path)?;
-            let _ = fs::remove_file(layout.template_used(&name));
-            let _ = fs::remove_file(layout.template_origin(&name));
-            lock::remove(&lock_path, &guard);
+        if let Some(guard) = lock::try_lock(&layout.template_lock(&name))? {
+            retire::remove_template_dir(layout, &name, &guard)?;
             sum.templates += 1;
         }
     }
+    snapshot::prune(layout);
     Ok(sum)
 }
 
@@ -252,24 +257,58 @@ fn remove_partial(dir: &Path) -> Result<bool> {
 }
 
 /// How long the template `key` may go unused.
-fn template_limit(key: &str, superseded: &HashSet<String>) -> Duration {
-    if superseded.contains(key) {
+fn template_limit(key: &str, superseded: &HashSet<String>, kept: &Kept) -> Duration {
+    if kept.in_use.contains(key) {
+        Duration::MAX
+    } else if kept.snapshots.contains(key) {
+        snapshot::UNUSED
+    } else if superseded.contains(key) || key.starts_with(snapshot::KEY_PREFIX) {
         SUPERSEDED_UNUSED
-    } else if key.starts_with(fixture::KEY_PREFIX) {
+    } else if is_derived(key) {
         FIXTURE_UNUSED
     } else {
         TEMPLATE_UNUSED
     }
 }
 
-/// Fixture templates of which another one made from the same files and
-/// options (the same origin) was used more recently: older versions of an
-/// edited fixture.
+/// Whether `key` is a template made from another (`-f`, `--setup`).
+fn is_derived(key: &str) -> bool {
+    key.starts_with(fixture::KEY_PREFIX) || key.starts_with(setup::KEY_PREFIX)
+}
+
+/// Templates that age by other rules: those a running instance was handed
+/// out from stay while it runs (`reset` copies them again; only `--all`
+/// removes them), and those a snapshot record names stay for
+/// `snapshot::UNUSED` (even with `--all`).
+#[derive(Debug, Default)]
+struct Kept {
+    in_use: HashSet<String>,
+    snapshots: HashSet<String>,
+}
+
+fn kept_templates(layout: &Layout) -> Kept {
+    Kept {
+        // Not the spares nobody claimed: they were made ahead, and go.
+        in_use: registry::live(layout, true)
+            .into_iter()
+            .filter(|(_, meta)| meta.spare.is_none())
+            .filter_map(|(_, meta)| meta.template)
+            .collect(),
+        snapshots: snapshot::records(layout)
+            .into_iter()
+            .map(|r| r.key)
+            .collect(),
+    }
+}
+
+/// Fixture and setup templates of which another one made from the same
+/// files, commands and options (the same origin) was used more recently:
+/// older versions of an edited fixture or `--key`.
 fn superseded_fixtures(layout: &Layout) -> HashSet<String> {
     let mut latest: HashMap<String, (SystemTime, String)> = HashMap::new();
     let mut all = Vec::new();
     for (key, path) in children(&layout.templates()) {
-        if !key.starts_with(fixture::KEY_PREFIX) || !path.is_dir() {
+        if !is_derived(&key) || !path.is_dir() {
             continue;
         }
         let Ok(origin) = fs::read_to_string(layout.template_origin(&key)) else {
@@ -339,15 +378,4 @@ fn unused_for(layout: &Layout, key: &str, age: Duration) -> bool {
     last_used(layout, key)
         .map(|t| t.elapsed().unwrap_or_default() > age)
         .unwrap_or(true)
-}
-
-/// When the template `key` was last handed out (or else made).
-fn last_used(layout: &Layout, key: &str) -> Option<SystemTime> {
-    let used = layout.template_used(key);
-    let probe = if used.exists() {
-        used
-    } else {
-        layout.template(key)
-    };
-    fs::metadata(probe).and_then(|m| m.modified()).ok()
 }

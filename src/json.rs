@@ -1,6 +1,7 @@
 //! What pgtmp prints as JSON, as types: `pgtmp list --json` prints an
 //! array of [`ListEntry`], `pgtmp -F json` one [`Connection`], `pgtmp
-//! versions --json` an array of [`Installation`]. The fields
+//! versions --json` an array of [`Installation`], `pgtmp snapshot --list
+//! --json` an array of [`SnapshotEntry`]. The fields
 //! are declared in the order they are printed (alphabetical, as they were
 //! when a map made them), and tools that read the output, pgtmp's own tests
 //! included, can parse it into these same structs.
@@ -120,6 +121,27 @@ pub struct Connection {
     pub url: String,
     pub user: String,
     /// The server's version, `15.18`.
+    pub version: String,
+}
+
+/// One snapshot in `pgtmp snapshot --list --json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotEntry {
+    /// Seconds since it was taken.
+    pub age_secs: u64,
+    /// The size of its data directory.
+    pub bytes: u64,
+    /// The key of its template (`BASE/templates/KEY`).
+    pub key: String,
+    pub name: String,
+    /// The URL of the instance it was taken from, without a password.
+    pub source: String,
+    /// When it was taken, Unix seconds.
+    pub taken: u64,
+    /// Seconds since it was last taken, handed out or reset to.
+    pub unused_secs: u64,
+    /// Its data directory's PostgreSQL major version (`PG_VERSION`).
     pub version: String,
 }
 

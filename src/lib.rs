@@ -45,7 +45,10 @@ pub(crate) mod psql;
 pub(crate) mod random;
 pub(crate) mod reaper;
 pub(crate) mod refill;
+pub(crate) mod reset;
 pub(crate) mod server_options;
+pub(crate) mod setup;
+pub(crate) mod snapshot;
 pub(crate) mod spare;
 pub(crate) mod stream;
 pub(crate) mod trace;
@@ -108,6 +111,32 @@ pub fn report(e: &Error) {
 pub fn list(config: &Config, spares: bool) -> Result<Vec<json::ListEntry>> {
     config.enter()?;
     Ok(instance::registry::entries(&config.layout, spares))
+}
+
+/// Puts the instance whose URL `pgtmp` printed back to the state it was
+/// handed out in (a fresh copy of its template), keeping its URL, port,
+/// password and idle timeout; its clients are disconnected.
+pub fn reset(config: &Config, url: &str) -> Result<()> {
+    reset::reset(config, url)
+}
+
+/// Saves the databases of the instance at `url` as snapshot `name` (this
+/// user's; an older one of that name is replaced); `Request::from` hands
+/// out copies of it.
+pub fn snapshot(config: &Config, url: &str, name: &str) -> Result<()> {
+    snapshot::take::take(config, url, name)
+}
+
+/// This user's snapshots, as `pgtmp snapshot --list --json` prints them.
+pub fn snapshots(config: &Config) -> Result<Vec<json::SnapshotEntry>> {
+    config.enter()?;
+    Ok(snapshot::list(&config.layout))
+}
+
+/// Deletes snapshot `name`; instances handed out from it keep running.
+pub fn delete_snapshot(config: &Config, name: &str) -> Result<()> {
+    config.enter()?;
+    snapshot::delete(&config.layout, name)
 }
 
 /// Stops the instance whose URL `pgtmp` printed (in any of its forms, of

@@ -73,6 +73,7 @@ const OWN_ENTRIES: &[&str] = &[
     "pg_config.cache",
     "pg.cache",
     "digests.json",
+    "snapshots",
     "gc.lock",
 ];
 
@@ -270,6 +271,16 @@ impl Layout {
     /// superseded fixture templates by.
     pub fn template_origin(&self, key: &str) -> PathBuf {
         self.templates().join(format!("{key}.origin"))
+    }
+
+    /// `snapshots/`: one record `NAME.json` per snapshot, naming its
+    /// template.
+    pub fn snapshots(&self) -> PathBuf {
+        self.base.join("snapshots")
+    }
+
+    pub fn snapshot(&self, name: &str) -> PathBuf {
+        self.snapshots().join(format!("{name}.json"))
     }
 
     /// Digests of large fixture files, by file identity (`fixture::memo`).

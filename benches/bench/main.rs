@@ -21,6 +21,7 @@ mod procfs;
 mod prove;
 mod reap;
 mod report;
+mod restore;
 mod results;
 mod scenarios;
 mod server;
@@ -86,15 +87,10 @@ fn run(args: &Args) -> Result<(), String> {
     if let Err(e) = bench.prime() {
         eprintln!("bench: warning: priming pgtmp's pool: {e}");
     }
-    match bench.prime_fixture() {
-        Ok(what) => results.meta.push(("fixture (-f)", what)),
-        Err(e) => {
-            eprintln!("bench: warning: priming the fixture: {e}");
-            results
-                .meta
-                .push(("fixture (-f)", format!("priming failed: {e}")));
-        }
-    }
+    let primed = bench.prime_fixture();
+    note_priming(&mut results, "fixture (-f)", primed);
+    let primed = bench.prime_setup();
+    note_priming(&mut results, "--setup", primed);
 
     let rounds = args.samples.div_ceil(5);
     scenarios::interleaved(&mut bench, &mut results, args.samples, args.only.as_deref());
@@ -148,6 +144,15 @@ fn run(args: &Args) -> Result<(), String> {
     let markdown = report::markdown(&results, &targets);
     print!("{markdown}");
     write_outputs(args, &results, &targets, &markdown)
+}
+
+/// What priming `what` made (or why it failed), in the report's header.
+fn note_priming(results: &mut Results, what: &'static str, primed: Result<String, String>) {
+    let fact = primed.unwrap_or_else(|e| {
+        eprintln!("bench: warning: priming {what}: {e}");
+        format!("priming failed: {e}")
+    });
+    results.meta.push((what, fact));
 }
 
 /// Facts about the run that go into the report's header.

@@ -65,7 +65,8 @@ impl Drop for Handout<'_> {
 impl Pgtmp {
     pub fn new(bin: &Path, base: &Path, pg_bindir: &Path) -> Pgtmp {
         Pgtmp {
-            bin: bin.to_path_buf(),
+            // Absolute: a `--setup` hand-out runs in another directory.
+            bin: std::path::absolute(bin).unwrap_or_else(|_| bin.to_path_buf()),
             base: base.to_path_buf(),
             pg_bindir: pg_bindir.to_path_buf(),
         }
@@ -87,7 +88,17 @@ impl Pgtmp {
 
     /// `pgtmp ARGS` (a start): the instance it printed the URL of.
     pub fn start(&self, args: &[&str]) -> Result<Handout<'_>, String> {
-        let ran = self.run(args)?;
+        self.start_ran(self.run(args)?)
+    }
+
+    /// The same, run in `dir` (a `--setup` runs there).
+    pub fn start_in(&self, dir: &Path, args: &[&str]) -> Result<Handout<'_>, String> {
+        let mut cmd = self.command(args);
+        cmd.current_dir(dir);
+        self.start_ran(command::check(&mut cmd, START_TIMEOUT)?)
+    }
+
+    fn start_ran(&self, ran: Ran) -> Result<Handout<'_>, String> {
         let mut lines = ran.stdout.lines();
         let url = lines.next().unwrap_or_default().trim().to_string();
         if !url.starts_with("postgresql://") {

@@ -18,6 +18,7 @@ use crate::client;
 use crate::fixture;
 use crate::interrupt::interrupted;
 use crate::pgtmp::Pgtmp;
+use crate::restore::{self, Project, Target};
 use crate::results::{Results, Series, Side};
 use crate::workspace::Workspace;
 
@@ -34,6 +35,10 @@ pub struct Bench<'a> {
     pub pg_bindir: PathBuf,
     /// The generated `-f` fixture, once written.
     pub fixture: Option<PathBuf>,
+    /// The `--setup` project, once written and run.
+    pub project: Option<Project>,
+    /// The instance reset and snapshotted, once started.
+    pub target: Option<Target>,
     pool_broken: bool,
     /// pgtmp could not even prime its pool: there is nothing to wait for.
     no_pool: bool,
@@ -52,6 +57,8 @@ impl<'a> Bench<'a> {
             pgtmp,
             pg_bindir,
             fixture: None,
+            project: None,
+            target: None,
             pool_broken: false,
             no_pool: false,
         }
@@ -82,6 +89,27 @@ impl<'a> Bench<'a> {
         Ok(format!(
             "{} statements; the first call (load and cache) took {:.0} ms",
             fixture::STATEMENTS,
+            took.as_secs_f64() * 1e3
+        ))
+    }
+
+    /// Writes the `--setup` project and makes its first, untimed call,
+    /// which runs the migrations and caches them; says how long that took.
+    /// Then starts the instance that `reset` and `snapshot` work on.
+    pub fn prime_setup(&mut self) -> Result<String, String> {
+        let project = Project::write(self.ws, &self.pg_bindir)?;
+        let t0 = Instant::now();
+        let primed = project.handout(&self.pgtmp);
+        let took = t0.elapsed();
+        self.project = Some(project);
+        primed?;
+        self.target = Some(Target::start(&self.pgtmp)?);
+        if let Some(why) = self.settle() {
+            return Err(why);
+        }
+        Ok(format!(
+            "a shell loop over {} migrations through psql; the first call (run and cache) took {:.0} ms",
+            restore::MIGRATIONS,
             took.as_secs_f64() * 1e3
         ))
     }
@@ -136,7 +164,7 @@ pub fn handout(pgtmp: &Pgtmp, args: &[&str]) -> Result<Duration, String> {
 }
 
 /// The interleaved scenarios, in the order they run within a round.
-const ROUND: [(&str, &str, Side); 9] = [
+const ROUND: [(&str, &str, Side); 14] = [
     ("initdb", "initdb alone", Side::Baseline),
     ("warm", "pgtmp (warm pool)", Side::Pgtmp),
     (
@@ -162,6 +190,27 @@ const ROUND: [(&str, &str, Side); 9] = [
         Side::Baseline,
     ),
     ("cold", "pgtmp (cold: empty PGTMP_DIR)", Side::Pgtmp),
+    (
+        "setup",
+        "pgtmp --setup (50 migrations, cached)",
+        Side::Pgtmp,
+    ),
+    (
+        "nospare",
+        "pgtmp --spares 0 (pool entry + server start)",
+        Side::Pgtmp,
+    ),
+    (
+        "reset",
+        "pgtmp reset URL, to the next select 1",
+        Side::Pgtmp,
+    ),
+    ("snapshot", "pgtmp snapshot URL NAME", Side::Pgtmp),
+    (
+        "setup_first",
+        "pgtmp --setup, first call (runs 50 migrations)",
+        Side::Pgtmp,
+    ),
 ];
 
 /// Runs the scenarios of [`ROUND`] (those named in `only`, if given).
@@ -189,6 +238,23 @@ pub fn interleaved(
             },
             "tcp" => handout(&bench.pgtmp, &["-t"]),
             "exec" => exec(&bench.pgtmp),
+            "setup" => match &bench.project {
+                Some(p) => p.handout(&bench.pgtmp),
+                None => Err("the --setup project was not primed".into()),
+            },
+            "setup_first" => match &bench.project {
+                Some(p) => p.first(&bench.pgtmp, round),
+                None => Err("the --setup project was not primed".into()),
+            },
+            "nospare" => handout(&bench.pgtmp, &["--spares", "0"]),
+            "reset" => match &bench.target {
+                Some(t) => t.reset(&bench.pgtmp),
+                None => Err("no instance to reset".into()),
+            },
+            "snapshot" => match &bench.target {
+                Some(t) => t.snapshot(&bench.pgtmp),
+                None => Err("no instance to snapshot".into()),
+            },
             _ => cold(bench, round, series),
         },
     );

@@ -123,6 +123,17 @@ fn start_args(s: &StartArgs, global: &GlobalArgs, wait: Duration) -> Vec<OsStrin
     if let Some(n) = &s.now {
         v.push(format!("--now={n}").into());
     }
+    for cmd in &s.setup {
+        v.push(format!("--setup={cmd}").into());
+    }
+    for k in &s.setup_keys {
+        let mut arg = OsString::from("--key=");
+        arg.push(k);
+        v.push(arg);
+    }
+    if let Some(name) = &s.from {
+        v.push(format!("--from={name}").into());
+    }
     if let Some(n) = s.replicas {
         v.push(format!("--replicas={n}").into());
     }

@@ -143,10 +143,13 @@ Replica N of a set (\fB\-\-replicas\fR): \fIdata/\fR, \fIserver.log\fR and its U
 A data directory \fBpgtmp initdb\fR printed, for \fBstart \-d\fR; deleted with the instance that ran on it unless kept, or by \fBstop \-d\fR.
 .TP
 \fIBASE/templates/\fR, \fIBASE/pool/\fR
-The initdb'd template per PostgreSQL build, and ready copies of it.
+The initdb'd template per PostgreSQL build, those of fixtures (\fB\-f\fR), setups (\fB\-\-setup\fR) and snapshots, and ready copies of each.
 .TP
 \fIBASE/spare/CLASS/ID\fR
 A token per ready spare server, whose instance is \fIBASE/run/ID/\fR.
+.TP
+\fIBASE/snapshots/NAME.json\fR
+The record of a snapshot, naming its template in \fIBASE/templates/\fR. Snapshots survive \fBgc\fR and \fBgc \-\-all\fR; one unused (not taken, handed out or reset to) for 30 days is removed.
 .TP
 \fIBASE/refill.log\fR
 What background pool refills had to say; started afresh past 64 KiB.
@@ -163,6 +166,10 @@ pgtmp promote "$replica_url"
 pgtmp wait "$url"
 pgtmp prove \-j2 \-f schema.sql \-\-ext .sql t/
 url=$(pgtmp \-\-shared\-tx); pgtmp rollback "$url"
+pgtmp \-\-setup 'sqitch deploy' \-\-key sqitch.plan \-\-key deploy
+pgtmp snapshot "$url" seeded
+pgtmp \-\-from seeded
+pgtmp reset "$url"
 pgtmp stop \-\-all
 d=$(pgtmp initdb); url=$(pgtmp start \-d $d); pgtmp stop \-d $d
 psql \-\-host "$(echo $url | cut \-d= \-f2 | sed 's/%2F/\e//g')" test

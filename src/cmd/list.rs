@@ -3,44 +3,35 @@
 //! `--shared-tx` ones. A set (`--replicas`) is a row per server, its
 //! primary's first.
 
-use std::io::IsTerminal;
 use std::time::Duration;
 
-use super::{options, print};
+use super::{options, print_table};
 use crate::cli::GlobalArgs;
 use crate::config::Config;
 use crate::error::Result;
-use crate::json::ListEntry;
+use crate::json::{ListEntry, SharedTxClient};
 
 pub fn run(json: bool, spares: bool, clients: bool, global: &GlobalArgs) -> Result<()> {
     let config = Config::resolve(&options(global))?;
     let rows = crate::list(&config, spares)?;
-    if json {
-        let text = serde_json::to_string_pretty(&rows).expect("rows serialize");
-        return print(&format!("{text}\n"));
+    if clients && !json {
+        let header = "URL\tPID\tUSER\tDATABASE\tAPPLICATION\tSTATE\tADDRESS\n";
+        let pairs: Vec<(&str, &SharedTxClient)> = rows
+            .iter()
+            .flat_map(|r| {
+                let clients = r.shared_tx.iter().flat_map(|s| &s.clients);
+                clients.map(|c| (r.url.as_str(), c))
+            })
+            .collect();
+        return print_table(&pairs, false, header, |(url, c)| {
+            format!(
+                "{url}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                c.pid, c.user, c.database, c.application_name, c.state, c.addr
+            )
+        });
     }
-    let mut out = String::new();
-    if clients {
-        if std::io::stdout().is_terminal() {
-            out.push_str("URL\tPID\tUSER\tDATABASE\tAPPLICATION\tSTATE\tADDRESS\n");
-        }
-        for r in &rows {
-            for c in r.shared_tx.iter().flat_map(|s| &s.clients) {
-                out.push_str(&format!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-                    r.url, c.pid, c.user, c.database, c.application_name, c.state, c.addr
-                ));
-            }
-        }
-        return print(&out);
-    }
-    if std::io::stdout().is_terminal() {
-        out.push_str("URL\tPID\tAGE\tIDLE\tCLIENTS\tDIR\n");
-    }
-    for r in &rows {
-        out.push_str(&row(r));
-    }
-    print(&out)
+    let header = "URL\tPID\tAGE\tIDLE\tCLIENTS\tDIR\n";
+    print_table(&rows, json, header, row)
 }
 
 /// One tab-separated line per server; a set's share all but URL and PID.

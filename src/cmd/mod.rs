@@ -9,7 +9,9 @@ mod initdb;
 mod list;
 mod orders;
 mod prove;
+mod reset;
 mod rollback;
+mod snapshot;
 mod start;
 mod stop;
 mod versions;
@@ -20,7 +22,7 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command, GlobalArgs, Internal};
 use crate::config::Options;
 use crate::error::{Error, Result};
-use crate::{reaper, refill};
+use crate::{reaper, refill, setup};
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     let global = cli.global;
@@ -41,6 +43,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             spares,
             clients,
         }) => list::run(json, spares, clients, &global),
+        Some(Command::Snapshot(args)) => snapshot::run(&args, &global),
+        Some(Command::Reset { url }) => reset::run(&url, &global),
         Some(Command::Versions { json }) => versions::run(json, &global),
         Some(Command::Gc { all }) => gc::run(all, &global),
         Some(Command::Rollback { url }) => rollback::run(&url),
@@ -88,9 +92,32 @@ pub fn internal(command: Internal) -> Result<ExitCode> {
     match command {
         Internal::Supervise(dir) => reaper::supervise(&dir).map(|()| ExitCode::SUCCESS),
         Internal::Refill(key) => refill::run(&key).map(|()| ExitCode::SUCCESS),
+        Internal::Setup => setup::job::serve().map(|()| ExitCode::SUCCESS),
         Internal::Proxy(config) => crate::proxy::run(&config).map(|()| ExitCode::SUCCESS),
         Internal::Psql(file) => prove::psql_alone(&file).map(ExitCode::from),
     }
+}
+
+/// Prints `rows` as a JSON array, or as tab-separated lines (`row` makes
+/// each) under `header` when stdout is a terminal.
+fn print_table<T: serde::Serialize>(
+    rows: &[T],
+    json: bool,
+    header: &str,
+    row: impl Fn(&T) -> String,
+) -> Result<()> {
+    if json {
+        let text = serde_json::to_string_pretty(rows).expect("rows serialize");
+        return print(&format!("{text}\n"));
+    }
+    let mut out = String::new();
+    if std::io::stdout().is_terminal() {
+        out.push_str(header);
+    }
+    for r in rows {
+        out.push_str(&row(r));
+    }
+    print(&out)
 }
 
 /// Writes a single value (a path) as pg_tmp writes its URL: newline-ended

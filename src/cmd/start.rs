@@ -85,6 +85,9 @@ pub(super) fn request(args: &StartArgs, format: Format) -> Result<Request> {
         files: args.files.clone(),
         extensions: args.extensions.clone(),
         now: args.now.clone(),
+        setup: args.setup.clone(),
+        setup_keys: args.setup_keys.clone(),
+        from: args.from.clone(),
         owner_pid: args.owner_pid,
         topology: match args.replicas {
             Some(replicas) => Topology::Streaming {

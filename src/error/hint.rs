@@ -76,6 +76,21 @@ impl Error {
             Error::Fixture(problem) => Some(problem.hint().into()),
             Error::Loader(problem) => problem.hint(),
             Error::SharedTx(problem) => Some(problem.hint().into()),
+            Error::SetupFailed { code: Some(127), .. } => Some(
+                "each command runs through `sh -c` in the current directory, with your PATH".into(),
+            ),
+            Error::SetupFailed { .. } => {
+                Some("its output is above; nothing was cached, so the next call runs it again".into())
+            }
+            Error::SetupKey { .. } => {
+                Some("give --key files and directories you can read".into())
+            }
+            Error::Setup(problem) => problem.hint().map(Into::into),
+            Error::Snapshot(problem) => problem.hint().map(Into::into),
+            Error::Refused { why, .. } => why.hint().map(Into::into),
+            Error::Supervisor { .. } => {
+                Some("`pgtmp stop` it and start a new one with this pgtmp".into())
+            }
             Error::MissingClient {
                 program,
                 major,

@@ -7,12 +7,14 @@
 mod hint;
 mod problem;
 mod prove;
+mod state;
 
 pub use problem::{
     ArchiveReader, BaseProblem, FixtureProblem, LoaderProblem, PathProblem, RunAsProblem,
     SettingProblem, SharedTxProblem, VersionProblem,
 };
 pub use prove::{ProveProblem, STATE_SWITCHES};
+pub use state::{Refusal, SetupProblem, SnapshotProblem};
 
 use std::io;
 use std::path::PathBuf;
@@ -189,6 +191,56 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// A `--setup` command failed; `output` is the tail of what it printed.
+    /// Nothing was cached.
+    #[error(
+        "the setup command `{command}` failed ({status}){}",
+        tail_block(output)
+    )]
+    SetupFailed {
+        command: String,
+        status: String,
+        /// Its exit code, if it exited (not killed by a signal).
+        code: Option<i32>,
+        output: String,
+    },
+
+    /// A `--key` path that cannot be read.
+    #[error("cannot read --key {}: {source}", path.display())]
+    SetupKey { path: PathBuf, source: io::Error },
+
+    /// A `--setup` that was not cached.
+    #[error("{0}")]
+    Setup(SetupProblem),
+
+    /// A snapshot name, or the snapshot it names, that cannot be used.
+    #[error("{0}")]
+    Snapshot(SnapshotProblem),
+
+    /// `reset` or `snapshot` of an instance that cannot take it.
+    #[error("cannot {action} {url}: {why}")]
+    Refused {
+        action: &'static str,
+        url: String,
+        why: Refusal,
+    },
+
+    /// The supervisor of an instance cannot take an order (`promote`,
+    /// `restart`, `reset`, `snapshot`).
+    #[error("cannot reach the supervisor of {}: {reason}", dir.display())]
+    Supervisor { dir: PathBuf, reason: String },
+
+    /// An order the supervisor carried out failed; `log` is the tail of
+    /// the server log that says why; `disk_full`: for want of space.
+    #[error("{action} failed: {reason}{}", tail_block(log))]
+    Request {
+        action: String,
+        reason: String,
+        log: String,
+        hint: Option<String>,
+        disk_full: bool,
+    },
+
     /// A client program pgtmp needs (psql, pg_restore) is neither next to
     /// `postgres` nor in any other installation pgtmp found (of version
     /// `minimum` or newer, where that matters).
@@ -246,11 +298,6 @@ pub enum Error {
     #[error("{url} is {what}: `promote` takes the URL of a replica")]
     NotAReplica { url: String, what: &'static str },
 
-    /// The supervisor of an instance cannot take a request (`promote`,
-    /// `restart`).
-    #[error("cannot reach the supervisor of {}: {reason}", dir.display())]
-    Supervisor { dir: PathBuf, reason: String },
-
     /// A set has no (running) server of this name.
     #[error("the set has no running server {0}")]
     NoServer(String),
@@ -262,16 +309,6 @@ pub enum Error {
     /// An instance whose supervisor takes no orders: an older pgtmp's.
     #[error("the instance in {} was started by a pgtmp that takes no orders", .0.display())]
     NoControl(PathBuf),
-
-    /// A request the supervisor carried out failed; `log` is the tail of
-    /// the server log that says why.
-    #[error("{action} failed: {reason}{}", tail_block(log))]
-    Request {
-        action: String,
-        reason: String,
-        log: String,
-        hint: Option<String>,
-    },
 
     /// `--replicas` or `--logical` with a PostgreSQL too old for them.
     #[error("{what} needs PostgreSQL {min} or newer; {} is {major}", bindir.display())]
@@ -404,7 +441,9 @@ impl Error {
                 source.kind(),
                 io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
             ),
-            Error::Command { disk_full, .. } | Error::ServerStart { disk_full, .. } => *disk_full,
+            Error::Command { disk_full, .. }
+            | Error::ServerStart { disk_full, .. }
+            | Error::Request { disk_full, .. } => *disk_full,
             _ => false,
         }
     }

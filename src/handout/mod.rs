@@ -7,6 +7,7 @@
 //! value.
 
 mod request;
+mod source;
 
 pub use request::{MAX_REPLICAS, Request, Topology};
 
@@ -18,7 +19,7 @@ use crate::config::Config;
 use crate::datadir::{prepare_as_root, prepare_user_dir};
 use crate::error::{Error, PathProblem, Result, SharedTxProblem, VersionProblem};
 use crate::fixture::caller::Caller;
-use crate::fixture::{self, Files, Fixture};
+use crate::fixture::{self, Files};
 use crate::format::{self, Format};
 use crate::instance::create::{Ack, NewInstance, Plan};
 use crate::instance::{Meta, Settings, port, replication};
@@ -29,7 +30,9 @@ use crate::pool::wal::WalLevel;
 use crate::pool::{self, template};
 use crate::process;
 use crate::server_options::ServerOptions;
+use crate::setup::{Runner, Setup};
 use crate::{pg, refill, spare, trace, url};
+use source::Source;
 
 /// The default idle timeout, as pg_tmp's.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -123,7 +126,8 @@ impl Handout {
 ///
 /// As root with `-f` files, this forks a helper that stays root to load
 /// them (`fixture::caller`): like dropping privileges, that needs the
-/// process to be single-threaded.
+/// process to be single-threaded. With `--setup`, as root, it starts the
+/// process that runs the commands as root (`setup::runner`) before that.
 pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     if request.shared_tx && (request.topology != Topology::Single || request.logical) {
         return Err(Error::SharedTx(SharedTxProblem::WithReplication));
@@ -134,7 +138,8 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     config.prepare_base()?;
     // The `-f` files are the caller's, which the `--run-as` account may not
     // be able to read: read them now, and as root keep a helper that loads
-    // them, before privileges are dropped.
+    // them, before privileges are dropped. So are the `--key` files and the
+    // setup commands.
     let mut memo = fixture::open_memo(&config.layout);
     let files = if request.files.is_empty() {
         Files::default()
@@ -143,12 +148,23 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     };
     let named = config.pg.bindir.as_ref().or(config.pg.bindir_env.as_ref());
     let caller = Caller::start(&files.inputs, &memo, named.map(PathBuf::as_path))?;
+    let setup = Setup::new(&request.setup, &request.setup_keys)?;
+    let runner = match setup {
+        Some(_) if nix::unistd::Uid::effective().is_root() => Some(Runner::spawn(&config.exe)?),
+        _ => None,
+    };
     config.drop_privileges()?;
     memo.save();
-    let handout = match start(config, request, files.clone(), &caller) {
+    let mut read = AsCaller {
+        files,
+        caller,
+        setup,
+        runner,
+    };
+    let handout = match start(config, request, &mut read) {
         // Dead copies of killed hand-outs, or copies made ahead for other
         // templates, may be what fills it: collect, and try once more.
-        Err(e) if e.is_no_space() => match make_room(config, request, &files) {
+        Err(e) if e.is_no_space() => match make_room(config, request, &read) {
             Some(summary) => {
                 // The one line a hand-out says on its own: it explains the
                 // delay, and what disappeared.
@@ -156,7 +172,7 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
                     "pgtmp: no space left on the filesystem of {}; removed {summary}; trying again",
                     config.layout.base.display()
                 );
-                start(config, request, files, &caller)
+                start(config, request, &mut read)
             }
             None => Err(e),
         },
@@ -165,21 +181,48 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     handout.map_err(|e| e.on_filesystem_of(&config.layout.base))
 }
 
+/// What a hand-out read, and started, as the caller before privileges were
+/// dropped.
+#[derive(Debug)]
+struct AsCaller {
+    /// The `-f` files.
+    files: Files,
+    /// Who loads them.
+    caller: Caller,
+    setup: Option<Setup>,
+    /// Who runs the setup's commands; started when needed, if not yet.
+    runner: Option<Runner>,
+}
+
+impl AsCaller {
+    /// Where `request`'s data comes from, given what was read;
+    /// `server_args`: the `-o` options as the server gets them.
+    fn source(
+        &self,
+        config: &Config,
+        spec: &template::Spec,
+        request: &Request,
+        server_args: &[String],
+    ) -> Result<Source> {
+        let setup = self.setup.clone().map(|s| s.on_server(server_args));
+        Source::new(
+            config,
+            spec,
+            request,
+            self.files.clone(),
+            setup,
+            server_args,
+        )
+    }
+}
+
 /// `gc::make_room` for the template this request needs; None when it found
 /// nothing to remove (or failed: the first error is the one to tell).
-fn make_room(config: &Config, request: &Request, files: &Files) -> Option<String> {
+fn make_room(config: &Config, request: &Request, read: &AsCaller) -> Option<String> {
     let spec = config.template_spec().ok()?;
-    let fixture = Fixture::new(
-        files.clone(),
-        &request.extensions,
-        request.now.as_deref(),
-        &request.server_options,
-    );
-    let key = match fixture {
-        Some(f) => f.key(&spec.key()),
-        None => spec.key(),
-    };
-    let sum = crate::gc::make_room(&config.layout, &key).ok()?;
+    let options = ServerOptions::from_words(&request.server_options).ok()?;
+    let source = read.source(config, &spec, request, &options.args).ok()?;
+    let sum = crate::gc::make_room(&config.layout, &source.key).ok()?;
     let removed = [
         (sum.instances, "dead instance(s)"),
         (sum.partial, "half-made cop(ies)"),
@@ -194,7 +237,7 @@ fn make_room(config: &Config, request: &Request, files: &Files) -> Option<String
     (!removed.is_empty()).then(|| removed.join(", "))
 }
 
-fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> Result<Handout> {
+fn start(config: &Config, request: &Request, read: &mut AsCaller) -> Result<Handout> {
     let layout = &config.layout;
     // Read as `postgres` will read them: what would open the server or
     // break its URL is refused whoever asks (the command line says so
@@ -219,18 +262,11 @@ fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> R
         (false, Topology::Single) => WalLevel::Minimal,
     };
     trace::mark("found PostgreSQL");
-    // With -f/-x/--now, the template (and so the pool and the spares)
-    // is the fixture's; its load needs neither the port nor the listener.
-    let fixture = Fixture::new(
-        files,
-        &request.extensions,
-        request.now.as_deref(),
-        &options.args,
-    );
-    let key = match &fixture {
-        Some(f) => f.key(&spec.key()),
-        None => spec.key(),
-    };
+    // With -f/-x/--now, --from or --setup, the template (and so the pool
+    // and the spares) is theirs; building it needs neither the port nor
+    // the listener.
+    let source = read.source(config, &spec, request, &options.args)?;
+    let key = source.key.clone();
     trace::mark("template key known");
     let tcp = request.tcp || port.is_some();
     options
@@ -258,12 +294,13 @@ fn start(config: &Config, request: &Request, files: Files, caller: &Caller) -> R
         None => {
             let new = Launch {
                 spec: &spec,
-                key: &key,
-                fixture: fixture.as_ref().map(|f| (f, caller)),
+                source: &source,
+                caller: &read.caller,
                 tcp,
                 port,
                 server_options: server_args(&options, tcp),
                 settings,
+                runner: &mut read.runner,
             };
             new.run(config, request, &mut notes)?
         }
@@ -312,18 +349,20 @@ fn claim_spare(
     Ok(claimed)
 }
 
-/// A new instance of the template `key`, started for this request.
+/// A new instance of the template of `source`, started for this request.
 struct Launch<'a> {
     spec: &'a template::Spec,
-    key: &'a str,
-    /// The fixture, and who loads its files.
-    fixture: Option<(&'a Fixture, &'a Caller)>,
+    source: &'a Source,
+    /// Who loads a fixture's files.
+    caller: &'a Caller,
     tcp: bool,
     /// `-p`, or `-o '-p N'`.
     port: Option<u16>,
     /// What `postgres` gets of `-o` (see `server_args`).
     server_options: Vec<String>,
     settings: Settings,
+    /// Who runs a setup's commands.
+    runner: &'a mut Option<Runner>,
 }
 
 impl Launch<'_> {
@@ -331,7 +370,7 @@ impl Launch<'_> {
     /// the URL, the directory, how to acknowledge, the metadata.
     /// Building a fixture's template may leave `notes` for the user.
     fn run(
-        self,
+        mut self,
         config: &Config,
         request: &Request,
         notes: &mut Vec<String>,
@@ -342,21 +381,13 @@ impl Launch<'_> {
             return Err(Error::PortInUse(port));
         }
         let mut new = NewInstance::create(&config.layout)?;
-        let (data_dir, user_data_dir) = data_dir(
-            config,
-            self.spec,
-            self.key,
-            self.fixture,
-            request,
-            &new,
-            notes,
-        )?;
+        let (data_dir, user_data_dir) = data_dir(config, &mut self, request, &new, notes)?;
         trace::mark("data directory ready");
         check_version(&data_dir, &self.spec.install)?;
         let replicas = request.topology.replicas();
         let replica_data_dirs = if replicas > 0 {
             check_replicas_version(&data_dir, self.spec)?;
-            replica_dirs(&config.layout, self.key, &new, replicas)?
+            replica_dirs(&config.layout, &self.source.key, &new, replicas)?
         } else {
             Vec::new()
         };
@@ -371,6 +402,7 @@ impl Launch<'_> {
             bindir: self.spec.install.bindir.clone(),
             settings: self.settings,
             spare: None,
+            template: (!user_data_dir).then(|| self.source.key.clone()),
             replica_data_dirs,
             sync: request.topology.sync(),
             shared_tx: request
@@ -389,14 +421,13 @@ impl Launch<'_> {
 /// Building a fixture's template may leave `notes` for the user.
 fn data_dir(
     config: &Config,
-    spec: &template::Spec,
-    key: &str,
-    fixture: Option<(&Fixture, &Caller)>,
+    launch: &mut Launch,
     request: &Request,
     new: &NewInstance,
     notes: &mut Vec<String>,
 ) -> Result<(PathBuf, bool)> {
     let layout = &config.layout;
+    let (spec, key) = (launch.spec, launch.source.key.as_str());
     let data = new.data_dir();
     match &request.datadir {
         // `pgtmp start -d "$(pgtmp initdb)"`, as with pg_tmp: used where it
@@ -412,10 +443,14 @@ fn data_dir(
         Some(d) => Ok((prepare_user_dir(config, spec, d)?, true)),
         None => {
             if !pool::claim(layout, key, &data)? {
-                let template = match fixture {
-                    Some((f, caller)) => fixture::ensure(config, spec, f, key, caller, notes)?,
-                    None => template::ensure(layout, spec)?,
-                };
+                let template = launch.source.template(
+                    config,
+                    spec,
+                    launch.caller,
+                    launch.tcp,
+                    launch.runner,
+                    notes,
+                )?;
                 pool::copy_tree(template.path(), &data)?;
             }
             Ok((data, false))

@@ -34,6 +34,17 @@ pub struct Request {
     pub extensions: Vec<String>,
     /// Freeze now() at this timestamp (`--now`).
     pub now: Option<String>,
+    /// Commands run once against a fresh database, as the caller, whose
+    /// result is cached as a template (`--setup`). As root, a process
+    /// runs them as root only from a hand-out made before it dropped
+    /// privileges (its first): later ones run them as the `--run-as`
+    /// account.
+    pub setup: Vec<String>,
+    /// Files and directories whose contents key the setup's template, with
+    /// the commands (`--key`).
+    pub setup_keys: Vec<PathBuf>,
+    /// Hand out a copy of this snapshot (`--from`).
+    pub from: Option<String>,
     /// Stop when this process is gone (what `exec` asks).
     pub owner_pid: Option<u32>,
     /// The servers of the instance.

@@ -1,12 +1,12 @@
 //! Orders to a running instance's supervisor (`pgtmp promote`, `pgtmp
-//! restart`) and its answers: one JSON line each way over a Unix socket
+//! restart`, `pgtmp reset`, `pgtmp snapshot`) and its answers: one JSON line each way over a Unix socket
 //! in the instance's private socket directory. Only the supervisor may stop
 //! and start its servers: it is their parent, and it takes any server that
 //! exits without its asking for the whole instance's end.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,12 @@ pub enum Order {
         node: Option<String>,
         options: Option<Vec<String>>,
     },
+    /// Restart the server on `data`, a fresh copy of its template made
+    /// beside the data directory, in place of the data it has.
+    Reset { data: PathBuf },
+    /// Pause the server (a fast shutdown), copy its data directory to
+    /// `into`, and start it again.
+    Snapshot { into: PathBuf },
 }
 
 /// What the supervisor answers.
@@ -38,6 +44,8 @@ pub enum Answer {
         reason: String,
         log: String,
         hint: Option<String>,
+        #[serde(default)]
+        disk_full: bool,
     },
 }
 
@@ -65,11 +73,17 @@ pub fn send(dir: &Path, meta: &Meta, order: &Order, action: &str, timeout: Durat
         .map_err(|e| unreachable(format!("no answer: {e}")))?;
     match serde_json::from_str::<Answer>(reply.trim()) {
         Ok(Answer::Done) => Ok(()),
-        Ok(Answer::Failed { reason, log, hint }) => Err(Error::Request {
+        Ok(Answer::Failed {
+            reason,
+            log,
+            hint,
+            disk_full,
+        }) => Err(Error::Request {
             action: action.to_string(),
             reason,
             log,
             hint,
+            disk_full,
         }),
         // EOF: it died, or stopped the instance, while carrying it out.
         Err(_) => Err(unreachable(

@@ -191,6 +191,7 @@ impl NewInstance {
             control: Some(control),
             endpoint,
             shared_tx: plan.shared_tx.map(|lock_wait_ms| SharedTx { lock_wait_ms }),
+            template: plan.template,
             spare: plan.spare,
             ..Meta::default()
         };
@@ -265,6 +266,8 @@ pub struct Plan {
     pub replica_data_dirs: Vec<PathBuf>,
     /// Commits wait for every replica (`--sync`).
     pub sync: bool,
+    /// The key of the template its data was copied from; None for `-d`.
+    pub template: Option<String>,
     /// `--shared-tx`: the proxy's lock-wait timeout in milliseconds.
     pub shared_tx: Option<u64>,
 }

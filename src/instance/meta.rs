@@ -49,10 +49,14 @@ pub struct Meta {
     /// A set's commits wait for every replica to apply them (`--sync`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sync: bool,
-    /// The supervisor's control socket (`promote`, `restart`); None for an
-    /// instance started by a pgtmp that had none.
+    /// The supervisor's control socket (`promote`, `restart`, `reset`,
+    /// `snapshot`); None for an instance started by a pgtmp that had none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control: Option<PathBuf>,
+    /// The key of the template it was made from, which `reset` copies
+    /// again; None for a `-d` directory (or an older pgtmp's instance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
     pub keep: bool,
     /// Idle timeout in milliseconds; 0 = none.
     pub timeout_ms: u64,

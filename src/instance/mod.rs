@@ -3,6 +3,7 @@
 //! it again, and stopping it.
 
 pub mod arrivals;
+pub mod capability;
 pub mod catchup;
 pub mod client;
 pub mod control;

@@ -9,6 +9,7 @@ pub mod budget;
 mod copy;
 pub mod locale;
 pub mod refill;
+pub mod retire;
 pub mod template;
 pub mod wal;
 

@@ -9,6 +9,7 @@
 //! <https://www.postgresql.org/docs/current/server-start.html>
 
 mod pidfile;
+pub mod private;
 mod shutdown;
 
 pub use pidfile::PidFile;

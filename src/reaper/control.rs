@@ -90,6 +90,8 @@ fn serve_one(
         Order::Restart { node, options } => {
             orders::restart(dir, meta, fleet, stop, node.as_deref(), options)
         }
+        Order::Reset { data } => orders::reset(dir, meta, fleet, stop, &data),
+        Order::Snapshot { into } => orders::snapshot(dir, meta, fleet, stop, &into),
     };
     let (answer, broken) = match outcome {
         Outcome::Done => (Answer::Done, None),
@@ -102,14 +104,18 @@ fn serve_one(
     super::log(&format!("answer: {answer:?}"));
     let text = serde_json::to_string(&answer).expect("answers serialize");
     let _ = writeln!(&stream, "{text}");
+    drop(stream);
+    orders::clean_up(dir);
     broken
 }
 
 fn failed(e: Error, note: &str) -> Answer {
+    let disk_full = e.is_no_space();
     let (reason, log, hint) = orders::explain(e);
     Answer::Failed {
         reason: format!("{reason}{note}"),
         log,
         hint,
+        disk_full,
     }
 }

@@ -61,6 +61,8 @@ pub fn supervise(dir: &Path) -> Result<()> {
             return Err(e);
         }
     };
+    // Bound before the URL goes out, so that a `reset` right after the
+    // hand-out finds it.
     let control = match Control::bind(&meta) {
         Ok(control) => control,
         Err(e) => {

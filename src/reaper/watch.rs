@@ -1,9 +1,9 @@
 //! The idle watch: every tick, counts client connections (not our own, nor
 //! a set's replication connections) on every server and looks for
 //! connections that came and went since the last tick; carries out the
-//! orders that come (`promote`, `restart`); returns once the instance has
-//! had no client for the timeout, a server died, a stop was requested, or
-//! the `exec` that owns it is gone.
+//! orders that come (`promote`, `restart`, `reset`, `snapshot`); returns
+//! once the instance has had no client for the timeout, a server died, a
+//! stop was requested, or the `exec` that owns it is gone.
 
 use std::fmt;
 use std::time::{Duration, Instant};

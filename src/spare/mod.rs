@@ -139,6 +139,27 @@ pub fn retract(token: &Path) -> bool {
     }
 }
 
+/// Withdraws every spare of the template `key` (any listener, any
+/// topology), ready or starting: without its token, a spare's supervisor
+/// stops it.
+pub fn withdraw(layout: &Layout, key: &str) {
+    let Ok(entries) = fs::read_dir(layout.spare_root()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let class = entry.file_name().to_string_lossy().into_owned();
+        if !of_key(&class, key) {
+            continue;
+        }
+        for token in tokens(layout, &class)
+            .into_iter()
+            .chain(starting_tokens(layout, &class))
+        {
+            let _ = fs::remove_file(token);
+        }
+    }
+}
+
 /// Whether the token is still there to be claimed.
 pub fn waiting(token: &Path) -> bool {
     fs::symlink_metadata(token).is_ok()

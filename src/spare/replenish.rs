@@ -188,6 +188,7 @@ fn fill_and_launch(
             ..Settings::default()
         },
         spare: Some(token.to_path_buf()),
+        template: Some(kind.key.clone()),
         replica_data_dirs,
         sync: kind.topology.sync(),
         ..Plan::default()

@@ -466,3 +466,86 @@ fn copies_made_ahead_stay_within_the_budget() {
         .run()
         .assert_success();
 }
+
+/// A reset or a snapshot that runs out of room changes nothing: the
+/// instance serves its own data as before, no half-made copy is left, no
+/// snapshot is recorded; with room again, both work.
+#[test]
+fn full_disk_during_reset_and_snapshot_changes_nothing() {
+    let t = TestRoot::new();
+    let Some(disk) = Tmpfs::mount(&t, "small", "200m", "disk::full_disk_during_reset") else {
+        return;
+    };
+    let base = disk.path().join("base");
+    let base_text = base.to_str().expect("utf-8 path");
+    // No pool and no spares: a reset must copy, and nothing else fills up.
+    let run = |args: &[&str]| {
+        t.pgtmp(args)
+            .env("PGTMP_DIR", &base)
+            .env("PGTMP_POOL_SIZE", "0")
+            .env("PGTMP_SPARES", "0")
+            .run()
+    };
+    let h = run(&["-w", "0"]);
+    h.assert_success();
+    let url = h.one_line().to_string();
+    db::execute(
+        &mut db::connect(&url),
+        "create table precious (v text); insert into precious values ('kept')",
+    );
+    assert!(
+        poll::eventually(|| procs::touching(&base)
+            .iter()
+            .all(|&p| !procs::cmdline(p).contains("__refill"))),
+        "refill still running"
+    );
+    let ballast = fill(disk.path(), 4 << 20);
+    let precious = || db::text(&mut db::connect(&url), "select v from precious");
+
+    let out = run(&["reset", &url]);
+    out.assert_error(1, &["no space left", base_text, "hint:"]);
+    assert_eq!(precious(), "kept", "{out}");
+    // The socket directory of a socket URL is the instance directory.
+    let instance_dir = crate::support::url::socket(&url).host;
+    let fresh: Vec<_> = fs::read_dir(&instance_dir)
+        .expect("instance dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".fresh-"))
+        .collect();
+    assert!(
+        fresh.is_empty(),
+        "a half-made copy is left: {fresh:?}\n{out}"
+    );
+
+    let out = run(&["snapshot", &url, "full"]);
+    out.assert_error(1, &["no space left", base_text, "hint:"]);
+    assert_eq!(precious(), "kept", "the server did not come back\n{out}");
+    assert_nothing_half_written_in(&base.join("templates"), &out);
+    let list = run(&["snapshot", "--list"]);
+    list.assert_success();
+    assert_eq!(list.stdout, "", "a snapshot was recorded\n{out}");
+
+    fs::remove_file(ballast).expect("remove ballast");
+    run(&["snapshot", &url, "roomy"]).assert_success();
+    run(&["reset", &url]).assert_success();
+    assert_eq!(
+        db::text(
+            &mut db::connect(&url),
+            "select count(*)::text from pg_tables where tablename = 'precious'"
+        ),
+        "0"
+    );
+    run(&["stop", "--all"]).assert_success();
+}
+
+/// No `.tmp-` copy left in `dir`.
+fn assert_nothing_half_written_in(dir: &Path, out: &impl std::fmt::Display) {
+    let partial: Vec<_> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+        .map(|e| e.path())
+        .collect();
+    assert!(partial.is_empty(), "half-written: {partial:?}\n{out}");
+}

@@ -90,53 +90,71 @@ fn committed_generated_files_are_current() {
     );
 }
 
-/// The README's code for shells, Makefiles and test set-up hooks is cut
-/// from the files in examples/ that `clients.rs` runs, so it must still be
-/// there word for word: the README never shows code that was not run.
+/// The README's code for shells, Makefiles, test set-up hooks and
+/// migration tools is cut from the files in examples/ that `clients.rs`
+/// and `migrations.rs` run, so it must still be there word for word: the
+/// README never shows code that was not run.
 #[test]
 fn readme_examples_are_the_tested_ones() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(repo.join("README.md")).expect("read README.md");
-    let start = readme
-        .find("### In a shell script or a Makefile")
-        .expect("README has its shell section");
-    let end = readme[start..]
-        .find("### Which driver takes which form")
-        .map(|i| start + i)
-        .expect("README has its driver table");
+    let section = |from: &str, to: &str| {
+        let start = readme
+            .find(from)
+            .unwrap_or_else(|| panic!("README has no {from:?}"));
+        let end = readme[start..]
+            .find(to)
+            .map(|i| start + i)
+            .unwrap_or_else(|| panic!("README has no {to:?} after {from:?}"));
+        &readme[start..end]
+    };
+    let checked = [
+        section(
+            "### In a shell script or a Makefile",
+            "### Which driver takes which form",
+        ),
+        section("## Schemas from migration tools", "## Snapshots and reset"),
+    ];
     let mut examples = Vec::new();
-    for dir in [repo.join("examples"), repo.join("examples/go")] {
-        for entry in std::fs::read_dir(&dir).expect("read examples/") {
-            let path = entry.expect("an entry").path();
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                examples.push(text);
-            }
-        }
-    }
+    read_all(&repo.join("examples"), &mut examples);
     let mut blocks = 0;
-    let mut inside: Option<String> = None;
-    for line in readme[start..end].lines() {
-        match (&mut inside, line.starts_with("```")) {
-            (None, true) => inside = Some(String::new()),
-            (Some(block), true) => {
-                assert!(
-                    examples.iter().any(|e| e.contains(block.as_str())),
-                    "this README block is in no file of examples/:\n{block}"
-                );
-                blocks += 1;
-                inside = None;
+    for text in checked {
+        let mut inside: Option<String> = None;
+        for line in text.lines() {
+            match (&mut inside, line.starts_with("```")) {
+                (None, true) => inside = Some(String::new()),
+                (Some(block), true) => {
+                    assert!(
+                        examples.iter().any(|e| e.contains(block.as_str())),
+                        "this README block is in no file of examples/:\n{block}"
+                    );
+                    blocks += 1;
+                    inside = None;
+                }
+                (Some(block), false) => {
+                    block.push_str(line);
+                    block.push('\n');
+                }
+                (None, false) => {}
             }
-            (Some(block), false) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            (None, false) => {}
         }
     }
     assert!(
-        blocks >= 10,
+        blocks >= 14,
         "only {blocks} code blocks found in the README"
     );
+}
+
+/// The text of every file below `dir`.
+fn read_all(dir: &Path, texts: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).expect("read examples/") {
+        let path = entry.expect("an entry").path();
+        if path.is_dir() {
+            read_all(&path, texts);
+        } else if let Ok(text) = std::fs::read_to_string(&path) {
+            texts.push(text);
+        }
+    }
 }
 
 /// The repository's own files, by path from its root.

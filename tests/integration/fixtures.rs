@@ -10,6 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use crate::support::pgtmp::templates_of_kind;
 use crate::support::root::set_mode;
 use crate::support::{PSQL, TestRoot, Who, db, poll, procs, user};
 
@@ -22,8 +23,8 @@ fn mark(t: &TestRoot, name: &str) -> String {
     format!("\\! echo ran >> marks/{name}\n")
 }
 
-/// How often the fixture with marker `name` ran.
-fn runs(t: &TestRoot, name: &str) -> usize {
+/// How often the fixture (or setup) with marker `name` ran.
+pub fn runs(t: &TestRoot, name: &str) -> usize {
     fs::read_to_string(t.join("marks").join(name))
         .map(|s| s.lines().count())
         .unwrap_or(0)
@@ -35,19 +36,7 @@ fn fixture_templates(t: &TestRoot) -> Vec<PathBuf> {
 }
 
 fn fixture_templates_of(base: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(base.join("templates")) else {
-        return Vec::new();
-    };
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(|e| Some(e.ok()?.path()))
-        .filter(|p| p.is_dir())
-        .filter(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy();
-            name.starts_with('f') || name.starts_with(".tmp-")
-        })
-        .collect();
-    found.sort();
-    found
+    templates_of_kind(base, 'f')
 }
 
 fn query(url: &str, sql: &str) -> String {
@@ -539,30 +528,8 @@ fn killed_load_leaves_nothing_to_hand_out() {
     );
     child.kill().expect("kill pgtmp");
     let _ = child.wait();
-    let templates = t.base().join("templates");
-    assert!(
-        poll::eventually(|| procs::touching(&templates).is_empty()),
-        "the loading server survives its pgtmp: {:?}",
-        procs::touching(&templates)
-            .into_iter()
-            .map(procs::cmdline)
-            .collect::<Vec<_>>()
-    );
-    let debris = fixture_templates(&t);
-    assert!(
-        debris.iter().all(|p| p
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .starts_with(".tmp-")),
-        "a killed load was published: {debris:?}"
-    );
-    t.pgtmp(["gc"]).run().assert_success();
-    assert_eq!(
-        fixture_templates(&t),
-        Vec::<PathBuf>::new(),
-        "gc left the debris"
-    );
+    t.assert_no_builder_left("the loading server");
+    t.assert_only_debris_then_gc('f', "load");
 
     t.write("slow.sql", "create table t (x int);\n");
     let h = t.start(&["-f", "slow.sql"]);
@@ -573,10 +540,10 @@ fn killed_load_leaves_nothing_to_hand_out() {
 fn gc_removes_fixture_templates() {
     let t = TestRoot::new();
     t.write("schema.sql", "create table v1 ();\n");
-    t.start(&["-f", "schema.sql"]);
+    let v1 = t.start(&["-f", "schema.sql"]);
     let old = fixture_templates(&t);
     t.write("schema.sql", "create table v2 ();\n");
-    t.start(&["-f", "schema.sql"]);
+    let v2 = t.start(&["-f", "schema.sql"]);
     let both = fixture_templates(&t);
     assert_eq!(both.len(), 2, "{}", t.logs());
     let new: Vec<PathBuf> = both.iter().filter(|p| !old.contains(p)).cloned().collect();
@@ -585,6 +552,10 @@ fn gc_removes_fixture_templates() {
         "refill still running\n{}",
         t.logs()
     );
+    // A template stays while an instance handed out from it runs (`reset`
+    // goes back to it): these have done their part.
+    t.stop(&v1.url);
+    t.stop(&v2.url);
 
     // Superseded by the edit and unused for an hour: removed; the current
     // version stays.

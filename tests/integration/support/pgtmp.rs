@@ -9,9 +9,9 @@ use pgtmp::json::ListEntry;
 use serde_json::Value;
 
 use super::command::Output;
-use super::procs;
 use super::root::TestRoot;
 use super::user::Who;
+use super::{poll, procs};
 
 /// A successful `pgtmp [start]`: the URL it printed and everything it said.
 #[derive(Debug)]
@@ -202,6 +202,61 @@ impl TestRoot {
             text += &format!("==> {} <==\n{}\n", path.display(), tail.join("\n"));
         }
         text
+    }
+}
+
+/// Template directories under `base/templates` whose key starts with
+/// `prefix` (`f` for fixtures, `s` for setups), and the debris of builds
+/// (`.tmp-...`).
+pub fn templates_of_kind(base: &Path, prefix: char) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(base.join("templates")) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.is_dir())
+        .filter(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with(prefix) || name.starts_with(".tmp-")
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+impl TestRoot {
+    /// After the pgtmp building a template was killed: no process (`what`,
+    /// the server it built on) is left working among the templates.
+    pub fn assert_no_builder_left(&self, what: &str) {
+        let templates = self.base().join("templates");
+        assert!(
+            poll::eventually(|| procs::touching(&templates).is_empty()),
+            "{what} survives its pgtmp: {:?}",
+            procs::touching(&templates)
+                .into_iter()
+                .map(procs::cmdline)
+                .collect::<Vec<_>>()
+        );
+    }
+
+    /// After a build of a template of kind `prefix` was killed: nothing of
+    /// it was published, only debris, which `gc` removes.
+    pub fn assert_only_debris_then_gc(&self, prefix: char, what: &str) {
+        let debris = templates_of_kind(&self.base(), prefix);
+        assert!(
+            debris.iter().all(|p| p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .starts_with(".tmp-")),
+            "a killed {what} was published: {debris:?}"
+        );
+        self.pgtmp(["gc"]).run().assert_success();
+        assert_eq!(
+            templates_of_kind(&self.base(), prefix),
+            Vec::<PathBuf>::new(),
+            "gc left the debris of a killed {what}"
+        );
     }
 }
 

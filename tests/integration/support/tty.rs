@@ -2,7 +2,7 @@
 //! terminal, it makes the kernel send SIGINT to the terminal's foreground
 //! process group (with `si_code` SI_KERNEL, as from a keyboard), which no
 //! `kill` from a test can imitate; and of what a program prints when its
-//! stdout is a terminal.
+//! stdout or stderr is a terminal (a progress line).
 
 use std::fs::File;
 use std::io::{Read, Write};

@@ -1,0 +1,4 @@
+-- Deploy pgtmp_example:appschema to pg
+BEGIN;
+CREATE SCHEMA app;
+COMMIT;

@@ -1,0 +1,4 @@
+-- Revert pgtmp_example:appschema from pg
+BEGIN;
+DROP SCHEMA app;
+COMMIT;

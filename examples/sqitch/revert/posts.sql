@@ -1,0 +1,4 @@
+-- Revert pgtmp_example:posts from pg
+BEGIN;
+DROP TABLE app.posts;
+COMMIT;
