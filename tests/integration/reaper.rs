@@ -84,7 +84,11 @@ fn short_connections_keep_instance_alive() {
 fn kept_data_dir_survives_reap() {
     let t = TestRoot::new();
     let h = t.start(&["-k", "-w", "2s"]);
+    // A client until the instance is read: on a slow machine the 2 s can
+    // pass before the test looks.
+    let client = db::connect(&h.url);
     let inst = t.instance(&h.url);
+    drop(client);
     assert!(inst.keep, "{}", inst.raw);
     let data = inst.data_dir.display().to_string();
     assert!(
