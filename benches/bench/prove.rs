@@ -108,8 +108,12 @@ pub fn prove(bench: &mut Bench, results: &mut Results, samples: usize) {
             }
             eprintln!("bench: round {}/{samples}: {}", round + 1, series.key);
             let outcome = match series.key {
-                "prove" => run_prove(bench, &dir, &[]).and_then(|t| gone(&pgtmp, t)),
-                "prove_j2" => run_prove(bench, &dir, &["-j2"]).and_then(|t| gone(&pgtmp, t)),
+                "prove" => running(&pgtmp).and_then(|before| {
+                    run_prove(bench, &dir, &[]).and_then(|t| gone(&pgtmp, &before, t))
+                }),
+                "prove_j2" => running(&pgtmp).and_then(|before| {
+                    run_prove(bench, &dir, &["-j2"]).and_then(|t| gone(&pgtmp, &before, t))
+                }),
                 "pg_prove" => run_pg_prove(&dir, &shared_url, &[]),
                 _ => run_pg_prove(&dir, &shared_url, &["-j2"]),
             };
@@ -154,24 +158,38 @@ fn run_pg_prove(
     timed(&mut cmd)
 }
 
+/// The URLs of the instances running now.
+fn running(pgtmp: &crate::pgtmp::Pgtmp) -> Result<Vec<String>, String> {
+    let ran = pgtmp.run(&["list", "--json"])?;
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&ran.stdout).map_err(|e| format!("`pgtmp list --json`: {e}"))?;
+    Ok(list
+        .iter()
+        .filter_map(|i| i["url"].as_str().map(str::to_string))
+        .collect())
+}
+
 /// `pgtmp prove` returns once the summary is out; its server is shut down
 /// and removed by its supervisor after that. Wait for it (untimed), so that
-/// this cleanup does not run into the next sample.
-fn gone(pgtmp: &crate::pgtmp::Pgtmp, took: Duration) -> Result<Duration, String> {
+/// this cleanup does not run into the next sample: until no instance runs
+/// that did not run `before` (pg_prove's shared database and other
+/// scenarios' long-lived instances stay).
+fn gone(
+    pgtmp: &crate::pgtmp::Pgtmp,
+    before: &[String],
+    took: Duration,
+) -> Result<Duration, String> {
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        let ran = pgtmp.run(&["list", "--json"])?;
-        let list: Vec<serde_json::Value> =
-            serde_json::from_str(&ran.stdout).map_err(|e| format!("`pgtmp list --json`: {e}"))?;
-        // The shared database of pg_prove stays.
-        if list.len() <= 1 {
+        let new: Vec<String> = running(pgtmp)?
+            .into_iter()
+            .filter(|u| !before.contains(u))
+            .collect();
+        if new.is_empty() {
             return Ok(took);
         }
         if Instant::now() > deadline {
-            return Err(format!(
-                "the server of `pgtmp prove` still runs: {}",
-                ran.stdout.trim()
-            ));
+            return Err(format!("the server of `pgtmp prove` still runs: {new:?}"));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
