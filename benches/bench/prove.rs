@@ -210,23 +210,12 @@ fn timed(cmd: &mut Command) -> Result<Duration, String> {
     Ok(took)
 }
 
-/// The socket directory of `postgresql:///test?host=%2F...` (pgtmp prints
-/// it percent-encoded).
+/// The socket directory a socket URL names, as the client library reads
+/// it (pgtmp prints it percent-encoded).
 fn socket_dir(url: &str) -> Option<String> {
-    let query = url.split_once('?')?.1;
-    let encoded = query.split('&').find_map(|p| p.strip_prefix("host="))?;
-    let bytes = encoded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let config: postgres::Config = url.parse().ok()?;
+    match config.get_hosts() {
+        [postgres::config::Host::Unix(dir)] => Some(dir.to_str()?.to_string()),
+        _ => None,
     }
-    String::from_utf8(out).ok()
 }
