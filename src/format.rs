@@ -179,11 +179,8 @@ pub fn target(meta: &Meta) -> Result<Target> {
 
 /// What the URL `u` of a server of `meta` says, with the role as its user.
 fn target_of(meta: &Meta, u: &str) -> Result<Target> {
-    let mut t = url::parse(u).ok_or_else(|| Error::NotAUrl(u.to_string()))?;
-    if t.user.is_empty() {
-        t.user = meta.role.clone();
-    }
-    Ok(t)
+    let t = url::parse(u).ok_or_else(|| Error::NotAUrl(u.to_string()))?;
+    Ok(t.or_user(|| meta.role.clone()))
 }
 
 /// The URL naming its user: the TCP URL already does.

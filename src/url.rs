@@ -222,6 +222,15 @@ pub fn quote_value(v: &str) -> String {
 }
 
 impl Target {
+    /// The socket URL names no user (pg_tmp's shape): the one clients
+    /// would take by default, `role`, fills it in.
+    pub fn or_user(mut self, role: impl FnOnce() -> String) -> Target {
+        if self.user.is_empty() {
+            self.user = role();
+        }
+        self
+    }
+
     /// The socket directory, when the host is one.
     pub fn socket_dir(&self) -> Option<PathBuf> {
         self.host

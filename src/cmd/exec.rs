@@ -31,11 +31,8 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs) -> Result<u8> {
     let exe = std::env::current_exe().map_err(Error::io("find", "/proc/self/exe"))?;
     let env = match url::parse(&url) {
         // The socket URL names no user; the role is our login name.
-        Some(mut target) => {
-            if target.user.is_empty() {
-                target.user = crate::process::login_name();
-            }
-            format::env_vars(&url, &target, &replicas)
+        Some(target) => {
+            format::env_vars(&url, &target.or_user(crate::process::login_name), &replicas)
         }
         None => vec![("DATABASE_URL", Some(url.clone()))],
     };

@@ -159,11 +159,10 @@ fn run_into(
         Some(pw) => url::tcp(server.port, role, pw),
         None => url::socket(&server.socket_dir, server.port),
     };
-    let mut target = url::parse(&url).ok_or_else(|| Error::NotAUrl(url.clone()))?;
     // As `exec` does: the socket URL names no user; PGUSER is the role.
-    if target.user.is_empty() {
-        target.user = role.clone();
-    }
+    let target = url::parse(&url)
+        .ok_or_else(|| Error::NotAUrl(url.clone()))?
+        .or_user(|| role.clone());
     let env = format::env_vars(&url, &target, &[])
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

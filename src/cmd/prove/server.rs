@@ -77,12 +77,10 @@ impl Server {
             handout.acknowledge()?;
             (url, Some(dir))
         };
-        let mut target: Target = url::parse(&url).ok_or_else(|| Error::NotAUrl(url.clone()))?;
-        // A socket URL names no user: the role is the caller's login name,
-        // as libpq (and so psql) would take it.
-        if target.user.is_empty() {
-            target.user = crate::process::login_name();
-        }
+        // The role is the caller's login name, as libpq (and psql) take it.
+        let target: Target = url::parse(&url)
+            .ok_or_else(|| Error::NotAUrl(url.clone()))?
+            .or_user(crate::process::login_name);
         Ok(Ok(Server {
             url,
             target,
