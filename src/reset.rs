@@ -30,17 +30,43 @@ use crate::{random, refill, spare, trace, url};
 /// How long the supervisor may take to stop and start the server again.
 const TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
+/// How often a reset is tried again when the instance changed hands
+/// under it: a concurrent reset swapped a spare in, and the supervisor
+/// it spoke to ended without answering.
+const ATTEMPTS: usize = 3;
+
 /// Resets the instance at `url`.
 pub fn reset(config: &Config, url: &str) -> Result<()> {
     config.enter()?;
     let layout = &config.layout;
-    let (dir, meta) = capability::find(layout, url, Action::Reset)?;
+    let mut attempt = 1;
+    loop {
+        let (dir, meta) = capability::find(layout, url, Action::Reset)?;
+        trace::mark("instance found");
+        match reset_once(config, url, &dir, &meta) {
+            Err(Error::Supervisor { .. }) if attempt < ATTEMPTS && replaced(config, url, &meta) => {
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether the instance at `url` has another supervisor than `meta` says
+/// (a spare took its place meanwhile).
+fn replaced(config: &Config, url: &str, meta: &Meta) -> bool {
+    capability::find(&config.layout, url, Action::Reset)
+        .is_ok_and(|(_, now)| now.supervisor_pid != meta.supervisor_pid)
+}
+
+/// One try at resetting the instance in `dir`.
+fn reset_once(config: &Config, url: &str, dir: &Path, meta: &Meta) -> Result<()> {
+    let layout = &config.layout;
     let key = meta
         .template
         .clone()
         .expect("checked: a template is recorded");
-    trace::mark("instance found");
-    if capability::swappable(&dir, &meta) && config.spare_max > 0 {
+    if capability::swappable(dir, meta) && config.spare_max > 0 {
         let kind = spare::Kind {
             key: key.clone(),
             role: meta.role.clone(),
@@ -48,7 +74,7 @@ pub fn reset(config: &Config, url: &str) -> Result<()> {
             tcp: false,
             topology: Topology::Single,
         };
-        if swap(config, &dir, &meta, &kind)? {
+        if swap(config, dir, meta, &kind)? {
             trace::mark("reset done");
             let _ = std::fs::File::create(layout.template_used(&key));
             let _ = refill::spawn(config, &key, Some(&kind));
@@ -61,7 +87,7 @@ pub fn reset(config: &Config, url: &str) -> Result<()> {
         let order = Order::Reset {
             data: fresh.clone(),
         };
-        control::send(&dir, &meta, &order, "the reset", TIMEOUT)
+        control::send(dir, meta, &order, "the reset", TIMEOUT)
     });
     if let Err(e) = reset {
         let _ = paths::remove_tree(&fresh);

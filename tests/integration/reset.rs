@@ -2,7 +2,7 @@
 //! out in, its URL, port, password and idle timeout kept, its clients
 //! disconnected (they reconnect with the same URL).
 
-use crate::support::{TestRoot, db, poll};
+use crate::support::{TestRoot, db, poll, procs};
 
 fn count(url: &str, sql: &str) -> String {
     db::text(&mut db::connect(url), sql)
@@ -53,6 +53,132 @@ fn reset_puts_the_instance_back_and_keeps_its_url() {
     );
     t.stop(&h.url);
     assert!(!after.dir.exists(), "the instance directory is left");
+}
+
+/// The first line of a data directory's `postmaster.pid`.
+fn postmaster_pid(data_dir: &std::path::Path) -> u32 {
+    let text = std::fs::read_to_string(data_dir.join("postmaster.pid")).expect("postmaster.pid");
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .parse()
+        .expect("a pid")
+}
+
+/// With a socket URL and a spare ready, the reset puts the spare's server
+/// in the instance's place rather than restarting it: the server that
+/// answers at the same URL, in the same directory, is the spare's; the old
+/// one is gone with its clients; what the instance was moved aside for is
+/// removed; the instance keeps its settings and stops when asked.
+#[test]
+fn a_socket_reset_swaps_in_a_ready_spare() {
+    let t = TestRoot::new();
+    let h = t.start(&["-w", "5m"]);
+    let before = t.instance(&h.url);
+    let run = t.base().join("run");
+    assert!(
+        poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
+        "no spare ready\n{}",
+        t.logs()
+    );
+    let spare_pids: Vec<u32> = t
+        .spares()
+        .iter()
+        .map(|id| postmaster_pid(&run.join(id).join("data")))
+        .collect();
+    let mut client = db::connect(&h.url);
+    db::execute(&mut client, "create table notes (t text)");
+    let out = t.pgtmp(["reset", h.url.as_str()]).run();
+    out.assert_success();
+    assert!(out.stdout.is_empty(), "{out}");
+    assert!(
+        client.batch_execute("select 1").is_err(),
+        "a client of the old server still works"
+    );
+    assert_eq!(
+        count(
+            &h.url,
+            "select count(*)::text from pg_tables where tablename = 'notes'"
+        ),
+        "0"
+    );
+    let after = t.instance(&h.url);
+    assert!(
+        spare_pids.contains(&after.pid),
+        "the server {} is no spare of {spare_pids:?}: restarted, not swapped",
+        after.pid
+    );
+    assert_eq!(
+        (
+            &after.dir,
+            &after.data_dir,
+            after.timeout_secs,
+            after.started
+        ),
+        (
+            &before.dir,
+            &before.data_dir,
+            before.timeout_secs,
+            before.started
+        )
+    );
+    assert!(
+        !procs::alive(before.pid),
+        "the old server {} still runs",
+        before.pid
+    );
+    assert!(
+        poll::eventually(|| !std::fs::read_dir(&run)
+            .expect("run/")
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with(".replaced-"))),
+        "what the instance was moved aside for is left"
+    );
+    // Its own supervisor watches it now: it answers `stop`.
+    t.stop(&h.url);
+    assert!(!after.dir.exists(), "the instance directory is left");
+    assert!(
+        !procs::alive(after.pid),
+        "the server {} outlived its stop",
+        after.pid
+    );
+}
+
+/// Resets of one URL at the same time all succeed, whether a spare or a
+/// restart serves each: one that finds the instance swapped under it tries
+/// again with the server now in its place.
+#[test]
+fn concurrent_resets_all_succeed() {
+    let t = TestRoot::new();
+    let h = t.start(&["-w", "5m"]);
+    db::execute(&mut db::connect(&h.url), "create table notes (t text)");
+    assert!(
+        poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
+        "no spare ready\n{}",
+        t.logs()
+    );
+    let outs: Vec<_> = std::thread::scope(|s| {
+        let calls: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| t.pgtmp(["reset", h.url.as_str()]).run()))
+            .collect();
+        calls
+            .into_iter()
+            .map(|c| c.join().expect("a reset panicked"))
+            .collect()
+    });
+    for out in &outs {
+        out.assert_success();
+    }
+    assert_eq!(
+        count(
+            &h.url,
+            "select count(*)::text from pg_tables where tablename = 'notes'"
+        ),
+        "0"
+    );
+    assert_eq!(t.list().len(), 1, "{}", t.logs());
+    t.stop(&h.url);
 }
 
 /// Back to what it was handed out from: a fixture's template (the files are
