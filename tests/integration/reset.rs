@@ -181,6 +181,33 @@ fn concurrent_resets_all_succeed() {
     t.stop(&h.url);
 }
 
+/// A swap's supervisor removes what it moved aside as it ends; one killed
+/// before that leaves it behind, and `gc` removes it once nobody holds its
+/// lock, as it removes half-made instance directories.
+#[test]
+fn gc_removes_what_a_killed_swap_left_aside() {
+    let t = TestRoot::new();
+    let h = t.start(&[]);
+    let run = t.base().join("run");
+    let left = run.join(".replaced-0123456789");
+    std::fs::create_dir_all(left.join("data")).expect("mkdir");
+    std::fs::write(left.join("data/PG_VERSION"), "15\n").expect("write");
+    std::fs::write(left.join("lock"), "").expect("write");
+    let left_str = left.to_str().expect("utf-8");
+    let run_str = run.to_str().expect("utf-8");
+    // As the instances' owner, and older than a directory being made.
+    t.cmd("chown", ["-R", "--reference", run_str, left_str])
+        .run()
+        .assert_success();
+    t.cmd("touch", ["-d", "1 minute ago", left_str])
+        .run()
+        .assert_success();
+    t.pgtmp(["gc"]).run().assert_success();
+    assert!(!left.exists(), "gc left {}", left.display());
+    assert!(t.listed(&h.url), "gc took the running instance");
+    t.stop(&h.url);
+}
+
 /// Back to what it was handed out from: a fixture's template (the files are
 /// not loaded again), a setup's (the commands do not run again), a
 /// snapshot's.
