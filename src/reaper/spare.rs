@@ -97,9 +97,11 @@ pub fn serve(
     }
 }
 
-/// Where the spare is now: `home`, or where it went when that is gone.
+/// Where the spare is now: `home`, or where it went when that is gone or
+/// no longer its own (a swap exchanges two directories' names, then moves
+/// the other aside).
 fn locate(dir: &Path, meta: &Meta, home: &mut PathBuf) -> PathBuf {
-    if !home.exists()
+    if !names_me(home, meta)
         && let Some(moved) = moved_to(dir, meta)
     {
         *home = moved;
@@ -107,16 +109,21 @@ fn locate(dir: &Path, meta: &Meta, home: &mut PathBuf) -> PathBuf {
     home.clone()
 }
 
+/// Whether the `meta.json` in `dir` names this supervisor (as `meta` does).
+fn names_me(dir: &Path, meta: &Meta) -> bool {
+    let me = meta.supervisor_pid.zip(meta.supervisor_start);
+    me.is_some() && Meta::read(dir).is_ok_and(|m| m.supervisor_pid.zip(m.supervisor_start) == me)
+}
+
 /// Where the spare's directory `dir` went, when it is gone: the instance
 /// directory beside it whose `meta.json` names this supervisor (a reset
 /// moved the spare into it, see `swap`).
 fn moved_to(dir: &Path, meta: &Meta) -> Option<PathBuf> {
-    let me = (meta.supervisor_pid?, meta.supervisor_start?);
     let entries = std::fs::read_dir(dir.parent()?).ok()?;
     entries.flatten().map(|e| e.path()).find(|path| {
-        !path
+        let hidden = path
             .file_name()
-            .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."))
-            && Meta::read(path).is_ok_and(|m| m.supervisor_pid.zip(m.supervisor_start) == Some(me))
+            .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."));
+        !hidden && names_me(path, meta)
     })
 }

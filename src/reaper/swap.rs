@@ -6,8 +6,9 @@
 //! settings and names it in the order. This supervisor stops its own
 //! server (immediate shutdown: its data is being thrown away; the
 //! postmaster unlinks its socket as it exits, so it must be gone before
-//! anything new lies at that path), renames its directory aside and the
-//! spare's directory into its place, and writes the spare's `meta.json` as
+//! anything new lies at that path), exchanges the names of its directory
+//! and the spare's in one step (so that the instance directory is never
+//! missing), moves its own aside, and writes the spare's `meta.json` as
 //! this instance's (its id, URL and start time; every path moved). A socket
 //! URL names the instance directory and the port, and a listening Unix
 //! socket keeps working when its directory is renamed: from that rename on,
@@ -30,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::instance::capability::swappable;
 use crate::instance::meta::{DELIVERED, REPLACED_PREFIX};
 use crate::instance::{Meta, shmem};
+use crate::platform;
 use crate::postmaster::{self, Shutdown};
 use crate::trace;
 
@@ -45,14 +47,16 @@ pub fn swap(dir: &Path, meta: &Meta, fleet: &mut Fleet, spare: &Path) -> Outcome
     }
     shmem::release(&meta.primary.data_dir);
     trace::mark("server stopped for the swap");
-    let old = dir.with_file_name(format!("{REPLACED_PREFIX}{}", crate::random::id()));
-    if let Err(e) = fs::rename(dir, &old) {
-        return Outcome::Broken(Error::io("move aside", dir)(e));
+    // One step, so that nobody looking at the instance directory (a
+    // `stop`, `list`) finds it missing; then what was this instance's goes
+    // aside, under a name the spare's supervisor does not take for its own.
+    if let Err(e) = platform::exchange(dir, spare) {
+        return Outcome::Broken(Error::io("swap in the spare at", dir)(e));
     }
-    if let Err(e) = fs::rename(spare, dir) {
-        // Back where it was: the instance has no server, and ends.
-        let _ = fs::rename(&old, dir);
-        return Outcome::Broken(Error::io("move the spare into", dir)(e));
+    let old = dir.with_file_name(format!("{REPLACED_PREFIX}{}", crate::random::id()));
+    if let Err(e) = fs::rename(spare, &old) {
+        let _ = platform::exchange(dir, spare);
+        return Outcome::Broken(Error::io("move aside", spare)(e));
     }
     fresh.relocate(spare, dir);
     fresh.id = meta.id.clone();

@@ -181,6 +181,49 @@ fn concurrent_resets_all_succeed() {
     t.stop(&h.url);
 }
 
+/// `stop` at the moment a reset swaps a spare in still stops the instance
+/// as asked, whichever supervisor it finds serving it: the one serving it
+/// then shuts it down on request (not because its server was killed after
+/// the request went unheard), and nothing is left running.
+#[test]
+fn stop_during_a_reset_stops_the_instance() {
+    let t = TestRoot::new();
+    // The stop comes a little later each round, so that some land while
+    // the swap is under way.
+    for round in 0..6u64 {
+        // -k keeps the instance directory, with its supervisor's log.
+        let h = t.start(&["-k", "-w", "5m"]);
+        let dir = crate::support::url::socket(&h.url).host;
+        assert!(
+            poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
+            "no spare ready\n{}",
+            t.logs()
+        );
+        let (reset, stop) = std::thread::scope(|s| {
+            let reset = s.spawn(|| t.pgtmp(["reset", h.url.as_str()]).run());
+            std::thread::sleep(std::time::Duration::from_millis(2 * round));
+            let stop = s.spawn(|| t.pgtmp(["stop", h.url.as_str()]).run());
+            (reset.join().expect("reset"), stop.join().expect("stop"))
+        });
+        stop.assert_success();
+        // The reset may have come too late for an instance: that is said.
+        if !reset.status.success() {
+            reset.assert_error(1, &["pgtmp: error:"]);
+        }
+        assert!(
+            !t.listed(&h.url),
+            "round {round}: the instance outlived its stop\nreset: {reset}\n{}",
+            t.logs()
+        );
+        let log = std::fs::read_to_string(dir.join("supervise.log")).unwrap_or_default();
+        assert!(
+            log.contains("stopping: stop requested"),
+            "round {round}: not stopped on request\nreset: {reset}\n{log}"
+        );
+        std::fs::remove_dir_all(&dir).expect("remove the kept directory");
+    }
+}
+
 /// A swap's supervisor removes what it moved aside as it ends; one killed
 /// before that leaves it behind, and `gc` removes it once nobody holds its
 /// lock, as it removes half-made instance directories.
