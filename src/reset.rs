@@ -46,7 +46,7 @@ pub fn reset(config: &Config, url: &str) -> Result<()> {
     trace::mark("reset done");
     let _ = std::fs::File::create(layout.template_used(&key));
     // The pool entry taken is replaced in the background.
-    let _ = refill::spawn(config, &key, None);
+    let _ = refill::spawn(config, &key, None, None);
     Ok(())
 }
 
