@@ -77,7 +77,7 @@ fn reset_once(config: &Config, url: &str, dir: &Path, meta: &Meta) -> Result<()>
         if swap(config, dir, meta, &kind)? {
             trace::mark("reset done");
             let _ = std::fs::File::create(layout.template_used(&key));
-            let _ = refill::spawn(config, &key, Some(&kind));
+            let _ = refill::spawn(config, &key, Some(&kind), None);
             return Ok(());
         }
     }
@@ -96,7 +96,7 @@ fn reset_once(config: &Config, url: &str, dir: &Path, meta: &Meta) -> Result<()>
     trace::mark("reset done");
     let _ = std::fs::File::create(layout.template_used(&key));
     // The pool entry taken is replaced in the background.
-    let _ = refill::spawn(config, &key, None);
+    let _ = refill::spawn(config, &key, None, None);
     Ok(())
 }
 
