@@ -123,7 +123,7 @@ pub fn settle_default(primary: PathBuf, usable: impl Fn(&Found) -> bool) -> Path
         }
         Found::Missing => "is gone".into(),
     };
-    eprintln!(
+    crate::say!(
         "pgtmp: warning: {} {what}; using {} instead (remove it if nobody should have made it)",
         primary.display(),
         chosen.display()
@@ -231,7 +231,7 @@ mod tests {
     #[test]
     fn a_squatted_default_is_passed_over() {
         if !nix::unistd::Uid::effective().is_root() {
-            eprintln!("base::a_squatted_default_is_passed_over: skipped: needs root");
+            crate::say!("base::a_squatted_default_is_passed_over: skipped: needs root");
             return;
         }
         let dir = scratch("squat");

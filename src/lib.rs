@@ -18,6 +18,17 @@
 //!
 //! See `docs/architecture.md` for the map of the modules.
 
+/// `eprintln!` that never panics: when stderr is a pipe whose reader is
+/// gone (`pgtmp prove t 2>&1 | head`), the line is lost, not the run.
+/// `eprintln!` itself is refused by clippy (`clippy.toml`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+pub(crate) use say;
+
 pub(crate) mod argv;
 pub(crate) mod base;
 pub(crate) mod child;
@@ -100,9 +111,9 @@ pub fn run() -> ExitCode {
 
 /// Prints an error once: `pgtmp: error: ...`, then its hint.
 pub fn report(e: &Error) {
-    eprintln!("pgtmp: error: {e}");
+    crate::say!("pgtmp: error: {e}");
     if let Some(hint) = e.hint() {
-        eprintln!("hint: {hint}");
+        crate::say!("hint: {hint}");
     }
 }
 

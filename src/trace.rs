@@ -36,6 +36,6 @@ pub fn init() {
 pub fn mark(what: &str) {
     if let Some(Some(origin)) = ORIGIN.get() {
         let ms = monotonic_ns().saturating_sub(*origin) as f64 / 1e6;
-        eprintln!("pgtmp: trace: {ms:7.2} ms [{}] {what}", std::process::id());
+        crate::say!("pgtmp: trace: {ms:7.2} ms [{}] {what}", std::process::id());
     }
 }

@@ -6,6 +6,10 @@
 //! scenario that fails is reported as such and the run goes on; missed
 //! targets are reported, never turned into an exit code.
 
+// eprintln! is refused in the product (clippy.toml: a closed stderr must
+// not end a run); here a closed stderr may end the run.
+#![allow(clippy::disallowed_macros)]
+
 mod account;
 mod args;
 mod baselines;

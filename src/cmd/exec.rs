@@ -46,7 +46,7 @@ pub fn run(args: &ExecArgs, global: &GlobalArgs) -> Result<u8> {
         .stdin(Stdio::null())
         .status();
     if !matches!(stopped, Ok(s) if s.success()) {
-        eprintln!(
+        crate::say!(
             "pgtmp: warning: could not stop {}; its supervisor will",
             url::without_password(&url)
         );

@@ -12,9 +12,13 @@ pub fn run(all: bool, global: &GlobalArgs) -> Result<()> {
     // Without PostgreSQL at hand no key is current; age alone decides.
     let current = config.template_spec().ok().map(|s| s.key());
     let sum = gc::collect(&config.layout, current.as_deref(), all)?;
-    eprintln!(
+    crate::say!(
         "pgtmp: removed {} dead instance(s), {} spare(s), {} half-copied director(ies), {} pool entr(ies), {} template(s)",
-        sum.instances, sum.spares, sum.partial, sum.pool_entries, sum.templates
+        sum.instances,
+        sum.spares,
+        sum.partial,
+        sum.pool_entries,
+        sum.templates
     );
     Ok(())
 }

@@ -77,7 +77,7 @@ fn options(global: &GlobalArgs) -> Options {
 /// Says that pg_tmp options given where they mean nothing are ignored.
 fn note_ignored(flags: &[&str], subcommand: &str) {
     if !flags.is_empty() {
-        eprintln!(
+        crate::say!(
             "pgtmp: note: {} ignored: no effect with `{subcommand}`",
             flags.join(" ")
         );

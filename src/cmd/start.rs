@@ -22,18 +22,18 @@ pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
     let handout = handout::hand_out(&config, &request)
         .map_err(|e| if args.with_pgtap { e.for_prove() } else { e })?;
     for note in handout.notes() {
-        eprintln!("pgtmp: {note}");
+        crate::say!("pgtmp: {note}");
     }
     match handout.kept_data_dirs() {
         [] => {}
-        [kept] => eprintln!(
+        [kept] => crate::say!(
             "pgtmp: the data directory will be kept after the server stops: {}",
             kept.display()
         ),
         all => {
-            eprintln!("pgtmp: the data directories will be kept after the servers stop:");
+            crate::say!("pgtmp: the data directories will be kept after the servers stop:");
             for kept in all {
-                eprintln!("  {}", kept.display());
+                crate::say!("  {}", kept.display());
             }
         }
     }
@@ -111,7 +111,7 @@ fn warn_of_pguser(url: &str) {
         && other != role
         && crate::url::parse(url).is_some_and(|t| t.user.is_empty())
     {
-        eprintln!(
+        crate::say!(
             "pgtmp: note: PGUSER={other} is set, but the role is {role}: clients that read PGUSER will fail (unset it, or use `-F url-with-user`)"
         );
     }

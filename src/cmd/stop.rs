@@ -52,7 +52,7 @@ pub fn run(args: &StopArgs, global: &GlobalArgs) -> Result<()> {
     let mut stop_one = |dir: &Path| match stop::stop(dir, args.keep) {
         Ok(kept) => {
             for kept in kept {
-                eprintln!("pgtmp: data directory kept: {}", kept.display());
+                crate::say!("pgtmp: data directory kept: {}", kept.display());
             }
         }
         Err(e) => {
@@ -136,10 +136,10 @@ fn discard(dir: &Path, keep: bool) -> Result<()> {
         });
     }
     if keep {
-        eprintln!("pgtmp: no server runs in {}; kept", dir.display());
+        crate::say!("pgtmp: no server runs in {}; kept", dir.display());
     } else {
         paths::remove_tree(dir)?;
-        eprintln!("pgtmp: no server ran in {}; removed it", dir.display());
+        crate::say!("pgtmp: no server ran in {}; removed it", dir.display());
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ pub fn run(json: bool, global: &GlobalArgs) -> Result<()> {
     let config = Config::resolve(&options(global))?;
     let found = crate::versions(&config)?;
     for (dir, why) in &found.unusable {
-        eprintln!(
+        crate::say!(
             "pgtmp: skipping {}: {}",
             dir.display(),
             why.replace('\n', " ")

@@ -168,7 +168,7 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
             Some(summary) => {
                 // The one line a hand-out says on its own: it explains the
                 // delay, and what disappeared.
-                eprintln!(
+                crate::say!(
                     "pgtmp: no space left on the filesystem of {}; removed {summary}; trying again",
                     config.layout.base.display()
                 );

@@ -39,7 +39,7 @@ fn fill(layout: &Layout, key: &str, template: &Path, size: usize) -> Result<bool
     let mut budget = Budget::new(layout);
     while super::count(layout, key) < size {
         if !budget.allows(key, false) {
-            eprintln!(
+            crate::say!(
                 "pgtmp refill: the pool of {key} stays at {} entr(ies): another copy ({} MB) would pass the budget",
                 super::count(layout, key),
                 budget.size(key) >> 20

@@ -152,7 +152,7 @@ fn build(spec: &Spec, dir: &Path) -> Result<()> {
     let features = spec.install.features();
     let (locale, fell_back) = spec.locale.initdb_args(features);
     if fell_back {
-        eprintln!(
+        crate::say!(
             "pgtmp: the {} locale is not installed: the template uses C, which compares bytes (`--locale` picks another)",
             super::locale::UNICODE
         );

@@ -88,10 +88,16 @@ pub fn run(plan: &Plan, cancel: &Arc<AtomicBool>, on_event: &mut dyn FnMut(Event
     let queue = Queue::new(plan.jobs.len(), lookahead);
     let (event_tx, event_rx) = mpsc::channel::<Event>();
     let running: Arc<Mutex<HashMap<usize, Interrupt>>> = Arc::default();
-    let (janitor_tx, janitor_rx) = mpsc::channel::<String>();
     let mut end = End::default();
     let mut finished = vec![false; plan.jobs.len()];
     std::thread::scope(|scope| {
+        // Made in here, so that a panic below drops the sender before the
+        // scope waits for the janitor, and the workers stop taking files.
+        let (janitor_tx, janitor_rx) = mpsc::channel::<String>();
+        let _halt = HaltOnPanic {
+            stop: &stop,
+            queue: &queue,
+        };
         for _ in 0..preparers {
             let queue = &queue;
             scope.spawn(move || prepare::preparer(plan, queue, warm));
@@ -153,6 +159,23 @@ pub fn run(plan: &Plan, cancel: &Arc<AtomicBool>, on_event: &mut dyn FnMut(Event
     });
     end.not_run = (0..plan.jobs.len()).filter(|&i| !finished[i]).collect();
     end
+}
+
+/// Stops the workers and preparers when the run's own thread panics, so
+/// that the scope around them ends (and the panic goes on) instead of
+/// waiting for every file.
+struct HaltOnPanic<'a> {
+    stop: &'a AtomicBool,
+    queue: &'a Queue,
+}
+
+impl Drop for HaltOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.stop.store(true, Ordering::Relaxed);
+            self.queue.stop();
+        }
+    }
 }
 
 /// How many preparers, how far ahead, and whether they warm the backends

@@ -35,7 +35,7 @@ pub fn tracing() -> bool {
 
 /// A line in the proxy's log (its stderr).
 pub fn log(msg: &str) {
-    eprintln!(
+    crate::say!(
         "{} pgtmp-proxy[{}]: {msg}",
         crate::instance::meta::now_secs(),
         std::process::id()

@@ -216,5 +216,5 @@ fn send(pipe: &mut File, report: &Report) -> bool {
 
 /// A line in `supervise.log`.
 pub(crate) fn log(msg: &str) {
-    eprintln!("{} pgtmp[{}]: {msg}", meta::now_secs(), std::process::id());
+    crate::say!("{} pgtmp[{}]: {msg}", meta::now_secs(), std::process::id());
 }

@@ -215,7 +215,7 @@ fn settle(server: &Private, role: &str, password: bool) -> Result<()> {
                 &[],
             )
             .map_err(sql("close the connections the setup left"))?;
-        eprintln!(
+        crate::say!(
             "pgtmp: the setup left {} connection(s) open for {}s; closed them",
             rows.len(),
             SETTLE.as_secs()

@@ -42,7 +42,7 @@ impl Progress {
         if progress.terminal {
             progress.draw();
         } else {
-            eprintln!("pgtmp: {}", progress.label);
+            crate::say!("pgtmp: {}", progress.label);
         }
         progress
     }

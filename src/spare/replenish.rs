@@ -75,7 +75,7 @@ pub fn run(config: &Config, kind: &Kind, began: std::time::SystemTime) -> Result
         let room = ahead < BATCH && in_flight < MAX_IN_FLIGHT;
         if wanted && room && !(ready > 0 && burst_goes_on(layout, &class, &deferred)) {
             if !budget.allows(&kind.key, true) {
-                eprintln!(
+                crate::say!(
                     "pgtmp refill: {class} keeps {ready} spare(s): another ({} MB and a server) would pass the budget",
                     budget.size(&kind.key) >> 20
                 );

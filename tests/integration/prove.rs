@@ -744,3 +744,35 @@ fn progress_line_on_a_terminal() {
     let plain = t.pgtmp(["prove", "p"]).run();
     assert!(!plain.stderr.contains("files, "), "{plain}");
 }
+
+/// A closed stderr or stdout (`pgtmp prove t 2>&1 | head -1`) panics
+/// nothing and hangs nothing: the run goes on to its verdict, with
+/// pg_prove's exit status, and its server stops after it.
+#[test]
+fn a_closed_output_pipe_ends_nothing() {
+    let t = TestRoot::new();
+    for i in 0..8 {
+        t.write(format!("p/{i}.pg"), "SELECT plan(1);\nSELECT pass('x');\n");
+    }
+    t.write("p/9_fails.pg", "SELECT plan(1);\nSELECT fail('no');\n");
+    let pgtmp = env!("CARGO_BIN_EXE_pgtmp");
+    // With tracing, stderr is written to all along the run: most of it
+    // after the reader is gone.
+    for redirect in ["2>&1 >/dev/null", "2>&1"] {
+        let script = format!(
+            "PGTMP_TRACE=1 timeout 300 {pgtmp} prove -j2 p {redirect} | head -c 1 >/dev/null; \
+             exit ${{PIPESTATUS[0]}}"
+        );
+        let out = t.cmd("bash", ["-c", &script]).run();
+        assert_eq!(
+            out.code(),
+            Some(1),
+            "`prove {redirect} | head` did not end with the verdict (101: a panic, 124: hung)\n{out}"
+        );
+    }
+    assert!(
+        poll::eventually(|| t.list().is_empty()),
+        "a prove server outlived its run\n{}",
+        t.logs()
+    );
+}

@@ -52,7 +52,7 @@ pub fn run(args: &ProveArgs, global: &GlobalArgs) -> Result<u8> {
     let console = console(args, longest.unwrap_or(0));
     let (started, clock, cpu) = (SystemTime::now(), Instant::now(), CpuTimes::now());
     let server = if jobs.is_empty() {
-        eprintln!("pgtmp: no test files found{}", hint_for_none(args));
+        crate::say!("pgtmp: no test files found{}", hint_for_none(args));
         None
     } else {
         match Server::start(&args.start, global, args.keep_failed)? {
@@ -80,7 +80,7 @@ pub fn run(args: &ProveArgs, global: &GlobalArgs) -> Result<u8> {
     super::print(&aggregate.report(longest, wall, CpuTimes::now().since(cpu), style))?;
     let not_run: Vec<&str> = end.not_run.iter().map(|&i| jobs[i].name.as_str()).collect();
     if !end.interrupted && !not_run.is_empty() {
-        eprintln!(
+        crate::say!(
             "pgtmp: stopped after a failure; {} of {} test files did not run",
             not_run.len(),
             jobs.len()
@@ -227,7 +227,7 @@ fn refuse_database_options(args: &ProveArgs) -> Option<u8> {
         ("--host", args.host.is_some()),
     ];
     let (name, _) = given.iter().find(|(_, g)| *g)?;
-    eprintln!(
+    crate::say!(
         "pgtmp: error: `{name}` has no meaning for `pgtmp prove`: every test file runs in a fresh database of its own\n\
          hint: drop it; load the schema the tests need with `-f`"
     );
@@ -304,7 +304,7 @@ fn jobs(args: &ProveArgs, state: Option<&State>) -> Result<Vec<Job>> {
     let mut names: Vec<(String, PathBuf)> = Vec::new();
     if let Some(state) = state {
         if state.nothing_saved() {
-            eprintln!(
+            crate::say!(
                 "pgtmp: no saved state in {}, selection will be empty",
                 state::FILE
             );

@@ -73,7 +73,7 @@ impl Server {
             request.refill_after = Some(me);
             let handout = hand_out(&config, &request).map_err(Error::for_prove)?;
             if let Some(kept) = handout.kept_data_dir() {
-                eprintln!(
+                crate::say!(
                     "pgtmp: the data directory will be kept after the server stops: {}",
                     kept.display()
                 );
@@ -120,7 +120,7 @@ impl Server {
         if let Some(dir) = dir
             && let Err(e) = stop::request(&dir)
         {
-            eprintln!(
+            crate::say!(
                 "pgtmp: warning: could not stop {}: {e}; its supervisor will",
                 url::without_password(&self.url)
             );
