@@ -82,6 +82,32 @@ pub fn lock_shared(path: &Path) -> Result<File> {
     Ok(take(path, Mode::Shared)?.expect("a waiting lock is always taken"))
 }
 
+/// As `lock_shared`, on an existing lock file only: `None` when there is
+/// none. It never creates one, and opens it read-only, without following a
+/// link or blocking on a FIFO: root uses it on lock files the `--run-as`
+/// account owns, before privileges are dropped.
+pub fn lock_shared_existing(path: &Path) -> Result<Option<File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    loop {
+        let file = match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("open lock", path)(e)),
+        };
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return Ok(None);
+        }
+        file.lock_shared().map_err(Error::io("lock", path))?;
+        if names(path, &file) {
+            return Ok(Some(file));
+        }
+    }
+}
+
 /// Unlinks the lock file at `path`, which `_held` (its exclusive lock, from
 /// `try_lock` or `lock`) proves nobody else holds; keep holding it until
 /// done with what it guarded.

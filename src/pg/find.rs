@@ -47,6 +47,16 @@ pub fn find(search: &Search) -> Result<Install> {
     found
 }
 
+/// What `find` would find, from the cache alone: `None` where finding it
+/// would run a program (`postgres --version`, `pg_config`) or failed.
+/// Writes nothing and runs nothing: as root, it runs before privileges
+/// are dropped, and the binaries it finds must never run as root.
+pub fn find_cached(search: &Search) -> Option<Install> {
+    let mut cache = Cache::open_offline(search.cache.as_deref());
+    let found = choose(search, &mut cache);
+    found.ok().filter(|_| !cache.missed())
+}
+
 fn choose(search: &Search, cache: &mut Cache) -> Result<Install> {
     if let Some(dir) = &search.bindir {
         let install = explicit(dir, "`--pg-bindir`", cache)?;

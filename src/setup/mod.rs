@@ -59,11 +59,12 @@ impl Setup {
             return Ok(None);
         }
         let cwd = std::env::current_dir().map_err(Error::io("find", "the current directory"))?;
+        let contents = digest::digest(keys)?;
         Ok(Some(Setup {
             commands: commands.to_vec(),
             keys: keys.to_vec(),
             cwd,
-            contents: digest::digest(keys)?,
+            contents,
             server_options: Vec::new(),
         }))
     }
