@@ -288,6 +288,12 @@ impl Layout {
         self.base.join("digests.json")
     }
 
+    /// Digests of `--key` paths, by the identity of what they read
+    /// (`setup::memo`).
+    pub fn setup_digests(&self) -> PathBuf {
+        self.base.join("setup-digests")
+    }
+
     /// What background pool refills had to say.
     pub fn refill_log(&self) -> PathBuf {
         self.base.join("refill.log")

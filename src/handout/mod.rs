@@ -31,7 +31,7 @@ use crate::pool::template::{self, Held};
 use crate::pool::wal::WalLevel;
 use crate::process;
 use crate::server_options::ServerOptions;
-use crate::setup::{Runner, Setup};
+use crate::setup::{self, Runner, Setup};
 use crate::{pg, refill, spare, trace, url};
 use source::Source;
 
@@ -150,7 +150,8 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     };
     let named = config.pg.bindir.as_ref().or(config.pg.bindir_env.as_ref());
     let caller = Caller::start(&files.inputs, &memo, named.map(PathBuf::as_path))?;
-    let setup = Setup::new(&request.setup, &request.setup_keys)?;
+    let mut setup_memo = setup::Memo::open(&config.layout);
+    let setup = Setup::new(&request.setup, &request.setup_keys, &mut setup_memo)?;
     trace::mark("caller's files read");
     let mut read = AsCaller {
         files,
@@ -164,6 +165,7 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     }
     config.drop_privileges()?;
     memo.save();
+    setup_memo.save();
     trace::mark("privileges dropped");
     let handout = match start(config, request, &mut read) {
         // Dead copies of killed hand-outs, or copies made ahead for other

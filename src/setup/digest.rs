@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result, SetupProblem};
 use crate::fixture::field;
+use crate::fixture::memo::Stamp;
 
 /// Entries read per `--key` path at most: a whole home directory given by
 /// mistake is refused, not hashed for minutes.
@@ -31,10 +32,21 @@ const SKIPPED: &[&str] = &["__pycache__"];
 
 /// The hex SHA-256 of the `--key` paths, in order.
 pub fn digest(keys: &[PathBuf]) -> Result<String> {
+    Ok(read(keys, false)?.0)
+}
+
+/// What the digest read: every path, file or directory (links followed),
+/// and its identity before it was read, in order.
+pub type Seen = Vec<(PathBuf, Stamp)>;
+
+/// The digest, and with `record` what it read (`None` when something
+/// cannot be told by its identity: a dangling link).
+pub fn read(keys: &[PathBuf], record: bool) -> Result<(String, Option<Seen>)> {
     let mut hash = Sha256::new();
     // One buffer for every file: zeroing a new one for each of many small
     // migrations costs more than reading them.
     let mut buf = vec![0u8; 64 * 1024];
+    let mut read = record.then(Vec::new);
     for key in keys {
         field(&mut hash, b"key", key.as_os_str().as_encoded_bytes());
         let mut walk = Walk {
@@ -43,10 +55,11 @@ pub fn digest(keys: &[PathBuf]) -> Result<String> {
             entries: 0,
             open: HashSet::new(),
             buf: &mut buf,
+            read: &mut read,
         };
         walk.entry(key)?;
     }
-    Ok(crate::fixture::hex(&hash.finalize()))
+    Ok((crate::fixture::hex(&hash.finalize()), read))
 }
 
 /// One `--key` path being read.
@@ -57,6 +70,8 @@ struct Walk<'a> {
     /// The directories being read (device, inode), to cut loops of links.
     open: HashSet<(u64, u64)>,
     buf: &'a mut [u8],
+    /// What was read, when recorded.
+    read: &'a mut Option<Seen>,
 }
 
 impl Walk<'_> {
@@ -75,13 +90,25 @@ impl Walk<'_> {
     /// A regular file, by its contents.
     fn file(&mut self, path: &Path) -> Result<()> {
         self.count()?;
-        self.contents(path)
+        self.contents(path, false)
     }
 
-    fn contents(&mut self, path: &Path) -> Result<()> {
-        let sha = file_sha(path, self.buf).map_err(read_error(path))?;
+    /// `stamped`: its identity is recorded already.
+    fn contents(&mut self, path: &Path, stamped: bool) -> Result<()> {
+        let mut file = File::open(path).map_err(read_error(path))?;
+        if !stamped && self.read.is_some() {
+            let meta = file.metadata().map_err(read_error(path))?;
+            self.record(path, &meta);
+        }
+        let sha = file_sha(&mut file, self.buf).map_err(read_error(path))?;
         field(self.hash, b"file", &sha);
         Ok(())
+    }
+
+    fn record(&mut self, path: &Path, meta: &fs::Metadata) {
+        if let Some(read) = self.read.as_mut() {
+            read.push((path.to_path_buf(), Stamp::of(meta)));
+        }
     }
 
     fn entry(&mut self, path: &Path) -> Result<()> {
@@ -91,6 +118,7 @@ impl Walk<'_> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 // A dangling link counts by what it names.
                 let target = fs::read_link(path).map_err(read_error(path))?;
+                *self.read = None;
                 field(
                     self.hash,
                     b"dangling",
@@ -100,11 +128,12 @@ impl Walk<'_> {
             }
             Err(e) => return Err(read_error(path)(e)),
         };
+        self.record(path, &meta);
         let kind = meta.file_type();
         if kind.is_dir() {
             self.directory(path, (meta.dev(), meta.ino()))
         } else if kind.is_file() {
-            self.contents(path)
+            self.contents(path, true)
         } else {
             let what: &[u8] = if kind.is_fifo() {
                 b"fifo"
@@ -153,8 +182,7 @@ impl Walk<'_> {
 }
 
 /// The SHA-256 of a file's contents.
-fn file_sha(path: &Path, buf: &mut [u8]) -> std::io::Result<[u8; 32]> {
-    let mut file = File::open(path)?;
+fn file_sha(file: &mut File, buf: &mut [u8]) -> std::io::Result<[u8; 32]> {
     let mut sha = Sha256::new();
     loop {
         let n = file.read(buf)?;
