@@ -130,6 +130,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_existing_lock_only_is_taken_and_none_is_made() {
+        let dir = std::env::temp_dir().join(format!("pgtmp-lockx-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("k.lock");
+        assert!(lock_shared_existing(&path).unwrap().is_none());
+        assert!(!path.exists(), "a lock file was made");
+        // Neither a link nor a FIFO is followed or waited on.
+        std::os::unix::fs::symlink(dir.join("elsewhere"), &path).unwrap();
+        std::fs::write(dir.join("elsewhere"), "").unwrap();
+        assert!(lock_shared_existing(&path).is_err());
+        std::fs::remove_file(&path).unwrap();
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert!(lock_shared_existing(&path).unwrap().is_none());
+        std::fs::remove_file(&path).unwrap();
+        let held = lock(&path).unwrap();
+        drop(held);
+        let shared = lock_shared_existing(&path).unwrap().expect("taken");
+        assert!(try_lock(&path).unwrap().is_none(), "shared excludes");
+        drop(shared);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_lock_whose_file_was_removed_is_taken_anew() {
         let dir = std::env::temp_dir().join(format!("pgtmp-lock-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
