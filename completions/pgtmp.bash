@@ -71,7 +71,7 @@ _pgtmp() {
 
     case "${cmd}" in
         pgtmp)
-            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --setup --key --from --replicas --sync --logical --format --owner-pid --with-pgtap --pg-bindir --pg-version --run-as --locale --help --version start initdb stop list rollback snapshot reset versions gc exec promote wait restart prove completions man"
+            opts="-k -t -p -w -o -d -f -x -F -h -V --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --setup --key --from --replicas --sync --logical --format --owner-pid --with-pgtap --refill-after --pg-bindir --pg-version --run-as --locale --help --version start initdb stop list rollback snapshot reset versions gc exec promote wait restart prove completions man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -161,6 +161,10 @@ _pgtmp() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --refill-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --pg-bindir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -215,7 +219,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__exec)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --setup --key --from --replicas --sync --logical --owner-pid --with-pgtap --format --pg-bindir --pg-version --run-as --locale --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --setup --key --from --replicas --sync --logical --owner-pid --with-pgtap --refill-after --format --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -294,6 +298,10 @@ _pgtmp() {
                     return 0
                     ;;
                 --owner-pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --refill-after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -499,7 +507,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__prove)
-            opts="-k -t -p -w -o -d -f -x -j -r -v -q -Q -R -s -P -S -b -D -U -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --setup --key --from --replicas --sync --logical --owner-pid --with-pgtap --jobs --ext --recurse --verbose --failures --directives --quiet --QUIET --timer --parse --shuffle --reverse --state --runtests --schema --match --pset --set --psql-bin --ignore-exit --dry --fail-fast --keep-failed --junit --json --username --dbname --host --format --pg-bindir --pg-version --run-as --locale --help"
+            opts="-k -t -p -w -o -d -f -x -j -r -v -q -Q -R -s -P -S -b -D -U -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --setup --key --from --replicas --sync --logical --owner-pid --with-pgtap --refill-after --jobs --ext --recurse --verbose --failures --directives --quiet --QUIET --timer --parse --shuffle --reverse --state --runtests --schema --match --pset --set --psql-bin --ignore-exit --dry --fail-fast --keep-failed --junit --json --username --dbname --host --format --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -578,6 +586,10 @@ _pgtmp() {
                     return 0
                     ;;
                 --owner-pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --refill-after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -821,7 +833,7 @@ _pgtmp() {
             return 0
             ;;
         pgtmp__subcmd__start)
-            opts="-k -t -p -w -o -d -f -x -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --setup --key --from --replicas --sync --logical --format --owner-pid --with-pgtap --pg-bindir --pg-version --run-as --locale --help"
+            opts="-k -t -p -w -o -d -f -x -F -h --keep --shared-tx --tcp --port --wait --options --datadir --spares --file --extension --now --setup --key --from --replicas --sync --logical --format --owner-pid --with-pgtap --refill-after --pg-bindir --pg-version --run-as --locale --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -908,6 +920,10 @@ _pgtmp() {
                     return 0
                     ;;
                 --owner-pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --refill-after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

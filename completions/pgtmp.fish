@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgtmp_global_optspecs
-    string join \n k/keep shared-tx t/tcp p/port= w/wait= o/options= d/datadir= spares= f/file= x/extension= now= setup= key= from= replicas= sync logical F/format= owner-pid= with-pgtap pg-bindir= pg-version= run-as= locale= h/help V/version
+    string join \n k/keep shared-tx t/tcp p/port= w/wait= o/options= d/datadir= spares= f/file= x/extension= now= setup= key= from= replicas= sync logical F/format= owner-pid= with-pgtap refill-after= pg-bindir= pg-version= run-as= locale= h/help V/version
 end
 
 function __fish_pgtmp_needs_command
@@ -43,6 +43,7 @@ dsn\t'A libpq key=value connection string'
 env\t'`export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"'
 json\t'A JSON object: url, host, port, user, password, database, directories, pid, version'"
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
+complete -c pgtmp -n "__fish_pgtmp_needs_command" -l refill-after -d 'Start the background refill only once this process has exited (used by `prove`)' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
 complete -c pgtmp -n "__fish_pgtmp_needs_command" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
@@ -90,6 +91,7 @@ dsn\t'A libpq key=value connection string'
 env\t'`export` lines for DATABASE_URL and PG*, for eval "$(pgtmp -F env)"'
 json\t'A JSON object: url, host, port, user, password, database, directories, pid, version'"
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l refill-after -d 'Start the background refill only once this process has exited (used by `prove`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-bindir -d 'Directory holding `postgres` and `initdb` [env: PGTMP_PG_BINDIR]' -r -F
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l pg-version -d 'Use the newest N.x among the installations found (see `pgtmp versions`); wins over PGTMP_PG_BINDIR' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand start" -l run-as -d 'As root, run PostgreSQL as USER [default: the one root made the base directory for, else postgres, else nobody]' -r
@@ -175,6 +177,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l key -d 'A file or d
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l from -d 'Hand out a copy of the snapshot NAME (see `pgtmp snapshot`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l replicas -d 'Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary\'s first' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -l refill-after -d 'Start the background refill only once this process has exited (used by `prove`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand exec" -s F -l format -d 'Print the connection as FORMAT [default: url]' -r -f -a "url\t'A postgresql:// URL in pg_tmp\'s shape (libpq, psycopg, node-postgres, Go, Rust, ...)'
 url-with-user\t'The URL with the user name in it, for drivers that find none (node-postgres without USER)'
 jdbc\t'A jdbc:postgresql:// URL with user and password; implies -t'
@@ -222,6 +225,7 @@ complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l key -d 'A file or 
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l from -d 'Hand out a copy of the snapshot NAME (see `pgtmp snapshot`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l replicas -d 'Also start N hot-standby replicas streaming from the server (1 to 10); one URL per line, the primary\'s first' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l owner-pid -d 'Stop when this process is gone (used by `exec`)' -r
+complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l refill-after -d 'Start the background refill only once this process has exited (used by `prove`)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -s j -l jobs -d 'Run N test files at once (at most 64)' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l ext -d 'Test files in directories end with EXT (repeatable) [default: .pg]' -r
 complete -c pgtmp -n "__fish_pgtmp_using_subcommand prove" -l state -d 'Select, order and save by earlier runs, kept in ./.pgtmp-prove: save, last, failed, passed, all, hot, todo, slow, fast, new, old, fresh (comma-separated, each with :N to limit)' -r

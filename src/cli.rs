@@ -241,6 +241,10 @@ pub struct StartArgs {
     /// Create pgTAP in `test`, cached with the fixtures (used by `prove`)
     #[arg(long, hide = true)]
     pub with_pgtap: bool,
+
+    /// Start the background refill only once this process has exited (used by `prove`)
+    #[arg(long, hide = true, value_name = "PID")]
+    pub refill_after: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,9 @@
 //! The background refill after a hand-out: a detached re-execution of
 //! pgtmp (`pgtmp __refill KEY`), so the caller never waits. It starts the
 //! spares the demand calls for, then, niced, fills the pool and collects
-//! garbage quietly. What it has to say goes to `refill.log`.
+//! garbage quietly. What it has to say goes to `refill.log`. A hand-out
+//! may ask it to wait until a process has exited (`prove`'s own), so that
+//! it takes no CPU from the run it served.
 
 use std::fs::OpenOptions;
 use std::process::{Command, Stdio};
@@ -21,13 +23,26 @@ const SPARE_ENV: &str = "PGTMP_REFILL_SPARE";
 const TOPOLOGY_ENV: &str = "PGTMP_REFILL_TOPOLOGY";
 const ROLE_ENV: &str = "PGTMP_REFILL_ROLE";
 const BINDIR_ENV: &str = "PGTMP_REFILL_BINDIR";
+/// The process to wait for before refilling: `PID:START` (its start time,
+/// so that a reused pid is not waited for).
+const AFTER_ENV: &str = "PGTMP_REFILL_AFTER";
+
+/// How often a deferred refill looks whether the process it waits for has
+/// exited: reading its `/proc` entry costs microseconds.
+const AFTER_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// The size past which the refill log starts over.
 pub const LOG_LIMIT: u64 = 64 * 1024;
 
 /// Starts `pgtmp __refill KEY` detached; failures are only logged.
-/// `spares`: also start spares of that kind.
-pub fn spawn(config: &Config, key: &str, spares: Option<&spare::Kind>) -> Result<()> {
+/// `spares`: also start spares of that kind. `after`: it waits until that
+/// process has exited before it does anything.
+pub fn spawn(
+    config: &Config,
+    key: &str,
+    spares: Option<&spare::Kind>,
+    after: Option<u32>,
+) -> Result<()> {
     let layout = &config.layout;
     let path = layout.refill_log();
     // Every failed refill appends to the log: one that keeps failing (a
@@ -60,6 +75,10 @@ pub fn spawn(config: &Config, key: &str, spares: Option<&spare::Kind>) -> Result
             .env(TOPOLOGY_ENV, kind.topology.tag()),
         None => cmd.env_remove(SPARE_ENV),
     };
+    match after.and_then(|pid| Some((pid, process::start_time(pid).ok()??))) {
+        Some((pid, start)) => cmd.env(AFTER_ENV, format!("{pid}:{start}")),
+        None => cmd.env_remove(AFTER_ENV),
+    };
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
@@ -72,8 +91,10 @@ pub fn spawn(config: &Config, key: &str, spares: Option<&spare::Kind>) -> Result
 /// may be about to want one (and their servers keep the priority they
 /// start with); then, niced, the pool and a quiet garbage collection.
 pub fn run(key: &str) -> Result<()> {
+    // `stop --all` while it waited still counts.
     let began = std::time::SystemTime::now();
     process::new_session();
+    wait_for_exit();
     let config = Config::resolve(&Options::default())?;
     let topology = std::env::var(TOPOLOGY_ENV)
         .ok()
@@ -101,4 +122,17 @@ pub fn run(key: &str) -> Result<()> {
     pool::refill::run(&config.layout, key, config.pool_size)?;
     gc::collect(&config.layout, Some(key), false)?;
     spares
+}
+
+/// Until the process the hand-out named (`AFTER_ENV`) has exited.
+fn wait_for_exit() {
+    let Some((pid, start)) = std::env::var(AFTER_ENV).ok().and_then(|v| {
+        let (pid, start) = v.split_once(':')?;
+        Some((pid.parse::<u32>().ok()?, start.parse::<u64>().ok()?))
+    }) else {
+        return;
+    };
+    while process::running_since(pid, start) {
+        std::thread::sleep(AFTER_POLL);
+    }
 }

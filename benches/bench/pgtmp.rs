@@ -187,7 +187,7 @@ impl Pgtmp {
 
     /// Whether a refill holds one of the locks it works under:
     /// `pool/<key>.lock` or `spare/<class>.lock`.
-    fn refill_running(&self) -> bool {
+    pub fn refill_running(&self) -> bool {
         ["pool", "spare"].iter().any(|sub| {
             std::fs::read_dir(self.base.join(sub)).is_ok_and(|entries| {
                 entries

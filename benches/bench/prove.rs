@@ -19,6 +19,8 @@ use crate::scenarios::Bench;
 const FILES: usize = 20;
 const TESTS: usize = 6 * FILES;
 const TIMEOUT: Duration = Duration::from_secs(120);
+/// The longest a sample waits for its refill to bring the spares back.
+const SPARES_WAIT: Duration = Duration::from_secs(5);
 
 /// Where Debian puts pg_prove (libtap-parser-sourcehandler-pgtap-perl).
 const PG_PROVE: &str = "/usr/bin/pg_prove";
@@ -109,10 +111,12 @@ pub fn prove(bench: &mut Bench, results: &mut Results, samples: usize) {
             eprintln!("bench: round {}/{samples}: {}", round + 1, series.key);
             let outcome = match series.key {
                 "prove" => running(&pgtmp).and_then(|before| {
-                    run_prove(bench, &dir, &[]).and_then(|t| gone(&pgtmp, &before, t))
+                    let spares = pgtmp.spares();
+                    run_prove(bench, &dir, &[]).and_then(|t| gone(&pgtmp, &before, spares, t))
                 }),
                 "prove_j2" => running(&pgtmp).and_then(|before| {
-                    run_prove(bench, &dir, &["-j2"]).and_then(|t| gone(&pgtmp, &before, t))
+                    let spares = pgtmp.spares();
+                    run_prove(bench, &dir, &["-j2"]).and_then(|t| gone(&pgtmp, &before, spares, t))
                 }),
                 "pg_prove" => run_pg_prove(&dir, &shared_url, &[]),
                 _ => run_pg_prove(&dir, &shared_url, &["-j2"]),
@@ -170,22 +174,28 @@ fn running(pgtmp: &crate::pgtmp::Pgtmp) -> Result<Vec<String>, String> {
 }
 
 /// `pgtmp prove` returns once the summary is out; its server is shut down
-/// and removed by its supervisor after that. Wait for it (untimed), so that
-/// this cleanup does not run into the next sample: until no instance runs
-/// that did not run `before` (pg_prove's shared database and other
-/// scenarios' long-lived instances stay).
+/// and removed by its supervisor after that, and the refill of its
+/// hand-out (a spare in place of the one it took) runs once it has exited.
+/// Wait for both (untimed), so that they do not run into the next sample:
+/// until no instance runs that did not run `before` (pg_prove's shared
+/// database and other scenarios' long-lived instances stay), and the
+/// `spares` there were before are back with no refill running (the spares
+/// for at most [`SPARES_WAIT`]: demand may ask for fewer).
 fn gone(
     pgtmp: &crate::pgtmp::Pgtmp,
     before: &[String],
+    spares: usize,
     took: Duration,
 ) -> Result<Duration, String> {
-    let deadline = Instant::now() + TIMEOUT;
+    let began = Instant::now();
+    let deadline = began + TIMEOUT;
     loop {
         let new: Vec<String> = running(pgtmp)?
             .into_iter()
             .filter(|u| !before.contains(u))
             .collect();
-        if new.is_empty() {
+        let refilled = pgtmp.spares() >= spares || began.elapsed() > SPARES_WAIT;
+        if new.is_empty() && refilled && !pgtmp.refill_running() {
             return Ok(took);
         }
         if Instant::now() > deadline {

@@ -44,6 +44,6 @@ fn new_entry(config: &Config, spec: &template::Spec) -> Result<PathBuf> {
         let tmp = dir.join(format!(".tmp-{}", random::id()));
         paths::publish(&tmp, &entry, |tmp| pool::copy_tree(template.path(), tmp))?;
     }
-    let _ = refill::spawn(config, &key, None);
+    let _ = refill::spawn(config, &key, None, None);
     Ok(entry)
 }

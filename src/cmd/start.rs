@@ -92,6 +92,7 @@ pub(super) fn request(args: &StartArgs, format: Format) -> Result<Request> {
         setup_keys: args.setup_keys.clone(),
         from: args.from.clone(),
         owner_pid: args.owner_pid,
+        refill_after: args.refill_after,
         topology: match args.replicas {
             Some(replicas) => Topology::Streaming {
                 replicas,

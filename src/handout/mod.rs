@@ -359,7 +359,7 @@ fn start(config: &Config, request: &Request, read: &mut AsCaller) -> Result<Hand
             new.run(config, request, &mut notes)?
         }
     };
-    after_handout(config, &key, spares.then_some(&kind));
+    after_handout(config, &key, spares.then_some(&kind), request.refill_after);
     let kept = request.keep && request.datadir.is_none();
     Ok(Handout {
         url: url::with_user(&url, &config.identity.role),
@@ -579,11 +579,11 @@ fn check_replicas_version(data_dir: &Path, spec: &template::Spec) -> Result<()> 
 }
 
 /// Refills the pool and the spares (`spares`: of which kind) and collects
-/// garbage in the background. A failure only costs the next call some
-/// time; the refill log says why.
-fn after_handout(config: &Config, key: &str, spares: Option<&spare::Kind>) {
+/// garbage in the background, at once or once process `after` has exited.
+/// A failure only costs the next call some time; the refill log says why.
+fn after_handout(config: &Config, key: &str, spares: Option<&spare::Kind>, after: Option<u32>) {
     let _ = fs::File::create(config.layout.template_used(key));
-    let _ = refill::spawn(config, key, spares);
+    let _ = refill::spawn(config, key, spares, after);
     trace::mark("refill started");
 }
 

@@ -47,6 +47,11 @@ pub struct Request {
     pub from: Option<String>,
     /// Stop when this process is gone (what `exec` asks).
     pub owner_pid: Option<u32>,
+    /// Start the background refill (the replacement spare, the pool copy,
+    /// garbage collection) only once this process has exited, so that it
+    /// takes no CPU from the work the hand-out serves (what `prove` asks:
+    /// on a small machine the refill competes with its files).
+    pub refill_after: Option<u32>,
     /// The servers of the instance.
     pub topology: Topology,
     /// `wal_level=logical`, with room for replication slots, WAL senders

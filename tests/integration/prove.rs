@@ -299,6 +299,64 @@ fn root_and_ordinary_users_alike() {
     }
 }
 
+/// The refill after the run's hand-out (a spare in place of the one it
+/// claimed) waits until the run is over, so that it takes no CPU from the
+/// files; then it runs. Root (a child hands out) and an ordinary user (in
+/// process) alike.
+#[test]
+fn the_refill_waits_for_the_run() {
+    let t = TestRoot::new();
+    t.write("quick/1.pg", "SELECT plan(1);\nSELECT pass('quick');\n");
+    t.write(
+        "slow/1.pg",
+        "SELECT plan(1);\nSELECT pg_sleep(3);\nSELECT pass('slept');\n",
+    );
+    let mut whos = vec![Who::Me];
+    if procs::is_root() {
+        whos.push(Who::User(user::ordinary()));
+    }
+    for who in whos {
+        let prove = |dir: &str| {
+            t.pgtmp(["prove".as_ref(), t.join(dir).as_os_str()])
+                .who(who)
+        };
+        // Builds the template; its refill starts a spare of the class.
+        prove("quick").run().assert_success();
+        assert!(
+            poll::eventually(|| !t.refilling() && !t.spares_of(who).is_empty()),
+            "no spare after the first run\n{}",
+            t.logs()
+        );
+        let before: BTreeSet<String> = t.spares_of(who).into_iter().collect();
+        let mut running = prove("slow").spawn(|_| {});
+        // The run claims one of them; no new one starts while it runs
+        // (spares read, then the run seen still going).
+        loop {
+            let new: Vec<String> = t
+                .spares_of(who)
+                .into_iter()
+                .filter(|s| !before.contains(s))
+                .collect();
+            if running.finished() {
+                break;
+            }
+            assert!(
+                new.is_empty(),
+                "a spare started while the run went on: {new:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = running.wait();
+        out.assert_success();
+        assert!(out.stdout.contains("Files=1, Tests=1,"), "{out}");
+        assert!(
+            poll::eventually(|| t.spares_of(who).iter().any(|s| !before.contains(s))),
+            "no spare started after the run\n{}",
+            t.logs()
+        );
+    }
+}
+
 #[test]
 fn shuffle_with_state_replays_and_selects() {
     let t = TestRoot::new();

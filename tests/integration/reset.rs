@@ -2,7 +2,7 @@
 //! out in, its URL, port, password and idle timeout kept, its clients
 //! disconnected (they reconnect with the same URL).
 
-use crate::support::{TestRoot, db, poll};
+use crate::support::{TestRoot, db, poll, procs};
 
 fn count(url: &str, sql: &str) -> String {
     db::text(&mut db::connect(url), sql)
@@ -53,6 +53,202 @@ fn reset_puts_the_instance_back_and_keeps_its_url() {
     );
     t.stop(&h.url);
     assert!(!after.dir.exists(), "the instance directory is left");
+}
+
+/// The first line of a data directory's `postmaster.pid`.
+fn postmaster_pid(data_dir: &std::path::Path) -> u32 {
+    let text = std::fs::read_to_string(data_dir.join("postmaster.pid")).expect("postmaster.pid");
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .parse()
+        .expect("a pid")
+}
+
+/// With a socket URL and a spare ready, the reset puts the spare's server
+/// in the instance's place rather than restarting it: the server that
+/// answers at the same URL, in the same directory, is the spare's; the old
+/// one is gone with its clients; what the instance was moved aside for is
+/// removed; the instance keeps its settings and stops when asked.
+#[test]
+fn a_socket_reset_swaps_in_a_ready_spare() {
+    let t = TestRoot::new();
+    let h = t.start(&["-w", "5m"]);
+    let before = t.instance(&h.url);
+    let run = t.base().join("run");
+    assert!(
+        poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
+        "no spare ready\n{}",
+        t.logs()
+    );
+    let spare_pids: Vec<u32> = t
+        .spares()
+        .iter()
+        .map(|id| postmaster_pid(&run.join(id).join("data")))
+        .collect();
+    let mut client = db::connect(&h.url);
+    db::execute(&mut client, "create table notes (t text)");
+    let out = t.pgtmp(["reset", h.url.as_str()]).run();
+    out.assert_success();
+    assert!(out.stdout.is_empty(), "{out}");
+    assert!(
+        client.batch_execute("select 1").is_err(),
+        "a client of the old server still works"
+    );
+    assert_eq!(
+        count(
+            &h.url,
+            "select count(*)::text from pg_tables where tablename = 'notes'"
+        ),
+        "0"
+    );
+    let after = t.instance(&h.url);
+    assert!(
+        spare_pids.contains(&after.pid),
+        "the server {} is no spare of {spare_pids:?}: restarted, not swapped",
+        after.pid
+    );
+    assert_eq!(
+        (
+            &after.dir,
+            &after.data_dir,
+            after.timeout_secs,
+            after.started
+        ),
+        (
+            &before.dir,
+            &before.data_dir,
+            before.timeout_secs,
+            before.started
+        )
+    );
+    assert!(
+        !procs::alive(before.pid),
+        "the old server {} still runs",
+        before.pid
+    );
+    assert!(
+        poll::eventually(|| !std::fs::read_dir(&run)
+            .expect("run/")
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with(".replaced-"))),
+        "what the instance was moved aside for is left"
+    );
+    // Its own supervisor watches it now: it answers `stop`.
+    t.stop(&h.url);
+    assert!(!after.dir.exists(), "the instance directory is left");
+    assert!(
+        !procs::alive(after.pid),
+        "the server {} outlived its stop",
+        after.pid
+    );
+}
+
+/// Resets of one URL at the same time all succeed, whether a spare or a
+/// restart serves each: one that finds the instance swapped under it tries
+/// again with the server now in its place.
+#[test]
+fn concurrent_resets_all_succeed() {
+    let t = TestRoot::new();
+    let h = t.start(&["-w", "5m"]);
+    db::execute(&mut db::connect(&h.url), "create table notes (t text)");
+    assert!(
+        poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
+        "no spare ready\n{}",
+        t.logs()
+    );
+    let outs: Vec<_> = std::thread::scope(|s| {
+        let calls: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| t.pgtmp(["reset", h.url.as_str()]).run()))
+            .collect();
+        calls
+            .into_iter()
+            .map(|c| c.join().expect("a reset panicked"))
+            .collect()
+    });
+    for out in &outs {
+        out.assert_success();
+    }
+    assert_eq!(
+        count(
+            &h.url,
+            "select count(*)::text from pg_tables where tablename = 'notes'"
+        ),
+        "0"
+    );
+    assert_eq!(t.list().len(), 1, "{}", t.logs());
+    t.stop(&h.url);
+}
+
+/// `stop` at the moment a reset swaps a spare in still stops the instance
+/// as asked, whichever supervisor it finds serving it: the one serving it
+/// then shuts it down on request (not because its server was killed after
+/// the request went unheard), and nothing is left running.
+#[test]
+fn stop_during_a_reset_stops_the_instance() {
+    let t = TestRoot::new();
+    // The stop comes a little later each round, so that some land while
+    // the swap is under way.
+    for round in 0..6u64 {
+        // -k keeps the instance directory, with its supervisor's log.
+        let h = t.start(&["-k", "-w", "5m"]);
+        let dir = crate::support::url::socket(&h.url).host;
+        assert!(
+            poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
+            "no spare ready\n{}",
+            t.logs()
+        );
+        let (reset, stop) = std::thread::scope(|s| {
+            let reset = s.spawn(|| t.pgtmp(["reset", h.url.as_str()]).run());
+            std::thread::sleep(std::time::Duration::from_millis(2 * round));
+            let stop = s.spawn(|| t.pgtmp(["stop", h.url.as_str()]).run());
+            (reset.join().expect("reset"), stop.join().expect("stop"))
+        });
+        stop.assert_success();
+        // The reset may have come too late for an instance: that is said.
+        if !reset.status.success() {
+            reset.assert_error(1, &["pgtmp: error:"]);
+        }
+        assert!(
+            !t.listed(&h.url),
+            "round {round}: the instance outlived its stop\nreset: {reset}\n{}",
+            t.logs()
+        );
+        let log = std::fs::read_to_string(dir.join("supervise.log")).unwrap_or_default();
+        assert!(
+            log.contains("stopping: stop requested"),
+            "round {round}: not stopped on request\nreset: {reset}\n{log}"
+        );
+        std::fs::remove_dir_all(&dir).expect("remove the kept directory");
+    }
+}
+
+/// A swap's supervisor removes what it moved aside as it ends; one killed
+/// before that leaves it behind, and `gc` removes it once nobody holds its
+/// lock, as it removes half-made instance directories.
+#[test]
+fn gc_removes_what_a_killed_swap_left_aside() {
+    let t = TestRoot::new();
+    let h = t.start(&[]);
+    let run = t.base().join("run");
+    let left = run.join(".replaced-0123456789");
+    std::fs::create_dir_all(left.join("data")).expect("mkdir");
+    std::fs::write(left.join("data/PG_VERSION"), "15\n").expect("write");
+    std::fs::write(left.join("lock"), "").expect("write");
+    let left_str = left.to_str().expect("utf-8");
+    let run_str = run.to_str().expect("utf-8");
+    // As the instances' owner, and older than a directory being made.
+    t.cmd("chown", ["-R", "--reference", run_str, left_str])
+        .run()
+        .assert_success();
+    t.cmd("touch", ["-d", "1 minute ago", left_str])
+        .run()
+        .assert_success();
+    t.pgtmp(["gc"]).run().assert_success();
+    assert!(!left.exists(), "gc left {}", left.display());
+    assert!(t.listed(&h.url), "gc took the running instance");
+    t.stop(&h.url);
 }
 
 /// Back to what it was handed out from: a fixture's template (the files are

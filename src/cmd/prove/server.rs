@@ -55,8 +55,13 @@ impl Server {
             (false, None) => Duration::ZERO,
         };
         let owner = (!keep_failed).then(std::process::id);
+        // The refill after the hand-out (a spare started, a pool entry
+        // copied) waits until this run is over: on a small machine it would
+        // take CPU from the files.
+        let me = std::process::id();
         let (url, dir) = if config.identity.run_as.is_some() {
-            match super::super::exec::start_child(args, global, wait, owner, &["--with-pgtap"])? {
+            let extra = ["--with-pgtap", "--refill-after", &me.to_string()];
+            match super::super::exec::start_child(args, global, wait, owner, &extra)? {
                 Ok(url) => (url, None),
                 Err(code) => return Ok(Err(code)),
             }
@@ -65,6 +70,7 @@ impl Server {
             start::with_pgtap(&mut request);
             request.timeout = Some(wait);
             request.owner_pid = owner;
+            request.refill_after = Some(me);
             let handout = hand_out(&config, &request).map_err(Error::for_prove)?;
             if let Some(kept) = handout.kept_data_dir() {
                 eprintln!(

@@ -210,6 +210,11 @@ impl Running {
 
     /// Waits for it to finish; panics (showing everything) if it outlives
     /// its deadline, counted from now.
+    /// Whether it has exited (it is reaped then; `wait` still reports it).
+    pub fn finished(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     pub fn wait(self) -> Output {
         self.try_wait().unwrap_or_else(|e| panic!("{e}"))
     }
