@@ -206,14 +206,23 @@ impl Config {
 
     /// As `template_spec`, searching as `search` says.
     pub(crate) fn template_spec_with(&self, search: &pg::Search) -> Result<Spec> {
-        let install = pg::find(search)?;
-        Ok(Spec {
+        Ok(self.spec_of(pg::find(search)?))
+    }
+
+    /// As `template_spec_with`, from the cache alone (`pg::find_cached`):
+    /// `None` where finding PostgreSQL would run a program.
+    pub(crate) fn template_spec_cached(&self, search: &pg::Search) -> Option<Spec> {
+        pg::find_cached(search).map(|install| self.spec_of(install))
+    }
+
+    fn spec_of(&self, install: pg::Install) -> Spec {
+        Spec {
             install,
             role: self.identity.role.clone(),
             initdb_opts: self.initdb_opts.clone(),
             wal: crate::pool::wal::WalLevel::Minimal,
             locale: Locale::resolve(self.locale.as_deref()),
-        })
+        }
     }
 }
 

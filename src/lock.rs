@@ -82,6 +82,32 @@ pub fn lock_shared(path: &Path) -> Result<File> {
     Ok(take(path, Mode::Shared)?.expect("a waiting lock is always taken"))
 }
 
+/// As `lock_shared`, on an existing lock file only: `None` when there is
+/// none. It never creates one, and opens it read-only, without following a
+/// link or blocking on a FIFO: root uses it on lock files the `--run-as`
+/// account owns, before privileges are dropped.
+pub fn lock_shared_existing(path: &Path) -> Result<Option<File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    loop {
+        let file = match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("open lock", path)(e)),
+        };
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return Ok(None);
+        }
+        file.lock_shared().map_err(Error::io("lock", path))?;
+        if names(path, &file) {
+            return Ok(Some(file));
+        }
+    }
+}
+
 /// Unlinks the lock file at `path`, which `_held` (its exclusive lock, from
 /// `try_lock` or `lock`) proves nobody else holds; keep holding it until
 /// done with what it guarded.
@@ -102,6 +128,30 @@ pub fn is_held(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_existing_lock_only_is_taken_and_none_is_made() {
+        let dir = std::env::temp_dir().join(format!("pgtmp-lockx-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("k.lock");
+        assert!(lock_shared_existing(&path).unwrap().is_none());
+        assert!(!path.exists(), "a lock file was made");
+        // Neither a link nor a FIFO is followed or waited on.
+        std::os::unix::fs::symlink(dir.join("elsewhere"), &path).unwrap();
+        std::fs::write(dir.join("elsewhere"), "").unwrap();
+        assert!(lock_shared_existing(&path).is_err());
+        std::fs::remove_file(&path).unwrap();
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert!(lock_shared_existing(&path).unwrap().is_none());
+        std::fs::remove_file(&path).unwrap();
+        let held = lock(&path).unwrap();
+        drop(held);
+        let shared = lock_shared_existing(&path).unwrap().expect("taken");
+        assert!(try_lock(&path).unwrap().is_none(), "shared excludes");
+        drop(shared);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_lock_whose_file_was_removed_is_taken_anew() {

@@ -288,6 +288,12 @@ impl Layout {
         self.base.join("digests.json")
     }
 
+    /// Digests of `--key` paths, by the identity of what they read
+    /// (`setup::memo`).
+    pub fn setup_digests(&self) -> PathBuf {
+        self.base.join("setup-digests")
+    }
+
     /// What background pool refills had to say.
     pub fn refill_log(&self) -> PathBuf {
         self.base.join("refill.log")
@@ -353,6 +359,28 @@ fn resolve(path: &Path) -> Option<PathBuf> {
         missing.push(at.file_name()?);
         at = at.parent()?;
     }
+}
+
+/// The bytes of the regular file `path`, at most `max` of them; `None`
+/// when it is missing, unreadable, larger or anything but a regular file.
+/// Opened without following a link or blocking on a FIFO: as root this
+/// reads files of the base directory before privileges are dropped, where
+/// the `--run-as` account could have planted anything.
+pub fn read_plain(path: &Path, max: u64) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > max {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(max).read_to_end(&mut bytes).ok()?;
+    Some(bytes)
 }
 
 /// `path` as it is once the directory `from` is renamed to `to`:

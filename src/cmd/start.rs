@@ -54,7 +54,10 @@ pub fn run(args: &StartArgs, global: &GlobalArgs) -> Result<()> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(Error::io("write the URL to", "standard output"))?;
-    handout.acknowledge()
+    crate::trace::mark("URL written");
+    let acked = handout.acknowledge();
+    crate::trace::mark("acknowledged");
+    acked
 }
 
 /// `prove`'s server: pgTAP created in `test` with the fixtures.

@@ -26,11 +26,12 @@ use crate::instance::{Meta, Settings, port, replication};
 use crate::json::Connection;
 use crate::paths::{Layout, Place};
 use crate::pg::Install;
+use crate::pool;
+use crate::pool::template::{self, Held};
 use crate::pool::wal::WalLevel;
-use crate::pool::{self, template};
 use crate::process;
 use crate::server_options::ServerOptions;
-use crate::setup::{Runner, Setup};
+use crate::setup::{self, Runner, Setup};
 use crate::{pg, refill, spare, trace, url};
 use source::Source;
 
@@ -127,7 +128,8 @@ impl Handout {
 /// As root with `-f` files, this forks a helper that stays root to load
 /// them (`fixture::caller`): like dropping privileges, that needs the
 /// process to be single-threaded. With `--setup`, as root, it starts the
-/// process that runs the commands as root (`setup::runner`) before that.
+/// process that runs the commands as root (`setup::runner`) before that,
+/// unless the setup's template is found made already.
 pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     if request.shared_tx && (request.topology != Topology::Single || request.logical) {
         return Err(Error::SharedTx(SharedTxProblem::WithReplication));
@@ -148,19 +150,23 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
     };
     let named = config.pg.bindir.as_ref().or(config.pg.bindir_env.as_ref());
     let caller = Caller::start(&files.inputs, &memo, named.map(PathBuf::as_path))?;
-    let setup = Setup::new(&request.setup, &request.setup_keys)?;
-    let runner = match setup {
-        Some(_) if nix::unistd::Uid::effective().is_root() => Some(Runner::spawn(&config.exe)?),
-        _ => None,
-    };
-    config.drop_privileges()?;
-    memo.save();
+    let mut setup_memo = setup::Memo::open(&config.layout);
+    let setup = Setup::new(&request.setup, &request.setup_keys, &mut setup_memo)?;
+    trace::mark("caller's files read");
     let mut read = AsCaller {
         files,
         caller,
         setup,
-        runner,
+        runner: None,
+        cached: None,
     };
+    if read.setup.is_some() && nix::unistd::Uid::effective().is_root() {
+        read.start_runner_unless_cached(config, request)?;
+    }
+    config.drop_privileges()?;
+    memo.save();
+    setup_memo.save();
+    trace::mark("privileges dropped");
     let handout = match start(config, request, &mut read) {
         // Dead copies of killed hand-outs, or copies made ahead for other
         // templates, may be what fills it: collect, and try once more.
@@ -178,6 +184,8 @@ pub fn hand_out(config: &Config, request: &Request) -> Result<Handout> {
         },
         other => other,
     };
+    drop(read);
+    trace::mark("helpers stopped");
     handout.map_err(|e| e.on_filesystem_of(&config.layout.base))
 }
 
@@ -192,9 +200,53 @@ struct AsCaller {
     setup: Option<Setup>,
     /// Who runs the setup's commands; started when needed, if not yet.
     runner: Option<Runner>,
+    /// As root, the setup's template when it was found made before the
+    /// privilege drop: then no runner was started.
+    cached: Option<Cached>,
+}
+
+/// A setup's template found made as root (`start_runner_unless_cached`):
+/// the data the hand-out is made of, and the template held for reading,
+/// which keeps `gc` from removing it until the hand-out is done.
+#[derive(Debug)]
+struct Cached {
+    spec: template::Spec,
+    source: Source,
+    held: Held,
 }
 
 impl AsCaller {
+    /// As root, the setup's commands have to run as root, so their runner
+    /// is started now, before privileges are dropped: unless the setup's
+    /// template is made already, which is what most calls find. Its key is
+    /// known now when PostgreSQL can be found from the cache alone (and
+    /// neither `-d` nor `--from` is asked for); the template is then held,
+    /// so that it is still there when it is needed, and the runner, a
+    /// process start and stop, is saved.
+    fn start_runner_unless_cached(&mut self, config: &Config, request: &Request) -> Result<()> {
+        self.cached = self.find_cached(config, request);
+        if self.cached.is_some() {
+            trace::mark("setup template found made");
+        } else {
+            self.runner = Some(Runner::spawn(&config.exe)?);
+            trace::mark("setup runner started");
+        }
+        Ok(())
+    }
+
+    /// The setup's template, if it is made and its key can be known without
+    /// running a program or writing a file (this runs as root).
+    fn find_cached(&self, config: &Config, request: &Request) -> Option<Cached> {
+        if request.datadir.is_some() || request.from.is_some() {
+            return None;
+        }
+        let options = ServerOptions::from_words(&request.server_options).ok()?;
+        let spec = with_wal(config.template_spec_cached(&config.pg)?, request);
+        let source = self.source(config, &spec, request, &options.args).ok()?;
+        let held = template::hold_existing(&config.layout, &source.key).ok()??;
+        Some(Cached { spec, source, held })
+    }
+
     /// Where `request`'s data comes from, given what was read;
     /// `server_args`: the `-o` options as the server gets them.
     fn source(
@@ -250,22 +302,23 @@ fn start(config: &Config, request: &Request, read: &mut AsCaller) -> Result<Hand
     })?;
     // `-o '-p N'` is `-p N`; it comes after `-p`, as pg_tmp passes `-o`.
     let port = options.port.or(request.port);
-    // An existing `-d` directory says which major it needs.
-    let mut search = config.pg.clone();
-    if let Some(dir) = &request.datadir {
-        search.follow_data_dir(dir);
-    }
-    let mut spec = config.template_spec_with(&search)?;
-    spec.wal = match (request.logical, request.topology) {
-        (true, _) => WalLevel::Logical,
-        (false, Topology::Streaming { .. }) => WalLevel::Replica,
-        (false, Topology::Single) => WalLevel::Minimal,
-    };
-    trace::mark("found PostgreSQL");
     // With -f/-x/--now, --from or --setup, the template (and so the pool
     // and the spares) is theirs; building it needs neither the port nor
     // the listener.
-    let source = read.source(config, &spec, request, &options.args)?;
+    let (spec, source) = match &read.cached {
+        Some(cached) => (cached.spec.clone(), cached.source.clone()),
+        None => {
+            // An existing `-d` directory says which major it needs.
+            let mut search = config.pg.clone();
+            if let Some(dir) = &request.datadir {
+                search.follow_data_dir(dir);
+            }
+            let spec = with_wal(config.template_spec_with(&search)?, request);
+            trace::mark("found PostgreSQL");
+            let source = read.source(config, &spec, request, &options.args)?;
+            (spec, source)
+        }
+    };
     let key = source.key.clone();
     trace::mark("template key known");
     let tcp = request.tcp || port.is_some();
@@ -301,6 +354,7 @@ fn start(config: &Config, request: &Request, read: &mut AsCaller) -> Result<Hand
                 server_options: server_args(&options, tcp),
                 settings,
                 runner: &mut read.runner,
+                held: read.cached.as_ref().map(|c| &c.held),
             };
             new.run(config, request, &mut notes)?
         }
@@ -319,6 +373,16 @@ fn start(config: &Config, request: &Request, read: &mut AsCaller) -> Result<Hand
         notes,
         ack,
     })
+}
+
+/// `spec` with the WAL level `request`'s topology needs.
+fn with_wal(mut spec: template::Spec, request: &Request) -> template::Spec {
+    spec.wal = match (request.logical, request.topology) {
+        (true, _) => WalLevel::Logical,
+        (false, Topology::Streaming { .. }) => WalLevel::Replica,
+        (false, Topology::Single) => WalLevel::Minimal,
+    };
+    spec
 }
 
 /// What the request sets on the instance it gets.
@@ -363,6 +427,9 @@ struct Launch<'a> {
     settings: Settings,
     /// Who runs a setup's commands.
     runner: &'a mut Option<Runner>,
+    /// The template, when it was found (and held) before the privilege
+    /// drop.
+    held: Option<&'a Held>,
 }
 
 impl Launch<'_> {
@@ -443,14 +510,21 @@ fn data_dir(
         Some(d) => Ok((prepare_user_dir(config, spec, d)?, true)),
         None => {
             if !pool::claim(layout, key, &data)? {
-                let template = launch.source.template(
-                    config,
-                    spec,
-                    launch.caller,
-                    launch.tcp,
-                    launch.runner,
-                    notes,
-                )?;
+                let made;
+                let template = match launch.held {
+                    Some(held) => held,
+                    None => {
+                        made = launch.source.template(
+                            config,
+                            spec,
+                            launch.caller,
+                            launch.tcp,
+                            launch.runner,
+                            notes,
+                        )?;
+                        &made
+                    }
+                };
                 pool::copy_tree(template.path(), &data)?;
             }
             Ok((data, false))

@@ -12,7 +12,7 @@ use crate::pool::template::{self, Held};
 use crate::setup::{self, Runner, Setup};
 use crate::snapshot;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Source {
     fixture: Option<Fixture>,
     snapshot: Option<snapshot::Record>,

@@ -10,6 +10,10 @@
 //! device, inode, size, mtime and ctime (a package upgrade or a re-unpacked
 //! archive changes them, even when the archive fixed the mtime). The file is
 //! only a speed-up: unreadable, it is empty; unwritable, nothing is lost.
+//!
+//! An offline cache (`open_offline`) only answers: where it holds nothing,
+//! the search runs no program and notes the miss (`find_cached`, which
+//! root uses before it drops privileges).
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -25,6 +29,9 @@ const PG_CONFIG_FOR: Duration = Duration::from_secs(60 * 60);
 
 /// Bumped when the layout of the file changes; other files are ignored.
 const FORMAT: u32 = 1;
+
+/// A cache file larger than this is not ours (it holds a few entries).
+const MAX_BYTES: u64 = 1024 * 1024;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Contents {
@@ -56,13 +63,17 @@ pub struct Cache {
     path: Option<PathBuf>,
     contents: Contents,
     dirty: bool,
+    /// Runs no program: see `may_run`.
+    offline: bool,
+    /// An offline cache was asked for what it does not hold.
+    missed: bool,
 }
 
 impl Cache {
     /// The cache at `path`; `None` keeps nothing.
     pub fn open(path: Option<&Path>) -> Cache {
         let contents = path
-            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|p| crate::paths::read_plain(p, MAX_BYTES))
             .and_then(|bytes| serde_json::from_slice::<Contents>(&bytes).ok())
             .filter(|c| c.format == FORMAT)
             .unwrap_or_default();
@@ -70,7 +81,30 @@ impl Cache {
             path: path.map(Path::to_path_buf),
             contents,
             dirty: false,
+            offline: false,
+            missed: false,
         }
+    }
+
+    /// The cache at `path`, never written, and whose misses run nothing.
+    pub fn open_offline(path: Option<&Path>) -> Cache {
+        Cache {
+            offline: true,
+            ..Cache::open(path)
+        }
+    }
+
+    /// Whether a miss may be filled by running a program; an offline
+    /// cache says no and remembers that it missed.
+    pub fn may_run(&mut self) -> bool {
+        self.missed |= self.offline;
+        !self.offline
+    }
+
+    /// Whether an offline cache missed: the search's answer is then not
+    /// the one a search that may run programs would give.
+    pub fn missed(&self) -> bool {
+        self.missed
     }
 
     /// The remembered `pg_config --bindir` of `pg_config`, if still true.
@@ -116,7 +150,7 @@ impl Cache {
         let Some(path) = &self.path else {
             return;
         };
-        if !self.dirty {
+        if !self.dirty || self.offline {
             return;
         }
         self.dirty = false;

@@ -47,6 +47,16 @@ pub fn find(search: &Search) -> Result<Install> {
     found
 }
 
+/// What `find` would find, from the cache alone: `None` where finding it
+/// would run a program (`postgres --version`, `pg_config`) or failed.
+/// Writes nothing and runs nothing: as root, it runs before privileges
+/// are dropped, and the binaries it finds must never run as root.
+pub fn find_cached(search: &Search) -> Option<Install> {
+    let mut cache = Cache::open_offline(search.cache.as_deref());
+    let found = choose(search, &mut cache);
+    found.ok().filter(|_| !cache.missed())
+}
+
 fn choose(search: &Search, cache: &mut Cache) -> Result<Install> {
     if let Some(dir) = &search.bindir {
         let install = explicit(dir, "`--pg-bindir`", cache)?;
@@ -237,5 +247,41 @@ mod tests {
         let err = find(&search).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/bin"), "{err}");
         assert!(err.hint().is_some());
+    }
+
+    /// Root asks the cache alone before it drops privileges: nothing runs,
+    /// nothing is written, and a miss is no answer.
+    #[test]
+    fn the_cache_alone_runs_nothing_and_writes_nothing() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pgtmp-findcached-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let ran = dir.join("ran");
+        let script = format!(
+            "#!/bin/sh\necho x >> {}\necho 'postgres (PostgreSQL) 15.4'\n",
+            ran.display()
+        );
+        for name in ["postgres", "initdb"] {
+            std::fs::write(bin.join(name), &script).unwrap();
+            std::fs::set_permissions(bin.join(name), std::fs::Permissions::from_mode(0o755))
+                .unwrap();
+        }
+        let search = Search {
+            bindir_env: Some(bin.clone()),
+            cache: Some(dir.join("pg.cache")),
+            ..Search::default()
+        };
+        assert!(find_cached(&search).is_none());
+        assert!(!ran.exists(), "a program ran");
+        assert!(!dir.join("pg.cache").exists(), "the cache was written");
+        let found = find(&search).unwrap();
+        assert_eq!(found.version.major, 15);
+        let runs = std::fs::read_to_string(&ran).unwrap();
+        let cached = find_cached(&search).expect("found from the cache");
+        assert_eq!((cached.bindir, cached.version), (bin, found.version));
+        assert_eq!(std::fs::read_to_string(&ran).unwrap(), runs, "it ran again");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

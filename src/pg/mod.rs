@@ -13,7 +13,7 @@ mod tools;
 mod version;
 
 pub use features::{Features, MIN_MAJOR};
-pub use find::{Found, discover, find};
+pub use find::{Found, discover, find, find_cached};
 pub use places::Search;
 pub use tools::{Chosen, Tool, choose as client};
 pub use version::Version;
@@ -44,6 +44,12 @@ impl Install {
         let postgres = bindir.join("postgres");
         let version = match cache.version(&postgres) {
             Some(v) => v,
+            None if !cache.may_run() => {
+                return Err(Error::PgVersion(VersionProblem::Unreadable {
+                    program: postgres,
+                    output: "(not in the cache)".into(),
+                }));
+            }
             None => {
                 let v = run_version(&postgres)?;
                 cache.set_version(&postgres, &v);

@@ -147,6 +147,9 @@ fn pg_config_bindir(pg_config: &Path, cache: &mut Cache) -> Option<PathBuf> {
     {
         return Some(dir);
     }
+    if !cache.may_run() {
+        return None;
+    }
     let out = Command::new(pg_config).arg("--bindir").output().ok()?;
     let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if !out.status.success() || dir.is_empty() {

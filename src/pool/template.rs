@@ -106,11 +106,27 @@ impl Held {
 /// Holds the template `key` for reading; None when there is none (never
 /// built, or removed by `gc`).
 pub fn hold(layout: &Layout, key: &str) -> Result<Option<Held>> {
+    hold_with(layout, key, |lock| lock::lock_shared(lock).map(Some))
+}
+
+/// As `hold`, creating nothing (see `lock::lock_shared_existing`): `None`
+/// also when the template has no lock file.
+pub fn hold_existing(layout: &Layout, key: &str) -> Result<Option<Held>> {
+    hold_with(layout, key, lock::lock_shared_existing)
+}
+
+fn hold_with(
+    layout: &Layout,
+    key: &str,
+    lock_shared: impl FnOnce(&Path) -> Result<Option<fs::File>>,
+) -> Result<Option<Held>> {
     let dir = layout.template(key);
     if !dir.join("PG_VERSION").exists() {
         return Ok(None);
     }
-    let lock = lock::lock_shared(&layout.template_lock(key))?;
+    let Some(lock) = lock_shared(&layout.template_lock(key))? else {
+        return Ok(None);
+    };
     // Removed after the look above, before the lock was ours.
     Ok(dir
         .join("PG_VERSION")

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result, SetupProblem};
 use crate::fixture::field;
+use crate::fixture::memo::Stamp;
 
 /// Entries read per `--key` path at most: a whole home directory given by
 /// mistake is refused, not hashed for minutes.
@@ -31,7 +32,21 @@ const SKIPPED: &[&str] = &["__pycache__"];
 
 /// The hex SHA-256 of the `--key` paths, in order.
 pub fn digest(keys: &[PathBuf]) -> Result<String> {
+    Ok(read(keys, false)?.0)
+}
+
+/// What the digest read: every path, file or directory (links followed),
+/// and its identity before it was read, in order.
+pub type Seen = Vec<(PathBuf, Stamp)>;
+
+/// The digest, and with `record` what it read (`None` when something
+/// cannot be told by its identity: a dangling link).
+pub fn read(keys: &[PathBuf], record: bool) -> Result<(String, Option<Seen>)> {
     let mut hash = Sha256::new();
+    // One buffer for every file: zeroing a new one for each of many small
+    // migrations costs more than reading them.
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut read = record.then(Vec::new);
     for key in keys {
         field(&mut hash, b"key", key.as_os_str().as_encoded_bytes());
         let mut walk = Walk {
@@ -39,10 +54,12 @@ pub fn digest(keys: &[PathBuf]) -> Result<String> {
             hash: &mut hash,
             entries: 0,
             open: HashSet::new(),
+            buf: &mut buf,
+            read: &mut read,
         };
         walk.entry(key)?;
     }
-    Ok(crate::fixture::hex(&hash.finalize()))
+    Ok((crate::fixture::hex(&hash.finalize()), read))
 }
 
 /// One `--key` path being read.
@@ -52,10 +69,14 @@ struct Walk<'a> {
     entries: usize,
     /// The directories being read (device, inode), to cut loops of links.
     open: HashSet<(u64, u64)>,
+    buf: &'a mut [u8],
+    /// What was read, when recorded.
+    read: &'a mut Option<Seen>,
 }
 
 impl Walk<'_> {
-    fn entry(&mut self, path: &Path) -> Result<()> {
+    /// Counts one more entry read, refusing too many.
+    fn count(&mut self) -> Result<()> {
         self.entries += 1;
         if self.entries > MAX_ENTRIES {
             return Err(Error::Setup(SetupProblem::TooManyEntries {
@@ -63,11 +84,41 @@ impl Walk<'_> {
                 max: MAX_ENTRIES,
             }));
         }
+        Ok(())
+    }
+
+    /// A regular file, by its contents.
+    fn file(&mut self, path: &Path) -> Result<()> {
+        self.count()?;
+        self.contents(path, false)
+    }
+
+    /// `stamped`: its identity is recorded already.
+    fn contents(&mut self, path: &Path, stamped: bool) -> Result<()> {
+        let mut file = File::open(path).map_err(read_error(path))?;
+        if !stamped && self.read.is_some() {
+            let meta = file.metadata().map_err(read_error(path))?;
+            self.record(path, &meta);
+        }
+        let sha = file_sha(&mut file, self.buf).map_err(read_error(path))?;
+        field(self.hash, b"file", &sha);
+        Ok(())
+    }
+
+    fn record(&mut self, path: &Path, meta: &fs::Metadata) {
+        if let Some(read) = self.read.as_mut() {
+            read.push((path.to_path_buf(), Stamp::of(meta)));
+        }
+    }
+
+    fn entry(&mut self, path: &Path) -> Result<()> {
+        self.count()?;
         let meta = match fs::metadata(path) {
             Ok(meta) => meta,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 // A dangling link counts by what it names.
                 let target = fs::read_link(path).map_err(read_error(path))?;
+                *self.read = None;
                 field(
                     self.hash,
                     b"dangling",
@@ -77,13 +128,12 @@ impl Walk<'_> {
             }
             Err(e) => return Err(read_error(path)(e)),
         };
+        self.record(path, &meta);
         let kind = meta.file_type();
         if kind.is_dir() {
             self.directory(path, (meta.dev(), meta.ino()))
         } else if kind.is_file() {
-            let sha = file_sha(path).map_err(read_error(path))?;
-            field(self.hash, b"file", &sha);
-            Ok(())
+            self.contents(path, true)
         } else {
             let what: &[u8] = if kind.is_fifo() {
                 b"fifo"
@@ -104,18 +154,27 @@ impl Walk<'_> {
         }
         let mut names = Vec::new();
         for entry in fs::read_dir(path).map_err(read_error(path))? {
-            let name = entry.map_err(read_error(path))?.file_name();
+            let entry = entry.map_err(read_error(path))?;
+            let name = entry.file_name();
             let bytes = name.as_encoded_bytes();
             if bytes.starts_with(b".") || SKIPPED.iter().any(|s| bytes == s.as_bytes()) {
                 continue;
             }
-            names.push(name);
+            // What the directory says of the kind costs no system call:
+            // a plain file needs no `stat` of its own.
+            let plain = entry.file_type().is_ok_and(|t| t.is_file());
+            names.push((name, plain));
         }
-        names.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+        names.sort_by(|a, b| a.0.as_encoded_bytes().cmp(b.0.as_encoded_bytes()));
         field(self.hash, b"dir", &(names.len() as u64).to_le_bytes());
-        for name in names {
+        for (name, plain) in names {
             field(self.hash, b"name", name.as_encoded_bytes());
-            self.entry(&path.join(name))?;
+            let path = path.join(name);
+            if plain {
+                self.file(&path)?;
+            } else {
+                self.entry(&path)?;
+            }
         }
         self.open.remove(&id);
         Ok(())
@@ -123,12 +182,10 @@ impl Walk<'_> {
 }
 
 /// The SHA-256 of a file's contents.
-fn file_sha(path: &Path) -> std::io::Result<[u8; 32]> {
-    let mut file = File::open(path)?;
+fn file_sha(file: &mut File, buf: &mut [u8]) -> std::io::Result<[u8; 32]> {
     let mut sha = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = file.read(&mut buf)?;
+        let n = file.read(buf)?;
         if n == 0 {
             return Ok(sha.finalize().into());
         }

@@ -7,8 +7,9 @@
 //! see: the key of the template the commands run on (the plain one, a
 //! fixture's, a snapshot's), the server options, the working directory,
 //! the commands' text, and the contents of the `--key` paths (see
-//! `digest`). What the commands read any other way (the environment, the
-//! network, files not named with `--key`) is not. The contents are read as
+//! `digest`; `memo` spares reading them again while they are unchanged).
+//! What the commands read any other way (the environment, the network,
+//! files not named with `--key`) is not. The contents are read as
 //! the caller, before pgtmp drops privileges, and again by the runner once
 //! the commands are done: a template is cached only under the contents it
 //! was made from.
@@ -16,10 +17,12 @@
 mod build;
 mod digest;
 pub mod job;
+mod memo;
 mod progress;
 pub mod runner;
 
 pub use build::ensure;
+pub use memo::Memo;
 pub use runner::Runner;
 
 use std::path::PathBuf;
@@ -53,17 +56,19 @@ pub struct Setup {
 
 impl Setup {
     /// The setup of these commands and `--key` paths; `None` without
-    /// commands. Reads every `--key` path: call it as the caller.
-    pub fn new(commands: &[String], keys: &[PathBuf]) -> Result<Option<Setup>> {
+    /// commands. Reads every `--key` path, or what `memo` needs to know
+    /// them unchanged: call it as the caller.
+    pub fn new(commands: &[String], keys: &[PathBuf], memo: &mut Memo) -> Result<Option<Setup>> {
         if commands.is_empty() {
             return Ok(None);
         }
         let cwd = std::env::current_dir().map_err(Error::io("find", "the current directory"))?;
+        let contents = memo.digest(&cwd, keys)?;
         Ok(Some(Setup {
             commands: commands.to_vec(),
             keys: keys.to_vec(),
             cwd,
-            contents: digest::digest(keys)?,
+            contents,
             server_options: Vec::new(),
         }))
     }

@@ -89,6 +89,44 @@ fn setup_runs_once_and_later_calls_get_copies() {
     assert_eq!(setup_templates(&t).len(), 1, "{}", t.logs());
 }
 
+/// As root the commands run as root, by a runner started before
+/// privileges are dropped. A call whose template is made has nothing to
+/// run: it starts no runner (a process start and stop on every call) and
+/// holds the template instead, from which it copies when no pool entry or
+/// spare is ready. An ordinary user starts a runner only to run commands.
+#[test]
+fn a_cached_setup_starts_no_runner() {
+    let t = TestRoot::new();
+    migrations(&t, &["c1"]);
+    let setup = migrate_script(&t, "cached");
+    let args = ["--setup", setup.as_str(), "--key", "migrations"];
+    // No pool, no spares: every hand-out is a copy of the template.
+    let call = || {
+        t.pgtmp(args)
+            .env("PGTMP_POOL_SIZE", "0")
+            .env("PGTMP_SPARES", "0")
+            .env("PGTMP_TRACE", "1")
+            .run()
+    };
+    let first = call();
+    first.assert_success();
+    assert!(
+        first.stderr.contains("setup runner started") == procs::is_root(),
+        "{first}"
+    );
+    for _ in 0..2 {
+        let cached = call();
+        cached.assert_success();
+        assert_eq!(tables(cached.one_line()), "c1", "{cached}");
+        assert!(!cached.stderr.contains("setup runner started"), "{cached}");
+        assert!(
+            cached.stderr.contains("setup template found made") == procs::is_root(),
+            "{cached}"
+        );
+    }
+    assert_eq!(runs(&t, "cached"), 1, "{}", t.logs());
+}
+
 #[test]
 fn an_edit_of_a_key_file_runs_the_setup_again() {
     let t = TestRoot::new();
