@@ -106,11 +106,8 @@ fn swap(config: &Config, dir: &Path, meta: &Meta, kind: &spare::Kind) -> Result<
     let layout = &config.layout;
     let class = kind.class();
     spare::demand::record(layout, &class);
-    // Not `-k` yet: a spare this reset cannot use after all (its order
-    // failed) must leave nothing when it stops. The swap gives it the
-    // instance's `-k` (`reaper::swap`).
     let settings = Settings {
-        keep: false,
+        keep: meta.keep,
         timeout_ms: meta.timeout_ms,
         owner_pid: meta.owner_pid,
         owner_start: meta.owner_start,

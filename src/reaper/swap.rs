@@ -56,11 +56,6 @@ pub fn swap(dir: &Path, meta: &Meta, fleet: &mut Fleet, spare: &Path) -> Outcome
         moved.id = meta.id.clone();
         moved.url = meta.url.clone();
         moved.started = meta.started;
-        // Claimed without it, so that a spare left unused keeps nothing.
-        moved.keep = meta.keep;
-        moved.timeout_ms = meta.timeout_ms;
-        moved.owner_pid = meta.owner_pid;
-        moved.owner_start = meta.owner_start;
         moved
     };
     if let Err(e) = moved.write(spare) {

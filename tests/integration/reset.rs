@@ -210,20 +210,9 @@ fn stop_during_a_reset_stops_the_instance() {
         if !reset.status.success() {
             reset.assert_error(1, &["pgtmp: error:"]);
         }
-        // Read loosely: a spare the reset claimed and could not use may be
-        // listed while it stops (no pid then).
-        let list = t.pgtmp(["list", "--json"]).run();
-        list.assert_success();
-        let listed: serde_json::Value = serde_json::from_str(&list.stdout).expect("JSON");
-        let urls: Vec<&str> = listed
-            .as_array()
-            .expect("an array")
-            .iter()
-            .filter_map(|e| e["url"].as_str())
-            .collect();
         assert!(
-            !urls.contains(&h.url.as_str()),
-            "round {round}: the instance outlived its stop\nreset: {reset}\n{list}\n{}",
+            !t.listed(&h.url),
+            "round {round}: the instance outlived its stop\nreset: {reset}\n{}",
             t.logs()
         );
         let log = std::fs::read_to_string(dir.join("supervise.log")).unwrap_or_default();
