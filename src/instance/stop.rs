@@ -68,10 +68,6 @@ pub fn stop(dir: &Path, keep: bool) -> Result<Vec<PathBuf>> {
         if !stopped {
             return Err(Error::NotStopped(dir.to_path_buf()));
         }
-        // What the last supervisor left says what there is to remove.
-        if let Ok(last) = Meta::read(dir) {
-            meta = last;
-        }
     }
     remove(dir, &meta)
 }

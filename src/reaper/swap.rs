@@ -37,7 +37,7 @@ use crate::trace;
 
 /// Puts the claimed spare in `spare` in the place of the instance in `dir`.
 pub fn swap(dir: &Path, meta: &Meta, fleet: &mut Fleet, spare: &Path) -> Outcome {
-    let fresh =
+    let mut fresh =
         match Meta::read(spare).and_then(|fresh| fits(dir, meta, spare, &fresh).map(|()| fresh)) {
             Ok(fresh) => fresh,
             Err(e) => return Outcome::Failed(e),
@@ -47,34 +47,25 @@ pub fn swap(dir: &Path, meta: &Meta, fleet: &mut Fleet, spare: &Path) -> Outcome
     }
     shmem::release(&meta.primary.data_dir);
     trace::mark("server stopped for the swap");
-    // The spare's meta.json says where it will be before it gets there:
-    // whoever reads the instance directory's (a `stop` removing what it
-    // leaves) must never find the spare's old paths in it.
-    let moved = {
-        let mut moved = fresh.clone();
-        moved.relocate(spare, dir);
-        moved.id = meta.id.clone();
-        moved.url = meta.url.clone();
-        moved.started = meta.started;
-        moved
-    };
-    if let Err(e) = moved.write(spare) {
-        return Outcome::Broken(e);
-    }
     // One step, so that nobody looking at the instance directory (a
     // `stop`, `list`) finds it missing; then what was this instance's goes
     // aside, under a name the spare's supervisor does not take for its own.
     if let Err(e) = platform::exchange(dir, spare) {
-        let _ = fresh.write(spare);
         return Outcome::Broken(Error::io("swap in the spare at", dir)(e));
     }
     let old = dir.with_file_name(format!("{REPLACED_PREFIX}{}", crate::random::id()));
     if let Err(e) = fs::rename(spare, &old) {
         let _ = platform::exchange(dir, spare);
-        let _ = fresh.write(spare);
         return Outcome::Broken(Error::io("move aside", spare)(e));
     }
-    if let Err(e) = fs::File::create(dir.join(DELIVERED)).map_err(Error::io("create", dir)) {
+    fresh.relocate(spare, dir);
+    fresh.id = meta.id.clone();
+    fresh.url = meta.url.clone();
+    fresh.started = meta.started;
+    let delivered = fresh
+        .write(dir)
+        .and_then(|()| fs::File::create(dir.join(DELIVERED)).map_err(Error::io("create", dir)));
+    if let Err(e) = delivered {
         // The spare's supervisor stops it once this caller is gone.
         return Outcome::Broken(e);
     }
