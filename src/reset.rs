@@ -112,8 +112,7 @@ fn swap(config: &Config, dir: &Path, meta: &Meta, kind: &spare::Kind) -> Result<
         owner_pid: meta.owner_pid,
         owner_start: meta.owner_start,
     };
-    let Some((spare_dir, spare_meta)) = spare::claim::claim_ready(layout, &class, &settings)?
-    else {
+    let Some((spare_dir, spare_meta)) = spare::claim::claim(layout, &class, &settings)? else {
         return Ok(false);
     };
     trace::mark("spare claimed");
