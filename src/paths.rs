@@ -383,17 +383,6 @@ pub fn read_plain(path: &Path, max: u64) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
-/// `path` as it is once the directory `from` is renamed to `to`:
-/// unchanged when it does not lie in `from`.
-pub fn moved(path: &mut PathBuf, from: &Path, to: &Path) {
-    if let Ok(rest) = path.strip_prefix(from) {
-        *path = match rest.as_os_str().is_empty() {
-            true => to.to_path_buf(),
-            false => to.join(rest),
-        };
-    }
-}
-
 /// Creates `dir` (and missing parents) with mode 0700.
 pub fn mkdir_private(dir: &Path) -> Result<()> {
     fs::DirBuilder::new()

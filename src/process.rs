@@ -187,13 +187,9 @@ pub fn responsive_since(pid: u32, start: u64) -> bool {
 }
 
 /// Polls `done` until it holds or `timeout` passes; true if it held.
-/// Every half millisecond at first (what is waited for here, a server's
-/// immediate shutdown say, often ends within a few, with a caller
-/// waiting), then backing off to every 10 ms.
 pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    let deadline = start + timeout;
-    let mut pause = Duration::from_micros(500);
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
     loop {
         if done() {
             return true;
@@ -202,9 +198,7 @@ pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
             return false;
         }
         std::thread::sleep(pause);
-        if start.elapsed() >= Duration::from_millis(10) {
-            pause = (pause * 2).min(Duration::from_millis(10));
-        }
+        pause = (pause * 2).min(Duration::from_millis(10));
     }
 }
 

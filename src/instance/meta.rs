@@ -19,9 +19,6 @@ pub const META: &str = "meta.json";
 pub const LOCK: &str = "lock";
 /// An instance directory being made, not yet locked and renamed into place.
 pub const UNBORN_PREFIX: &str = ".new-";
-/// An instance directory a spare replaced (`reset`), renamed aside until
-/// its supervisor removes it.
-pub const REPLACED_PREFIX: &str = ".replaced-";
 pub const SERVER_LOG: &str = "server.log";
 pub const SUPERVISE_LOG: &str = "supervise.log";
 pub const STATE: &str = "state.json";
@@ -120,25 +117,6 @@ impl Meta {
             reason: e.to_string(),
         })?;
         write_atomic(&dir.join(META), text.as_bytes())
-    }
-
-    /// Its paths as they are once the directory `from` is renamed to
-    /// `to` (the instance directory a spare moves into).
-    pub fn relocate(&mut self, from: &Path, to: &Path) {
-        let moved = |path: &mut PathBuf| crate::paths::moved(path, from, to);
-        for server in std::iter::once(&mut self.primary).chain(self.replicas.iter_mut()) {
-            moved(&mut server.socket_dir);
-            moved(&mut server.data_dir);
-            for path in [&mut server.stream_dir, &mut server.log]
-                .into_iter()
-                .flatten()
-            {
-                moved(path);
-            }
-        }
-        if let Some(control) = &mut self.control {
-            moved(control);
-        }
     }
 
     /// Every server with its role, the primary first.
@@ -327,22 +305,6 @@ mod tests {
   "supervisor_start": 8, "owner_pid": null, "owner_start": null,
   "standby": "/b/standby/t1-socket/abc"
 }"#;
-
-    #[test]
-    fn relocation_moves_only_what_lies_in_the_directory() {
-        let mut m: Meta = serde_json::from_str(OLD).unwrap();
-        m.control = Some("/r/abc/pgtmp.sock".into());
-        m.primary.log = Some("/elsewhere/server.log".into());
-        m.relocate(Path::new("/r/abc"), Path::new("/r/xyz"));
-        assert_eq!(m.primary.socket_dir, PathBuf::from("/r/xyz"));
-        assert_eq!(m.primary.data_dir, PathBuf::from("/r/xyz/data"));
-        assert_eq!(m.control, Some(PathBuf::from("/r/xyz/pgtmp.sock")));
-        assert_eq!(m.primary.log, Some(PathBuf::from("/elsewhere/server.log")));
-        // A sibling whose name starts the same is not inside.
-        m.primary.data_dir = "/r/xyzz/data".into();
-        m.relocate(Path::new("/r/xyz"), Path::new("/r/q"));
-        assert_eq!(m.primary.data_dir, PathBuf::from("/r/xyzz/data"));
-    }
 
     #[test]
     fn reads_the_single_server_layout() {

@@ -45,26 +45,14 @@ pub fn stop(dir: &Path, keep: bool) -> Result<Vec<PathBuf>> {
         meta.write(dir)?;
     }
     if registry::is_alive(dir) {
-        // A reset may put a spare in the instance's place meanwhile: its
-        // supervisor is then the one to ask (`reaper::swap`).
-        let current = std::cell::RefCell::new(meta);
         let stopped = process::escalate(
             &STEPS,
             |sig| match sig {
-                Signal::SIGTERM => ask_to_stop(&current.borrow()),
-                sig => signal_all(&current.borrow(), sig),
+                Signal::SIGTERM => ask_to_stop(&meta),
+                sig => signal_all(&meta, sig),
             },
-            || {
-                if let Ok(now) = Meta::read(dir)
-                    && now.supervisor_pid != current.borrow().supervisor_pid
-                {
-                    ask_to_stop(&now);
-                    *current.borrow_mut() = now;
-                }
-                !registry::is_alive(dir)
-            },
+            || !registry::is_alive(dir),
         );
-        meta = current.into_inner();
         if !stopped {
             return Err(Error::NotStopped(dir.to_path_buf()));
         }

@@ -119,14 +119,6 @@ pub fn cwd(pid: u32) -> Result<Option<PathBuf>> {
     }
 }
 
-/// Swaps the names of `a` and `b` in one step (`renameat2` with
-/// `RENAME_EXCHANGE`, Linux 3.15; tmpfs and the usual filesystems): at no
-/// moment is either name missing.
-pub fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
-    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
-    renameat2(AT_FDCWD, a, AT_FDCWD, b, RenameFlags::RENAME_EXCHANGE).map_err(std::io::Error::from)
-}
-
 /// A path naming the open directory `dir` itself (`/proc/self/fd/N`), for
 /// listing it by path while a link swapped in at its name is not followed.
 pub fn fd_path(dir: &impl AsRawFd) -> PathBuf {

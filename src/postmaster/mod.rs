@@ -176,13 +176,6 @@ impl Postmaster {
         }
     }
 
-    /// Its paths once the directory `from` is renamed to `to` (a spare
-    /// moved into the instance it replaces, `reaper::swap`).
-    pub fn relocate(&mut self, from: &Path, to: &Path) {
-        crate::paths::moved(&mut self.data_dir, from, to);
-        crate::paths::moved(&mut self.log, from, to);
-    }
-
     /// Stops it and returns once it has exited (so nothing deletes a live
     /// data directory), escalating as `shutdown` says. True when it ended
     /// cleanly on the first signal: a fast shutdown then left a checkpoint.

@@ -58,13 +58,6 @@ impl Fleet {
             .map(|m| &m.postmaster)
     }
 
-    /// Its servers' paths once the directory `from` is renamed to `to`.
-    pub fn relocate(&mut self, from: &std::path::Path, to: &std::path::Path) {
-        for m in &mut self.members {
-            m.postmaster.relocate(from, to);
-        }
-    }
-
     pub fn proxy(&mut self, child: Child) {
         self.proxy = Some(child);
     }

@@ -21,13 +21,12 @@ mod orders;
 mod proxy;
 mod signals;
 mod spare;
-mod swap;
 mod watch;
 
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::FromRawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -77,21 +76,7 @@ pub fn supervise(dir: &Path) -> Result<()> {
         control: control.as_ref(),
         stop: &stop_signals,
     };
-    let mut home = dir.to_path_buf();
-    let why = match serve(&watched, &mut home, &mut meta, &mut fleet, ready, ack) {
-        End::Stop(why) => why,
-        End::Replaced(old) => {
-            // The instance directory, its control socket among it, is the
-            // spare's now; what this supervisor had was moved aside.
-            log("a spare took the instance's place (reset)");
-            if let Some(control) = control {
-                control.disown();
-            }
-            swap::clean_up(&old);
-            return Ok(());
-        }
-    };
-    let dir = home.as_path();
+    let why = serve(&watched, &mut meta, &mut fleet, ready, ack);
     log(&format!("stopping: {why}"));
     // `pgtmp stop -k` says so in meta.json before it signals us.
     if Meta::read(dir).is_ok_and(|now| now.keep) {
@@ -121,27 +106,15 @@ pub(crate) struct Watched<'a> {
     pub stop: &'a StopSignals,
 }
 
-/// How serving an instance ended.
-#[derive(Debug)]
-enum End {
-    /// It is to stop, for this reason.
-    Stop(String),
-    /// A spare took its place (`reset`): what was moved aside.
-    Replaced(PathBuf),
-}
-
 /// Reports the servers ready, hands the instance over (to the starter, or
-/// to whoever claims the spare) and watches it; says how that ended.
-/// `home`: the instance directory, which a spare moved into the place of
-/// another (`swap`) changes.
+/// to whoever claims the spare) and watches it; says why it is to stop.
 fn serve(
     watched: &Watched,
-    home: &mut PathBuf,
     meta: &mut Meta,
     fleet: &mut Fleet,
     mut ready: File,
     ack: File,
-) -> End {
+) -> String {
     let (dir, stop_signals) = (watched.dir, watched.stop);
     let report = Report::Ready {
         url: meta.url.clone(),
@@ -155,7 +128,7 @@ fn serve(
         return if delivered {
             watch(watched, meta, fleet)
         } else {
-            End::Stop("nobody received the URL".to_string())
+            "nobody received the URL".to_string()
         };
     };
     // Nobody waits for a spare's URL: callers find it by its token.
@@ -164,32 +137,19 @@ fn serve(
     drop(ready);
     drop(ack);
     if let Err(e) = published {
-        return End::Stop(format!("cannot publish the spare: {e}"));
+        return format!("cannot publish the spare: {e}");
     }
     log("spare ready");
     match spare::serve(dir, meta, &token, fleet, stop_signals) {
-        spare::Outcome::Delivered { moved: None } => watch(watched, meta, fleet),
-        spare::Outcome::Delivered { moved: Some(to) } => {
-            log(&format!("moved into {} (a reset)", to.display()));
-            fleet.relocate(dir, &to);
-            *home = to;
-            let moved = Watched {
-                dir: home,
-                ..*watched
-            };
-            watch(&moved, meta, fleet)
-        }
-        spare::Outcome::Stop(why) => End::Stop(why),
+        spare::Outcome::Delivered => watch(watched, meta, fleet),
+        spare::Outcome::Stop(why) => why,
     }
 }
 
-/// Watches a delivered instance until it is to stop; says how that ended.
-fn watch(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> End {
+/// Watches a delivered instance until it is to stop; says why.
+fn watch(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> String {
     log(&format!("ready: {}", meta.urls().join(" ")));
-    match watch::until_done(watched, meta, fleet) {
-        watch::Done::Replaced(old) => End::Replaced(old),
-        done => End::Stop(done.to_string()),
-    }
+    watch::until_done(watched, meta, fleet).to_string()
 }
 
 /// Whether the starter says it printed the URL; false when it died first

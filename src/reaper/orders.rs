@@ -31,7 +31,7 @@
 //! unlogged tables and moves sequences ahead.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use super::START_TIMEOUT;
@@ -48,7 +48,7 @@ use crate::trace;
 
 /// How long a server paused or thrown away may take to shut down before
 /// it is hurried.
-pub(super) const GRACE: Duration = Duration::from_secs(10);
+const GRACE: Duration = Duration::from_secs(10);
 /// Data directories replaced by a reset are renamed so, then removed.
 const OLD_PREFIX: &str = ".old-data-";
 
@@ -60,10 +60,6 @@ pub enum Outcome {
     Failed(Error),
     /// It failed and left the instance without all its servers: it stops.
     Broken(Error),
-    /// A spare took the instance's place (`swap`): the supervisor ends,
-    /// removing what was moved aside there, and never touches the instance
-    /// directory again.
-    Replaced(PathBuf),
 }
 
 /// Makes replica `name` the primary of its set (see the module header).
@@ -368,7 +364,7 @@ pub fn clean_up(dir: &Path) {
 }
 
 /// A failure with nothing more to say than `reason`.
-pub(super) fn failure(reason: String) -> Error {
+fn failure(reason: String) -> Error {
     Error::Request {
         action: String::new(),
         reason,

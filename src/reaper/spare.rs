@@ -2,7 +2,7 @@
 //! token gone, a `claim-<pid>-<start>` file in its place) and for that
 //! caller to deliver the URL, or gives up after the spare timeout.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::ACK_TIMEOUT;
@@ -18,12 +18,11 @@ const POLL: Duration = Duration::from_millis(100);
 /// How often a claimed one looks for the delivery.
 const DELIVERY_POLL: Duration = Duration::from_millis(5);
 
-/// How waiting ended: claimed and delivered (`meta` is now the claimer's;
-/// `moved`: the instance directory it was moved into, when it took the
-/// place of one being reset, see `swap`), or a reason to stop.
+/// How waiting ended: claimed and delivered (`meta` is now the claimer's),
+/// or a reason to stop.
 #[derive(Debug)]
 pub enum Outcome {
-    Delivered { moved: Option<PathBuf> },
+    Delivered,
     Stop(String),
 }
 
@@ -60,22 +59,18 @@ pub fn serve(
             break; // a claim won the race
         }
     }
-    // A reset may have moved it into the instance it replaces already.
-    let mut home = dir.to_path_buf();
-    let Some((pid, start)) = spare::claimed_by(&locate(dir, meta, &mut home)) else {
+    let Some((pid, start)) = spare::claimed_by(dir) else {
         return Outcome::Stop("the spare token was removed".into());
     };
     super::log(&format!("claimed by process {pid}"));
     let claimed = Instant::now();
+    let delivered = || dir.join(DELIVERED).exists();
     loop {
-        locate(dir, meta, &mut home);
-        let delivered = || home.join(DELIVERED).exists();
         if delivered() {
-            let moved = (home != dir).then(|| home.clone());
-            return match Meta::read(&home) {
+            return match Meta::read(dir) {
                 Ok(m) => {
                     *meta = m;
-                    Outcome::Delivered { moved }
+                    Outcome::Delivered
                 }
                 Err(e) => Outcome::Stop(format!("unreadable after the claim: {e}")),
             };
@@ -95,35 +90,4 @@ pub fn serve(
             return Outcome::Stop(why);
         }
     }
-}
-
-/// Where the spare is now: `home`, or where it went when that is gone or
-/// no longer its own (a swap exchanges two directories' names, then moves
-/// the other aside).
-fn locate(dir: &Path, meta: &Meta, home: &mut PathBuf) -> PathBuf {
-    if !names_me(home, meta)
-        && let Some(moved) = moved_to(dir, meta)
-    {
-        *home = moved;
-    }
-    home.clone()
-}
-
-/// Whether the `meta.json` in `dir` names this supervisor (as `meta` does).
-fn names_me(dir: &Path, meta: &Meta) -> bool {
-    let me = meta.supervisor_pid.zip(meta.supervisor_start);
-    me.is_some() && Meta::read(dir).is_ok_and(|m| m.supervisor_pid.zip(m.supervisor_start) == me)
-}
-
-/// Where the spare's directory `dir` went, when it is gone: the instance
-/// directory beside it whose `meta.json` names this supervisor (a reset
-/// moved the spare into it, see `swap`).
-fn moved_to(dir: &Path, meta: &Meta) -> Option<PathBuf> {
-    let entries = std::fs::read_dir(dir.parent()?).ok()?;
-    entries.flatten().map(|e| e.path()).find(|path| {
-        let hidden = path
-            .file_name()
-            .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."));
-        !hidden && names_me(path, meta)
-    })
 }

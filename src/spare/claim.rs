@@ -121,7 +121,7 @@ fn serving(dir: &Path, meta: &Meta) -> bool {
 /// process of it is gone. A stopped one is not continued: whoever stopped
 /// it (a debugger, an admin) keeps it as it is, and the stop request
 /// takes effect when it resumes; claimed, it is never offered again.
-pub fn abandon(meta: &Meta) {
+fn abandon(meta: &Meta) {
     if let Some((pid, start)) = meta.supervisor_pid.zip(meta.supervisor_start)
         && process::running_since(pid, start)
     {
