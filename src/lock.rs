@@ -27,6 +27,17 @@ fn open(path: &Path) -> Result<File> {
         .map_err(Error::io("open lock", path))
 }
 
+/// An existing lock file, opened read-only without following a link or
+/// blocking on a FIFO; `None` when there is none, or it is no file.
+fn open_existing(path: &Path) -> Result<Option<File>> {
+    let file = match crate::paths::open_plain(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("open lock", path)(e)),
+    };
+    Ok(file.metadata().is_ok_and(|m| m.is_file()).then_some(file))
+}
+
 /// How to take a lock.
 #[derive(Debug, Clone, Copy)]
 enum Mode {
@@ -36,11 +47,19 @@ enum Mode {
     Wait,
     /// Shared with other readers, waiting for an exclusive holder.
     Shared,
+    /// As `Shared`, on an existing lock file only (`open_existing`).
+    SharedExisting,
 }
 
 fn take(path: &Path, mode: Mode) -> Result<Option<File>> {
     loop {
-        let file = open(path)?;
+        let file = match mode {
+            Mode::SharedExisting => match open_existing(path)? {
+                Some(file) => file,
+                None => return Ok(None),
+            },
+            _ => open(path)?,
+        };
         let taken = match mode {
             Mode::Try => match file.try_lock() {
                 Ok(()) => Ok(()),
@@ -48,7 +67,7 @@ fn take(path: &Path, mode: Mode) -> Result<Option<File>> {
                 Err(TryLockError::Error(e)) => Err(e),
             },
             Mode::Wait => file.lock(),
-            Mode::Shared => file.lock_shared(),
+            Mode::Shared | Mode::SharedExisting => file.lock_shared(),
         };
         taken.map_err(Error::io("lock", path))?;
         if names(path, &file) {
@@ -87,25 +106,7 @@ pub fn lock_shared(path: &Path) -> Result<File> {
 /// link or blocking on a FIFO: root uses it on lock files the `--run-as`
 /// account owns, before privileges are dropped.
 pub fn lock_shared_existing(path: &Path) -> Result<Option<File>> {
-    use std::os::unix::fs::OpenOptionsExt;
-    loop {
-        let file = match OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(path)
-        {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io("open lock", path)(e)),
-        };
-        if !file.metadata().is_ok_and(|m| m.is_file()) {
-            return Ok(None);
-        }
-        file.lock_shared().map_err(Error::io("lock", path))?;
-        if names(path, &file) {
-            return Ok(Some(file));
-        }
-    }
+    take(path, Mode::SharedExisting)
 }
 
 /// Unlinks the lock file at `path`, which `_held` (its exclusive lock, from

@@ -368,12 +368,7 @@ fn resolve(path: &Path) -> Option<PathBuf> {
 /// the `--run-as` account could have planted anything.
 pub fn read_plain(path: &Path, max: u64) -> Option<Vec<u8>> {
     use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .ok()?;
+    let file = open_plain(path).ok()?;
     let meta = file.metadata().ok()?;
     if !meta.is_file() || meta.len() > max {
         return None;
@@ -381,6 +376,16 @@ pub fn read_plain(path: &Path, max: u64) -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
     file.take(max).read_to_end(&mut bytes).ok()?;
     Some(bytes)
+}
+
+/// Opens `path` for reading without following a link (ELOOP) or blocking
+/// on a FIFO; the caller checks it is a regular file.
+pub fn open_plain(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
 }
 
 /// Creates `dir` (and missing parents) with mode 0700.

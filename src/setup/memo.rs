@@ -32,6 +32,7 @@ use crate::error::Result;
 use crate::fixture::memo::SETTLED;
 use crate::fixture::memo::Stamp;
 use crate::fixture::{field, hex};
+use crate::instance::meta::write_atomic;
 use crate::paths::{self, Layout};
 
 /// Memo files kept.
@@ -102,14 +103,7 @@ impl Memo {
         if paths::mkdir_private(dir).is_err() {
             return;
         }
-        let path = dir.join(&name);
-        let tmp = dir.join(format!(".tmp-{name}-{}", crate::random::id()));
-        if fs::write(&tmp, text)
-            .and_then(|()| fs::rename(&tmp, &path))
-            .is_err()
-        {
-            let _ = fs::remove_file(&tmp);
-        }
+        let _ = write_atomic(&dir.join(&name), &text);
         prune(dir);
     }
 }
