@@ -110,14 +110,8 @@ pub fn prove(bench: &mut Bench, results: &mut Results, samples: usize) {
             }
             eprintln!("bench: round {}/{samples}: {}", round + 1, series.key);
             let outcome = match series.key {
-                "prove" => running(&pgtmp).and_then(|before| {
-                    let spares = pgtmp.spares();
-                    run_prove(bench, &dir, &[]).and_then(|t| gone(&pgtmp, &before, spares, t))
-                }),
-                "prove_j2" => running(&pgtmp).and_then(|before| {
-                    let spares = pgtmp.spares();
-                    run_prove(bench, &dir, &["-j2"]).and_then(|t| gone(&pgtmp, &before, spares, t))
-                }),
+                "prove" => prove_sample(bench, &pgtmp, &dir, &[]),
+                "prove_j2" => prove_sample(bench, &pgtmp, &dir, &["-j2"]),
                 "pg_prove" => run_pg_prove(&dir, &shared_url, &[]),
                 _ => run_pg_prove(&dir, &shared_url, &["-j2"]),
             };
@@ -160,6 +154,19 @@ fn run_pg_prove(
         .arg("t")
         .current_dir(dir);
     timed(&mut cmd)
+}
+
+/// One timed `pgtmp prove` run, then (untimed) until what it left behind
+/// is done (`gone`).
+fn prove_sample(
+    bench: &Bench,
+    pgtmp: &crate::pgtmp::Pgtmp,
+    dir: &Path,
+    extra: &[&str],
+) -> Result<Duration, String> {
+    let before = running(pgtmp)?;
+    let spares = pgtmp.spares();
+    run_prove(bench, dir, extra).and_then(|t| gone(pgtmp, &before, spares, t))
 }
 
 /// The URLs of the instances running now.
