@@ -30,10 +30,9 @@ use crate::{random, refill, spare, trace, url};
 /// How long the supervisor may take to stop and start the server again.
 const TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
-/// How often a reset is tried again when the instance changed hands
-/// under it: a concurrent reset swapped a spare in, and the supervisor
-/// it spoke to ended without answering.
-const ATTEMPTS: usize = 3;
+/// How often a reset is tried in all when the instance changes hands
+/// under it (concurrent resets, each swapping a spare in).
+const ATTEMPTS: usize = 5;
 
 /// Resets the instance at `url`.
 pub fn reset(config: &Config, url: &str) -> Result<()> {
@@ -44,7 +43,11 @@ pub fn reset(config: &Config, url: &str) -> Result<()> {
         let (dir, meta) = capability::find(layout, url, Action::Reset)?;
         trace::mark("instance found");
         match reset_once(config, url, &dir, &meta) {
-            Err(Error::Supervisor { .. }) if attempt < ATTEMPTS && replaced(config, url, &meta) => {
+            // The instance changed hands under this try: its supervisor
+            // ended without answering, or the order reached the one now
+            // in its place (through the link a swap made) and did not fit
+            // it (a fresh copy made beside the old server's data).
+            Err(_) if attempt < ATTEMPTS && replaced(config, url, &meta) => {
                 attempt += 1;
             }
             other => return other,
