@@ -116,6 +116,9 @@ fn sweep(layout: &Layout, current: Option<&str>, extent: Extent) -> Result<Summa
             paths::remove_tree(&dir)?;
         }
     }
+    for link in registry::stale_links(layout) {
+        let _ = fs::remove_file(link);
+    }
     sum.spares = spares(layout, current, extent)?;
     sum.partial += initdb_copies(layout)?;
     let superseded = superseded_fixtures(layout);

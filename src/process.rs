@@ -187,9 +187,13 @@ pub fn responsive_since(pid: u32, start: u64) -> bool {
 }
 
 /// Polls `done` until it holds or `timeout` passes; true if it held.
+/// Every half millisecond at first (what is waited for here, a server's
+/// immediate shutdown say, often ends within a few, with a caller
+/// waiting), then backing off to every 10 ms.
 pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_millis(1);
+    let start = Instant::now();
+    let deadline = start + timeout;
+    let mut pause = Duration::from_micros(500);
     loop {
         if done() {
             return true;
@@ -198,7 +202,9 @@ pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
             return false;
         }
         std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(10));
+        if start.elapsed() >= Duration::from_millis(10) {
+            pause = (pause * 2).min(Duration::from_millis(10));
+        }
     }
 }
 
@@ -278,9 +284,16 @@ pub fn detach(cmd: &mut Command, fds: &[(RawFd, RawFd)]) -> std::io::Result<Vec<
 /// Lowers this process's CPU priority: background work must not slow the
 /// hand-outs it prepares.
 pub fn be_nice() {
+    make_nice(0);
+}
+
+/// Lowers the CPU priority of process `pid` (0: this one), as `be_nice`
+/// does: its work (say, a killed server's exit) yields to what a caller
+/// waits for.
+pub fn make_nice(pid: u32) {
     // SAFETY: setpriority has no memory-safety preconditions.
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        libc::setpriority(libc::PRIO_PROCESS, pid as libc::id_t, 19);
     }
 }
 

@@ -2,7 +2,8 @@
 //! migrations (the first call, which runs them, and the cached hand-outs
 //! that follow), `snapshot` and `reset` of a running instance, and a
 //! hand-out without spares (a pool entry and a server start, which is what
-//! a reset has to do too) to compare the reset with.
+//! a reset costs when no spare can take the instance's place) to compare
+//! the reset with.
 //!
 //! The migrations run through the psql of the PostgreSQL under test; a
 //! first call needs a key of its own, so each round edits the last

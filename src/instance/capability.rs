@@ -66,6 +66,24 @@ pub fn check(meta: &Meta, action: Action) -> std::result::Result<(), Refusal> {
     Ok(())
 }
 
+/// Whether the instance in `dir` is what a spare can be, so that a reset
+/// can put one in its place (`reaper::swap`) instead of restarting it: a
+/// single server with no `-o` options and no password, on a socket in the
+/// instance directory, its data there too (`data`).
+pub fn swappable(dir: &std::path::Path, meta: &Meta) -> bool {
+    let server = &meta.primary;
+    !meta.is_set()
+        && meta.endpoint.is_primary()
+        && meta.password.is_none()
+        && !server.tcp
+        && !server.fixed_port
+        && !server.socket_dir_separate
+        && !server.user_data_dir
+        && server.server_options.is_empty()
+        && server.socket_dir == dir
+        && server.data_dir == dir.join(super::meta::DATA)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

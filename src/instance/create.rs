@@ -86,7 +86,7 @@ impl NewInstance {
 
     /// The data directory of its primary, when it lives inside.
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.join("data")
+        self.dir.join(super::meta::DATA)
     }
 
     /// The data directory of replica `k` (from 1) of a set, in a directory
@@ -94,7 +94,7 @@ impl NewInstance {
     pub fn replica_data_dir(&self, k: usize) -> Result<PathBuf> {
         let node = self.dir.join(node_name(k));
         paths::mkdir_private(&node)?;
-        Ok(node.join("data"))
+        Ok(node.join(super::meta::DATA))
     }
 
     /// The metadata of this instance as `plan` wants it: its socket

@@ -19,11 +19,17 @@ pub const META: &str = "meta.json";
 pub const LOCK: &str = "lock";
 /// An instance directory being made, not yet locked and renamed into place.
 pub const UNBORN_PREFIX: &str = ".new-";
+/// The data directory of a server inside its instance directory.
+pub const DATA: &str = "data";
 pub const SERVER_LOG: &str = "server.log";
 pub const SUPERVISE_LOG: &str = "supervise.log";
 pub const STATE: &str = "state.json";
 /// Created by the caller that claimed a spare once it printed the URL.
 pub const DELIVERED: &str = "delivered";
+/// Names, in `run/`, what a reset put aside: the directory of the server
+/// it replaced (removed once the reset is answered), or a link not yet
+/// moved into place (`reaper::swap`).
+pub const REPLACED_PREFIX: &str = ".replaced-";
 /// A claimed spare's token, renamed to `claim-<pid>-<start time>` of the
 /// claiming process.
 pub const CLAIM_PREFIX: &str = "claim-";
@@ -74,6 +80,12 @@ pub struct Meta {
     /// None once claimed, and for instances started on demand.
     #[serde(default, alias = "standby")]
     pub spare: Option<PathBuf>,
+    /// The instance directory its URL names, when that is not its own: a
+    /// reset put this server in the place of the one the URL was handed
+    /// out for, and that name is now a link to this directory
+    /// (`reaper::swap`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<PathBuf>,
 }
 
 /// The shared-transaction proxy of an instance (`--shared-tx`).

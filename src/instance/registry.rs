@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::meta::{LOCK, META, Meta, State, UNBORN_PREFIX};
+use super::meta::{LOCK, META, Meta, REPLACED_PREFIX, State, UNBORN_PREFIX};
 use crate::error::Result;
 use crate::json::ListEntry;
 use crate::lock;
@@ -53,15 +53,34 @@ pub fn is_abandoned(dir: &Path) -> bool {
 }
 
 /// Instance directories being made (`.new-<random>`) whose maker died
-/// before renaming them into place.
+/// before renaming them into place, or replaced by a spare
+/// (`.replaced-<random>`) whose supervisor died before removing them.
 pub fn unborn(layout: &Layout) -> Vec<PathBuf> {
     let Ok(dir) = fs::read_dir(layout.run_dir()) else {
         return Vec::new();
     };
     dir.filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(UNBORN_PREFIX))
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(UNBORN_PREFIX) || name.starts_with(REPLACED_PREFIX)
+        })
         .map(|e| e.path())
         .filter(|d| !is_alive(d) && older_than_grace(d))
+        .collect()
+}
+
+/// Links in `run/` whose instance is gone: the names a reset gave to
+/// other instances' directories (`reaper::swap`), left by an instance
+/// killed before it could remove its own. A link to a live instance stays.
+pub fn stale_links(layout: &Layout) -> Vec<PathBuf> {
+    let Ok(dir) = fs::read_dir(layout.run_dir()) else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_symlink()))
+        .map(|e| e.path())
+        .filter(|link| !is_alive(link))
         .collect()
 }
 

@@ -59,6 +59,9 @@ impl Selector {
 /// The live instances `selector` names; an error when a URL or a
 /// directory names none.
 pub fn select(layout: &Layout, selector: &Selector) -> Result<Vec<(PathBuf, Meta)>> {
+    if let Some(found) = by_socket_dir(layout, selector) {
+        return Ok(vec![found]);
+    }
     // Include those already stopping: `stop` then waits for them.
     let live = registry::live(layout, true);
     if let Selector::All = selector {
@@ -72,6 +75,27 @@ pub fn select(layout: &Layout, selector: &Selector) -> Result<Vec<(PathBuf, Meta
         return Err(Error::NoSuchInstance(selector.describe()));
     }
     Ok(found)
+}
+
+/// The instance a socket URL names by its directory in `run/` (followed
+/// if a reset made it a link, see `reaper::swap`), found without reading
+/// every instance's metadata: what `select` would find there, if alive.
+fn by_socket_dir(layout: &Layout, selector: &Selector) -> Option<(PathBuf, Meta)> {
+    let Selector::Url(_, target) = selector else {
+        return None;
+    };
+    let named = target.socket_dir()?;
+    let run = layout.run_dir();
+    if named.parent() != Some(run.as_path()) {
+        return None;
+    }
+    let dir = match std::fs::read_link(&named) {
+        Ok(to) => run.join(to.file_name()?),
+        Err(_) => named,
+    };
+    let meta = Meta::read(&dir).ok()?;
+    let found = registry::is_alive(&dir) && !meta.url.is_empty() && selector.matches(&dir, &meta);
+    found.then_some((dir, meta))
 }
 
 /// The server of the instance a URL names (any form `pgtmp` printed),

@@ -45,16 +45,32 @@ pub fn stop(dir: &Path, keep: bool) -> Result<Vec<PathBuf>> {
         meta.write(dir)?;
     }
     if registry::is_alive(dir) {
+        // A reset may put a spare in the instance's place meanwhile: its
+        // supervisor is then the one to ask (`reaper::swap`).
+        let current = std::cell::RefCell::new(meta);
         let stopped = process::escalate(
             &STEPS,
             |sig| match sig {
-                Signal::SIGTERM => ask_to_stop(&meta),
-                sig => signal_all(&meta, sig),
+                Signal::SIGTERM => ask_to_stop(&current.borrow()),
+                sig => signal_all(&current.borrow(), sig),
             },
-            || !registry::is_alive(dir),
+            || {
+                if let Ok(now) = Meta::read(dir)
+                    && now.supervisor_pid != current.borrow().supervisor_pid
+                {
+                    ask_to_stop(&now);
+                    *current.borrow_mut() = now;
+                }
+                !registry::is_alive(dir)
+            },
         );
+        meta = current.into_inner();
         if !stopped {
             return Err(Error::NotStopped(dir.to_path_buf()));
+        }
+        // What the last supervisor left says what there is to remove.
+        if let Ok(last) = Meta::read(dir) {
+            meta = last;
         }
     }
     remove(dir, &meta)
@@ -109,6 +125,10 @@ fn supervisor(meta: &Meta) -> Option<u32> {
 /// lives beside the instance and goes with it unless kept. A server that
 /// was killed rather than stopped also leaves shared memory to release.
 pub fn remove(dir: &Path, meta: &Meta) -> Result<Vec<PathBuf>> {
+    // Named by the link a reset made (a `stop` begun before it): the
+    // instance is the directory it points to.
+    let dir = &linked(dir);
+    remove_alias(dir, meta);
     for (_, server) in meta.servers() {
         super::shmem::release(&server.data_dir);
         if server.socket_dir_separate {
@@ -138,6 +158,41 @@ pub fn remove(dir: &Path, meta: &Meta) -> Result<Vec<PathBuf>> {
         .then(|| primary.data_dir.clone())
         .into_iter()
         .collect())
+}
+
+/// The directory beside it that `dir` links to, when `dir` is a link a
+/// reset made (`reaper::swap`: a plain name, relative); else `dir`.
+fn linked(dir: &Path) -> PathBuf {
+    let target = std::fs::symlink_metadata(dir)
+        .is_ok_and(|m| m.file_type().is_symlink())
+        .then(|| std::fs::read_link(dir).ok())
+        .flatten();
+    match target {
+        Some(t) if is_plain_name(&t) => dir.with_file_name(t),
+        _ => dir.to_path_buf(),
+    }
+}
+
+/// Removes the link by which the instance's URL names `dir` after a reset
+/// (`Meta::alias`), provided it is a link beside `dir` still pointing to
+/// it: never anything else found at that name.
+pub fn remove_alias(dir: &Path, meta: &Meta) {
+    let Some(alias) = &meta.alias else {
+        return;
+    };
+    let here = std::fs::read_link(alias).is_ok_and(|t| Some(t.as_os_str()) == dir.file_name());
+    if here && alias.parent() == dir.parent() {
+        let _ = std::fs::remove_file(alias);
+    }
+}
+
+/// A single normal path component (no `/`, not `.` or `..`).
+fn is_plain_name(p: &Path) -> bool {
+    let mut parts = p.components();
+    matches!(
+        (parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    )
 }
 
 /// Whether `data` is an entry of `initdb/` in the base of the instance

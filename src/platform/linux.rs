@@ -119,6 +119,34 @@ pub fn cwd(pid: u32) -> Result<Option<PathBuf>> {
     }
 }
 
+/// The children of `pid`, from `/proc/PID/task/PID/children` (its main
+/// thread's: a postmaster has no other), else from every process's
+/// parent in `/proc`. Empty when it is gone.
+pub fn children(pid: u32) -> Vec<u32> {
+    if let Ok(text) = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
+        return text
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+    }
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&p| stat(p).ok().flatten().is_some_and(|s| s.parent == pid))
+        .collect()
+}
+
+/// Swaps the names of `a` and `b` in one step (`renameat2` with
+/// `RENAME_EXCHANGE`, Linux 3.15; tmpfs and the usual filesystems): at no
+/// moment is either name missing.
+pub fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+    renameat2(AT_FDCWD, a, AT_FDCWD, b, RenameFlags::RENAME_EXCHANGE).map_err(std::io::Error::from)
+}
+
 /// A path naming the open directory `dir` itself (`/proc/self/fd/N`), for
 /// listing it by path while a link swapped in at its name is not followed.
 pub fn fd_path(dir: &impl AsRawFd) -> PathBuf {

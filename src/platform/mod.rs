@@ -19,6 +19,9 @@
 //!   data directory).
 //! - [`fd_path`]: a path naming an open directory itself, whatever happens
 //!   to its name meanwhile.
+//! - [`children`]: the processes a process started and has not reaped.
+//! - [`exchange`]: two paths' names swapped in one step, neither missing
+//!   at any moment.
 //! - [`count_connections`]: connections accepted on a socket path and a
 //!   TCP port, without connecting to the server.
 //! - [`MAX_SOCKET_PATH`]: the longest Unix-socket path.
@@ -35,8 +38,8 @@ compile_error!(
 );
 
 pub use os::{
-    FAST_DIR, MAX_SOCKET_PATH, Signals, count_connections, cwd, default_signals, die_with,
-    die_with_parent, fd_path, reset_signals, stat,
+    FAST_DIR, MAX_SOCKET_PATH, Signals, children, count_connections, cwd, default_signals,
+    die_with, die_with_parent, exchange, fd_path, reset_signals, stat,
 };
 
 /// What the platform says about a running (or dead, unreaped) process.

@@ -8,10 +8,12 @@
 //! it accepts connections) every millisecond or so.
 //! <https://www.postgresql.org/docs/current/server-start.html>
 
+mod frozen;
 mod pidfile;
 pub mod private;
 mod shutdown;
 
+pub use frozen::Frozen;
 pub use pidfile::PidFile;
 pub use shutdown::Shutdown;
 

@@ -11,12 +11,22 @@ use std::time::Duration;
 use super::fleet::Fleet;
 use super::orders::{self, Outcome};
 use super::signals::StopSignals;
+use super::swap;
 use crate::error::{Error, Result};
 use crate::instance::Meta;
 use crate::instance::control::{Answer, Order};
 
 /// How long a caller may take to send its order once connected.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the supervisor leaves after an order.
+#[derive(Debug)]
+pub enum Leave {
+    /// The order left the instance without all its servers: it stops.
+    Broken(String),
+    /// A spare took the instance's place; what was moved aside.
+    Replaced(PathBuf),
+}
 
 #[derive(Debug)]
 pub struct Control {
@@ -42,26 +52,35 @@ impl Control {
         self.listener.as_fd()
     }
 
-    /// Carries out the orders waiting; says why the instance must stop when
-    /// one left it broken.
+    /// Carries out the orders waiting; says why the supervisor must leave
+    /// when one left the instance broken or replaced.
     pub fn serve(
         &self,
         dir: &Path,
         meta: &mut Meta,
         fleet: &mut Fleet,
         stop: &StopSignals,
-    ) -> Option<String> {
+    ) -> Option<Leave> {
         while let Ok((stream, _)) = self.listener.accept() {
-            if let Some(why) = serve_one(stream, dir, meta, fleet, stop) {
-                return Some(why);
+            if let Some(leave) = serve_one(stream, dir, meta, fleet, stop) {
+                return Some(leave);
             }
         }
         None
+    }
+
+    /// Closes the socket but leaves its path: after a swap, it names the
+    /// socket of the spare's supervisor.
+    pub fn disown(mut self) {
+        self.path = PathBuf::new();
     }
 }
 
 impl Drop for Control {
     fn drop(&mut self) {
+        if self.path.as_os_str().is_empty() {
+            return; // disowned
+        }
         let _ = std::fs::remove_file(&self.path);
     }
 }
@@ -72,7 +91,7 @@ fn serve_one(
     meta: &mut Meta,
     fleet: &mut Fleet,
     stop: &StopSignals,
-) -> Option<String> {
+) -> Option<Leave> {
     let mut line = String::new();
     let read = stream
         .set_nonblocking(false)
@@ -92,21 +111,29 @@ fn serve_one(
         }
         Order::Reset { data } => orders::reset(dir, meta, fleet, stop, &data),
         Order::Snapshot { into } => orders::snapshot(dir, meta, fleet, stop, &into),
+        Order::Swap { spare } => swap::swap(dir, meta, fleet, &spare),
     };
-    let (answer, broken) = match outcome {
+    let (answer, leave) = match outcome {
         Outcome::Done => (Answer::Done, None),
         Outcome::Failed(e) => (failed(e, ""), None),
         Outcome::Broken(e) => {
             let why = e.to_string();
-            (failed(e, " (the instance stops)"), Some(why))
+            (failed(e, " (the instance stops)"), Some(Leave::Broken(why)))
         }
+        Outcome::Replaced(old) => (Answer::Done, Some(Leave::Replaced(old))),
     };
     super::log(&format!("answer: {answer:?}"));
     let text = serde_json::to_string(&answer).expect("answers serialize");
     let _ = writeln!(&stream, "{text}");
     drop(stream);
-    orders::clean_up(dir);
-    broken
+    match leave {
+        // The server frozen for a swap dies the moment the caller has its
+        // answer (killed before, its exit slowed the caller down by a
+        // third); the URL's directory is the spare's: nothing to clean.
+        Some(Leave::Replaced(_)) => fleet.kill_frozen(),
+        _ => orders::clean_up(dir),
+    }
+    leave
 }
 
 fn failed(e: Error, note: &str) -> Answer {

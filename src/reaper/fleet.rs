@@ -10,7 +10,7 @@ use std::process::Child;
 use std::time::Duration;
 
 use crate::instance::Role;
-use crate::postmaster::{Postmaster, Shutdown};
+use crate::postmaster::{Frozen, Postmaster, Shutdown};
 
 /// How long a server may take to shut down before it is hurried.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -28,6 +28,9 @@ pub struct Fleet {
     members: Vec<Member>,
     /// `--shared-tx`: the proxy in front of the primary.
     proxy: Option<Child>,
+    /// Servers frozen for a swap: killed and reaped when the fleet is
+    /// dropped.
+    frozen: Vec<Frozen>,
 }
 
 impl Fleet {
@@ -41,6 +44,22 @@ impl Fleet {
         match role {
             Role::Primary => self.members.insert(0, member),
             Role::Replica => self.members.push(member),
+        }
+    }
+
+    /// Stops every process of server `name` at once (`Frozen`) and keeps
+    /// it so, out of the watch, until the fleet is dropped.
+    pub fn freeze(&mut self, name: &str) {
+        if let Some(pm) = self.take(name) {
+            self.frozen.push(Frozen::freeze(pm));
+        }
+    }
+
+    /// Kills the servers `freeze` stopped; they are reaped when the fleet
+    /// is dropped.
+    pub fn kill_frozen(&mut self) {
+        for frozen in &mut self.frozen {
+            frozen.kill();
         }
     }
 

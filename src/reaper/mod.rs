@@ -21,12 +21,13 @@ mod orders;
 mod proxy;
 mod signals;
 mod spare;
+mod swap;
 mod watch;
 
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::FromRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -76,7 +77,23 @@ pub fn supervise(dir: &Path) -> Result<()> {
         control: control.as_ref(),
         stop: &stop_signals,
     };
-    let why = serve(&watched, &mut meta, &mut fleet, ready, ack);
+    let why = match serve(&watched, &mut meta, &mut fleet, ready, ack) {
+        End::Stop(why) => why,
+        End::Replaced(old) => {
+            // A spare serves the instance's URL now; this supervisor's
+            // directory, its control socket among it, was moved aside.
+            log("a spare took the instance's place (reset)");
+            if let Some(control) = control {
+                control.disown();
+            }
+            // Its frozen server killed and reaped, then its shared memory
+            // and directory removed: work nobody waits for.
+            process::be_nice();
+            drop(fleet);
+            swap::clean_up(&old);
+            return Ok(());
+        }
+    };
     log(&format!("stopping: {why}"));
     // `pgtmp stop -k` says so in meta.json before it signals us.
     if Meta::read(dir).is_ok_and(|now| now.keep) {
@@ -106,15 +123,18 @@ pub(crate) struct Watched<'a> {
     pub stop: &'a StopSignals,
 }
 
+/// How serving an instance ended.
+#[derive(Debug)]
+enum End {
+    /// It is to stop, for this reason.
+    Stop(String),
+    /// A spare took its place (`reset`): what was moved aside.
+    Replaced(PathBuf),
+}
+
 /// Reports the servers ready, hands the instance over (to the starter, or
-/// to whoever claims the spare) and watches it; says why it is to stop.
-fn serve(
-    watched: &Watched,
-    meta: &mut Meta,
-    fleet: &mut Fleet,
-    mut ready: File,
-    ack: File,
-) -> String {
+/// to whoever claims the spare) and watches it; says how that ended.
+fn serve(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet, mut ready: File, ack: File) -> End {
     let (dir, stop_signals) = (watched.dir, watched.stop);
     let report = Report::Ready {
         url: meta.url.clone(),
@@ -128,7 +148,7 @@ fn serve(
         return if delivered {
             watch(watched, meta, fleet)
         } else {
-            "nobody received the URL".to_string()
+            End::Stop("nobody received the URL".to_string())
         };
     };
     // Nobody waits for a spare's URL: callers find it by its token.
@@ -137,19 +157,22 @@ fn serve(
     drop(ready);
     drop(ack);
     if let Err(e) = published {
-        return format!("cannot publish the spare: {e}");
+        return End::Stop(format!("cannot publish the spare: {e}"));
     }
     log("spare ready");
     match spare::serve(dir, meta, &token, fleet, stop_signals) {
         spare::Outcome::Delivered => watch(watched, meta, fleet),
-        spare::Outcome::Stop(why) => why,
+        spare::Outcome::Stop(why) => End::Stop(why),
     }
 }
 
-/// Watches a delivered instance until it is to stop; says why.
-fn watch(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> String {
+/// Watches a delivered instance until it is to stop; says how that ended.
+fn watch(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> End {
     log(&format!("ready: {}", meta.urls().join(" ")));
-    watch::until_done(watched, meta, fleet).to_string()
+    match watch::until_done(watched, meta, fleet) {
+        watch::Done::Replaced(old) => End::Replaced(old),
+        done => End::Stop(done.to_string()),
+    }
 }
 
 /// Whether the starter says it printed the URL; false when it died first

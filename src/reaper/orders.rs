@@ -31,7 +31,7 @@
 //! unlogged tables and moves sequences ahead.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::START_TIMEOUT;
@@ -60,6 +60,10 @@ pub enum Outcome {
     Failed(Error),
     /// It failed and left the instance without all its servers: it stops.
     Broken(Error),
+    /// A spare took the instance's place (`swap`): the supervisor ends,
+    /// removing what was moved aside there, and never touches the instance
+    /// directory again.
+    Replaced(PathBuf),
 }
 
 /// Makes replica `name` the primary of its set (see the module header).
@@ -364,7 +368,7 @@ pub fn clean_up(dir: &Path) {
 }
 
 /// A failure with nothing more to say than `reason`.
-fn failure(reason: String) -> Error {
+pub(super) fn failure(reason: String) -> Error {
     Error::Request {
         action: String::new(),
         reason,

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use postgres::Client;
 
 use super::Watched;
+use super::control::Leave;
 use super::fleet::Fleet;
 use super::signals::Woke;
 use crate::instance::arrivals::Arrivals;
@@ -25,6 +26,8 @@ pub enum Done {
     OwnerGone(u32),
     /// An order left it without all its servers.
     Broken(String),
+    /// A spare took its place (`reset`); what was moved aside.
+    Replaced(std::path::PathBuf),
 }
 
 impl fmt::Display for Done {
@@ -35,6 +38,7 @@ impl fmt::Display for Done {
             Done::ServerExited(why) => f.write_str(why),
             Done::OwnerGone(pid) => write!(f, "owner process {pid} is gone"),
             Done::Broken(why) => f.write_str(why),
+            Done::Replaced(_) => write!(f, "a spare took its place (reset)"),
         }
     }
 }
@@ -67,9 +71,12 @@ pub fn until_done(watched: &Watched, meta: &mut Meta, fleet: &mut Fleet) -> Done
             Woke::Stop => return Done::StopRequested,
             Woke::Other => {
                 if let Some(control) = watched.control
-                    && let Some(why) = control.serve(dir, meta, fleet, stop)
+                    && let Some(leave) = control.serve(dir, meta, fleet, stop)
                 {
-                    return Done::Broken(why);
+                    return match leave {
+                        Leave::Broken(why) => Done::Broken(why),
+                        Leave::Replaced(old) => Done::Replaced(old),
+                    };
                 }
                 // Whoever gives orders is busy with the instance; the
                 // connections the order made are not clients.

@@ -21,6 +21,26 @@ const START_WAIT: Duration = Duration::from_secs(30);
 /// Claims one spare of `class`: its instance directory and metadata, as
 /// the caller's now; None when no live spare is ready.
 pub fn claim(layout: &Layout, class: &str, settings: &Settings) -> Result<Option<(PathBuf, Meta)>> {
+    claim_among(layout, class, settings, true)
+}
+
+/// Claims one spare of `class` that is ready already, never one still
+/// starting: a reset puts it in another instance's place
+/// (`reaper::swap`), which its supervisor must be waiting for.
+pub fn claim_ready(
+    layout: &Layout,
+    class: &str,
+    settings: &Settings,
+) -> Result<Option<(PathBuf, Meta)>> {
+    claim_among(layout, class, settings, false)
+}
+
+fn claim_among(
+    layout: &Layout,
+    class: &str,
+    settings: &Settings,
+    starting: bool,
+) -> Result<Option<(PathBuf, Meta)>> {
     let me = std::process::id();
     let Some(my_start) = process::start_time(me)? else {
         return Ok(None);
@@ -28,11 +48,15 @@ pub fn claim(layout: &Layout, class: &str, settings: &Settings) -> Result<Option
     let claim_name = format!("{CLAIM_PREFIX}{me}-{my_start}");
     // Ready ones first; else one still starting, which will be ready
     // sooner than a server this caller would start itself.
-    for (token, started) in tokens(layout, class).into_iter().map(|t| (t, true)).chain(
-        starting_tokens(layout, class)
-            .into_iter()
-            .map(|t| (t, false)),
-    ) {
+    let still_starting = match starting {
+        true => starting_tokens(layout, class),
+        false => Vec::new(),
+    };
+    for (token, started) in tokens(layout, class)
+        .into_iter()
+        .map(|t| (t, true))
+        .chain(still_starting.into_iter().map(|t| (t, false)))
+    {
         let Some(id) = super::token_id(&token) else {
             continue;
         };
@@ -121,7 +145,7 @@ fn serving(dir: &Path, meta: &Meta) -> bool {
 /// process of it is gone. A stopped one is not continued: whoever stopped
 /// it (a debugger, an admin) keeps it as it is, and the stop request
 /// takes effect when it resumes; claimed, it is never offered again.
-fn abandon(meta: &Meta) {
+pub fn abandon(meta: &Meta) {
     if let Some((pid, start)) = meta.supervisor_pid.zip(meta.supervisor_start)
         && process::running_since(pid, start)
     {

@@ -2,7 +2,7 @@
 //! out in, its URL, port, password and idle timeout kept, its clients
 //! disconnected (they reconnect with the same URL).
 
-use crate::support::{TestRoot, db, poll};
+use crate::support::{PSQL, TestRoot, db, poll, procs};
 
 fn count(url: &str, sql: &str) -> String {
     db::text(&mut db::connect(url), sql)
@@ -53,6 +53,427 @@ fn reset_puts_the_instance_back_and_keeps_its_url() {
     );
     t.stop(&h.url);
     assert!(!after.dir.exists(), "the instance directory is left");
+}
+
+/// The first line of a data directory's `postmaster.pid`.
+fn postmaster_pid(data_dir: &std::path::Path) -> u32 {
+    let text = std::fs::read_to_string(data_dir.join("postmaster.pid")).expect("postmaster.pid");
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .parse()
+        .expect("a pid")
+}
+
+/// With a socket URL and a spare ready, the reset puts the spare's server
+/// in the instance's place rather than restarting it: the server that
+/// answers at the same URL is the spare's, in the spare's own directory,
+/// which the URL's directory now links to; the old one is gone with its
+/// clients and its directory; the instance keeps its settings and stops
+/// when asked, link and all.
+#[test]
+fn a_socket_reset_swaps_in_a_ready_spare() {
+    let t = TestRoot::new();
+    let h = t.start(&["-w", "5m"]);
+    let before = t.instance(&h.url);
+    let run = t.base().join("run");
+    assert!(
+        poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
+        "no spare ready\n{}",
+        t.logs()
+    );
+    let spare_pids: Vec<u32> = t
+        .spares()
+        .iter()
+        .map(|id| postmaster_pid(&run.join(id).join("data")))
+        .collect();
+    let mut client = db::connect(&h.url);
+    db::execute(&mut client, "create table notes (t text)");
+    let out = t.pgtmp(["reset", h.url.as_str()]).run();
+    out.assert_success();
+    assert!(out.stdout.is_empty(), "{out}");
+    assert!(
+        client.batch_execute("select 1").is_err(),
+        "a client of the old server still works"
+    );
+    assert_eq!(
+        count(
+            &h.url,
+            "select count(*)::text from pg_tables where tablename = 'notes'"
+        ),
+        "0"
+    );
+    let after = t.instance(&h.url);
+    assert!(
+        spare_pids.contains(&after.pid),
+        "the server {} is no spare of {spare_pids:?}: restarted, not swapped",
+        after.pid
+    );
+    assert_eq!(
+        (after.timeout_secs, after.started, after.port),
+        (before.timeout_secs, before.started, before.port)
+    );
+    assert_eq!(
+        std::fs::read_link(&before.dir).expect("the URL's directory is a link now"),
+        std::path::PathBuf::from(after.dir.file_name().expect("a name")),
+    );
+    assert!(after.data_dir.starts_with(&after.dir), "{}", after.raw);
+    assert!(
+        !procs::alive(before.pid),
+        "the old server {} still runs",
+        before.pid
+    );
+    assert!(
+        poll::eventually(|| !hidden_left(&run)),
+        "what the old server had is left\n{}",
+        t.logs()
+    );
+    // Its own supervisor watches it now: it answers `stop`.
+    t.stop(&h.url);
+    assert!(!after.dir.exists(), "the instance directory is left");
+    assert!(
+        std::fs::symlink_metadata(&before.dir).is_err(),
+        "the link to it is left"
+    );
+    assert!(
+        !procs::alive(after.pid),
+        "the server {} outlived its stop",
+        after.pid
+    );
+}
+
+/// The swap works for an ordinary user as for root (who runs pgtmp as the
+/// PostgreSQL account): the URL's directory becomes a link to the
+/// spare's, and a stop removes both.
+#[test]
+fn an_ordinary_user_s_reset_swaps_too() {
+    if !procs::is_root() {
+        return; // run as that user already, by the other tests
+    }
+    let t = TestRoot::new();
+    let user = crate::support::user::ordinary();
+    let who = crate::support::Who::User(user);
+    let h = t.start_as(who, &["-w", "5m"]);
+    let before = t.instance_as(who, &h.url);
+    // Connected as that user's role, as a client of theirs would be.
+    let as_user = format!("{}&user={}", h.url, user.name);
+    assert!(
+        poll::eventually(|| !t.refilling() && !t.spares_of(who).is_empty()),
+        "no spare ready\n{}",
+        t.logs()
+    );
+    db::execute(&mut db::connect(&as_user), "create table notes (t text)");
+    t.pgtmp(["reset", h.url.as_str()])
+        .who(who)
+        .run()
+        .assert_success();
+    assert!(
+        std::fs::read_link(&before.dir).is_ok(),
+        "restarted, not swapped\n{}",
+        t.logs()
+    );
+    assert_eq!(
+        count(
+            &as_user,
+            "select count(*)::text from pg_tables where tablename = 'notes'"
+        ),
+        "0"
+    );
+    let after = t.instance_as(who, &h.url);
+    t.pgtmp(["stop", h.url.as_str()])
+        .who(who)
+        .run()
+        .assert_success();
+    assert!(!after.dir.exists(), "the instance directory is left");
+    assert!(
+        std::fs::symlink_metadata(&before.dir).is_err(),
+        "the link is left"
+    );
+}
+
+/// Whether `run/` holds something a reset put aside.
+fn hidden_left(run: &std::path::Path) -> bool {
+    std::fs::read_dir(run)
+        .expect("run/")
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with(".replaced-"))
+}
+
+/// A server swapped in keeps its data directory where it started, so it
+/// survives what writes by absolute path (a checkpoint writes
+/// `global/pg_control` so; a server whose directory was renamed under it
+/// PANICs there), a snapshot (a fast shutdown, a start again), and a
+/// second swap, which replaces the link the first one made.
+#[test]
+fn a_swapped_in_server_survives_checkpoints_and_more_resets() {
+    let t = TestRoot::new();
+    let h = t.start(&["-w", "5m"]);
+    let first = t.instance(&h.url);
+    let mut pids = vec![first.pid];
+    for round in 0..2 {
+        assert!(
+            poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
+            "round {round}: no spare ready\n{}",
+            t.logs()
+        );
+        db::execute(&mut db::connect(&h.url), "create table notes (t text)");
+        t.pgtmp(["reset", h.url.as_str()]).run().assert_success();
+        let now = t.instance(&h.url);
+        assert!(!pids.contains(&now.pid), "round {round}: not reset");
+        pids.push(now.pid);
+        let mut c = db::connect(&h.url);
+        db::execute(&mut c, "create table kept (t text); checkpoint");
+        db::execute(&mut c, "create database other");
+        db::execute(&mut c, "checkpoint");
+        drop(c);
+        let name = format!("swapped{round}");
+        t.pgtmp(["snapshot", h.url.as_str(), name.as_str()])
+            .run()
+            .assert_success();
+        assert_eq!(
+            count(
+                &h.url,
+                "select count(*)::text from pg_tables where tablename in ('notes', 'kept')"
+            ),
+            "1",
+            "round {round}\n{}",
+            t.logs()
+        );
+        let log = std::fs::read_to_string(now.dir.join("server.log")).expect("server.log");
+        assert!(!log.contains("PANIC"), "round {round}: crashed\n{log}");
+    }
+    let last = t.instance(&h.url);
+    t.stop(&h.url);
+    let run = t.base().join("run");
+    assert!(!last.dir.exists(), "the instance directory is left");
+    assert!(
+        std::fs::symlink_metadata(&first.dir).is_err(),
+        "the link is left"
+    );
+    assert!(!hidden_left(&run), "what resets put aside is left");
+    for pid in pids {
+        assert!(!procs::alive(pid), "server {pid} still runs");
+    }
+}
+
+/// An instance a reset swapped in whose processes are killed leaves its
+/// directory and the link its URL names; `gc` removes both.
+#[test]
+fn gc_removes_a_killed_swapped_instance_and_its_link() {
+    let t = TestRoot::new();
+    let h = t.start(&["-w", "5m"]);
+    let before = t.instance(&h.url);
+    assert!(
+        poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
+        "no spare ready\n{}",
+        t.logs()
+    );
+    t.pgtmp(["reset", h.url.as_str()]).run().assert_success();
+    let after = t.instance(&h.url);
+    assert!(std::fs::read_link(&before.dir).is_ok(), "not swapped");
+    procs::signal(after.supervisor_pid, "KILL");
+    procs::signal(after.pid, "KILL");
+    assert!(
+        poll::eventually(|| !procs::alive(after.pid) && !procs::alive(after.supervisor_pid)),
+        "the killed processes linger"
+    );
+    // Its backends leave once they see the postmaster gone.
+    assert!(
+        poll::eventually(|| {
+            t.pgtmp(["gc"]).run().assert_success();
+            !after.dir.exists()
+        }),
+        "gc left {}",
+        after.dir.display()
+    );
+    assert!(
+        std::fs::symlink_metadata(&before.dir).is_err(),
+        "gc left the link {}",
+        before.dir.display()
+    );
+}
+
+/// A command run by `exec` may reset its database, a spare then taking
+/// the instance's place: it finds it as handed out, and when the command
+/// ends, `exec` stops the instance it now is, leaving no directory and no
+/// link behind.
+#[test]
+fn exec_stops_an_instance_its_command_reset() {
+    let t = TestRoot::new();
+    // Spares of its kind asked for once.
+    t.stop(&t.start(&[]).url);
+    let pgtmp = env!("CARGO_BIN_EXE_pgtmp");
+    let script = format!(
+        r#"set -e
+{PSQL} "$DATABASE_URL" -X -q -c 'create table notes (t text)'
+# exec took the spare there was: wait for the next one to be ready.
+for i in $(seq 300); do
+  ls "$PGTMP_DIR"/spare/*-socket/ 2>/dev/null | grep -q . && break
+  sleep 0.1
+done
+{pgtmp} reset "$DATABASE_URL"
+test -L "$PGHOST"
+{PSQL} "$DATABASE_URL" -X -tA -c "select count(*) from pg_tables where tablename = 'notes'"
+"#
+    );
+    let out = t.pgtmp(["exec", "--", "sh", "-c", &script]).run();
+    out.assert_success();
+    assert_eq!(out.stdout, "0\n", "{out}");
+    let entries = || t.run_entries_of(crate::support::Who::Me);
+    assert!(
+        poll::eventually(|| entries().is_empty()),
+        "left in run/: {:?}\n{}",
+        entries(),
+        t.logs()
+    );
+}
+
+/// Resets of one URL at the same time all succeed, whether a spare or a
+/// restart serves each: one that finds the instance swapped under it tries
+/// again with the server now in its place.
+#[test]
+fn concurrent_resets_all_succeed() {
+    let t = TestRoot::new();
+    let h = t.start(&["-w", "5m"]);
+    db::execute(&mut db::connect(&h.url), "create table notes (t text)");
+    assert!(
+        poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
+        "no spare ready\n{}",
+        t.logs()
+    );
+    let outs: Vec<_> = std::thread::scope(|s| {
+        let calls: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| t.pgtmp(["reset", h.url.as_str()]).run()))
+            .collect();
+        calls
+            .into_iter()
+            .map(|c| c.join().expect("a reset panicked"))
+            .collect()
+    });
+    for out in &outs {
+        out.assert_success();
+    }
+    assert_eq!(
+        count(
+            &h.url,
+            "select count(*)::text from pg_tables where tablename = 'notes'"
+        ),
+        "0"
+    );
+    assert_eq!(t.list().len(), 1, "{}", t.logs());
+    t.stop(&h.url);
+}
+
+/// `stop` at the moment a reset swaps a spare in still stops the instance
+/// as asked, whichever supervisor it finds serving it: the one serving it
+/// then shuts it down on request (not because its server was killed after
+/// the request went unheard), and nothing is left running.
+#[test]
+fn stop_during_a_reset_stops_the_instance() {
+    let t = TestRoot::new();
+    // The stop comes a little later each round, so that some land while
+    // the swap is under way.
+    for round in 0..6u64 {
+        // -k keeps the instance directory, with its supervisor's log.
+        let h = t.start(&["-k", "-w", "5m"]);
+        let dir = crate::support::url::socket(&h.url).host;
+        assert!(
+            poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
+            "no spare ready\n{}",
+            t.logs()
+        );
+        let (reset, stop) = std::thread::scope(|s| {
+            let reset = s.spawn(|| t.pgtmp(["reset", h.url.as_str()]).run());
+            std::thread::sleep(std::time::Duration::from_millis(2 * round));
+            let stop = s.spawn(|| t.pgtmp(["stop", h.url.as_str()]).run());
+            (reset.join().expect("reset"), stop.join().expect("stop"))
+        });
+        stop.assert_success();
+        // The reset may have come too late for an instance: that is said.
+        if !reset.status.success() {
+            reset.assert_error(1, &["pgtmp: error:"]);
+        }
+        // Read loosely: a spare the reset claimed and could not use may be
+        // listed while it stops (no pid then).
+        let list = t.pgtmp(["list", "--json"]).run();
+        list.assert_success();
+        let listed: serde_json::Value = serde_json::from_str(&list.stdout).expect("JSON");
+        let urls: Vec<&str> = listed
+            .as_array()
+            .expect("an array")
+            .iter()
+            .filter_map(|e| e["url"].as_str())
+            .collect();
+        assert!(
+            !urls.contains(&h.url.as_str()),
+            "round {round}: the instance outlived its stop\nreset: {reset}\n{list}\n{}",
+            t.logs()
+        );
+        // The directory kept is the one whose server served it last: its
+        // own, or the spare's a reset swapped in.
+        let kept = kept_dirs(&t.base().join("run"), &h.url);
+        assert_eq!(kept.len(), 1, "round {round}: kept {kept:?}");
+        let log = std::fs::read_to_string(kept[0].join("supervise.log")).unwrap_or_default();
+        assert!(
+            log.contains("stopping: stop requested"),
+            "round {round}: not stopped on request\nreset: {reset}\n{log}"
+        );
+        std::fs::remove_dir_all(&kept[0]).expect("remove the kept directory");
+        assert!(
+            poll::eventually(|| !hidden_left(&t.base().join("run"))),
+            "round {round}: what the reset put aside is left"
+        );
+        assert!(
+            std::fs::symlink_metadata(&dir).is_err() || dir == kept[0],
+            "round {round}: the link to the kept directory is left"
+        );
+    }
+}
+
+/// The instance directories in `run` whose `meta.json` names `url`.
+fn kept_dirs(run: &std::path::Path, url: &str) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(run)
+        .expect("run/")
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        // What a reset put aside is removed by its supervisor meanwhile.
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .filter(|d| {
+            std::fs::read_to_string(d.join("meta.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .is_some_and(|m| m["url"] == url)
+        })
+        .collect()
+}
+
+/// A swap's supervisor removes what it moved aside as it ends; one killed
+/// before that leaves it behind, and `gc` removes it once nobody holds its
+/// lock, as it removes half-made instance directories.
+#[test]
+fn gc_removes_what_a_killed_swap_left_aside() {
+    let t = TestRoot::new();
+    let h = t.start(&[]);
+    let run = t.base().join("run");
+    let left = run.join(".replaced-0123456789");
+    std::fs::create_dir_all(left.join("data")).expect("mkdir");
+    std::fs::write(left.join("data/PG_VERSION"), "15\n").expect("write");
+    std::fs::write(left.join("lock"), "").expect("write");
+    let left_str = left.to_str().expect("utf-8");
+    let run_str = run.to_str().expect("utf-8");
+    // As the instances' owner, and older than a directory being made.
+    t.cmd("chown", ["-R", "--reference", run_str, left_str])
+        .run()
+        .assert_success();
+    t.cmd("touch", ["-d", "1 minute ago", left_str])
+        .run()
+        .assert_success();
+    t.pgtmp(["gc"]).run().assert_success();
+    assert!(!left.exists(), "gc left {}", left.display());
+    assert!(t.listed(&h.url), "gc took the running instance");
+    t.stop(&h.url);
 }
 
 /// Back to what it was handed out from: a fixture's template (the files are
