@@ -84,6 +84,27 @@ pub fn stale_links(layout: &Layout) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The instance directory `path` in `run/` stands for: itself, or the
+/// directory beside it that it links to when a reset made it a link
+/// (`reaper::swap`: a plain name, relative). None for any other link.
+pub fn resolve(path: &Path) -> Option<PathBuf> {
+    let Ok(target) = fs::read_link(path) else {
+        return Some(path.to_path_buf());
+    };
+    let mut parts = target.components();
+    match (parts.next(), parts.next()) {
+        (Some(std::path::Component::Normal(name)), None) => Some(path.with_file_name(name)),
+        _ => None,
+    }
+}
+
+/// Whether `link` is a link beside `dir` that leads to it, as a reset
+/// leaves the name the URL of the instance in `dir` was handed out with.
+pub fn links_to(link: &Path, dir: &Path) -> bool {
+    link.parent() == dir.parent()
+        && fs::read_link(link).is_ok_and(|t| Some(t.as_os_str()) == dir.file_name())
+}
+
 fn older_than_grace(dir: &Path) -> bool {
     fs::metadata(dir)
         .and_then(|m| m.modified())

@@ -89,10 +89,7 @@ fn by_socket_dir(layout: &Layout, selector: &Selector) -> Option<(PathBuf, Meta)
     if named.parent() != Some(run.as_path()) {
         return None;
     }
-    let dir = match std::fs::read_link(&named) {
-        Ok(to) => run.join(to.file_name()?),
-        Err(_) => named,
-    };
+    let dir = registry::resolve(&named)?;
     let meta = Meta::read(&dir).ok()?;
     let found = registry::is_alive(&dir) && !meta.url.is_empty() && selector.matches(&dir, &meta);
     found.then_some((dir, meta))

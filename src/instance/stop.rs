@@ -126,8 +126,8 @@ fn supervisor(meta: &Meta) -> Option<u32> {
 /// was killed rather than stopped also leaves shared memory to release.
 pub fn remove(dir: &Path, meta: &Meta) -> Result<Vec<PathBuf>> {
     // Named by the link a reset made (a `stop` begun before it): the
-    // instance is the directory it points to.
-    let dir = &linked(dir);
+    // instance is the directory it points to. Any other link goes alone.
+    let dir = &registry::resolve(dir).unwrap_or_else(|| dir.to_path_buf());
     remove_alias(dir, meta);
     for (_, server) in meta.servers() {
         super::shmem::release(&server.data_dir);
@@ -160,39 +160,15 @@ pub fn remove(dir: &Path, meta: &Meta) -> Result<Vec<PathBuf>> {
         .collect())
 }
 
-/// The directory beside it that `dir` links to, when `dir` is a link a
-/// reset made (`reaper::swap`: a plain name, relative); else `dir`.
-fn linked(dir: &Path) -> PathBuf {
-    let target = std::fs::symlink_metadata(dir)
-        .is_ok_and(|m| m.file_type().is_symlink())
-        .then(|| std::fs::read_link(dir).ok())
-        .flatten();
-    match target {
-        Some(t) if is_plain_name(&t) => dir.with_file_name(t),
-        _ => dir.to_path_buf(),
-    }
-}
-
 /// Removes the link by which the instance's URL names `dir` after a reset
 /// (`Meta::alias`), provided it is a link beside `dir` still pointing to
 /// it: never anything else found at that name.
 pub fn remove_alias(dir: &Path, meta: &Meta) {
-    let Some(alias) = &meta.alias else {
-        return;
-    };
-    let here = std::fs::read_link(alias).is_ok_and(|t| Some(t.as_os_str()) == dir.file_name());
-    if here && alias.parent() == dir.parent() {
+    if let Some(alias) = &meta.alias
+        && registry::links_to(alias, dir)
+    {
         let _ = std::fs::remove_file(alias);
     }
-}
-
-/// A single normal path component (no `/`, not `.` or `..`).
-fn is_plain_name(p: &Path) -> bool {
-    let mut parts = p.components();
-    matches!(
-        (parts.next(), parts.next()),
-        (Some(std::path::Component::Normal(_)), None)
-    )
 }
 
 /// Whether `data` is an entry of `initdb/` in the base of the instance

@@ -46,7 +46,7 @@ use super::orders::{Outcome, failure};
 use crate::error::{Error, Result};
 use crate::instance::capability::swappable;
 use crate::instance::meta::{DATA, DELIVERED, REPLACED_PREFIX};
-use crate::instance::{Meta, shmem};
+use crate::instance::{Meta, registry, shmem};
 use crate::platform;
 use crate::postmaster;
 use crate::{random, trace};
@@ -147,8 +147,7 @@ fn fits(dir: &Path, entry: &Path, meta: &Meta, spare: &Path, fresh: &Meta) -> Re
     if !beside(spare) || spare == dir || spare == entry {
         return no("it is no other instance beside it");
     }
-    let links_here = || fs::read_link(entry).is_ok_and(|t| Some(t.as_os_str()) == dir.file_name());
-    if !beside(entry) || (entry != dir && !links_here()) {
+    if !beside(entry) || (entry != dir && !registry::links_to(entry, dir)) {
         return Err(failure(format!(
             "{} is no link to {}: not this instance's name",
             entry.display(),
