@@ -41,12 +41,8 @@ impl Frozen {
     pub fn freeze(mut postmaster: Postmaster) -> Frozen {
         let pid = postmaster.pid();
         let mut children = Vec::new();
-        let still = |p: u32| {
-            platform::stat(p)
-                .ok()
-                .flatten()
-                .is_none_or(|s| s.stopped || s.exited)
-        };
+        // Stopped, exited or gone.
+        let still = |p: u32| !process::responsive(p);
         let all_stopped = postmaster.exited().is_none() && {
             process::signal(pid, Signal::SIGSTOP);
             process::wait_until(STOP_WAIT, || still(pid)) && {
@@ -70,10 +66,7 @@ impl Frozen {
                 children,
             } = &mut frozen;
             process::wait_until(KILL_WAIT, || {
-                postmaster.exited().is_some()
-                    && children
-                        .iter()
-                        .all(|&c| platform::stat(c).ok().flatten().is_none_or(|s| s.exited))
+                postmaster.exited().is_some() && !children.iter().any(|&c| process::running(c))
             });
         }
         frozen
