@@ -5,10 +5,10 @@
 //!
 //! When the instance is what a spare can be (a socket URL, no `-o`, see
 //! `capability::swappable`) and a spare of its template is ready, the
-//! spare is claimed with the instance's settings and its supervisor is
-//! told to put it in the instance's place (`reaper::swap`): about the cost
-//! of a hand-out, and the spare is replaced in the background as after
-//! one. Otherwise a fresh copy of the template is made beside its data
+//! spare is claimed (without `-k`, which the swap gives it) and the
+//! instance's supervisor is told to put it in the instance's place
+//! (`reaper::swap`): about the cost of a hand-out, and the spare is
+//! replaced in the background as after one. Otherwise a fresh copy of the template is made beside its data
 //! directory first (a pool entry claimed with one rename, else a copy),
 //! while the server still serves; then its supervisor stops the server,
 //! swaps the directories and starts it again (see `reaper::orders`). If
@@ -62,50 +62,33 @@ fn replaced(config: &Config, url: &str, meta: &Meta) -> bool {
         .is_ok_and(|(_, now)| now.supervisor_pid != meta.supervisor_pid)
 }
 
-/// One try at resetting the instance in `dir`.
+/// One try at resetting the instance in `dir`: by swap when it can, else
+/// by a restart on a fresh copy.
 fn reset_once(config: &Config, url: &str, dir: &Path, meta: &Meta) -> Result<()> {
-    let layout = &config.layout;
     let key = meta
         .template
-        .clone()
+        .as_deref()
         .expect("checked: a template is recorded");
-    if capability::swappable(dir, meta) && config.spare_max > 0 {
-        let kind = spare::Kind {
-            key: key.clone(),
-            role: meta.role.clone(),
-            bindir: meta.primary.bindir.clone(),
-            tcp: false,
-            topology: Topology::Single,
-        };
-        if swap(config, dir, meta, &kind)? {
-            trace::mark("reset done");
-            let _ = std::fs::File::create(layout.template_used(&key));
-            return Ok(());
-        }
-    }
-    let fresh = dir.join(format!(".fresh-data-{}", random::id()));
-    let reset = copy_template(config, &key, &fresh, url).and_then(|()| {
-        trace::mark("fresh copy made");
-        let order = Order::Reset {
-            data: fresh.clone(),
-        };
-        control::send(dir, meta, &order, "the reset", TIMEOUT)
-    });
-    if let Err(e) = reset {
-        let _ = paths::remove_tree(&fresh);
-        return Err(e.on_filesystem_of(&layout.base));
+    let swappable = capability::swappable(dir, meta) && config.spare_max > 0;
+    if !(swappable && swap(config, dir, meta, key)?) {
+        restart(config, url, dir, meta, key)?;
     }
     trace::mark("reset done");
-    let _ = std::fs::File::create(layout.template_used(&key));
-    // The pool entry taken is replaced in the background.
-    let _ = refill::spawn(config, &key, None, None);
+    let _ = std::fs::File::create(config.layout.template_used(key));
     Ok(())
 }
 
-/// Puts a ready spare of `kind` in the place of the instance in `dir`;
-/// false when no spare is ready (nothing changed then).
-fn swap(config: &Config, dir: &Path, meta: &Meta, kind: &spare::Kind) -> Result<bool> {
+/// Puts a ready spare of the instance's kind in its place; false when no
+/// spare is ready (nothing changed then).
+fn swap(config: &Config, dir: &Path, meta: &Meta, key: &str) -> Result<bool> {
     let layout = &config.layout;
+    let kind = spare::Kind {
+        key: key.to_string(),
+        role: meta.role.clone(),
+        bindir: meta.primary.bindir.clone(),
+        tcp: false,
+        topology: Topology::Single,
+    };
     let class = kind.class();
     spare::demand::record(layout, &class);
     // Not `-k` yet: a spare this reset cannot use after all (its order
@@ -126,7 +109,7 @@ fn swap(config: &Config, dir: &Path, meta: &Meta, kind: &spare::Kind) -> Result<
     // started once this process has its answer and has exited (the swap
     // is work on the caller's clock; a server starting beside it on two
     // cores doubled its time).
-    let _ = refill::spawn(config, &kind.key, Some(kind), Some(std::process::id()));
+    let _ = refill::spawn(config, key, Some(&kind), Some(std::process::id()));
     let order = Order::Swap { spare: spare_dir };
     match control::send(dir, meta, &order, "the reset", TIMEOUT) {
         Ok(()) => Ok(true),
@@ -136,6 +119,26 @@ fn swap(config: &Config, dir: &Path, meta: &Meta, kind: &spare::Kind) -> Result<
             Err(e.on_filesystem_of(&layout.base))
         }
     }
+}
+
+/// Has the supervisor restart the server on a fresh copy of the template
+/// `key`, made beside its data directory first.
+fn restart(config: &Config, url: &str, dir: &Path, meta: &Meta, key: &str) -> Result<()> {
+    let fresh = dir.join(format!(".fresh-data-{}", random::id()));
+    let reset = copy_template(config, key, &fresh, url).and_then(|()| {
+        trace::mark("fresh copy made");
+        let order = Order::Reset {
+            data: fresh.clone(),
+        };
+        control::send(dir, meta, &order, "the reset", TIMEOUT)
+    });
+    if let Err(e) = reset {
+        let _ = paths::remove_tree(&fresh);
+        return Err(e.on_filesystem_of(&config.layout.base));
+    }
+    // The pool entry taken is replaced in the background.
+    let _ = refill::spawn(config, key, None, None);
+    Ok(())
 }
 
 /// A copy of the template `key` at `dest`: a pool entry, else a copy made

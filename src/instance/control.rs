@@ -32,9 +32,9 @@ pub enum Order {
     /// beside the data directory, in place of the data it has.
     Reset { data: PathBuf },
     /// Put the spare in `spare` (a sibling instance directory, claimed by
-    /// the caller with this instance's settings) in this instance's place:
-    /// stop the server, move this directory out of the way and the spare's
-    /// into it, so that the URL reaches the spare's server; then end.
+    /// the caller) in this instance's place: freeze the server, make the
+    /// URL's directory a link to the spare's, so that the URL reaches the
+    /// spare's server, answer, kill the frozen server; then end.
     Swap { spare: PathBuf },
     /// Pause the server (a fast shutdown), copy its data directory to
     /// `into`, and start it again.
