@@ -2,10 +2,47 @@
 //! out in, its URL, port, password and idle timeout kept, its clients
 //! disconnected (they reconnect with the same URL).
 
-use crate::support::{PSQL, TestRoot, db, poll, procs};
+use crate::support::{PSQL, TestRoot, Who, db, poll, procs};
 
 fn count(url: &str, sql: &str) -> String {
     db::text(&mut db::connect(url), sql)
+}
+
+/// How many tables called `name` the database at `url` has, as text.
+fn tables(url: &str, name: &str) -> String {
+    count(
+        url,
+        &format!("select count(*)::text from pg_tables where tablename = '{name}'"),
+    )
+}
+
+/// Waits until a spare of `who`'s is ready and no refill runs.
+fn await_spare(t: &TestRoot, who: Who, context: &str) {
+    assert!(
+        poll::eventually(|| !t.refilling() && !t.spares_of(who).is_empty()),
+        "{context}no spare ready\n{}",
+        t.logs()
+    );
+}
+
+/// A client writes into the instance at `url` and stays connected; `pgtmp
+/// reset URL` succeeds and prints nothing; the client was disconnected,
+/// and a new one with the same URL (and password) finds the database as
+/// it was handed out.
+fn scribble_and_reset(t: &TestRoot, url: &str) {
+    let mut client = db::connect(url);
+    db::execute(
+        &mut client,
+        "create table notes (t text); insert into notes values ('scribble')",
+    );
+    let out = t.pgtmp(["reset", url]).run();
+    out.assert_success();
+    assert!(out.stdout.is_empty(), "{out}");
+    assert!(
+        client.batch_execute("select 1").is_err(),
+        "a client of the old server still works"
+    );
+    assert_eq!(tables(url, "notes"), "0");
 }
 
 #[test]
@@ -13,27 +50,7 @@ fn reset_puts_the_instance_back_and_keeps_its_url() {
     let t = TestRoot::new();
     let h = t.start(&["-t", "-w", "5m"]);
     let before = t.instance(&h.url);
-    let mut client = db::connect(&h.url);
-    db::execute(
-        &mut client,
-        "create table notes (t text); insert into notes values ('scribble')",
-    );
-    let out = t.pgtmp(["reset", h.url.as_str()]).run();
-    out.assert_success();
-    assert!(out.stdout.is_empty(), "{out}");
-    // The client was disconnected; a new one with the same URL and
-    // password finds the database as it was handed out.
-    assert!(
-        client.batch_execute("select 1").is_err(),
-        "a client of the old server still works"
-    );
-    assert_eq!(
-        count(
-            &h.url,
-            "select count(*)::text from pg_tables where tablename = 'notes'"
-        ),
-        "0"
-    );
+    scribble_and_reset(&t, &h.url);
     let after = t.instance(&h.url);
     assert_eq!(
         (after.port, after.timeout_secs, after.tcp, &after.dir),
@@ -44,26 +61,9 @@ fn reset_puts_the_instance_back_and_keeps_its_url() {
     // instance still stops when asked.
     db::execute(&mut db::connect(&h.url), "create table again (t text)");
     t.pgtmp(["reset", h.url.as_str()]).run().assert_success();
-    assert_eq!(
-        count(
-            &h.url,
-            "select count(*)::text from pg_tables where tablename = 'again'"
-        ),
-        "0"
-    );
+    assert_eq!(tables(&h.url, "again"), "0");
     t.stop(&h.url);
     assert!(!after.dir.exists(), "the instance directory is left");
-}
-
-/// The first line of a data directory's `postmaster.pid`.
-fn postmaster_pid(data_dir: &std::path::Path) -> u32 {
-    let text = std::fs::read_to_string(data_dir.join("postmaster.pid")).expect("postmaster.pid");
-    text.lines()
-        .next()
-        .unwrap_or("")
-        .trim()
-        .parse()
-        .expect("a pid")
 }
 
 /// With a socket URL and a spare ready, the reset puts the spare's server
@@ -78,32 +78,13 @@ fn a_socket_reset_swaps_in_a_ready_spare() {
     let h = t.start(&["-w", "5m"]);
     let before = t.instance(&h.url);
     let run = t.base().join("run");
-    assert!(
-        poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
-        "no spare ready\n{}",
-        t.logs()
-    );
+    await_spare(&t, Who::Me, "");
     let spare_pids: Vec<u32> = t
         .spares()
         .iter()
-        .map(|id| postmaster_pid(&run.join(id).join("data")))
+        .map(|id| procs::postmaster_pid(&run.join(id).join("data")).expect("a spare's pid"))
         .collect();
-    let mut client = db::connect(&h.url);
-    db::execute(&mut client, "create table notes (t text)");
-    let out = t.pgtmp(["reset", h.url.as_str()]).run();
-    out.assert_success();
-    assert!(out.stdout.is_empty(), "{out}");
-    assert!(
-        client.batch_execute("select 1").is_err(),
-        "a client of the old server still works"
-    );
-    assert_eq!(
-        count(
-            &h.url,
-            "select count(*)::text from pg_tables where tablename = 'notes'"
-        ),
-        "0"
-    );
+    scribble_and_reset(&t, &h.url);
     let after = t.instance(&h.url);
     assert!(
         spare_pids.contains(&after.pid),
@@ -153,16 +134,12 @@ fn an_ordinary_user_s_reset_swaps_too() {
     }
     let t = TestRoot::new();
     let user = crate::support::user::ordinary();
-    let who = crate::support::Who::User(user);
+    let who = Who::User(user);
     let h = t.start_as(who, &["-w", "5m"]);
     let before = t.instance_as(who, &h.url);
     // Connected as that user's role, as a client of theirs would be.
     let as_user = format!("{}&user={}", h.url, user.name);
-    assert!(
-        poll::eventually(|| !t.refilling() && !t.spares_of(who).is_empty()),
-        "no spare ready\n{}",
-        t.logs()
-    );
+    await_spare(&t, who, "");
     db::execute(&mut db::connect(&as_user), "create table notes (t text)");
     t.pgtmp(["reset", h.url.as_str()])
         .who(who)
@@ -173,13 +150,7 @@ fn an_ordinary_user_s_reset_swaps_too() {
         "restarted, not swapped\n{}",
         t.logs()
     );
-    assert_eq!(
-        count(
-            &as_user,
-            "select count(*)::text from pg_tables where tablename = 'notes'"
-        ),
-        "0"
-    );
+    assert_eq!(tables(&as_user, "notes"), "0");
     let after = t.instance_as(who, &h.url);
     t.pgtmp(["stop", h.url.as_str()])
         .who(who)
@@ -212,11 +183,7 @@ fn a_swapped_in_server_survives_checkpoints_and_more_resets() {
     let first = t.instance(&h.url);
     let mut pids = vec![first.pid];
     for round in 0..2 {
-        assert!(
-            poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
-            "round {round}: no spare ready\n{}",
-            t.logs()
-        );
+        await_spare(&t, Who::Me, &format!("round {round}: "));
         db::execute(&mut db::connect(&h.url), "create table notes (t text)");
         t.pgtmp(["reset", h.url.as_str()]).run().assert_success();
         let now = t.instance(&h.url);
@@ -264,11 +231,7 @@ fn gc_removes_a_killed_swapped_instance_and_its_link() {
     let t = TestRoot::new();
     let h = t.start(&["-w", "5m"]);
     let before = t.instance(&h.url);
-    assert!(
-        poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
-        "no spare ready\n{}",
-        t.logs()
-    );
+    await_spare(&t, Who::Me, "");
     t.pgtmp(["reset", h.url.as_str()]).run().assert_success();
     let after = t.instance(&h.url);
     assert!(std::fs::read_link(&before.dir).is_ok(), "not swapped");
@@ -320,7 +283,7 @@ test -L "$PGHOST"
     let out = t.pgtmp(["exec", "--", "sh", "-c", &script]).run();
     out.assert_success();
     assert_eq!(out.stdout, "0\n", "{out}");
-    let entries = || t.run_entries_of(crate::support::Who::Me);
+    let entries = || t.run_entries_of(Who::Me);
     assert!(
         poll::eventually(|| entries().is_empty()),
         "left in run/: {:?}\n{}",
@@ -337,11 +300,7 @@ fn concurrent_resets_all_succeed() {
     let t = TestRoot::new();
     let h = t.start(&["-w", "5m"]);
     db::execute(&mut db::connect(&h.url), "create table notes (t text)");
-    assert!(
-        poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
-        "no spare ready\n{}",
-        t.logs()
-    );
+    await_spare(&t, Who::Me, "");
     let outs: Vec<_> = std::thread::scope(|s| {
         let calls: Vec<_> = (0..3)
             .map(|_| s.spawn(|| t.pgtmp(["reset", h.url.as_str()]).run()))
@@ -354,13 +313,7 @@ fn concurrent_resets_all_succeed() {
     for out in &outs {
         out.assert_success();
     }
-    assert_eq!(
-        count(
-            &h.url,
-            "select count(*)::text from pg_tables where tablename = 'notes'"
-        ),
-        "0"
-    );
+    assert_eq!(tables(&h.url, "notes"), "0");
     assert_eq!(t.list().len(), 1, "{}", t.logs());
     t.stop(&h.url);
 }
@@ -378,11 +331,7 @@ fn stop_during_a_reset_stops_the_instance() {
         // -k keeps the instance directory, with its supervisor's log.
         let h = t.start(&["-k", "-w", "5m"]);
         let dir = crate::support::url::socket(&h.url).host;
-        assert!(
-            poll::eventually(|| !t.refilling() && !t.spares().is_empty()),
-            "no spare ready\n{}",
-            t.logs()
-        );
+        await_spare(&t, Who::Me, "");
         let (reset, stop) = std::thread::scope(|s| {
             let reset = s.spawn(|| t.pgtmp(["reset", h.url.as_str()]).run());
             std::thread::sleep(std::time::Duration::from_millis(2 * round));
@@ -546,13 +495,7 @@ fn reset_refuses_what_it_cannot_reset() {
     db::execute(&mut db::connect(&own.url), "create table precious (id int)");
     let out = t.pgtmp(["reset", own.url.as_str()]).run();
     out.assert_error(1, &["cannot reset", "your own data directory", "hint:"]);
-    assert_eq!(
-        count(
-            &own.url,
-            "select count(*)::text from pg_tables where tablename = 'precious'"
-        ),
-        "1"
-    );
+    assert_eq!(tables(&own.url, "precious"), "1");
 }
 
 /// A `--shared-tx` URL is the proxy, whose clients' work is one open
@@ -570,10 +513,7 @@ fn reset_and_snapshot_refuse_a_shared_tx_proxy() {
         out.assert_error(1, &["--shared-tx proxy", "hint:", "pgtmp rollback"]);
     }
     assert_eq!(
-        count(
-            url,
-            "select count(*)::text from pg_tables where tablename = 'inside'"
-        ),
+        tables(url, "inside"),
         "1",
         "the shared transaction was touched"
     );

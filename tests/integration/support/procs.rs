@@ -143,6 +143,12 @@ pub fn shm_segment(id: i64) -> Option<(u32, u64)> {
     })
 }
 
+/// The pid a server recorded in line 1 of its `postmaster.pid`.
+pub fn postmaster_pid(data_dir: &Path) -> Option<u32> {
+    let text = fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+    text.lines().next()?.trim().parse().ok()
+}
+
 /// The shared memory segment id a running server recorded in line 7 of
 /// its `postmaster.pid` (`key id`).
 pub fn postmaster_segment(data_dir: &Path) -> Option<i64> {
